@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from tutor.checks import evaluate, register
+from tutor.checks.base import CheckContext, CheckResult
+from tutor.pack.checks import AllCheck
+
+
+@register("all")
+def check_all(spec: AllCheck, ctx: CheckContext) -> CheckResult:
+    passed: list[CheckResult] = []
+    for index, inner in enumerate(spec.checks, start=1):
+        result = evaluate(inner, ctx)
+        if not result.passed:
+            prefix = f"Part {index} of {len(spec.checks)} ({inner.kind}): " if len(spec.checks) > 1 else ""
+            from dataclasses import replace
+
+            return replace(result, summary=prefix + result.summary)
+        passed.append(result)
+    feedback = "\n".join(r.feedback for r in passed if r.feedback) or None
+    return CheckResult(True, "All parts pass.", feedback=feedback)

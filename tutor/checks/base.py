@@ -1,0 +1,115 @@
+"""The check engine's contract: (spec, context) -> CheckResult. No Textual, no I/O of its own.
+
+A check kind is a module in this package with one function registered for its kind:
+
+    @register("choice")
+    def check_choice(spec: ChoiceCheck, ctx: CheckContext) -> CheckResult: ...
+
+The context carries the evidence: what the learner typed, and live handles on the lesson's sandboxes
+(their SQL database and the statements they ran; the API's traffic log). The engine never trusts a
+claim; it reads the evidence.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from tutor.pack.actions import Answer
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What a check found. `summary` is one line; `expected`/`got`/`first_difference` say what differed."""
+
+    passed: bool
+    summary: str
+    kind: str = ""
+    expected: str | None = None
+    got: str | None = None
+    first_difference: str | None = None
+    details: tuple[str, ...] = ()
+    feedback: str | None = None  # the author's words for this particular answer (an option's `why`, ...)
+    error: bool = False  # the check could not run (a bug in the pack or the sandbox), not a wrong answer
+
+    def explain(self) -> str:
+        """The whole explanation as plain text (what `pack test` prints and the screen shows)."""
+        lines = [self.summary]
+        if self.expected is not None:
+            lines.append(f"expected: {self.expected}")
+        if self.got is not None:
+            lines.append(f"got:      {self.got}")
+        if self.first_difference:
+            lines.append(f"first difference: {self.first_difference}")
+        lines.extend(self.details)
+        if self.feedback:
+            lines.append(self.feedback.strip())
+        return "\n".join(lines)
+
+
+class SqlEvidence(Protocol):
+    """What SQL check kinds may read. Implemented by the SQL sandbox (`sandboxes.sql`)."""
+
+    def last_query(self) -> str | None:
+        """The last statement the learner ran that returns rows (SELECT, WITH, VALUES), as typed."""
+
+    def statements(self) -> Sequence[str]:
+        """Every statement the learner ran successfully since the step opened, in order."""
+
+    def connect(self) -> sqlite3.Connection:
+        """The tutor's own connection to the learner's live database (not the guarded learner one)."""
+
+    def connect_start(self) -> sqlite3.Connection:
+        """A read-only connection to the lesson's starting database, as every learner got it."""
+
+
+class HttpEvidence(Protocol):
+    """What HTTP check kinds may read. Implemented by the API sandbox (`sandboxes.api`)."""
+
+    @property
+    def base_url(self) -> str: ...
+
+    def exchanges(self) -> Sequence[Any]:
+        """Recorded request/response exchanges since the step opened, oldest first."""
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Send the checker's own request to the sandbox (marked as the tutor's, not the learner's)."""
+
+
+class CheckUnavailable(Exception):
+    """The evidence a check needs is missing (no sandbox running, nothing run yet)."""
+
+
+@dataclass
+class CheckContext:
+    answer: Answer | None = None
+    sql: SqlEvidence | None = None
+    http: HttpEvidence | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def need_sql(self) -> SqlEvidence:
+        if self.sql is None:
+            raise CheckUnavailable("this check reads the lesson database, but no SQL sandbox is running")
+        return self.sql
+
+    def need_http(self) -> HttpEvidence:
+        if self.http is None:
+            raise CheckUnavailable("this check reads the sandbox API, but no API sandbox is running")
+        return self.http
+
+    def need_answer(self) -> Answer:
+        if self.answer is None or self.answer == "" or self.answer == []:
+            raise CheckUnavailable("there is no answer yet: type or pick one, then check")
+        return self.answer
+
+
+CheckFunction = Callable[[Any, CheckContext], CheckResult]
+
+
+def shorten(value: object, limit: int = 120) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    text = text.replace("\n", "\\n")
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from tutor.checks import register
+from tutor.checks.base import CheckContext, CheckResult
+from tutor.pack.specs_concept import ChoiceCheck
+
+
+def _picked(answer: object) -> list[str]:
+    if isinstance(answer, list):
+        return [str(a) for a in answer]
+    return [str(answer)]
+
+
+@register("choice")
+def check_choice(spec: ChoiceCheck, ctx: CheckContext) -> CheckResult:
+    picked = _picked(ctx.need_answer())
+    options = {o.id: o for o in spec.options}
+    unknown = [p for p in picked if p not in options]
+    if unknown:
+        return CheckResult(False, f"'{unknown[0]}' is not one of the options ({', '.join(options)})")
+    chosen = frozenset(picked)
+    correct = spec.correct_ids
+
+    def label(ids: frozenset[str] | list[str]) -> str:
+        return ", ".join(f"{i}" for i in sorted(ids)) or "(none)"
+
+    if chosen == correct:
+        why = [options[i].why for i in picked if options[i].why]
+        return CheckResult(True, "Right.", feedback="\n".join(w for w in why if w) or None)
+    if not spec.multiple:
+        option = options[picked[0]]
+        return CheckResult(
+            False,
+            f"'{option.id}' is not the right choice.",
+            feedback=option.why,
+        )
+    missing = sorted(correct - chosen)
+    extra = sorted(chosen - correct)
+    parts = []
+    if extra:
+        parts.append(f"{len(extra)} picked that should not be")
+    if missing:
+        parts.append(f"{len(missing)} right one{'s' if len(missing) != 1 else ''} not picked")
+    why = "\n".join(f"- {options[i].text.strip()}: {options[i].why}" for i in extra if options[i].why)
+    return CheckResult(
+        False,
+        "Not quite: " + " and ".join(parts) + ".",
+        got=label(chosen),
+        first_difference=(f"'{extra[0]}' should not be picked" if extra else f"'{missing[0]}' is missing"),
+        feedback=why or None,
+    )

@@ -1,0 +1,1 @@
+"""Subcommands of `backend-tutor`, one module per group, imported only when used."""

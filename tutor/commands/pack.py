@@ -1,0 +1,90 @@
+"""`backend-tutor pack ...`: validate, describe and export the schema of lesson packs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from tutor.cli import LazyGroup
+from tutor.paths import builtin_pack_path
+
+PACK_ARGUMENT = click.argument(
+    "path", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+
+
+def _resolve(path: Path | None) -> Path:
+    return path if path is not None else builtin_pack_path()
+
+
+@click.group(cls=LazyGroup, lazy_key="pack")
+def pack() -> None:
+    """Work with lesson packs (default PATH: the built-in pack)."""
+
+
+@pack.command()
+@PACK_ARGUMENT
+@click.option("--quiet", "-q", is_flag=True, help="Print errors only, no summary or warnings.")
+def validate(path: Path | None, quiet: bool) -> None:
+    """Check a pack; print every problem as FILE:LINE:COL: message. Exit 0 valid, 1 invalid."""
+    from tutor.pack.loader import load_pack
+
+    result = load_pack(_resolve(path))
+    for problem in result.problems:
+        if problem.severity == "error" or not quiet:
+            click.echo(str(problem))
+    errors, warnings = len(result.errors), len(result.warnings)
+    if not quiet:
+        if result.ok and result.pack is not None:
+            steps = sum(len(e.lesson.steps) for e in result.pack.lessons)
+            click.echo(
+                f"ok: {result.pack.id} {result.pack.version}: {len(result.pack.lessons)} lessons, "
+                f"{steps} steps, {warnings} warning{'s' if warnings != 1 else ''}"
+            )
+        else:
+            click.echo(f"invalid: {errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}", err=True)
+    sys.exit(0 if result.ok else 1)
+
+
+@pack.command()
+@PACK_ARGUMENT
+@click.option("--json", "as_json", is_flag=True, help="A stable machine-readable document (see docs/pack-format.md).")
+def info(path: Path | None, as_json: bool) -> None:
+    """Tracks, lessons, steps, check kinds and sandboxes of a pack."""
+    from tutor.pack.info import info_document, render_text
+    from tutor.pack.loader import load_pack
+
+    doc = info_document(load_pack(_resolve(path)))
+    if as_json:
+        click.echo(json.dumps(doc, indent=2))
+    else:
+        click.echo(render_text(doc), nl=False)
+    sys.exit(0 if doc["valid"] else 1)
+
+
+@pack.command()
+@click.argument("which", required=False, type=click.Choice(["lesson", "pack"]), default=None)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write lesson.schema.json and pack.schema.json into this folder.")
+def schema(which: str | None, out_dir: Path | None) -> None:
+    """Print the JSON Schema of a lesson file or of pack.yaml (both with --out).
+
+    Point editors at it from the first line of a YAML file:
+    `# yaml-language-server: $schema=../schema/lesson.schema.json`
+    """
+    from tutor.pack.schema import SCHEMAS, dumps
+
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, make in SCHEMAS.items():
+            target = out_dir / f"{name}.schema.json"
+            target.write_text(dumps(make()), encoding="utf-8")
+            click.echo(str(target))
+        return
+    if which is None:
+        click.echo(json.dumps({name: make() for name, make in SCHEMAS.items()}, indent=2))
+        return
+    click.echo(dumps(SCHEMAS[which]()), nl=False)

@@ -1,0 +1,68 @@
+"""What a learner does in a step, in a form a machine can replay.
+
+A step's `solution` and each of its `wrong_answers` have this shape. `pack test` replays them through
+the same path a learner's own action takes: an answer typed, SQL run on the guarded learner connection,
+HTTP requests sent to the sandbox as an outside client would send them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from tutor.pack.base import JsonValue, Model, NonEmpty
+
+HttpMethod = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+Answer = str | int | float | bool | list[str]
+
+
+class HttpRequest(Model):
+    """One HTTP request to the lesson's sandbox API. `{name}` in path, headers and body is replaced
+    by a value saved earlier in the same sequence (see `http_probe`)."""
+
+    method: HttpMethod = "GET"
+    path: NonEmpty = Field(description="Path on the sandbox, starting with '/': /v1/books?author=7")
+    query: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict)
+    json_body: JsonValue = Field(default=None, alias="json", description="A JSON body.")
+    body: str | None = Field(default=None, description="A raw text body (instead of `json`).")
+
+    @model_validator(mode="after")
+    def _check(self) -> HttpRequest:
+        if not self.path.startswith("/"):
+            raise ValueError("path must start with '/' (it is relative to the sandbox's base URL)")
+        if self.json_body is not None and self.body is not None:
+            raise ValueError("give either `json` or `body`, not both")
+        return self
+
+
+class Action(Model):
+    """A replayable learner action. Give at least one of `answer`, `sql`, `requests`; when several are
+    given they are applied in that order (`sql` first, then `requests`)."""
+
+    answer: Answer | None = Field(
+        default=None,
+        description="What the learner types or picks: a choice id (or a list for multiple choice), "
+        "text, or a number.",
+    )
+    sql: str | None = Field(
+        default=None, description="SQL run in the SQL workbench, on the guarded learner connection."
+    )
+    requests: list[HttpRequest] = Field(
+        default_factory=list, description="HTTP requests sent to the sandbox API from outside the tutor."
+    )
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Action:
+        if self.answer is None and self.sql is None and not self.requests:
+            raise ValueError("give at least one of `answer`, `sql` or `requests`")
+        return self
+
+
+class WrongAnswer(Action):
+    """An answer the step's check must reject. `feedback` is shown to a learner whose answer matches it."""
+
+    feedback: str | None = Field(
+        default=None, description="Why this answer is wrong, shown to a learner who gives it."
+    )

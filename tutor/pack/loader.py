@@ -1,0 +1,435 @@
+"""Load a pack folder: read every YAML file, validate it, check what spans files, and report *every*
+problem with its `FILE:LINE:COL`. Nothing in a pack is executed; YAML is read with the safe loader."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from tutor import __version__
+from tutor.pack.checks import CONCEPT_KINDS, HTTP_KINDS, SQL_KINDS, AllCheck, CheckSpec
+from tutor.pack.errors import PackLoadError, PackProblem
+from tutor.pack.models import Lesson, PackManifest, Step, version_tuple
+from tutor.pack.specs_concept import ChoiceCheck, NumberCheck
+from tutor.pack.validation import problems_from_validation
+from tutor.pack.yamlpos import Located, Path as DataPath, YamlProblem, load_located
+
+MANIFEST = "pack.yaml"
+MAX_YAML_BYTES = 1024 * 1024
+LESSON_SUFFIXES = (".yaml", ".yml")
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class LessonFile:
+    """A validated lesson and where it came from."""
+
+    lesson: Lesson
+    path: str  # relative to the pack root, '/'-separated
+    source: Located = field(repr=False, compare=False)
+
+    def line_of(self, *data_path: str | int) -> int:
+        return self.source.key_pos(tuple(data_path)).line
+
+    def step_line(self, step_index: int) -> int:
+        return self.source.value_pos(("steps", step_index)).line
+
+    def step_path(self, step_index: int, *rest: str | int) -> DataPath:
+        return ("steps", step_index, *rest)
+
+
+@dataclass(frozen=True)
+class Pack:
+    root: Path
+    manifest: PackManifest
+    lessons: tuple[LessonFile, ...]  # in track order, then file-name order
+
+    @property
+    def id(self) -> str:
+        return self.manifest.id
+
+    @property
+    def title(self) -> str:
+        return self.manifest.title
+
+    @property
+    def version(self) -> str:
+        return self.manifest.version
+
+    def lesson_file(self, lesson_id: str) -> LessonFile | None:
+        for entry in self.lessons:
+            if entry.lesson.id == lesson_id:
+                return entry
+        return None
+
+    def lesson(self, lesson_id: str) -> Lesson | None:
+        entry = self.lesson_file(lesson_id)
+        return entry.lesson if entry else None
+
+    def lessons_in(self, track_id: str) -> list[Lesson]:
+        return [entry.lesson for entry in self.lessons if entry.lesson.track == track_id]
+
+
+@dataclass
+class PackLoad:
+    root: Path
+    pack: Pack | None
+    problems: list[PackProblem]
+
+    @property
+    def errors(self) -> list[PackProblem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[PackProblem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return self.pack is not None and not self.errors
+
+
+def _rel(root: Path, path: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def read_yaml_file(path: Path, rel: str) -> tuple[Located | None, list[PackProblem]]:
+    """Read one YAML file with size, encoding and syntax checks."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        return None, [PackProblem(rel, 1, 1, f"cannot read the file: {exc.strerror}")]
+    if size > MAX_YAML_BYTES:
+        return None, [
+            PackProblem(
+                rel, 1, 1, f"the file is {size / 1024 / 1024:.1f} MiB; a pack's YAML files may be at most "
+                f"{MAX_YAML_BYTES // 1024} KiB (put big data in SQL scripts or generated tables)"
+            )
+        ]
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [PackProblem(rel, 1, 1, f"cannot read the file: {exc.strerror}")]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, [PackProblem(rel, line, col, "the file is not UTF-8 text")]
+    try:
+        located = load_located(text)
+    except YamlProblem as problem:
+        return None, [PackProblem(rel, problem.pos.line, problem.pos.col, problem.message)]
+    problems = [
+        PackProblem(
+            rel, pos.line, pos.col,
+            f"key '{path[-1]}' is given twice (first at line {first.line}); only one may stay",
+        )
+        for path, pos, first in located.duplicate_keys
+    ]
+    return located, problems
+
+
+def validate_as(model: type[M], located: Located, rel: str) -> tuple[M | None, list[PackProblem]]:
+    if not isinstance(located.data, dict):
+        from tutor.pack.validation import describe
+
+        what = "an empty file" if located.data is None else describe(located.data)
+        return None, [PackProblem(rel, 1, 1, f"expected a mapping of keys at the top of the file, got {what}")]
+    try:
+        return model.model_validate(located.data), []
+    except ValidationError as exc:
+        return None, problems_from_validation(exc, located, model, rel)
+
+
+def _problem(rel: str, located: Located, path: DataPath, message: str, *, key: bool = False) -> PackProblem:
+    pos = located.key_pos(path) if key else located.value_pos(path)
+    return PackProblem(rel, pos.line, pos.col, message)
+
+
+def _lesson_files(root: Path, track_ids: list[str], manifest_src: Located | None) -> tuple[list[Path], list[PackProblem]]:
+    files: list[Path] = []
+    problems: list[PackProblem] = []
+    by_track = {t: root / t for t in track_ids}
+    for track_id, folder in by_track.items():
+        if not folder.is_dir():
+            continue
+        files.extend(sorted(p for p in folder.iterdir() if p.suffix in LESSON_SUFFIXES and p.is_file()))
+    for entry in sorted(root.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_file() and entry.suffix in LESSON_SUFFIXES and entry.name != MANIFEST:
+            problems.append(
+                PackProblem(entry.name, 1, 1, "lesson files live in a folder named after their track, not at the top")
+            )
+        if entry.is_dir() and entry.name not in by_track:
+            stray = sorted(p for p in entry.iterdir() if p.suffix in LESSON_SUFFIXES and p.is_file())
+            for path in stray:
+                hint = difflib.get_close_matches(entry.name, track_ids, n=1)
+                suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+                problems.append(
+                    PackProblem(
+                        _rel(root, path), 1, 1,
+                        f"folder '{entry.name}' is not a track in pack.yaml{suggestion}; "
+                        f"tracks: {', '.join(track_ids)}",
+                    )
+                )
+    return files, problems
+
+
+def _check_step(entry_rel: str, located: Located, lesson: Lesson, index: int, step: Step) -> list[PackProblem]:
+    problems: list[PackProblem] = []
+    base: DataPath = ("steps", index)
+
+    def walk(check: CheckSpec, path: DataPath) -> None:
+        kind_path = (*path, "kind")
+        if check.kind in SQL_KINDS and lesson.sandboxes.sql is None:
+            problems.append(_problem(entry_rel, located, kind_path,
+                                     f"check kind '{check.kind}' needs the lesson's SQL sandbox: add `sandboxes: sql:`"))
+        if check.kind in HTTP_KINDS and lesson.sandboxes.api is None:
+            problems.append(_problem(entry_rel, located, kind_path,
+                                     f"check kind '{check.kind}' needs the lesson's API sandbox: add `sandboxes: api:`"))
+        if isinstance(check, AllCheck):
+            for i, inner in enumerate(check.checks):
+                walk(inner, (*path, "checks", i))
+
+    walk(step.check, (*base, "check"))
+    concept = step.check.kind in CONCEPT_KINDS
+    actions = [("solution", step.solution)] + [
+        (f"wrong answer {i + 1}", wrong) for i, wrong in enumerate(step.wrong_answers)
+    ]
+    for number, (label, action) in enumerate(actions):
+        path: DataPath = (*base, "solution") if number == 0 else (*base, "wrong_answers", number - 1)
+        if concept and action.answer is None:
+            problems.append(_problem(entry_rel, located, path,
+                                     f"the {label} needs `answer`: a '{step.check.kind}' check judges what the learner types"))
+        if action.sql is not None and lesson.sandboxes.sql is None:
+            problems.append(_problem(entry_rel, located, (*path, "sql"),
+                                     f"the {label} runs SQL, but the lesson has no SQL sandbox", key=True))
+        if action.requests and lesson.sandboxes.api is None:
+            problems.append(_problem(entry_rel, located, (*path, "requests"),
+                                     f"the {label} sends requests, but the lesson has no API sandbox", key=True))
+        check = step.check
+        if isinstance(check, ChoiceCheck) and action.answer is not None:
+            picked = action.answer if isinstance(action.answer, list) else [action.answer]
+            options = [o.id for o in check.options]
+            for value in picked:
+                if str(value) not in options:
+                    problems.append(_problem(entry_rel, located, (*path, "answer"),
+                                             f"the {label} picks '{value}', which is not an option ({', '.join(options)})"))
+            if not check.multiple and isinstance(action.answer, list):
+                problems.append(_problem(entry_rel, located, (*path, "answer"),
+                                         f"the {label} is a list, but the check is single choice"))
+        if isinstance(check, NumberCheck) and action.answer is not None:
+            try:
+                float(str(action.answer))
+            except ValueError:
+                problems.append(_problem(entry_rel, located, (*path, "answer"),
+                                         f"the {label} is not a number: {action.answer!r}"))
+    return problems
+
+
+def _check_lesson_files(root: Path, entry: LessonFile) -> list[PackProblem]:
+    problems: list[PackProblem] = []
+    sql = entry.lesson.sandboxes.sql
+    if sql is None:
+        return problems
+    resolved_root = root.resolve()
+    for index, script in enumerate(sql.scripts):
+        path: DataPath = ("sandboxes", "sql", "scripts", index)
+        target = (root / script).resolve()
+        if not target.is_relative_to(resolved_root):
+            problems.append(_problem(entry.path, entry.source, path, f"'{script}' points outside the pack folder"))
+        elif not target.is_file():
+            problems.append(_problem(entry.path, entry.source, path, f"file not found: '{script}' (paths are relative to the pack folder)"))
+    return problems
+
+
+@dataclass
+class _RawLesson:
+    """What the cross-file checks need, read from the YAML data even when the lesson did not validate."""
+
+    path: str
+    source: Located
+    id: str | None
+    track: str | None
+    prerequisites: list[tuple[int, str]]
+    step_ids: list[tuple[int, str]]
+
+    @classmethod
+    def read(cls, rel: str, located: Located) -> _RawLesson:
+        data: Any = located.data if isinstance(located.data, dict) else {}
+        prereqs = data.get("prerequisites")
+        steps = data.get("steps")
+        return cls(
+            path=rel,
+            source=located,
+            id=data.get("id") if isinstance(data.get("id"), str) else None,
+            track=data.get("track") if isinstance(data.get("track"), str) else None,
+            prerequisites=[(i, p) for i, p in enumerate(prereqs) if isinstance(p, str)] if isinstance(prereqs, list) else [],
+            step_ids=[
+                (i, s["id"]) for i, s in enumerate(steps) if isinstance(s, dict) and isinstance(s.get("id"), str)
+            ] if isinstance(steps, list) else [],
+        )
+
+
+def _check_ids(raws: list[_RawLesson]) -> list[PackProblem]:
+    problems: list[PackProblem] = []
+    first: dict[str, tuple[str, int, int]] = {}
+    for raw in raws:
+        if raw.id is not None:
+            pos = raw.source.value_pos(("id",))
+            if raw.id in first:
+                other = first[raw.id]
+                problems.append(PackProblem(raw.path, pos.line, pos.col,
+                                            f"lesson id '{raw.id}' is also used by {other[0]}:{other[1]}:{other[2]}"))
+            else:
+                first[raw.id] = (raw.path, pos.line, pos.col)
+        step_first: dict[str, int] = {}
+        for index, step_id in raw.step_ids:
+            pos = raw.source.value_pos(("steps", index, "id"))
+            if step_id in step_first:
+                problems.append(PackProblem(raw.path, pos.line, pos.col,
+                                            f"step id '{step_id}' is used twice in this lesson (first at line {step_first[step_id]})"))
+            step_first.setdefault(step_id, pos.line)
+    return problems
+
+
+def _check_prerequisites(raws: list[_RawLesson]) -> list[PackProblem]:
+    problems: list[PackProblem] = []
+    ids: dict[str, _RawLesson] = {}
+    for raw in raws:
+        if raw.id is not None:
+            ids.setdefault(raw.id, raw)
+    for raw in raws:
+        for index, prereq in raw.prerequisites:
+            if prereq not in ids:
+                hint = difflib.get_close_matches(prereq, list(ids), n=1)
+                suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+                problems.append(_problem(raw.path, raw.source, ("prerequisites", index),
+                                         f"prerequisite '{prereq}' names no lesson in this pack{suggestion}"))
+    # cycles: depth-first search, each cycle reported once, at the edge that closes it
+    state: dict[str, int] = {}
+    reported: set[frozenset[str]] = set()
+
+    def visit(lesson_id: str, trail: list[str]) -> None:
+        state[lesson_id] = 1
+        raw = ids[lesson_id]
+        for index, prereq in raw.prerequisites:
+            if prereq not in ids:
+                continue
+            if state.get(prereq) == 1:
+                cycle = [*trail[trail.index(prereq):], prereq] if prereq in trail else [lesson_id, prereq]
+                key = frozenset(cycle)
+                if key not in reported:
+                    reported.add(key)
+                    problems.append(_problem(raw.path, raw.source, ("prerequisites", index),
+                                             "prerequisites form a cycle: " + " -> ".join(cycle)))
+            elif state.get(prereq) is None:
+                visit(prereq, [*trail, prereq])
+        state[lesson_id] = 2
+
+    for lesson_id in ids:
+        if lesson_id not in state:
+            visit(lesson_id, [lesson_id])
+    return problems
+
+
+def load_pack(root: Path | str) -> PackLoad:
+    """Load and validate the pack at `root`. Never raises for a bad pack: every problem is in the result."""
+    root = Path(root)
+    problems: list[PackProblem] = []
+    if not root.is_dir():
+        return PackLoad(root, None, [PackProblem(root.as_posix(), 1, 1, "not a folder: a pack is a folder with pack.yaml at its root")])
+    manifest_path = root / MANIFEST
+    if not manifest_path.is_file():
+        return PackLoad(root, None, [PackProblem(MANIFEST, 1, 1, "missing: a pack is a folder with pack.yaml at its root")])
+    manifest_src, found = read_yaml_file(manifest_path, MANIFEST)
+    problems.extend(found)
+    manifest: PackManifest | None = None
+    if manifest_src is not None:
+        manifest, found = validate_as(PackManifest, manifest_src, MANIFEST)
+        problems.extend(found)
+    if manifest is not None and manifest_src is not None:
+        if version_tuple(manifest.min_tutor_version) > version_tuple(__version__):
+            problems.append(_problem(MANIFEST, manifest_src, ("min_tutor_version",),
+                                     f"this pack needs backend-tutor {manifest.min_tutor_version} or newer; "
+                                     f"this is {__version__}"))
+        seen_tracks: dict[str, int] = {}
+        for index, track in enumerate(manifest.tracks):
+            if track.id in seen_tracks:
+                problems.append(_problem(MANIFEST, manifest_src, ("tracks", index, "id"),
+                                         f"track id '{track.id}' is used twice (first in track {seen_tracks[track.id] + 1})"))
+            seen_tracks.setdefault(track.id, index)
+    track_ids = [t.id for t in manifest.tracks] if manifest else _track_ids_guess(manifest_src)
+    files, found = _lesson_files(root, track_ids, manifest_src)
+    problems.extend(found)
+
+    entries: list[LessonFile] = []
+    raws: list[_RawLesson] = []
+    for path in files:
+        rel = _rel(root, path)
+        located, found = read_yaml_file(path, rel)
+        problems.extend(found)
+        if located is None:
+            continue
+        raw = _RawLesson.read(rel, located)
+        raws.append(raw)
+        lesson, found = validate_as(Lesson, located, rel)
+        problems.extend(found)
+        folder = path.parent.name
+        if raw.track is not None and raw.track != folder and raw.track in track_ids + [folder]:
+            problems.append(_problem(rel, located, ("track",),
+                                     f"this lesson is in the folder of track '{folder}' but says track '{raw.track}'"))
+        elif raw.track is not None and raw.track != folder:
+            hint = difflib.get_close_matches(raw.track, track_ids, n=1)
+            problems.append(_problem(rel, located, ("track",),
+                                     f"track '{raw.track}' is not in pack.yaml"
+                                     + (f" (did you mean '{hint[0]}'?)" if hint else "")
+                                     + f"; this file is in the folder of track '{folder}'"))
+        if lesson is None:
+            continue
+        for index, step in enumerate(lesson.steps):
+            problems.extend(_check_step(rel, located, lesson, index, step))
+        entry = LessonFile(lesson, rel, located)
+        problems.extend(_check_lesson_files(root, entry))
+        if not any(e.lesson.id == lesson.id for e in entries):
+            entries.append(entry)
+    problems.extend(_check_ids(raws))
+    problems.extend(_check_prerequisites(raws))
+    if manifest is not None:
+        for track in manifest.tracks:
+            if not any(e.lesson.track == track.id for e in entries) and manifest_src is not None:
+                index = [t.id for t in manifest.tracks].index(track.id)
+                pos = manifest_src.value_pos(("tracks", index, "id"))
+                problems.append(PackProblem(MANIFEST, pos.line, pos.col,
+                                            f"track '{track.id}' has no lessons (put lesson files in the folder '{track.id}/')",
+                                            severity="warning"))
+    order = {t: i for i, t in enumerate(track_ids)}
+    entries.sort(key=lambda e: (order.get(e.lesson.track, len(order)), e.path))
+    pack = Pack(root, manifest, tuple(entries)) if manifest is not None else None
+    problems.sort(key=lambda p: (p.file != MANIFEST, p.file, p.line, p.col))
+    return PackLoad(root, pack, problems)
+
+
+def _track_ids_guess(manifest_src: Located | None) -> list[str]:
+    """Track ids from a pack.yaml that did not validate, so lesson files are still checked."""
+    data = manifest_src.data if manifest_src else None
+    tracks = data.get("tracks") if isinstance(data, dict) else None
+    if not isinstance(tracks, list):
+        return []
+    return [str(t["id"]) for t in tracks if isinstance(t, dict) and isinstance(t.get("id"), str)]
+
+
+def load_pack_or_raise(root: Path | str) -> Pack:
+    result = load_pack(root)
+    if not result.ok or result.pack is None:
+        raise PackLoadError(result.errors or result.problems)
+    return result.pack

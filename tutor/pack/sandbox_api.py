@@ -1,0 +1,98 @@
+"""The `sandboxes.api` settings of a lesson: a real HTTP API on 127.0.0.1, each feature off unless asked.
+
+Resources are read from (and written to) the lesson's SQL database, so a lesson can have a slow
+endpoint that the learner makes fast by adding an index.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from tutor.pack.base import Identifier, Model, Slug
+
+
+class Relation(Model):
+    """Embed a related row in each item: `author` from `authors` by `author_id`."""
+
+    name: Identifier
+    table: Identifier
+    foreign_key: Identifier = Field(description="The column of this resource's table that points at `table`.")
+    strategy: Literal["per_row", "join"] = Field(
+        default="join",
+        description="'per_row' runs one query per item (the N+1 pattern a lesson can expose); 'join' one query.",
+    )
+
+
+class Resource(Model):
+    """A collection at /v1/{name} and its items at /v1/{name}/{id}, backed by one table."""
+
+    name: Slug
+    table: Identifier
+    id_column: Identifier = "id"
+    fields: list[Identifier] | None = Field(default=None, description="Columns returned; default: all.")
+    filters: dict[str, Identifier] = Field(
+        default_factory=dict, description="Query parameter -> column, compared for equality: {author: author_id}."
+    )
+    sortable: list[Identifier] = Field(default_factory=list, description="Columns `?sort=` accepts ('-col' for descending).")
+    pagination: Literal["offset", "cursor", "none"] = "offset"
+    page_size: int = Field(default=20, ge=1, le=1000)
+    max_page_size: int = Field(default=100, ge=1, le=10000)
+    writable: bool = Field(default=False, description="POST, PUT, PATCH and DELETE are allowed.")
+    relations: list[Relation] = Field(default_factory=list)
+    latency_ms: int = Field(default=0, ge=0, le=10000, description="Extra delay per request, to make slowness felt.")
+    auth: Literal["none", "read", "write"] = Field(
+        default="none", description="'read': every call needs a login; 'write': only changes do."
+    )
+    write_role: str | None = Field(default=None, description="Role needed for changes (403 without it).")
+
+
+class HttpCaching(Model):
+    etag: bool = False
+    last_modified: bool = False
+    cache_control: str | None = Field(default=None, description="Sent on cacheable GETs: 'max-age=60', 'no-cache', ...")
+    app_cache_ttl: float | None = Field(
+        default=None, gt=0, description="Seconds; turns on the cache-aside application cache (X-Cache: HIT|MISS)."
+    )
+
+
+class RateLimit(Model):
+    capacity: int = Field(ge=1, description="Token bucket size: the burst allowed.")
+    refill_per_second: float = Field(gt=0)
+
+
+class WeakAuth(Model):
+    """Deliberately broken verification, for an 'exploit it, then fix it' lesson only. Labelled in the tutor."""
+
+    accept_alg_none: bool = False
+    guessable_secret: bool = False
+    skip_expiry: bool = False
+
+
+class Auth(Model):
+    jwt: bool = True
+    access_ttl_seconds: int = Field(default=300, ge=1)
+    refresh_tokens: bool = False
+    cookie_sessions: bool = False
+    users: list[ApiUser] = Field(default_factory=list, description="Accounts that exist when the sandbox starts.")
+    weak: WeakAuth | None = None
+
+
+class ApiUser(Model):
+    username: Identifier
+    password: str = Field(min_length=1)
+    role: str = "user"
+
+
+Auth.model_rebuild()
+
+
+class ApiSandbox(Model):
+    versions: list[Literal["v1", "v2"]] = Field(default_factory=lambda: ["v1"])
+    resources: list[Resource] = Field(default_factory=list)
+    problem_json: bool = Field(default=True, description="Errors as application/problem+json (RFC 9457).")
+    idempotency_keys: bool = False
+    caching: HttpCaching | None = None
+    rate_limit: RateLimit | None = None
+    auth: Auth | None = None

@@ -1,0 +1,179 @@
+"""The `sandboxes.sql` settings of a lesson: the lesson database, built from generated tables and scripts.
+
+Build order: generated `tables` in the order given (so a foreign key can name an earlier table), then
+`scripts` in order, then the inline `sql`. The result is cached as a template keyed by the content of
+this definition (scripts included); each lesson start and each reset gets a fresh copy.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from tutor.pack.base import Identifier, Model, NonEmpty, PackPath
+
+MAX_ROWS = 5_000_000
+
+
+class _Column(Model):
+    name: Identifier
+    null_fraction: float = Field(default=0.0, ge=0, le=1, description="Share of rows where the value is NULL.")
+
+
+class SequenceColumn(_Column):
+    """1, 2, 3, ... (or start, start+step, ...). A sequence named in `primary_key` is the table's rowid."""
+
+    gen: Literal["sequence"]
+    start: int = 1
+    step: int = 1
+
+
+class IntColumn(_Column):
+    """A uniformly random integer in [min, max]."""
+
+    gen: Literal["int"]
+    min: int
+    max: int
+
+    @model_validator(mode="after")
+    def _range(self) -> IntColumn:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+
+class FloatColumn(_Column):
+    """A uniformly random real in [min, max], rounded to `decimals`."""
+
+    gen: Literal["float"]
+    min: float
+    max: float
+    decimals: int = Field(default=2, ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _range(self) -> FloatColumn:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+
+class DateColumn(_Column):
+    """A random date in [start, end], stored as ISO text (YYYY-MM-DD)."""
+
+    gen: Literal["date"]
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _range(self) -> DateColumn:
+        if self.start > self.end:
+            raise ValueError(f"start ({self.start}) is after end ({self.end})")
+        return self
+
+
+class ChoiceColumn(_Column):
+    """One of `values`, picked with the given `weights` (equal when omitted)."""
+
+    gen: Literal["choice"]
+    values: list[str | int | float] = Field(min_length=1)
+    weights: list[float] | None = None
+
+    @model_validator(mode="after")
+    def _weights(self) -> ChoiceColumn:
+        if self.weights is not None:
+            if len(self.weights) != len(self.values):
+                raise ValueError(f"{len(self.weights)} weights for {len(self.values)} values")
+            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
+                raise ValueError("weights must be non-negative and not all zero")
+        return self
+
+
+class WordsColumn(_Column):
+    """`min` to `max` words from a built-in word list, joined by spaces (titles, names)."""
+
+    gen: Literal["words"]
+    min: int = Field(default=1, ge=1)
+    max: int = Field(default=3, ge=1, le=20)
+    capitalize: bool = True
+
+
+class TemplateColumn(_Column):
+    """Text from a template where `{n}` is the row number: 'user{n}@example.com'."""
+
+    gen: Literal["template"]
+    template: NonEmpty
+
+
+class ForeignKeyColumn(_Column):
+    """The key of a random row of an earlier generated table."""
+
+    gen: Literal["foreign_key"]
+    table: Identifier
+    column: Identifier = "id"
+
+
+GeneratedColumn = Annotated[
+    SequenceColumn
+    | IntColumn
+    | FloatColumn
+    | DateColumn
+    | ChoiceColumn
+    | WordsColumn
+    | TemplateColumn
+    | ForeignKeyColumn,
+    Field(discriminator="gen"),
+]
+
+
+class GeneratedTable(Model):
+    """A table filled with deterministic generated rows: the same `seed` gives every learner the same data."""
+
+    name: Identifier
+    rows: int = Field(ge=0, le=MAX_ROWS)
+    seed: int = 0
+    primary_key: Identifier | None = Field(
+        default=None, description="A `sequence` column that becomes INTEGER PRIMARY KEY."
+    )
+    columns: list[GeneratedColumn] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> GeneratedTable:
+        names = [column.name for column in self.columns]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"column names used twice: {', '.join(duplicates)}")
+        if self.primary_key is not None:
+            match = [c for c in self.columns if c.name == self.primary_key]
+            if not match:
+                raise ValueError(f"primary_key '{self.primary_key}' is not one of the columns: {', '.join(names)}")
+            if not isinstance(match[0], SequenceColumn):
+                raise ValueError(f"primary_key '{self.primary_key}' must be a `sequence` column")
+        return self
+
+
+class SqlSandbox(Model):
+    tables: list[GeneratedTable] = Field(default_factory=list)
+    scripts: list[PackPath] = Field(default_factory=list, description="SQL files run after the tables are built.")
+    sql: str | None = Field(default=None, description="Inline SQL run last.")
+    time_limit: float = Field(
+        default=3.0, gt=0, le=60, description="Seconds one learner statement may run before it is stopped."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> SqlSandbox:
+        seen: list[str] = []
+        for table in self.tables:
+            if table.name in seen:
+                raise ValueError(f"table '{table.name}' is generated twice")
+            for column in table.columns:
+                if isinstance(column, ForeignKeyColumn) and column.table not in seen:
+                    raise ValueError(
+                        f"table '{table.name}' column '{column.name}' refers to '{column.table}', "
+                        "which is not a table generated before it"
+                    )
+            seen.append(table.name)
+        if not (self.tables or self.scripts or self.sql):
+            raise ValueError("give `tables`, `scripts` or `sql` to build the lesson database from")
+        return self

@@ -1,0 +1,104 @@
+"""Check kinds that read the sandbox API's traffic log, send their own requests, or read a request's flow."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from tutor.pack.actions import HttpMethod, HttpRequest
+from tutor.pack.base import Model, NonEmpty
+
+JSON_PATH_HELP = "Dotted path into the JSON body: 'items[0].id', 'token', 'meta.total'."
+
+
+class RequestMatch(Model):
+    """Which recorded requests count. Every given field must match."""
+
+    method: HttpMethod | None = None
+    path: str | None = Field(default=None, description="Exact path without the query string: /v1/books")
+    path_pattern: str | None = Field(default=None, description="A regular expression the path fully matches.")
+    query: dict[str, str] = Field(default_factory=dict, description="Query parameters that must be present.")
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Request headers that must be present; '*' matches any value."
+    )
+    json_fields: dict[str, Any] = Field(default_factory=dict, alias="json", description=JSON_PATH_HELP)
+
+
+class ResponseExpect(Model):
+    status: int | list[int] | None = Field(default=None, description="A status code, or a list of allowed ones.")
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Response headers that must be present; '*' matches any value."
+    )
+    absent_headers: list[str] = Field(default_factory=list)
+    json_fields: dict[str, Any] = Field(default_factory=dict, alias="json", description=JSON_PATH_HELP)
+
+
+class TrafficExpectation(Model):
+    request: RequestMatch = Field(default_factory=RequestMatch)
+    response: ResponseExpect = Field(default_factory=ResponseExpect)
+    at_least: int = Field(default=1, ge=1, description="How many matching exchanges there must be.")
+
+
+class HttpTrafficCheck(Model):
+    """The traffic log (since the step opened) holds exchanges matching each expectation."""
+
+    kind: Literal["http_traffic"]
+    expect: list[TrafficExpectation] = Field(min_length=1)
+    in_order: bool = False
+    source: Literal["any", "outside", "workbench"] = Field(
+        default="any", description="'outside': only requests from curl, a browser or another client count."
+    )
+
+
+class ProbeStep(Model):
+    request: HttpRequest
+    expect: ResponseExpect = Field(default_factory=ResponseExpect)
+    save: dict[str, str] = Field(
+        default_factory=dict,
+        description="Values to carry to later requests: name -> 'json:PATH', 'header:NAME' or 'status'.",
+    )
+
+
+class HttpProbeCheck(Model):
+    """The checker sends its own requests, in order, and asserts on each response."""
+
+    kind: Literal["http_probe"]
+    steps: list[ProbeStep] = Field(min_length=1)
+
+
+class HttpValueCheck(Model):
+    """The learner types a value that must equal one read from the sandbox."""
+
+    kind: Literal["http_value"]
+    request: HttpRequest
+    value_from: NonEmpty = Field(description="'json:PATH', 'header:NAME' or 'status'.")
+    case_sensitive: bool = True
+
+
+class HttpFlowCheck(Model):
+    """Assertions over what happened inside a request: SQL statements, scans, cache, auth order."""
+
+    kind: Literal["http_flow"]
+    request: RequestMatch = Field(default_factory=RequestMatch, description="The last request matching this.")
+    max_sql_statements: int | None = Field(default=None, ge=0)
+    no_full_scan: bool = False
+    cache_hit_on_repeat: bool = Field(
+        default=False, description="A second identical request must be answered from the cache."
+    )
+    auth_before_db: bool = False
+    max_vm_steps: int | None = Field(default=None, ge=1)
+    status: int | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> HttpFlowCheck:
+        if not (
+            self.max_sql_statements is not None
+            or self.no_full_scan
+            or self.cache_hit_on_repeat
+            or self.auth_before_db
+            or self.max_vm_steps is not None
+            or self.status is not None
+        ):
+            raise ValueError("give at least one assertion about the flow")
+        return self

@@ -1,0 +1,123 @@
+"""One lesson in progress: the sandboxes it started and the evidence they gather. No Textual.
+
+The app and `pack test` drive lessons through this same class, so a reference solution is applied
+through exactly the path a learner's own action takes.
+
+    session = Session(pack, lesson, home)
+    session.start()                  # blocking: builds/copies the database, starts the API (use a worker)
+    session.begin_step(step)         # evidence is counted from here
+    session.apply(step.solution)     # or the learner acts in the workbenches
+    result = session.check(step, answer)
+    session.close()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from tutor.checks import evaluate
+from tutor.checks.base import CheckContext, CheckResult
+from tutor.pack.actions import Action, Answer
+from tutor.pack.models import Lesson, Step
+
+if TYPE_CHECKING:
+    from sandboxes.api.sandbox import ApiSandbox
+    from sandboxes.sql.sandbox import SqlSandbox
+    from tutor.pack.loader import Pack
+    from tutor.paths import Home
+
+Progress = Callable[[str, float], None]
+"""progress(what, fraction 0..1) while a sandbox is being prepared."""
+
+
+def _same_answer(a: Answer | None, b: Answer | None) -> bool:
+    if a is None or b is None:
+        return False
+    if isinstance(a, list) or isinstance(b, list):
+        left = sorted(str(x) for x in (a if isinstance(a, list) else [a]))
+        right = sorted(str(x) for x in (b if isinstance(b, list) else [b]))
+        return left == right
+    return " ".join(str(a).split()).casefold() == " ".join(str(b).split()).casefold()
+
+
+class Session:
+    def __init__(self, pack: Pack, lesson: Lesson, home: Home) -> None:
+        self.pack = pack
+        self.lesson = lesson
+        self.home = home
+        self.sql: SqlSandbox | None = None
+        self.api: ApiSandbox | None = None
+        self.step: Step | None = None
+        self.started = False
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self, progress: Progress | None = None) -> None:
+        """Start what the lesson declares. Blocking and possibly slow: call it off the UI thread."""
+        settings = self.lesson.sandboxes
+        if settings.sql is not None and self.sql is None:
+            from sandboxes.sql.sandbox import SqlSandbox
+
+            self.sql = SqlSandbox.open(
+                settings.sql, pack_root=self.pack.root, home=self.home, lesson_id=self.lesson.id, progress=progress
+            )
+        if settings.api is not None and self.api is None:
+            from sandboxes.api.sandbox import ApiSandbox
+
+            self.api = ApiSandbox.start(settings.api, database=self.sql.path if self.sql else None)
+        self.started = True
+
+    def close(self) -> None:
+        if self.api is not None:
+            self.api.stop()
+            self.api = None
+        if self.sql is not None:
+            self.sql.close()
+            self.sql = None
+        self.started = False
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- steps and evidence ----------------------------------------------------------------------
+    def begin_step(self, step: Step) -> None:
+        """Evidence (statements run, traffic) counts from here on for `step`'s check."""
+        self.step = step
+        if self.sql is not None:
+            self.sql.mark()
+        if self.api is not None:
+            self.api.mark()
+
+    def apply(self, action: Action) -> Any:
+        """Replay a learner action: SQL through the guarded learner connection, then HTTP requests as
+        an outside client. Returns the answer to check (None for hands-on actions)."""
+        if action.sql is not None:
+            if self.sql is None:
+                raise RuntimeError("this lesson has no SQL sandbox running")
+            self.sql.run_learner(action.sql)
+        for request in action.requests:
+            if self.api is None:
+                raise RuntimeError("this lesson has no API sandbox running")
+            self.api.send_as_outside_client(request)
+        return action.answer
+
+    def context(self, answer: Answer | None = None) -> CheckContext:
+        return CheckContext(
+            answer=answer,
+            sql=self.sql.evidence() if self.sql is not None else None,
+            http=self.api.evidence() if self.api is not None else None,
+        )
+
+    def check(self, step: Step, answer: Answer | None = None) -> CheckResult:
+        """Run `step`'s check on the evidence gathered since `begin_step`, plus the typed `answer`."""
+        result = evaluate(step.check, self.context(answer))
+        if not result.passed and result.feedback is None:
+            for wrong in step.wrong_answers:
+                if wrong.feedback and _same_answer(wrong.answer, answer):
+                    result = replace(result, feedback=wrong.feedback)
+                    break
+        return result
