@@ -14,8 +14,8 @@ from pydantic import Field, field_validator
 from tutor.pack.actions import Action, WrongAnswer
 from tutor.pack.base import Markdown, Model, NonEmpty, Slug
 from tutor.pack.checks import CheckSpec
-from tutor.pack.sandbox_api import ApiSandbox
-from tutor.pack.sandbox_sql import SqlSandbox
+from tutor.pack.sandbox_api import ApiSettings
+from tutor.pack.sandbox_sql import SqlSettings
 
 FORMAT_VERSION = 1
 VERSION_PATTERN = r"^\d+(\.\d+){0,2}([-+.][0-9A-Za-z.-]+)?$"
@@ -49,8 +49,8 @@ class PackManifest(Model):
 
 
 class Sandboxes(Model):
-    sql: SqlSandbox | None = None
-    api: ApiSandbox | None = None
+    sql: SqlSettings | None = None
+    api: ApiSettings | None = None
 
 
 class Step(Model):

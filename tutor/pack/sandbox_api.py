@@ -88,7 +88,7 @@ class ApiUser(Model):
 Auth.model_rebuild()
 
 
-class ApiSandbox(Model):
+class ApiSettings(Model):
     versions: list[Literal["v1", "v2"]] = Field(default_factory=lambda: ["v1"])
     resources: list[Resource] = Field(default_factory=list)
     problem_json: bool = Field(default=True, description="Errors as application/problem+json (RFC 9457).")

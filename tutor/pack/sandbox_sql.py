@@ -153,7 +153,7 @@ class GeneratedTable(Model):
         return self
 
 
-class SqlSandbox(Model):
+class SqlSettings(Model):
     tables: list[GeneratedTable] = Field(default_factory=list)
     scripts: list[PackPath] = Field(default_factory=list, description="SQL files run after the tables are built.")
     sql: str | None = Field(default=None, description="Inline SQL run last.")
@@ -162,7 +162,7 @@ class SqlSandbox(Model):
     )
 
     @model_validator(mode="after")
-    def _check(self) -> SqlSandbox:
+    def _check(self) -> SqlSettings:
         seen: list[str] = []
         for table in self.tables:
             if table.name in seen:

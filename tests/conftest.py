@@ -1,0 +1,33 @@
+"""Fixtures shared by every test: a throwaway BACKEND_TUTOR_HOME and the built-in pack."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+BUILTIN = REPO / "lessons"
+
+
+@pytest.fixture(autouse=True)
+def tutor_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own empty state folder; no test sees a learner's real progress."""
+    home = tmp_path_factory.mktemp("tutor-home")
+    monkeypatch.setenv("BACKEND_TUTOR_HOME", str(home))
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    return home
+
+
+@pytest.fixture
+def pack_copy(tmp_path: Path) -> Path:
+    """A writable copy of the built-in pack, to break on purpose."""
+    target = tmp_path / "pack"
+    shutil.copytree(BUILTIN, target)
+    return target
+
+
+def env_without_home() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != "BACKEND_TUTOR_HOME"}
