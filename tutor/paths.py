@@ -1,10 +1,10 @@
 """Where the tutor keeps its state: one folder, `$BACKEND_TUTOR_HOME` or the platform's user data dir.
 
-    progress.db   the learner's progress
-    cache/        built lesson databases (templates), keyed by the content of their definition
-    packs/        packs installed from a folder, zip or wheel
-    workspace/    code exercises
-    sessions/     the live copies of lesson databases a session works on
+progress.db   the learner's progress
+cache/        built lesson databases (templates), keyed by the content of their definition
+packs/        packs installed from a folder, zip or wheel
+workspace/    code exercises
+sessions/     the live copies of lesson databases a session works on
 """
 
 from __future__ import annotations

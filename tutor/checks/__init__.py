@@ -1,7 +1,7 @@
 """The check engine: one module per check kind, found through a registry, imported only when used.
 
-    from tutor.checks import evaluate
-    result = evaluate(step.check, CheckContext(answer="409"))
+from tutor.checks import evaluate
+result = evaluate(step.check, CheckContext(answer="409"))
 """
 
 from __future__ import annotations
@@ -58,9 +58,7 @@ def evaluate(spec: Any, ctx: CheckContext) -> CheckResult:
     except CheckUnavailable as missing:
         return CheckResult(False, str(missing), kind=spec.kind)
     except Exception as exc:
-        return CheckResult(
-            False, f"the check itself failed: {type(exc).__name__}: {exc}", kind=spec.kind, error=True
-        )
+        return CheckResult(False, f"the check itself failed: {type(exc).__name__}: {exc}", kind=spec.kind, error=True)
     if not result.kind:
         from dataclasses import replace
 

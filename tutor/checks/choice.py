@@ -25,8 +25,8 @@ def check_choice(spec: ChoiceCheck, ctx: CheckContext) -> CheckResult:
         return ", ".join(f"{i}" for i in sorted(ids)) or "(none)"
 
     if chosen == correct:
-        why = [options[i].why for i in picked if options[i].why]
-        return CheckResult(True, "Right.", feedback="\n".join(w for w in why if w) or None)
+        reasons = [options[i].why or "" for i in picked]
+        return CheckResult(True, "Right.", feedback="\n".join(r for r in reasons if r) or None)
     if not spec.multiple:
         option = options[picked[0]]
         return CheckResult(

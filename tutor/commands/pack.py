@@ -11,9 +11,11 @@ import click
 from tutor.cli import LazyGroup
 from tutor.paths import builtin_pack_path
 
-PACK_ARGUMENT = click.argument(
-    "path", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path)
-)
+PACK_ARGUMENT = click.argument("path", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' if count != 1 else ''}"
 
 
 def _resolve(path: Path | None) -> Path:
@@ -42,10 +44,13 @@ def validate(path: Path | None, quiet: bool) -> None:
             steps = sum(len(e.lesson.steps) for e in result.pack.lessons)
             click.echo(
                 f"ok: {result.pack.id} {result.pack.version}: {len(result.pack.lessons)} lessons, "
-                f"{steps} steps, {warnings} warning{'s' if warnings != 1 else ''}"
+                f"{steps} steps, {_plural(warnings, 'warning')}"
             )
         else:
-            click.echo(f"invalid: {errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}", err=True)
+            click.echo(
+                f"invalid: {_plural(errors, 'error')}, {_plural(warnings, 'warning')}",
+                err=True,
+            )
     sys.exit(0 if result.ok else 1)
 
 
@@ -67,8 +72,13 @@ def info(path: Path | None, as_json: bool) -> None:
 
 @pack.command()
 @click.argument("which", required=False, type=click.Choice(["lesson", "pack"]), default=None)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write lesson.schema.json and pack.schema.json into this folder.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write lesson.schema.json and pack.schema.json into this folder.",
+)
 def schema(which: str | None, out_dir: Path | None) -> None:
     """Print the JSON Schema of a lesson file or of pack.yaml (both with --out).
 

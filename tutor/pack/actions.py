@@ -43,8 +43,7 @@ class Action(Model):
 
     answer: Answer | None = Field(
         default=None,
-        description="What the learner types or picks: a choice id (or a list for multiple choice), "
-        "text, or a number.",
+        description="What the learner types or picks: a choice id (or a list for multiple choice), text, or a number.",
     )
     sql: str | None = Field(
         default=None, description="SQL run in the SQL workbench, on the guarded learner connection."
@@ -63,6 +62,4 @@ class Action(Model):
 class WrongAnswer(Action):
     """An answer the step's check must reject. `feedback` is shown to a learner whose answer matches it."""
 
-    feedback: str | None = Field(
-        default=None, description="Why this answer is wrong, shown to a learner who gives it."
-    )
+    feedback: str | None = Field(default=None, description="Why this answer is wrong, shown to a learner who gives it.")

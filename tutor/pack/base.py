@@ -38,9 +38,7 @@ class PackPath(str):
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
         from pydantic_core import core_schema
 
-        return core_schema.no_info_after_validator_function(
-            cls._validate, core_schema.str_schema(min_length=1)
-        )
+        return core_schema.no_info_after_validator_function(cls._validate, core_schema.str_schema(min_length=1))
 
     @classmethod
     def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> Any:

@@ -45,7 +45,7 @@ HTTP_KINDS = frozenset({"http_traffic", "http_probe", "http_value", "http_flow"}
 
 def iter_kinds(check: CheckSpec) -> list[str]:
     """Every kind used by `check`, `all` included, depth first."""
-    kinds = [check.kind]
+    kinds: list[str] = [check.kind]
     if isinstance(check, AllCheck):
         for inner in check.checks:
             kinds.extend(iter_kinds(inner))

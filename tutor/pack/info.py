@@ -74,24 +74,28 @@ def info_document(load: PackLoad) -> dict[str, Any]:
                     )
                     if present
                 ]
-                steps.append({
-                    "id": step.id,
-                    "title": step.title,
-                    "check_kinds": step_kinds,
-                    "hints": len(step.hints),
-                    "wrong_answers": len(step.wrong_answers),
-                    "solution": solution,
-                })
+                steps.append(
+                    {
+                        "id": step.id,
+                        "title": step.title,
+                        "check_kinds": step_kinds,
+                        "hints": len(step.hints),
+                        "wrong_answers": len(step.wrong_answers),
+                        "solution": solution,
+                    }
+                )
             steps_total += len(steps)
-            lessons.append({
-                "id": lesson.id,
-                "title": lesson.title,
-                "file": entry.path,
-                "minutes": lesson.minutes,
-                "prerequisites": list(lesson.prerequisites),
-                "sandboxes": used,
-                "steps": steps,
-            })
+            lessons.append(
+                {
+                    "id": lesson.id,
+                    "title": lesson.title,
+                    "file": entry.path,
+                    "minutes": lesson.minutes,
+                    "prerequisites": list(lesson.prerequisites),
+                    "sandboxes": used,
+                    "steps": steps,
+                }
+            )
         doc["tracks"].append({"id": track.id, "title": track.title, "lessons": lessons})
     doc["totals"] = {
         "tracks": len(manifest.tracks),

@@ -16,7 +16,8 @@ from tutor.pack.errors import PackLoadError, PackProblem
 from tutor.pack.models import Lesson, PackManifest, Step, version_tuple
 from tutor.pack.specs_concept import ChoiceCheck, NumberCheck
 from tutor.pack.validation import problems_from_validation
-from tutor.pack.yamlpos import Located, Path as DataPath, YamlProblem, load_located
+from tutor.pack.yamlpos import Located, YamlProblem, load_located
+from tutor.pack.yamlpos import Path as DataPath
 
 MANIFEST = "pack.yaml"
 MAX_YAML_BYTES = 1024 * 1024
@@ -109,8 +110,11 @@ def read_yaml_file(path: Path, rel: str) -> tuple[Located | None, list[PackProbl
     if size > MAX_YAML_BYTES:
         return None, [
             PackProblem(
-                rel, 1, 1, f"the file is {size / 1024 / 1024:.1f} MiB; a pack's YAML files may be at most "
-                f"{MAX_YAML_BYTES // 1024} KiB (put big data in SQL scripts or generated tables)"
+                rel,
+                1,
+                1,
+                f"the file is {size / 1024 / 1024:.1f} MiB; a pack's YAML files may be at most "
+                f"{MAX_YAML_BYTES // 1024} KiB (put big data in SQL scripts or generated tables)",
             )
         ]
     try:
@@ -129,7 +133,9 @@ def read_yaml_file(path: Path, rel: str) -> tuple[Located | None, list[PackProbl
         return None, [PackProblem(rel, problem.pos.line, problem.pos.col, problem.message)]
     problems = [
         PackProblem(
-            rel, pos.line, pos.col,
+            rel,
+            pos.line,
+            pos.col,
             f"key '{path[-1]}' is given twice (first at line {first.line}); only one may stay",
         )
         for path, pos, first in located.duplicate_keys
@@ -154,11 +160,13 @@ def _problem(rel: str, located: Located, path: DataPath, message: str, *, key: b
     return PackProblem(rel, pos.line, pos.col, message)
 
 
-def _lesson_files(root: Path, track_ids: list[str], manifest_src: Located | None) -> tuple[list[Path], list[PackProblem]]:
+def _lesson_files(
+    root: Path, track_ids: list[str], manifest_src: Located | None
+) -> tuple[list[Path], list[PackProblem]]:
     files: list[Path] = []
     problems: list[PackProblem] = []
     by_track = {t: root / t for t in track_ids}
-    for track_id, folder in by_track.items():
+    for _track_id, folder in by_track.items():
         if not folder.is_dir():
             continue
         files.extend(sorted(p for p in folder.iterdir() if p.suffix in LESSON_SUFFIXES and p.is_file()))
@@ -176,7 +184,9 @@ def _lesson_files(root: Path, track_ids: list[str], manifest_src: Located | None
                 suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
                 problems.append(
                     PackProblem(
-                        _rel(root, path), 1, 1,
+                        _rel(root, path),
+                        1,
+                        1,
                         f"folder '{entry.name}' is not a track in pack.yaml{suggestion}; "
                         f"tracks: {', '.join(track_ids)}",
                     )
@@ -191,11 +201,23 @@ def _check_step(entry_rel: str, located: Located, lesson: Lesson, index: int, st
     def walk(check: CheckSpec, path: DataPath) -> None:
         kind_path = (*path, "kind")
         if check.kind in SQL_KINDS and lesson.sandboxes.sql is None:
-            problems.append(_problem(entry_rel, located, kind_path,
-                                     f"check kind '{check.kind}' needs the lesson's SQL sandbox: add `sandboxes: sql:`"))
+            problems.append(
+                _problem(
+                    entry_rel,
+                    located,
+                    kind_path,
+                    f"check kind '{check.kind}' needs the lesson's SQL sandbox: add `sandboxes: sql:`",
+                )
+            )
         if check.kind in HTTP_KINDS and lesson.sandboxes.api is None:
-            problems.append(_problem(entry_rel, located, kind_path,
-                                     f"check kind '{check.kind}' needs the lesson's API sandbox: add `sandboxes: api:`"))
+            problems.append(
+                _problem(
+                    entry_rel,
+                    located,
+                    kind_path,
+                    f"check kind '{check.kind}' needs the lesson's API sandbox: add `sandboxes: api:`",
+                )
+            )
         if isinstance(check, AllCheck):
             for i, inner in enumerate(check.checks):
                 walk(inner, (*path, "checks", i))
@@ -208,31 +230,61 @@ def _check_step(entry_rel: str, located: Located, lesson: Lesson, index: int, st
     for number, (label, action) in enumerate(actions):
         path: DataPath = (*base, "solution") if number == 0 else (*base, "wrong_answers", number - 1)
         if concept and action.answer is None:
-            problems.append(_problem(entry_rel, located, path,
-                                     f"the {label} needs `answer`: a '{step.check.kind}' check judges what the learner types"))
+            problems.append(
+                _problem(
+                    entry_rel,
+                    located,
+                    path,
+                    f"the {label} needs `answer`: a '{step.check.kind}' check judges what the learner types",
+                )
+            )
         if action.sql is not None and lesson.sandboxes.sql is None:
-            problems.append(_problem(entry_rel, located, (*path, "sql"),
-                                     f"the {label} runs SQL, but the lesson has no SQL sandbox", key=True))
+            problems.append(
+                _problem(
+                    entry_rel,
+                    located,
+                    (*path, "sql"),
+                    f"the {label} runs SQL, but the lesson has no SQL sandbox",
+                    key=True,
+                )
+            )
         if action.requests and lesson.sandboxes.api is None:
-            problems.append(_problem(entry_rel, located, (*path, "requests"),
-                                     f"the {label} sends requests, but the lesson has no API sandbox", key=True))
+            problems.append(
+                _problem(
+                    entry_rel,
+                    located,
+                    (*path, "requests"),
+                    f"the {label} sends requests, but the lesson has no API sandbox",
+                    key=True,
+                )
+            )
         check = step.check
         if isinstance(check, ChoiceCheck) and action.answer is not None:
             picked = action.answer if isinstance(action.answer, list) else [action.answer]
             options = [o.id for o in check.options]
             for value in picked:
                 if str(value) not in options:
-                    problems.append(_problem(entry_rel, located, (*path, "answer"),
-                                             f"the {label} picks '{value}', which is not an option ({', '.join(options)})"))
+                    problems.append(
+                        _problem(
+                            entry_rel,
+                            located,
+                            (*path, "answer"),
+                            f"the {label} picks '{value}', which is not an option ({', '.join(options)})",
+                        )
+                    )
             if not check.multiple and isinstance(action.answer, list):
-                problems.append(_problem(entry_rel, located, (*path, "answer"),
-                                         f"the {label} is a list, but the check is single choice"))
+                problems.append(
+                    _problem(
+                        entry_rel, located, (*path, "answer"), f"the {label} is a list, but the check is single choice"
+                    )
+                )
         if isinstance(check, NumberCheck) and action.answer is not None:
             try:
                 float(str(action.answer))
             except ValueError:
-                problems.append(_problem(entry_rel, located, (*path, "answer"),
-                                         f"the {label} is not a number: {action.answer!r}"))
+                problems.append(
+                    _problem(entry_rel, located, (*path, "answer"), f"the {label} is not a number: {action.answer!r}")
+                )
     return problems
 
 
@@ -248,7 +300,14 @@ def _check_lesson_files(root: Path, entry: LessonFile) -> list[PackProblem]:
         if not target.is_relative_to(resolved_root):
             problems.append(_problem(entry.path, entry.source, path, f"'{script}' points outside the pack folder"))
         elif not target.is_file():
-            problems.append(_problem(entry.path, entry.source, path, f"file not found: '{script}' (paths are relative to the pack folder)"))
+            problems.append(
+                _problem(
+                    entry.path,
+                    entry.source,
+                    path,
+                    f"file not found: '{script}' (paths are relative to the pack folder)",
+                )
+            )
     return problems
 
 
@@ -273,10 +332,12 @@ class _RawLesson:
             source=located,
             id=data.get("id") if isinstance(data.get("id"), str) else None,
             track=data.get("track") if isinstance(data.get("track"), str) else None,
-            prerequisites=[(i, p) for i, p in enumerate(prereqs) if isinstance(p, str)] if isinstance(prereqs, list) else [],
-            step_ids=[
-                (i, s["id"]) for i, s in enumerate(steps) if isinstance(s, dict) and isinstance(s.get("id"), str)
-            ] if isinstance(steps, list) else [],
+            prerequisites=[(i, p) for i, p in enumerate(prereqs) if isinstance(p, str)]
+            if isinstance(prereqs, list)
+            else [],
+            step_ids=[(i, s["id"]) for i, s in enumerate(steps) if isinstance(s, dict) and isinstance(s.get("id"), str)]
+            if isinstance(steps, list)
+            else [],
         )
 
 
@@ -288,16 +349,28 @@ def _check_ids(raws: list[_RawLesson]) -> list[PackProblem]:
             pos = raw.source.value_pos(("id",))
             if raw.id in first:
                 other = first[raw.id]
-                problems.append(PackProblem(raw.path, pos.line, pos.col,
-                                            f"lesson id '{raw.id}' is also used by {other[0]}:{other[1]}:{other[2]}"))
+                problems.append(
+                    PackProblem(
+                        raw.path,
+                        pos.line,
+                        pos.col,
+                        f"lesson id '{raw.id}' is also used by {other[0]}:{other[1]}:{other[2]}",
+                    )
+                )
             else:
                 first[raw.id] = (raw.path, pos.line, pos.col)
         step_first: dict[str, int] = {}
         for index, step_id in raw.step_ids:
             pos = raw.source.value_pos(("steps", index, "id"))
             if step_id in step_first:
-                problems.append(PackProblem(raw.path, pos.line, pos.col,
-                                            f"step id '{step_id}' is used twice in this lesson (first at line {step_first[step_id]})"))
+                problems.append(
+                    PackProblem(
+                        raw.path,
+                        pos.line,
+                        pos.col,
+                        f"step id '{step_id}' is used twice in this lesson (first at line {step_first[step_id]})",
+                    )
+                )
             step_first.setdefault(step_id, pos.line)
     return problems
 
@@ -313,8 +386,14 @@ def _check_prerequisites(raws: list[_RawLesson]) -> list[PackProblem]:
             if prereq not in ids:
                 hint = difflib.get_close_matches(prereq, list(ids), n=1)
                 suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
-                problems.append(_problem(raw.path, raw.source, ("prerequisites", index),
-                                         f"prerequisite '{prereq}' names no lesson in this pack{suggestion}"))
+                problems.append(
+                    _problem(
+                        raw.path,
+                        raw.source,
+                        ("prerequisites", index),
+                        f"prerequisite '{prereq}' names no lesson in this pack{suggestion}",
+                    )
+                )
     # cycles: depth-first search, each cycle reported once, at the edge that closes it
     state: dict[str, int] = {}
     reported: set[frozenset[str]] = set()
@@ -326,12 +405,18 @@ def _check_prerequisites(raws: list[_RawLesson]) -> list[PackProblem]:
             if prereq not in ids:
                 continue
             if state.get(prereq) == 1:
-                cycle = [*trail[trail.index(prereq):], prereq] if prereq in trail else [lesson_id, prereq]
+                cycle = [*trail[trail.index(prereq) :], prereq] if prereq in trail else [lesson_id, prereq]
                 key = frozenset(cycle)
                 if key not in reported:
                     reported.add(key)
-                    problems.append(_problem(raw.path, raw.source, ("prerequisites", index),
-                                             "prerequisites form a cycle: " + " -> ".join(cycle)))
+                    problems.append(
+                        _problem(
+                            raw.path,
+                            raw.source,
+                            ("prerequisites", index),
+                            "prerequisites form a cycle: " + " -> ".join(cycle),
+                        )
+                    )
             elif state.get(prereq) is None:
                 visit(prereq, [*trail, prereq])
         state[lesson_id] = 2
@@ -347,10 +432,16 @@ def load_pack(root: Path | str) -> PackLoad:
     root = Path(root)
     problems: list[PackProblem] = []
     if not root.is_dir():
-        return PackLoad(root, None, [PackProblem(root.as_posix(), 1, 1, "not a folder: a pack is a folder with pack.yaml at its root")])
+        return PackLoad(
+            root,
+            None,
+            [PackProblem(root.as_posix(), 1, 1, "not a folder: a pack is a folder with pack.yaml at its root")],
+        )
     manifest_path = root / MANIFEST
     if not manifest_path.is_file():
-        return PackLoad(root, None, [PackProblem(MANIFEST, 1, 1, "missing: a pack is a folder with pack.yaml at its root")])
+        return PackLoad(
+            root, None, [PackProblem(MANIFEST, 1, 1, "missing: a pack is a folder with pack.yaml at its root")]
+        )
     manifest_src, found = read_yaml_file(manifest_path, MANIFEST)
     problems.extend(found)
     manifest: PackManifest | None = None
@@ -359,14 +450,25 @@ def load_pack(root: Path | str) -> PackLoad:
         problems.extend(found)
     if manifest is not None and manifest_src is not None:
         if version_tuple(manifest.min_tutor_version) > version_tuple(__version__):
-            problems.append(_problem(MANIFEST, manifest_src, ("min_tutor_version",),
-                                     f"this pack needs backend-tutor {manifest.min_tutor_version} or newer; "
-                                     f"this is {__version__}"))
+            problems.append(
+                _problem(
+                    MANIFEST,
+                    manifest_src,
+                    ("min_tutor_version",),
+                    f"this pack needs backend-tutor {manifest.min_tutor_version} or newer; this is {__version__}",
+                )
+            )
         seen_tracks: dict[str, int] = {}
         for index, track in enumerate(manifest.tracks):
             if track.id in seen_tracks:
-                problems.append(_problem(MANIFEST, manifest_src, ("tracks", index, "id"),
-                                         f"track id '{track.id}' is used twice (first in track {seen_tracks[track.id] + 1})"))
+                problems.append(
+                    _problem(
+                        MANIFEST,
+                        manifest_src,
+                        ("tracks", index, "id"),
+                        f"track id '{track.id}' is used twice (first in track {seen_tracks[track.id] + 1})",
+                    )
+                )
             seen_tracks.setdefault(track.id, index)
     track_ids = [t.id for t in manifest.tracks] if manifest else _track_ids_guess(manifest_src)
     files, found = _lesson_files(root, track_ids, manifest_src)
@@ -385,15 +487,27 @@ def load_pack(root: Path | str) -> PackLoad:
         lesson, found = validate_as(Lesson, located, rel)
         problems.extend(found)
         folder = path.parent.name
-        if raw.track is not None and raw.track != folder and raw.track in track_ids + [folder]:
-            problems.append(_problem(rel, located, ("track",),
-                                     f"this lesson is in the folder of track '{folder}' but says track '{raw.track}'"))
+        if raw.track is not None and raw.track != folder and raw.track in [*track_ids, folder]:
+            problems.append(
+                _problem(
+                    rel,
+                    located,
+                    ("track",),
+                    f"this lesson is in the folder of track '{folder}' but says track '{raw.track}'",
+                )
+            )
         elif raw.track is not None and raw.track != folder:
             hint = difflib.get_close_matches(raw.track, track_ids, n=1)
-            problems.append(_problem(rel, located, ("track",),
-                                     f"track '{raw.track}' is not in pack.yaml"
-                                     + (f" (did you mean '{hint[0]}'?)" if hint else "")
-                                     + f"; this file is in the folder of track '{folder}'"))
+            problems.append(
+                _problem(
+                    rel,
+                    located,
+                    ("track",),
+                    f"track '{raw.track}' is not in pack.yaml"
+                    + (f" (did you mean '{hint[0]}'?)" if hint else "")
+                    + f"; this file is in the folder of track '{folder}'",
+                )
+            )
         if lesson is None:
             continue
         for index, step in enumerate(lesson.steps):
@@ -409,9 +523,15 @@ def load_pack(root: Path | str) -> PackLoad:
             if not any(e.lesson.track == track.id for e in entries) and manifest_src is not None:
                 index = [t.id for t in manifest.tracks].index(track.id)
                 pos = manifest_src.value_pos(("tracks", index, "id"))
-                problems.append(PackProblem(MANIFEST, pos.line, pos.col,
-                                            f"track '{track.id}' has no lessons (put lesson files in the folder '{track.id}/')",
-                                            severity="warning"))
+                problems.append(
+                    PackProblem(
+                        MANIFEST,
+                        pos.line,
+                        pos.col,
+                        f"track '{track.id}' has no lessons (put lesson files in the folder '{track.id}/')",
+                        severity="warning",
+                    )
+                )
     order = {t: i for i, t in enumerate(track_ids)}
     entries.sort(key=lambda e: (order.get(e.lesson.track, len(order)), e.path))
     pack = Pack(root, manifest, tuple(entries)) if manifest is not None else None

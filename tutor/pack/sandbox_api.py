@@ -35,7 +35,9 @@ class Resource(Model):
     filters: dict[str, Identifier] = Field(
         default_factory=dict, description="Query parameter -> column, compared for equality: {author: author_id}."
     )
-    sortable: list[Identifier] = Field(default_factory=list, description="Columns `?sort=` accepts ('-col' for descending).")
+    sortable: list[Identifier] = Field(
+        default_factory=list, description="Columns `?sort=` accepts ('-col' for descending)."
+    )
     pagination: Literal["offset", "cursor", "none"] = "offset"
     page_size: int = Field(default=20, ge=1, le=1000)
     max_page_size: int = Field(default=100, ge=1, le=10000)
@@ -89,7 +91,7 @@ Auth.model_rebuild()
 
 
 class ApiSettings(Model):
-    versions: list[Literal["v1", "v2"]] = Field(default_factory=lambda: ["v1"])
+    versions: list[Literal["v1", "v2"]] = Field(default=["v1"], min_length=1)
     resources: list[Resource] = Field(default_factory=list)
     problem_json: bool = Field(default=True, description="Errors as application/problem+json (RFC 9457).")
     idempotency_keys: bool = False

@@ -13,9 +13,13 @@ SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 def _schema(model: Any, title: str, description: str) -> dict[str, Any]:
     schema = model.model_json_schema(by_alias=True, mode="validation")
-    return {"$schema": SCHEMA_DIALECT, "title": title, "description": description, **{
-        k: v for k, v in schema.items() if k not in ("title", "description")
-    }, "x-backend-tutor-version": __version__}
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "title": title,
+        "description": description,
+        **{k: v for k, v in schema.items() if k not in ("title", "description")},
+        "x-backend-tutor-version": __version__,
+    }
 
 
 def lesson_schema() -> dict[str, Any]:

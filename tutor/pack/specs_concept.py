@@ -56,9 +56,7 @@ class TextCheck(Model):
     normalize_whitespace: bool = Field(
         default=True, description="Trim the answer and fold runs of white space into one space."
     )
-    ignore_trailing_punctuation: bool = Field(
-        default=True, description="A trailing '.', ';' or '!' does not count."
-    )
+    ignore_trailing_punctuation: bool = Field(default=True, description="A trailing '.', ';' or '!' does not count.")
 
     @model_validator(mode="after")
     def _check(self) -> TextCheck:

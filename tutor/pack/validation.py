@@ -188,7 +188,7 @@ def _message(err: dict[str, Any], value: Any, parent_tp: Any, tp: Any) -> str:
         return f"expected a list (lines starting with '- '), got {describe(value)}"
     if kind == "string_type":
         if isinstance(value, int | float | bool):
-            return f"expected text, got {describe(value)}; put it in quotes: \"{value}\""
+            return f'expected text, got {describe(value)}; put it in quotes: "{value}"'
         return f"expected text, got {describe(value)}"
     message = _STRIP.sub("", err["msg"])
     message = message[:1].lower() + message[1:]
@@ -208,7 +208,7 @@ def problems_from_validation(
         except (KeyError, IndexError, TypeError):
             value = None
         kind = err["type"]
-        message = _message(err, value, parent_tp, tp)
+        message = _message(dict(err), value, parent_tp, tp)
         if kind == "extra_forbidden":
             pos = located.key_pos(path)
         elif kind == "missing":

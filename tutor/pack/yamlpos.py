@@ -24,6 +24,8 @@ Path = tuple[str | int, ...]
 MAX_VALUES = 50_000
 MAX_DEPTH = 64
 MERGE_TAG = "tag:yaml.org,2002:merge"
+_Y = "tag:yaml.org,2002:"
+SCALAR_TAGS = frozenset(_Y + t for t in ("str", "int", "float", "bool", "null", "timestamp"))
 
 
 @dataclass(frozen=True, order=True)
@@ -85,6 +87,9 @@ class _Walker:
             raise YamlProblem(_pos(node), f"nested more than {MAX_DEPTH} levels deep")
         self.out.values[path] = _pos(node)
         self.out.ends[path] = Pos(node.end_mark.line + 1, node.end_mark.column + 1)
+        if node.tag not in SCALAR_TAGS | {_Y + "seq", _Y + "map"}:
+            shown = node.tag.replace(_Y, "!!")
+            raise YamlProblem(_pos(node), f"the YAML tag '{shown}' is not allowed: pack files hold plain data")
         if isinstance(node, ScalarNode):
             try:
                 return self.constructor.construct_object(node, deep=True)
