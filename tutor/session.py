@@ -14,7 +14,7 @@ through exactly the path a learner's own action takes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from tutor.checks import evaluate
@@ -40,6 +40,12 @@ def _same_answer(a: Answer | None, b: Answer | None) -> bool:
         right = sorted(str(x) for x in (b if isinstance(b, list) else [b]))
         return left == right
     return " ".join(str(a).split()).casefold() == " ".join(str(b).split()).casefold()
+
+
+@dataclass(frozen=True)
+class SessionState:
+    sql: bytes | None
+    api: Any
 
 
 class Session:
@@ -104,6 +110,19 @@ class Session:
                 raise RuntimeError("this lesson has no API sandbox running")
             self.api.send_as_outside_client(request)
         return action.answer
+
+    def save_state(self) -> SessionState:
+        """What the sandboxes hold now, so `pack test` can put it back after a wrong answer."""
+        return SessionState(
+            sql=self.sql.snapshot() if self.sql is not None else None,
+            api=self.api.snapshot() if self.api is not None and hasattr(self.api, "snapshot") else None,
+        )
+
+    def restore_state(self, state: SessionState) -> None:
+        if self.sql is not None and state.sql is not None:
+            self.sql.restore(state.sql)
+        if self.api is not None and state.api is not None and hasattr(self.api, "restore"):
+            self.api.restore(state.api)
 
     def context(self, answer: Answer | None = None) -> CheckContext:
         return CheckContext(

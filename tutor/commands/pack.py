@@ -98,3 +98,44 @@ def schema(which: str | None, out_dir: Path | None) -> None:
         click.echo(json.dumps({name: make() for name, make in SCHEMAS.items()}, indent=2))
         return
     click.echo(dumps(SCHEMAS[which]()), nl=False)
+
+
+@pack.command(name="test")
+@PACK_ARGUMENT
+@click.option("--lesson", "lesson_id", default=None, help="Test only this lesson (by id).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document with every case.")
+@click.option("--strict", is_flag=True, help="Warnings (no wrong answers, no hints) count as failures.")
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Use this state folder (and its built databases) instead of a throwaway one.",
+)
+def test_command(path: Path | None, lesson_id: str | None, as_json: bool, strict: bool, home: Path | None) -> None:
+    """Apply every step's solution (must pass) and wrong answers (must fail) through the real engine.
+
+    Prints one line per failure as FILE:LINE: lesson/step: what went wrong, then `N passed, M failed`.
+    Exit 0 only when nothing failed.
+    """
+    from tutor.pack.loader import load_pack
+    from tutor.packtest import Case, run_pack_test
+
+    result = load_pack(_resolve(path))
+    if not result.ok or result.pack is None:
+        for problem in result.errors:
+            click.echo(str(problem))
+        click.echo("the pack does not validate; fix the errors above first", err=True)
+        sys.exit(1)
+    if lesson_id is not None and result.pack.lesson(lesson_id) is None:
+        raise click.BadParameter(f"no lesson '{lesson_id}' in this pack", param_hint="--lesson")
+
+    def show(case: Case) -> None:
+        if not as_json and (not case.passed or case.severity == "warning"):
+            click.echo(case.line_text())
+
+    report = run_pack_test(result.pack, lesson_id=lesson_id, home=home, strict=strict, on_case=show)
+    if as_json:
+        click.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        click.echo(f"{report.passed_count} passed, {report.failed_count} failed")
+    sys.exit(0 if report.failed_count == 0 else 1)

@@ -1,0 +1,82 @@
+"""`backend-tutor pack test`: a solution that fails and a wrong answer that passes are both caught."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from tests.conftest import BUILTIN, REPO
+from tests.pack.helpers import GOOD_LESSON, write_pack
+from tutor.pack.loader import load_pack_or_raise
+from tutor.packtest import run_pack_test
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tutor", "pack", "test", *args], capture_output=True, text=True, cwd=REPO, timeout=300
+    )
+
+
+def test_builtin_pack_passes() -> None:
+    result = run(str(BUILTIN))
+    assert result.returncode == 0, result.stdout + result.stderr
+    last = result.stdout.splitlines()[-1]
+    passed, failed = last.split(", ")
+    assert failed == "0 failed"
+    assert int(passed.split()[0]) >= 11
+
+
+def test_a_solution_the_check_rejects(tmp_path: Path) -> None:
+    lesson = GOOD_LESSON.format(id="first").replace("solution: {answer: a}", "solution: {answer: b}")
+    lesson = lesson.replace("      - answer: b", "      - answer: a")
+    root = write_pack(tmp_path, {"http/01.yaml": lesson})
+    result = run(str(root))
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert "http/01.yaml:14: first/one: the solution was rejected: 'b' is not the right choice." in lines
+    assert "http/01.yaml:16: first/one: wrong answer 1 was accepted (Right.)" in lines
+    assert lines[-1] == "0 passed, 2 failed"
+
+
+def test_a_wrong_answer_the_check_accepts(tmp_path: Path) -> None:
+    lesson = GOOD_LESSON.format(id="first").replace("      - answer: b", "      - answer: b\n      - answer: a")
+    root = write_pack(tmp_path, {"http/01.yaml": lesson})
+    result = run(str(root), "--json")
+    assert result.returncode == 1
+    doc = json.loads(result.stdout)
+    assert (doc["passed"], doc["failed"]) == (2, 1)
+    (bad,) = [c for c in doc["cases"] if not c["passed"]]
+    assert (bad["file"], bad["line"], bad["lesson"], bad["step"], bad["case"]) == (
+        "http/01.yaml",
+        17,
+        "first",
+        "one",
+        "wrong answer 2",
+    )
+
+
+def test_warnings_and_strict(tmp_path: Path) -> None:
+    root = write_pack(tmp_path, {"http/01.yaml": GOOD_LESSON.format(id="first")})
+    relaxed = run(str(root))
+    assert relaxed.returncode == 0
+    assert "http/01.yaml:5: first/one: warning: no hints" in relaxed.stdout
+    strict = run(str(root), "--strict")
+    assert strict.returncode == 1
+    assert strict.stdout.splitlines()[-1] == "2 passed, 1 failed"
+
+
+def test_invalid_pack_and_unknown_lesson(tmp_path: Path) -> None:
+    root = write_pack(tmp_path, {"http/01.yaml": "id: [\n"})
+    assert run(str(root)).returncode == 1
+    assert run(str(BUILTIN), "--lesson", "no-such-lesson").returncode == 2
+
+
+def test_runs_in_a_throwaway_home_and_leaves_nothing(tmp_path: Path, tutor_home: Path) -> None:
+    before = {t.ident for t in threading.enumerate()}
+    report = run_pack_test(load_pack_or_raise(BUILTIN))
+    assert report.failed_count == 0
+    assert {t.ident for t in threading.enumerate()} <= before
+    assert list(tutor_home.iterdir()) == []  # the learner's (here: the test's) home was never touched
