@@ -60,3 +60,10 @@ def test_iter_kinds_walks_nested_all() -> None:
         }
     )
     assert iter_kinds(check) == ["all", "number", "all", "text"]
+
+
+def test_committed_reference_is_current() -> None:
+    """docs/pack-reference.md comes from the models: `python -m tutor.pack.docgen > docs/pack-reference.md`."""
+    from tutor.pack.docgen import render
+
+    assert (REPO / "docs" / "pack-reference.md").read_text(encoding="utf-8") == render()
