@@ -117,10 +117,7 @@ def type_name(tp: Any) -> str:
 def _default(info: Any) -> str:
     if info.is_required():
         return "**required**"
-    if info.default_factory is not None:
-        value = info.default_factory()
-    else:
-        value = info.default
+    value = info.default_factory() if info.default_factory is not None else info.default
     if value is PydanticUndefined or value is None:
         return ""
     if value in ([], {}, ""):
