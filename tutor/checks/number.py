@@ -32,7 +32,8 @@ def check_number(spec: NumberCheck, ctx: CheckContext) -> CheckResult:
     if value is None:
         return CheckResult(False, f"'{raw}' is not a number.", got=str(raw))
     allowed = max(spec.tolerance, abs(spec.value) * spec.relative_tolerance)
-    if abs(value - spec.value) <= allowed:
+    # a hair of slack so that 2.0 - 1.9 (0.10000000000000009) counts as within 0.1
+    if abs(value - spec.value) <= allowed + 1e-9 * max(1.0, abs(spec.value)):
         return CheckResult(True, "Right.")
     direction = "too high" if value > spec.value else "too low"
     expected = f"within {_fmt(allowed)}{unit} of the answer" if allowed else None
