@@ -1,0 +1,214 @@
+"""Accounts, passwords (argon2), JWT access tokens, refresh tokens with rotation and revocation,
+and cookie sessions. Plus, only when a lesson turns them on, deliberately weak verification modes.
+
+PyJWT itself refuses `alg: none`; the weak verifier below is this sandbox's own, for "exploit it,
+then fix it" lessons, and is never used unless `auth.weak` asks for it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandboxes.api.problems import ApiError
+from tutor.pack.sandbox_api import Auth
+
+GUESSABLE_SECRET = "secret"  # noqa: S105 - deliberately weak, for the weak-auth lesson only
+SESSION_COOKIE = "session"
+
+
+@dataclass
+class User:
+    username: str
+    role: str
+    password_hash: str | None = None
+    seed_password: str | None = None  # hashed on first use, so starting the sandbox stays fast
+
+
+@dataclass(frozen=True)
+class Principal:
+    username: str
+    role: str
+    via: str  # "bearer" | "cookie"
+    jti: str | None = None
+
+
+@dataclass
+class RefreshToken:
+    username: str
+    expires: float
+    family: str
+    revoked: bool = False
+
+
+@dataclass
+class AuthService:
+    settings: Auth
+    users: dict[str, User] = field(default_factory=dict)
+    refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
+    sessions: dict[str, str] = field(default_factory=dict)
+    revoked_jti: set[str] = field(default_factory=set)
+    refresh_ttl: float = 7 * 24 * 3600
+
+    def __post_init__(self) -> None:
+        from argon2 import PasswordHasher
+
+        self._hasher = PasswordHasher()
+        self._lock = threading.Lock()
+        self._dummy_hash: str | None = None
+        weak = self.settings.weak
+        self.secret = GUESSABLE_SECRET if weak and weak.guessable_secret else secrets.token_urlsafe(32)
+        for seed in self.settings.users:
+            self.users[seed.username] = User(seed.username, seed.role, seed_password=seed.password)
+
+    @property
+    def weak_modes(self) -> list[str]:
+        weak = self.settings.weak
+        if weak is None:
+            return []
+        return [name for name in ("accept_alg_none", "guessable_secret", "skip_expiry") if getattr(weak, name)]
+
+    # -- passwords ---------------------------------------------------------------------------
+    def _hash_of(self, user: User) -> str:
+        if user.password_hash is None and user.seed_password is not None:
+            user.password_hash = self._hasher.hash(user.seed_password)
+            user.seed_password = None
+        assert user.password_hash is not None
+        return user.password_hash
+
+    def register(self, username: str, password: str, role: str = "user") -> User:
+        problems = []
+        if not (1 <= len(username) <= 64) or not username.replace("_", "").replace("-", "").isalnum():
+            problems.append({"field": "username", "message": "1 to 64 letters, digits, '-' or '_'"})
+        if len(password) < 8:
+            problems.append({"field": "password", "message": "at least 8 characters"})
+        if problems:
+            raise ApiError(422, "the account details break the rules", errors=problems)
+        with self._lock:
+            if username in self.users:
+                raise ApiError(409, f"the username '{username}' is taken")
+            self.users[username] = User(username, role)
+        self.users[username].password_hash = self._hasher.hash(password)
+        return self.users[username]
+
+    def login(self, username: str, password: str) -> User:
+        from argon2.exceptions import VerificationError, VerifyMismatchError
+
+        user = self.users.get(username)
+        if user is None or (user.password_hash is None and user.seed_password is None):
+            # Same work as a real check, so response time does not tell which usernames exist.
+            if self._dummy_hash is None:
+                self._dummy_hash = self._hasher.hash(secrets.token_hex(8))
+            try:
+                self._hasher.verify(self._dummy_hash, password)
+            except (VerifyMismatchError, VerificationError):
+                pass
+            raise ApiError(401, "wrong username or password")
+        try:
+            self._hasher.verify(self._hash_of(user), password)
+        except (VerifyMismatchError, VerificationError) as exc:
+            raise ApiError(401, "wrong username or password") from exc
+        return user
+
+    # -- tokens ------------------------------------------------------------------------------
+    def issue_access(self, user: User) -> tuple[str, int]:
+        import jwt
+
+        now = int(time.time())
+        ttl = self.settings.access_ttl_seconds
+        claims = {"sub": user.username, "role": user.role, "iat": now, "exp": now + ttl, "jti": secrets.token_hex(8),
+                  "typ": "access"}
+        return jwt.encode(claims, self.secret, algorithm="HS256"), ttl
+
+    def issue_refresh(self, user: User, family: str | None = None) -> str:
+        token = secrets.token_urlsafe(32)
+        self.refresh_tokens[token] = RefreshToken(user.username, time.time() + self.refresh_ttl,
+                                                  family or secrets.token_hex(8))
+        return token
+
+    def rotate_refresh(self, token: str) -> tuple[User, str]:
+        with self._lock:
+            record = self.refresh_tokens.get(token)
+            if record is None or record.expires < time.time():
+                raise ApiError(401, "unknown or expired refresh token")
+            if record.revoked:
+                # A revoked token used again: someone else may hold it. Revoke the whole family.
+                for other in self.refresh_tokens.values():
+                    if other.family == record.family:
+                        other.revoked = True
+                raise ApiError(401, "this refresh token was already used or revoked; log in again")
+            record.revoked = True
+            user = self.users.get(record.username)
+            if user is None:
+                raise ApiError(401, "the account no longer exists")
+            return user, self.issue_refresh(user, record.family)
+
+    def revoke_refresh(self, token: str) -> bool:
+        record = self.refresh_tokens.get(token)
+        if record is None:
+            return False
+        record.revoked = True
+        return True
+
+    def start_session(self, user: User) -> str:
+        sid = secrets.token_urlsafe(24)
+        self.sessions[sid] = user.username
+        return sid
+
+    # -- verifying ---------------------------------------------------------------------------
+    def _decode(self, token: str) -> dict[str, Any]:
+        import jwt
+
+        weak = self.settings.weak
+        if weak is not None and weak.accept_alg_none:
+            try:
+                header_b64, payload_b64 = token.split(".")[:2]
+                header = json.loads(base64.urlsafe_b64decode(header_b64 + "=" * (-len(header_b64) % 4)))
+                if str(header.get("alg", "")).lower() == "none":
+                    payload = json.loads(base64.urlsafe_b64decode(payload_b64 + "=" * (-len(payload_b64) % 4)))
+                    if isinstance(payload, dict):
+                        return payload  # WEAK MODE: an unsigned token is trusted as it is
+            except (ValueError, TypeError):
+                pass
+        options: dict[str, Any] = {"require": ["exp", "sub"]}
+        if weak is not None and weak.skip_expiry:
+            options["verify_exp"] = False  # WEAK MODE: expired tokens still work
+        try:
+            claims: dict[str, Any] = jwt.decode(token, self.secret, algorithms=["HS256"], options=options)
+        except jwt.ExpiredSignatureError as exc:
+            raise ApiError(401, "the access token has expired; refresh it or log in again",
+                           headers={"WWW-Authenticate": 'Bearer error="invalid_token", '
+                                                        'error_description="token expired"'}) from exc
+        except jwt.InvalidTokenError as exc:
+            raise ApiError(401, f"the access token is not valid: {exc}",
+                           headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
+        return claims
+
+    def authenticate(self, headers: Any, cookies: dict[str, str]) -> Principal | None:
+        """Who is asking: None when no credentials were sent; ApiError(401) when they are bad."""
+        authorization = headers.get("authorization")
+        if authorization:
+            scheme, _, token = authorization.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise ApiError(401, "use 'Authorization: Bearer <access token>'",
+                               headers={"WWW-Authenticate": 'Bearer realm="sandbox"'})
+            claims = self._decode(token.strip())
+            if claims.get("jti") in self.revoked_jti:
+                raise ApiError(401, "the access token was revoked (logged out)",
+                               headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            return Principal(str(claims.get("sub")), str(claims.get("role", "user")), "bearer",
+                             claims.get("jti"))
+        sid = cookies.get(SESSION_COOKIE)
+        if sid and self.settings.cookie_sessions:
+            username = self.sessions.get(sid)
+            user = self.users.get(username) if username else None
+            if user is None:
+                raise ApiError(401, "the session cookie is unknown or ended; log in again",
+                               headers={"WWW-Authenticate": 'Bearer realm="sandbox"'})
+            return Principal(user.username, user.role, "cookie")
+        return None

@@ -1,0 +1,84 @@
+"""The lesson database as the sandbox API sees it: one short connection per request.
+
+The SQL sandbox may replace the file (a reset copies a fresh one in), so nothing is kept open between
+requests. Statements run on the request's connection are added to its trace (issue 7 adds timings,
+rows and plans at this same place).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sandboxes.api.recorder import Trace
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # declared type, upper case: INTEGER, REAL, TEXT, ...
+    notnull: bool
+    has_default: bool
+    pk: bool
+
+    @property
+    def affinity(self) -> str:
+        t = self.type
+        if "INT" in t:
+            return "INTEGER"
+        if any(x in t for x in ("CHAR", "CLOB", "TEXT")):
+            return "TEXT"
+        if any(x in t for x in ("REAL", "FLOA", "DOUB")):
+            return "REAL"
+        if t == "" or "BLOB" in t:
+            return "BLOB"
+        return "NUMERIC"
+
+
+class Database:
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+
+    @property
+    def available(self) -> bool:
+        return self.path is not None and self.path.exists()
+
+    def modified(self) -> float:
+        """The last time the file (or its WAL) changed, in epoch seconds; 0 when there is none."""
+        if self.path is None:
+            return 0.0
+        times = []
+        for candidate in (self.path, self.path.with_name(self.path.name + "-wal")):
+            try:
+                times.append(os.stat(candidate).st_mtime)
+            except OSError:
+                continue
+        return max(times, default=0.0)
+
+    @contextmanager
+    def connect(self, trace: Trace | None = None) -> Iterator[sqlite3.Connection]:
+        if self.path is None or not self.path.exists():
+            from sandboxes.api.problems import ApiError
+
+            raise ApiError(503, "this lesson's database is not available (is the SQL sandbox running?)")
+        conn = sqlite3.connect(self.path, timeout=5.0, check_same_thread=False, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys = ON")
+        if trace is not None:
+            conn.set_trace_callback(lambda sql: trace.add("sql", sql))
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    @staticmethod
+    def columns(conn: sqlite3.Connection, table: str) -> list[Column]:
+        rows = conn.execute(f'PRAGMA table_info("{table}")').fetchall()
+        return [
+            Column(r["name"], (r["type"] or "").upper(), bool(r["notnull"]), r["dflt_value"] is not None, bool(r["pk"]))
+            for r in rows
+        ]

@@ -1,0 +1,371 @@
+"""The traffic recorder: a pure ASGI middleware around the whole sandbox app, and its bounded log.
+
+It sits outside everything else (error handlers included), so it sees every response the client
+got, 500s too; middleware added with `add_middleware` does not. It reads the request body up front
+(capped: a bigger body is answered 413 here) and replays it to the app, so a body the handler never
+read is still recorded.
+
+Each exchange carries a `trace`: the ordered events inside the request, with timings. The sandbox
+adds a few (received, rate limit, auth, cache, response); the request-flow issue adds SQL
+statements through the same `Trace.add`/`Trace.span` calls. Handlers reach the trace through
+`trace_of(scope)`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import parse_qsl
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+Source = Literal["workbench", "outside", "tutor"]
+SOURCE_HEADER = b"x-backend-tutor-client"
+REF_HEADER = b"x-backend-tutor-ref"
+"""Request headers the tutor's own clients add; recorded as `source`/`ref` then removed from the request."""
+
+TRACE_KEY = "backend_tutor.trace"
+MAX_REQUEST_BODY = 1024 * 1024
+"""Bigger request bodies are refused with 413 before the app sees them."""
+BODY_CAP = 64 * 1024
+"""How much of each body the log keeps."""
+MAX_TRACE_EVENTS = 500
+
+
+@dataclass(frozen=True)
+class TraceEvent:
+    """One step inside a request. `at_ms`: since the request arrived; `duration_ms`: for spans."""
+
+    at_ms: float
+    kind: str  # received | rate_limit | auth | cache | sql | handler | response | error ...
+    label: str
+    duration_ms: float | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class Trace:
+    """The events of one request, in order. Bounded; appending is cheap and thread-safe enough
+    (list.append under the GIL), since a handler's thread-pool work adds events too."""
+
+    __slots__ = ("dropped", "events", "start")
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self.events: list[TraceEvent] = []
+        self.dropped = 0
+
+    def add(self, kind: str, label: str, duration_ms: float | None = None, **data: Any) -> None:
+        if len(self.events) >= MAX_TRACE_EVENTS:
+            self.dropped += 1
+            return
+        at = (time.perf_counter() - self.start) * 1000 - (duration_ms or 0.0)
+        self.events.append(TraceEvent(round(max(at, 0.0), 3), kind, label, duration_ms, data))
+
+    @contextmanager
+    def span(self, kind: str, label: str, **data: Any) -> Iterator[dict[str, Any]]:
+        """Time a block; the yielded dict may be filled with more data before the block ends."""
+        begin = time.perf_counter()
+        try:
+            yield data
+        finally:
+            self.add(kind, label, round((time.perf_counter() - begin) * 1000, 3), **data)
+
+
+def trace_of(scope: Scope) -> Trace | None:
+    trace = scope.get(TRACE_KEY)
+    return trace if isinstance(trace, Trace) else None
+
+
+def _header(headers: list[tuple[str, str]], name: str) -> str | None:
+    name = name.lower()
+    for key, value in headers:
+        if key == name:
+            return value
+    return None
+
+
+@dataclass
+class Exchange:
+    """One request and its response, as the sandbox saw them."""
+
+    id: int
+    time: float  # epoch seconds when the request arrived
+    source: Source
+    method: str
+    path: str
+    query: str  # the raw query string, without '?'
+    request_headers: list[tuple[str, str]]  # lower-case names, in order
+    request_body: bytes
+    status: int = 0
+    response_headers: list[tuple[str, str]] = field(default_factory=list)
+    response_body: bytes = b""
+    duration_ms: float = 0.0
+    request_body_truncated: bool = False
+    response_body_truncated: bool = False
+    request_body_size: int = 0
+    response_body_size: int = 0
+    error: str | None = None  # an exception the app raised (the client got a 500)
+    ref: str | None = None  # the tutor client's own id for this request
+    trace: list[TraceEvent] = field(default_factory=list)
+
+    # -- reading helpers used by checks and views -------------------------------------------------
+    @property
+    def target(self) -> str:
+        return self.path + (f"?{self.query}" if self.query else "")
+
+    @property
+    def query_params(self) -> list[tuple[str, str]]:
+        return parse_qsl(self.query, keep_blank_values=True)
+
+    def query_value(self, name: str) -> str | None:
+        for key, value in self.query_params:
+            if key == name:
+                return value
+        return None
+
+    def request_header(self, name: str) -> str | None:
+        return _header(self.request_headers, name)
+
+    def header(self, name: str) -> str | None:
+        """A response header."""
+        return _header(self.response_headers, name)
+
+    def _json(self, body: bytes) -> Any:
+        if not body:
+            return None
+        try:
+            return json.loads(body)
+        except (ValueError, RecursionError):
+            return None
+
+    def request_json(self) -> Any:
+        return self._json(self.request_body)
+
+    def json(self) -> Any:
+        """The response body parsed as JSON, or None."""
+        return self._json(self.response_body)
+
+    def text(self) -> str:
+        return self.response_body.decode("utf-8", "replace")
+
+    def summary(self) -> str:
+        return f"{self.method} {self.target} -> {self.status} ({self.duration_ms:.1f} ms)"
+
+
+Listener = Callable[[Exchange], None]
+
+
+class TrafficRecorder:
+    """A bounded, thread-safe log of exchanges. The server thread appends; checks and views read."""
+
+    def __init__(self, capacity: int = 2000) -> None:
+        self._log: deque[Exchange] = deque(maxlen=capacity)
+        self._ids = itertools.count(1)
+        self._cond = threading.Condition()
+        self._mark = 0  # exchanges with id > mark count as evidence
+        self._listeners: list[Listener] = []
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    def append(self, exchange: Exchange) -> None:
+        with self._cond:
+            self._log.append(exchange)
+            self._cond.notify_all()
+        for listener in list(self._listeners):
+            try:
+                listener(exchange)
+            except Exception:  # noqa: S112 - a broken view must not break the server
+                continue
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call `listener` (from the server thread) for every new exchange; returns an unsubscribe."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def mark(self) -> None:
+        with self._cond:
+            self._mark = self._log[-1].id if self._log else self._mark
+
+    @property
+    def last_id(self) -> int:
+        with self._cond:
+            return self._log[-1].id if self._log else 0
+
+    def all(self) -> list[Exchange]:
+        with self._cond:
+            return list(self._log)
+
+    def since(self, after_id: int) -> list[Exchange]:
+        with self._cond:
+            return [e for e in self._log if e.id > after_id]
+
+    def since_mark(self) -> list[Exchange]:
+        return self.since(self._mark)
+
+    def clear(self) -> None:
+        with self._cond:
+            self._log.clear()
+
+    def wait_for_ref(self, ref: str, timeout: float = 5.0) -> Exchange | None:
+        """The exchange the tutor's client sent with `ref` (the log is written just after the
+        response's last byte, so a client may see the response a moment before the log does)."""
+
+        def find() -> Exchange | None:
+            for exchange in reversed(self._log):
+                if exchange.ref == ref:
+                    return exchange
+            return None
+
+        with self._cond:
+            found = find()
+            deadline = time.monotonic() + timeout
+            while found is None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._cond.wait(remaining)
+                found = find()
+            return found
+
+
+def _problem(status: int, title: str, detail: str) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    kind = "/problems/content-too-large" if status == 413 else "/problems/server-error"
+    body = json.dumps({"type": kind, "title": title, "status": status, "detail": detail}).encode()
+    return [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())], body
+
+
+class RecorderMiddleware:
+    """Wrap the whole app: record every HTTP exchange into `recorder`."""
+
+    def __init__(self, app: ASGIApp, recorder: TrafficRecorder, *, max_body: int = MAX_REQUEST_BODY) -> None:
+        self.app = app
+        self.recorder = recorder
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        arrived = time.time()
+        source: Source = "outside"
+        ref: str | None = None
+        kept: list[tuple[bytes, bytes]] = []
+        for key, value in scope["headers"]:
+            if key == SOURCE_HEADER:
+                text = value.decode("latin-1").strip().lower()
+                source = "workbench" if text == "workbench" else "tutor" if text == "tutor" else "outside"
+            elif key == REF_HEADER:
+                ref = value.decode("latin-1")
+            else:
+                kept.append((key, value))
+        scope["headers"] = kept
+        trace = Trace(start)
+        scope[TRACE_KEY] = trace
+        trace.add("received", f"{scope['method']} {scope['path']}", source=source)
+        exchange = Exchange(
+            id=self.recorder.next_id(),
+            time=arrived,
+            source=source,
+            method=scope["method"],
+            path=scope["path"],
+            query=scope.get("query_string", b"").decode("latin-1"),
+            request_headers=[(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in kept],
+            request_body=b"",
+            ref=ref,
+            trace=trace.events,
+        )
+
+        # Read the body up front (capped), then replay it to the app.
+        chunks: list[bytes] = []
+        size = 0
+        too_big = False
+        declared = exchange.request_header("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+            too_big = True
+        else:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    break
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > self.max_body:
+                    too_big = True
+                    break
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+        body = b"".join(chunks)
+        exchange.request_body_size = size
+        exchange.request_body = body[:BODY_CAP]
+        exchange.request_body_truncated = len(body) > BODY_CAP
+
+        response_chunks: list[bytes] = []
+        kept_size = 0
+        started = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal started, kept_size
+            if message["type"] == "http.response.start":
+                started = True
+                exchange.status = message["status"]
+                exchange.response_headers = [
+                    (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in message.get("headers", [])
+                ]
+            elif message["type"] == "http.response.body":
+                chunk = message.get("body", b"")
+                exchange.response_body_size += len(chunk)
+                if kept_size < BODY_CAP:
+                    response_chunks.append(chunk[: BODY_CAP - kept_size])
+                    kept_size += len(response_chunks[-1])
+            await send(message)
+
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        try:
+            if too_big:
+                headers, payload = _problem(
+                    413, "Content Too Large", f"request bodies are limited to {self.max_body} bytes"
+                )
+                await send_wrapper({"type": "http.response.start", "status": 413, "headers": headers})
+                await send_wrapper({"type": "http.response.body", "body": payload})
+            else:
+                await self.app(scope, replay, send_wrapper)
+        except Exception as exc:
+            exchange.error = f"{type(exc).__name__}: {exc}"
+            trace.add("error", exchange.error)
+            if not started:
+                headers, payload = _problem(500, "Internal Server Error", "the sandbox failed on this request")
+                try:
+                    await send_wrapper({"type": "http.response.start", "status": 500, "headers": headers})
+                    await send_wrapper({"type": "http.response.body", "body": payload})
+                except Exception:  # noqa: S110 - the client went away; the log still gets the entry
+                    pass
+            elif exchange.status < 500:
+                exchange.status = 500
+        finally:
+            exchange.duration_ms = round((time.perf_counter() - start) * 1000, 3)
+            exchange.response_body = b"".join(response_chunks)
+            exchange.response_body_truncated = exchange.response_body_size > len(exchange.response_body)
+            trace.add("response", str(exchange.status), status=exchange.status, bytes=exchange.response_body_size)
+            self.recorder.append(exchange)

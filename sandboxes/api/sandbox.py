@@ -1,0 +1,154 @@
+"""The API sandbox of one lesson: the app, its traffic recorder and the server thread together.
+
+    api = ApiSandbox.start(settings, database=sql.path)   # blocks until serving (~10 ms)
+    api.base_url                                          # http://127.0.0.1:PORT
+    api.mark()                                            # evidence counts from here
+    api.evidence().exchanges()                            # what the learner sent and got since then
+    api.stop()
+
+Requests carry who sent them in `X-Backend-Tutor-Client` (workbench | tutor), recorded then removed;
+anything without it (curl, a browser) is "outside".
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sandboxes.api.recorder import REF_HEADER, SOURCE_HEADER, Exchange, TrafficRecorder
+from sandboxes.api.server import SandboxStartError, ThreadedServer
+
+if TYPE_CHECKING:
+    import httpx
+
+    from sandboxes.api.app import SandboxApp
+    from tutor.pack.actions import HttpRequest
+    from tutor.pack.sandbox_api import ApiSettings
+
+__all__ = ["ApiEvidence", "ApiSandbox", "SandboxStartError", "build_request_kwargs"]
+
+SOURCE = SOURCE_HEADER.decode()
+REF = REF_HEADER.decode()
+
+
+def build_request_kwargs(request: HttpRequest) -> dict[str, Any]:
+    """httpx keyword arguments for one pack-format request (after any `{name}` substitution)."""
+    kwargs: dict[str, Any] = {"headers": dict(request.headers)}
+    if request.query:
+        kwargs["params"] = {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in request.query.items()}
+    if request.json_body is not None:
+        kwargs["content"] = json.dumps(request.json_body).encode()
+        if not any(k.lower() == "content-type" for k in kwargs["headers"]):
+            kwargs["headers"]["Content-Type"] = "application/json"
+    elif request.body is not None:
+        kwargs["content"] = request.body.encode()
+    return kwargs
+
+
+class ApiSandbox:
+    def __init__(self, settings: ApiSettings, app: SandboxApp, server: ThreadedServer,
+                 recorder: TrafficRecorder) -> None:
+        self.settings = settings
+        self.app = app
+        self.server = server
+        self.recorder = recorder
+        self.base_url = f"http://{server.host}:{server.port}"
+        self._client: httpx.Client | None = None
+        self._client_lock = threading.Lock()
+
+    @classmethod
+    def start(cls, settings: ApiSettings, *, database: Path | None, host: str = "127.0.0.1",
+              port: int = 0) -> ApiSandbox:
+        from sandboxes.api.app import build_app
+        from sandboxes.api.server import check_loopback
+
+        check_loopback(host)
+        recorder = TrafficRecorder()
+        try:
+            app = build_app(settings, database=database, recorder=recorder)
+        except Exception as exc:
+            raise SandboxStartError(f"the sandbox API could not be built from the lesson: {exc}") from exc
+        server = ThreadedServer(app, host, port)
+        server.start()
+        return cls(settings, app, server, recorder)
+
+    # -- state -----------------------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    @property
+    def alive(self) -> bool:
+        return self.server.alive
+
+    @property
+    def weak_auth_modes(self) -> list[str]:
+        """Deliberately weak auth modes this lesson turned on; the tutor labels the sandbox with them."""
+        auth = self.app.state.auth
+        return list(auth.weak_modes) if auth is not None else []
+
+    def curl_example(self) -> str:
+        first = next((f"/{v}/{r.name}" for v in self.settings.versions for r in self.settings.resources), None)
+        return f"curl -i {self.base_url}{first or '/health'}"
+
+    def mark(self) -> None:
+        self.recorder.mark()
+
+    def evidence(self) -> ApiEvidence:
+        return ApiEvidence(self)
+
+    # -- the tutor's own requests ------------------------------------------------------------------
+    def client(self) -> httpx.Client:
+        with self._client_lock:
+            if self._client is None:
+                import httpx
+
+                # trust_env=False: a proxy set in the environment must never see sandbox traffic.
+                self._client = httpx.Client(base_url=self.base_url, timeout=15.0, trust_env=False)
+            return self._client
+
+    def send(self, method: str, path: str, *, source: str | None = "tutor", **kwargs: Any) -> Exchange:
+        """Send one request and return the exchange as the recorder logged it."""
+        ref = uuid.uuid4().hex
+        headers = dict(kwargs.pop("headers", None) or {})
+        headers[REF] = ref
+        if source is not None:
+            headers[SOURCE] = source
+        response = self.client().request(method, path, headers=headers, **kwargs)
+        response.read()
+        exchange = self.recorder.wait_for_ref(ref)
+        if exchange is None:  # pragma: no cover - the recorder wraps every request
+            raise RuntimeError(f"the sandbox did not record {method} {path}")
+        return exchange
+
+    def send_as_outside_client(self, request: HttpRequest) -> Exchange:
+        """Send a pack-format request the way curl would: no tutor client header (source 'outside')."""
+        return self.send(request.method, request.path, source=None, **build_request_kwargs(request))
+
+    def stop(self) -> None:
+        with self._client_lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+        self.server.stop()
+
+
+class ApiEvidence:
+    """What HTTP checks read (tutor.checks.base.HttpEvidence)."""
+
+    def __init__(self, sandbox: ApiSandbox) -> None:
+        self._sandbox = sandbox
+
+    @property
+    def base_url(self) -> str:
+        return self._sandbox.base_url
+
+    def exchanges(self) -> Sequence[Exchange]:
+        return self._sandbox.recorder.since_mark()
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Exchange:
+        return self._sandbox.send(method, path, source="tutor", **kwargs)
