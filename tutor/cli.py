@@ -20,6 +20,7 @@ from tutor import __version__
 LAZY_COMMANDS: dict[str, dict[str, str]] = {
     "main": {
         "pack": "tutor.commands.pack:pack",
+        "progress": "tutor.commands.progress:progress",
     },
 }
 

@@ -1,0 +1,45 @@
+"""The learner's Textual app. Only this package imports Textual.
+
+    app = make_app(pack_path, home)   # what the CLI and the tests both use
+    app.run()
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tutor.app.app import TutorApp
+    from tutor.paths import Home
+
+
+def make_app(pack_path: Path | None = None, home: Home | None = None) -> TutorApp:
+    """Build the app: read the pack's outline (fast, no validation) and open the progress store."""
+    from tutor.app.app import TutorApp
+    from tutor.pack.index import read_index
+    from tutor.paths import Home, builtin_pack_path
+    from tutor.progress import ProgressError, ProgressStore
+
+    home = home if home is not None else Home.from_env()
+    root = pack_path if pack_path is not None else builtin_pack_path()
+    index = read_index(root)
+    notice: str | None = None
+    try:
+        store = ProgressStore.open(home.progress_db)
+        notice = store.notice
+    except ProgressError as exc:
+        store = ProgressStore.memory()
+        notice = f"{exc}. Progress is kept in memory only for this run."
+    return TutorApp(index=index, store=store, home=home, startup_notice=notice)
+
+
+def run(pack_path: Path | None) -> int:
+    app = make_app(pack_path)
+    try:
+        app.run()
+    finally:
+        app.close_sessions()
+        app.store.close()
+    return app.return_code or 0

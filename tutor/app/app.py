@@ -1,0 +1,162 @@
+"""The app: holds the pack, the progress store and the open sessions; screens do the rest."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from functools import partial
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+
+from tutor.app.commands import LessonCommands
+from tutor.app.screens.course_map import CourseMapScreen
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+    from tutor.pack.index import PackIndex
+    from tutor.pack.loader import PackLoad
+    from tutor.paths import Home
+    from tutor.progress import ProgressStore
+    from tutor.session import Session
+
+
+class TutorApp(App[int]):
+    CSS_PATH = "tutor.tcss"
+    TITLE = "backend-tutor"
+    COMMANDS = App.COMMANDS | {LessonCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "help", "Help", id="help", tooltip="Explain the part of the screen that has focus"),
+    ]
+
+    def __init__(self, index: PackIndex, store: ProgressStore, home: Home, startup_notice: str | None = None) -> None:
+        super().__init__()
+        self.index = index
+        self.store = store
+        self.home = home
+        self.startup_notice = startup_notice
+        self.pack_load: PackLoad | None = None
+        self.pack_ready = threading.Event()  # set once the full validation is done (a worker waits on it)
+        self.sessions: set[Session] = set()
+        self.title = index.title
+        self.sub_title = f"{index.id} {index.version}"
+
+    def on_mount(self) -> None:
+        theme = self.store.setting("theme")
+        if theme and theme in self.available_themes:
+            self.theme = theme
+        self.push_screen(CourseMapScreen())
+        if self.startup_notice:
+            self.notify(self.startup_notice, title="Progress", severity="warning", timeout=15)
+        self.validate_pack()
+
+    # -- the full pack, validated off the UI thread after the first screen -------------------------------
+    @work(thread=True, exclusive=True, group="pack", exit_on_error=False)
+    def validate_pack(self) -> None:
+        from tutor.pack.errors import PackProblem
+        from tutor.pack.loader import PackLoad, load_pack
+
+        try:
+            result = load_pack(self.index.root)
+        except Exception as exc:  # a bug in the loader must not take the app down
+            problem = PackProblem("pack.yaml", 1, 1, f"the pack could not be loaded: {exc}")
+            result = PackLoad(self.index.root, None, [problem])
+        self.call_from_thread(self._pack_loaded, result)
+
+    def _pack_loaded(self, result: PackLoad) -> None:
+        self.pack_load = result
+        self.pack_ready.set()
+        if result.errors:
+            count = len(result.errors)
+            self.notify(
+                f"This pack has {count} problem{'s' if count != 1 else ''}; lessons without errors still work. "
+                "Press p on the course map to see them.",
+                title="Pack problems",
+                severity="warning",
+                timeout=10,
+            )
+        for screen in self.screen_stack:
+            if isinstance(screen, CourseMapScreen):
+                screen.pack_validated(result)
+
+    # -- navigation ---------------------------------------------------------------------------------
+    def open_lesson(self, lesson_id: str, step_id: str | None = None) -> None:
+        from tutor.app.screens.lesson import LessonScreen
+
+        outline = self.index.lesson(lesson_id)
+        if outline is None:
+            self.notify(f"There is no lesson '{lesson_id}' in this pack.", severity="error")
+            return
+        if isinstance(self.screen, LessonScreen):
+            self.pop_screen()
+        self.push_screen(LessonScreen(outline, step_id))
+
+    def continue_learning(self) -> None:
+        position = self.store.position(self.index.id)
+        if position is not None and self.index.lesson(position.lesson_id) is not None:
+            self.open_lesson(position.lesson_id, position.step_id)
+            return
+        for lesson in self.index.lessons:  # nothing yet: the first lesson not done
+            steps = self.store.lesson_steps(self.index.id, lesson.id)
+            if not all(steps.get(s) and steps[s].passed for s in lesson.step_ids):
+                self.open_lesson(lesson.id)
+                return
+        self.notify("Every lesson is done. Pick any lesson to revisit it.")
+
+    def show_pack_problems(self) -> None:
+        from tutor.app.screens.problems import PackProblemsScreen
+
+        if self.pack_load is None:
+            self.notify("The pack is still being checked; try again in a moment.")
+            return
+        self.push_screen(PackProblemsScreen(self.pack_load))
+
+    def action_help(self) -> None:
+        from tutor.app.screens.help import HelpScreen, help_for
+
+        title, text = help_for(self.focused, self.screen)
+        self.push_screen(HelpScreen(title, text))
+
+    def watch_theme(self, theme: str) -> None:
+        if self.screen_stack:
+            self.save_setting("theme", theme)
+
+    @work(thread=True, group="settings", exit_on_error=False)
+    def save_setting(self, key: str, value: str) -> None:
+        from tutor.progress import ProgressError
+
+        try:
+            self.store.set_setting(key, value)
+        except ProgressError as exc:
+            self.notify(str(exc), severity="warning")
+
+    # -- the command palette: every key on screen is also a command -----------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        seen: set[str] = {"Theme", "Quit", "Keys", "Screenshot", "Maximize", "Minimize"}
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if not binding.show or not active.enabled or binding.description in seen:
+                continue
+            seen.add(binding.description)
+            key = binding.key_display or self.get_key_display(binding)
+            yield SystemCommand(
+                binding.description,
+                f"{binding.tooltip or binding.description} ({key})",
+                partial(self.run_action, binding.action, active.node),
+            )
+
+    # -- sessions -------------------------------------------------------------------------------------
+    def close_sessions(self) -> None:
+        for session in list(self.sessions):
+            try:
+                session.close()
+            except Exception as exc:
+                self.log.error(f"closing a session failed: {exc}")
+            self.sessions.discard(session)
+
+    def on_unmount(self) -> None:
+        self.close_sessions()

@@ -1,0 +1,483 @@
+"""One lesson: its steps, the current step's text and task, the answer area, the check's verdict,
+hints, the reference solution, and the workbench region the sandboxes' workbenches fill.
+
+The lesson runs through a `tutor.session.Session`: `start()` in a thread worker (it may build a
+database or start a server), `begin_step()` whenever a step becomes current, `check()` in a worker,
+`close()` when the screen goes away or the app quits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Markdown, OptionList, Static
+
+from tutor.app.messages import WorkbenchActed
+from tutor.app.screens.confirm import ConfirmScreen
+from tutor.app.widgets.answer_area import AnswerArea
+from tutor.app.widgets.result_panel import ResultPanel
+from tutor.app.widgets.step_list import StepList
+from tutor.app.widgets.workbench_area import WorkbenchArea
+from tutor.checks.base import CheckResult
+from tutor.progress import ProgressError, StepProgress
+
+if TYPE_CHECKING:
+    from tutor.app.app import TutorApp
+    from tutor.pack.index import LessonOutline
+    from tutor.pack.loader import Pack
+    from tutor.pack.models import Lesson, Step
+    from tutor.session import Session
+
+CHECK_KEY = "F5"
+PACK_WAIT_SECONDS = 120.0
+
+
+@dataclass
+class LessonLoaded(Message):
+    lesson: Lesson
+    pack: Pack
+    session: Session
+    progress: dict[str, StepProgress]
+
+
+@dataclass
+class LessonUnavailable(Message):
+    reason: str
+
+
+@dataclass
+class SessionStarted(Message):
+    session: Session
+
+
+@dataclass
+class SessionFailed(Message):
+    reason: str
+
+
+@dataclass
+class CheckDone(Message):
+    step_id: str
+    result: CheckResult
+    progress: StepProgress | None
+
+
+@dataclass
+class ProgressSaved(Message):
+    progress: StepProgress
+
+
+def solution_text(step: Step) -> str:
+    """The reference solution as plain text: the answer (with the option's words), SQL, requests."""
+    parts: list[str] = []
+    action = step.solution
+    if action.answer is not None:
+        options = {o.id: o.text.strip() for o in getattr(step.check, "options", [])}
+        picked = action.answer if isinstance(action.answer, list) else [action.answer]
+        if options:
+            parts.append("Answer:\n" + "\n".join(f"  - {options.get(str(p), p)}" for p in picked))
+        else:
+            parts.append(f"Answer: {action.answer}")
+    if action.sql:
+        parts.append("SQL:\n" + "\n".join(f"  {line}" for line in action.sql.strip().splitlines()))
+    for request in action.requests:
+        line = f"{request.method} {request.path}"
+        if request.query:
+            line += " ?" + "&".join(f"{k}={v}" for k, v in request.query.items())
+        headers = "".join(f"\n    {k}: {v}" for k, v in request.headers.items())
+        body = ""
+        if request.json_body is not None:
+            body = f"\n    {request.json_body!r}"
+        elif request.body:
+            body = f"\n    {request.body}"
+        parts.append(f"Request: {line}{headers}{body}")
+    return "\n".join(parts)
+
+
+class LessonScreen(Screen[None]):
+    HELP: ClassVar[str] = """\
+## A lesson
+Read the step on the right of the step list, do the task, then **F5** to check.
+- **F5** check · **F6** next hint · **F7** reference solution (after one try) · **F8** next step
+- **F2** hides the step list, **F3** zooms the text or the workbench, **Esc** back to the course map
+Progress is saved after every check, hint and step.
+"""
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f5", "check", "Check", id="check", priority=True, tooltip="Check your answer or what you did"),
+        Binding("f6", "hint", "Hint", id="hint", priority=True, tooltip="Show the next hint (counted)"),
+        Binding("f7", "solution", "Solution", id="solution", priority=True,
+                tooltip="Show the reference solution (after at least one try; recorded as viewed)"),
+        Binding("f8", "next_step", "Next step", id="next_step", priority=True, tooltip="Go to the next step"),
+        Binding("f2", "toggle_steps", "Steps", id="toggle_steps", tooltip="Hide or show the step list"),
+        Binding("f3", "zoom", "Zoom", id="zoom", tooltip="Give the lesson text or the workbench the whole screen"),
+        Binding("escape", "back", "Course map", id="back", tooltip="Back to the course map (progress is saved)"),
+    ]
+
+    def __init__(self, outline: LessonOutline, step_id: str | None = None) -> None:
+        super().__init__()
+        self.outline = outline
+        self.resume_step = step_id
+        self.lesson: Lesson | None = None
+        self.pack: Pack | None = None
+        self.session: Session | None = None
+        self.session_ready = False
+        self.progress: dict[str, StepProgress] = {}
+        self.index = 0
+        self.hints_shown = 0
+        self.last_result: CheckResult | None = None
+
+    @property
+    def tutor(self) -> TutorApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def step(self) -> Step | None:
+        return self.lesson.steps[self.index] if self.lesson is not None else None
+
+    # -- layout -------------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="lesson-body"):
+            yield StepList(id="steps")
+            with Vertical(id="lesson-main"):
+                with VerticalScroll(id="reading"):
+                    yield Static(Content.styled(f"Opening {self.outline.title}...", "$text-muted"), id="step-title")
+                    yield Markdown("", id="step-text")
+                    yield Markdown("", id="step-task")
+                    yield AnswerArea(check_key=CHECK_KEY, id="answer")
+                    yield Static("", id="act-status")
+                    yield Vertical(id="hints")
+                    yield Static("", id="solution")
+                    yield ResultPanel(id="result")
+                yield WorkbenchArea(id="workbench")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = self.outline.title
+        self.set_class(not self.outline.sandboxes, "-no-workbench")
+        self.query_one(ResultPanel).clear()
+        self.query_one("#solution").display = False
+        self.query_one("#act-status").display = False
+        self.open_lesson()
+
+    # -- the session ----------------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="session", exit_on_error=False)
+    def open_lesson(self) -> None:
+        from tutor.session import Session
+
+        app = self.tutor
+        if not app.pack_ready.wait(PACK_WAIT_SECONDS) or app.pack_load is None or app.pack_load.pack is None:
+            self.post_message(LessonUnavailable("The pack could not be loaded: press p on the course map for why."))
+            return
+        pack = app.pack_load.pack
+        entry = pack.lesson_file(self.outline.id)
+        if entry is None:
+            problems = [str(p) for p in app.pack_load.errors if p.file == self.outline.path]
+            self.post_message(LessonUnavailable(
+                "This lesson's file has errors, so it cannot be opened:\n" + "\n".join(problems[:10])
+            ))
+            return
+        session = Session(pack, entry.lesson, app.home)
+        try:
+            progress = app.store.lesson_steps(pack.id, entry.lesson.id)
+        except ProgressError as exc:
+            self.app.notify(str(exc), severity="error")
+            progress = {}
+        self.post_message(LessonLoaded(entry.lesson, pack, session, progress))
+        if not (entry.lesson.sandboxes.sql or entry.lesson.sandboxes.api):
+            session.started = True
+            self.post_message(SessionStarted(session))
+            return
+
+        def report(what: str, fraction: float) -> None:
+            self.app.call_from_thread(
+                self.query_one(WorkbenchArea).set_status, f"{what} ({fraction:.0%})"
+            )
+
+        try:
+            session.start(progress=report)
+        except Exception as exc:
+            self.post_message(SessionFailed(f"The lesson's sandboxes could not start: {type(exc).__name__}: {exc}"))
+            return
+        self.post_message(SessionStarted(session))
+
+    async def on_lesson_loaded(self, message: LessonLoaded) -> None:
+        self.lesson, self.pack, self.session = message.lesson, message.pack, message.session
+        self.tutor.sessions.add(message.session)
+        self.progress = message.progress
+        ids = [s.id for s in self.lesson.steps]
+        if self.resume_step in ids:
+            start = ids.index(self.resume_step)
+        else:
+            start = next((i for i, s in enumerate(self.lesson.steps)
+                          if not (self.progress.get(s.id) and self.progress[s.id].passed)), 0)
+        await self.go_to(start)
+
+    def on_lesson_unavailable(self, message: LessonUnavailable) -> None:
+        self.query_one("#step-title", Static).update(Content.styled(message.reason, "$text-error"))
+        self.query_one(WorkbenchArea).display = False
+        self.notify(message.reason.splitlines()[0], severity="error")
+
+    async def on_session_started(self, message: SessionStarted) -> None:
+        self.session_ready = True
+        names = [n for n in ("sql", "api") if getattr(message.session.lesson.sandboxes, n) is not None]
+        if names:
+            problems = await self.query_one(WorkbenchArea).mount_workbenches(message.session, names)
+            for problem in problems:
+                self.notify(problem, title="Workbench", severity="warning")
+        if self.step is not None:
+            self.enter_step(self.step)
+
+    async def on_session_failed(self, message: SessionFailed) -> None:
+        await self.query_one(WorkbenchArea).show_failure(message.reason)
+        self.notify(message.reason, severity="error", timeout=10)
+
+    def on_unmount(self) -> None:
+        session = self.session
+        if session is not None:
+            self.session = None
+
+            def close() -> None:
+                session.close()
+                self.tutor.sessions.discard(session)
+
+            self.app.run_worker(close, thread=True, group="close-session", exit_on_error=False)
+
+    # -- steps --------------------------------------------------------------------------------------------
+    async def go_to(self, index: int) -> None:
+        if self.lesson is None:
+            return
+        self.index = index
+        step = self.lesson.steps[index]
+        progress = self.progress.get(step.id)
+        number = f"Step {index + 1} of {len(self.lesson.steps)}"
+        self.query_one("#step-title", Static).update(
+            Content.assemble((f"{self.lesson.title} · {number}\n", "$text-muted"), (step.title, "bold"))
+        )
+        self.query_one("#step-text", Markdown).update(step.text)
+        task = self.query_one("#step-task", Markdown)
+        task.display = bool(step.task)
+        task.update(f"**Task:** {step.task.strip()}" if step.task else "")
+        await self.query_one(AnswerArea).set_check(step.check)
+        self.query_one("#act-status").display = False
+        hints = self.query_one("#hints", Vertical)
+        await hints.remove_children()
+        self.hints_shown = 0
+        for _ in range(min(progress.hints_used if progress else 0, len(step.hints))):
+            await self._reveal_hint(step)
+        solution = self.query_one("#solution", Static)
+        solution.display = bool(progress and progress.solution_viewed)
+        if solution.display:
+            solution.update(Content.assemble(("Reference solution\n", "bold"), solution_text(step)))
+        result = self.query_one(ResultPanel)
+        self.last_result = None
+        if progress is not None and progress.passed:
+            result.show_result(CheckResult(True, "You passed this step before."), progress.attempts,
+                               step.explanation, self._next_hint())
+        else:
+            result.clear()
+        self._show_steps()
+        self.query_one("#reading", VerticalScroll).scroll_home(animate=False)
+        self.query_one(AnswerArea).focus_input()
+        self.refresh_bindings()
+        self.enter_step(step)
+
+    def _show_steps(self) -> None:
+        if self.lesson is not None:
+            self.query_one(StepList).show_steps(list(self.lesson.steps), self.progress, self.index)
+
+    def _next_hint(self) -> str:
+        if self.lesson is not None and self.index + 1 < len(self.lesson.steps):
+            return "Press F8 for the next step."
+        return "That was the last step: press F8 or Esc to go back to the course map."
+
+    @work(thread=True, exclusive=True, group="step", exit_on_error=False)
+    def enter_step(self, step: Step) -> None:
+        """The step is current: evidence counts from here, and it is where the learner is."""
+        if self.session is not None and self.session_ready:
+            try:
+                self.session.begin_step(step)
+            except Exception as exc:
+                self.app.notify(f"The sandbox could not mark the step's start: {exc}", severity="warning")
+        if self.pack is None or self.lesson is None:
+            return
+        try:
+            self.tutor.store.visit(self.pack.id, self.pack.version, self.lesson.id, step.id)
+            self.post_message(ProgressSaved(self.tutor.store.step(self.pack.id, self.lesson.id, step.id)))
+        except ProgressError as exc:
+            self.app.notify(str(exc), severity="error")
+
+    def on_progress_saved(self, message: ProgressSaved) -> None:
+        old = self.progress.get(message.progress.step_id)
+        self.progress[message.progress.step_id] = message.progress
+        if old is None or old.status != message.progress.status or old.hints_used != message.progress.hints_used:
+            self._show_steps()
+
+    @on(OptionList.OptionSelected, "#steps")
+    async def _step_chosen(self, event: OptionList.OptionSelected) -> None:
+        if self.lesson is not None and event.option_index != self.index:
+            await self.go_to(event.option_index)
+
+    # -- checking -----------------------------------------------------------------------------------------
+    def action_check(self) -> None:
+        step = self.step
+        if step is None or self.session is None:
+            self.notify("The lesson is still opening.")
+            return
+        area = self.query_one(AnswerArea)
+        answer = area.value()
+        if not area.hands_on and answer in (None, "", []):
+            self.notify("Type or pick an answer first, then press F5.", severity="warning")
+            return
+        if area.hands_on and not self.session_ready:
+            self.notify("The lesson's sandboxes are still starting; check again in a moment.")
+            return
+        self.run_check(step, answer)
+
+    @on(AnswerArea.Submitted)
+    def _submitted(self) -> None:
+        self.action_check()
+
+    @work(thread=True, exclusive=True, group="check", exit_on_error=False)
+    def run_check(self, step: Step, answer: Any) -> None:
+        assert self.session is not None and self.pack is not None and self.lesson is not None
+        result = self.session.check(step, answer)
+        progress: StepProgress | None = None
+        try:
+            progress = self.tutor.store.record_attempt(
+                self.pack.id, self.pack.version, self.lesson.id, step.id, passed=result.passed and not result.error
+            )
+        except ProgressError as exc:
+            self.app.notify(str(exc), severity="error")
+        self.post_message(CheckDone(step.id, result, progress))
+
+    def on_check_done(self, message: CheckDone) -> None:
+        step = self.step
+        if message.progress is not None:
+            self.progress[message.step_id] = message.progress
+        self._show_steps()
+        if step is None or step.id != message.step_id:
+            return
+        attempts = message.progress.attempts if message.progress else 0
+        self.last_result = message.result
+        panel = self.query_one(ResultPanel)
+        panel.show_result(message.result, attempts, step.explanation, self._next_hint())
+        self.call_after_refresh(self.query_one("#reading", VerticalScroll).scroll_to_widget, panel, animate=False)
+        self.refresh_bindings()
+
+    def on_workbench_acted(self, message: WorkbenchActed) -> None:
+        if self.query_one(AnswerArea).hands_on:
+            status = self.query_one("#act-status", Static)
+            status.display = True
+            status.update(f"You acted in the workbench{': ' + message.detail if message.detail else ''}. "
+                          f"Press {CHECK_KEY} to check it.")
+
+    # -- hints and the solution ------------------------------------------------------------------------------
+    async def _reveal_hint(self, step: Step) -> None:
+        number = self.hints_shown + 1
+        await self.query_one("#hints", Vertical).mount(Static(
+            Content.assemble((f"Hint {number}/{len(step.hints)}: ", "bold $text-accent"), step.hints[self.hints_shown]),
+            classes="hint",
+        ))
+        self.hints_shown = number
+
+    async def action_hint(self) -> None:
+        step = self.step
+        if step is None or self.pack is None or self.lesson is None:
+            return
+        if not step.hints:
+            self.notify("This step has no hints. The reference solution is on F7 after one try.")
+            return
+        if self.hints_shown >= len(step.hints):
+            self.notify("That was the last hint. The reference solution is on F7 after one try.")
+            return
+        await self._reveal_hint(step)
+        self.record_hint(step)
+
+    @work(thread=True, group="progress", exit_on_error=False)
+    def record_hint(self, step: Step) -> None:
+        assert self.pack is not None and self.lesson is not None
+        try:
+            self.post_message(ProgressSaved(
+                self.tutor.store.record_hint(self.pack.id, self.pack.version, self.lesson.id, step.id)
+            ))
+        except ProgressError as exc:
+            self.app.notify(str(exc), severity="error")
+
+    def action_solution(self) -> None:
+        step = self.step
+        if step is None:
+            return
+        progress = self.progress.get(step.id)
+        if progress is None or (progress.attempts < 1 and not progress.solution_viewed):
+            self.notify("Try at least once (F5) before looking at the reference solution.", severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.step is step:
+                solution = self.query_one("#solution", Static)
+                solution.display = True
+                solution.update(Content.assemble(("Reference solution\n", "bold"), solution_text(step)))
+                self.call_after_refresh(self.query_one("#reading", VerticalScroll).scroll_to_widget, solution)
+                self.record_solution(step)
+
+        self.app.push_screen(
+            ConfirmScreen("Show the reference solution? It is recorded as \"solution viewed\" for this step.",
+                          yes="Show it", no="Not yet"),
+            answered,
+        )
+
+    @work(thread=True, group="progress", exit_on_error=False)
+    def record_solution(self, step: Step) -> None:
+        assert self.pack is not None and self.lesson is not None
+        try:
+            self.post_message(ProgressSaved(
+                self.tutor.store.record_solution_viewed(self.pack.id, self.pack.version, self.lesson.id, step.id)
+            ))
+        except ProgressError as exc:
+            self.app.notify(str(exc), severity="error")
+
+    # -- moving around ---------------------------------------------------------------------------------------
+    async def action_next_step(self) -> None:
+        if self.lesson is None:
+            return
+        if self.index + 1 < len(self.lesson.steps):
+            await self.go_to(self.index + 1)
+            return
+        done = all(self.progress.get(s.id) and self.progress[s.id].passed for s in self.lesson.steps)
+        if done:
+            self.notify(f"Lesson complete: {self.lesson.title}", title="Well done")
+        self.dismiss()
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_toggle_steps(self) -> None:
+        steps = self.query_one(StepList)
+        steps.display = not steps.display
+
+    def action_zoom(self) -> None:
+        main = self.query_one("#lesson-main")
+        if self.has_class("-no-workbench"):
+            self.action_toggle_steps()
+            return
+        if main.has_class("-zoom-workbench"):
+            main.remove_class("-zoom-workbench")
+            main.add_class("-zoom-reading")
+        elif main.has_class("-zoom-reading"):
+            main.remove_class("-zoom-reading")
+        else:
+            main.add_class("-zoom-workbench")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("check", "hint", "solution", "next_step") and self.lesson is None:
+            return None
+        return True

@@ -1,0 +1,123 @@
+"""Where the learner answers a concept step: choices, text or a number. Hands-on steps say where to act.
+
+The screen sets the step (`set_check`); the widget posts `AnswerArea.Submitted` when the learner
+presses Enter in a text field, and gives its value with `value()`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Input, Label, RadioButton, RadioSet, SelectionList, Static
+from textual.widgets.selection_list import Selection
+
+from tutor.pack.checks import CONCEPT_KINDS, iter_kinds
+
+
+def answer_spec(check: Any) -> Any | None:
+    """The concept check the learner answers for `check` (itself, or the first one inside an `all`)."""
+    if check.kind in CONCEPT_KINDS:
+        return check
+    for inner in getattr(check, "checks", []) or []:
+        found = answer_spec(inner)
+        if found is not None:
+            return found
+    return None
+
+
+def is_hands_on(check: Any) -> bool:
+    return answer_spec(check) is None or any(k not in CONCEPT_KINDS | {"all"} for k in iter_kinds(check))
+
+
+class AnswerArea(Vertical):
+    HELP: ClassVar[str] = """\
+## Your answer
+- **A list of choices**: move with **↑/↓**, pick with **Enter** or **Space** (several can be picked
+  when the task says "pick every one").
+- **A text or number field**: type, then press **Enter** to check.
+- **Hands-on steps**: do it in the workbench below (or with your own tools: curl, sqlite3, a browser),
+  then press **F5** to check what you did.
+
+**F5** checks, **F6** shows the next hint, **F7** shows the reference solution (after one try).
+"""
+
+    @dataclass
+    class Submitted(Message):
+        area: AnswerArea
+
+    def __init__(self, check_key: str = "F5", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.check_key = check_key
+        self.spec: Any | None = None
+        self.hands_on = False
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="answer-prompt")
+
+    async def set_check(self, check: Any) -> None:
+        self.spec = answer_spec(check)
+        self.hands_on = self.spec is None
+        await self.remove_children(".answer-input")
+        prompt = self.query_one("#answer-prompt", Static)
+        spec = self.spec
+        if spec is None:
+            prompt.update(
+                f"Do it in the workbench (or with your own tools), then press [b]{self.check_key}[/b] to check."
+            )
+            return
+        hands_on_too = any(k not in CONCEPT_KINDS | {"all"} for k in iter_kinds(check))
+        suffix = " (after doing the hands-on part)" if hands_on_too else ""
+        if spec.kind == "choice" and spec.multiple:
+            prompt.update(f"Pick every one that applies (Space), then press [b]{self.check_key}[/b]{suffix}.")
+            await self.mount(SelectionList[str](
+                *[Selection(Content(o.text.strip()), o.id) for o in spec.options],
+                id="answer-choices", classes="answer-input",
+            ))
+        elif spec.kind == "choice":
+            prompt.update(f"Pick one (Enter or Space), then press [b]{self.check_key}[/b]{suffix}.")
+            await self.mount(RadioSet(
+                *[RadioButton(Content(o.text.strip()), name=o.id) for o in spec.options],
+                id="answer-choice", classes="answer-input",
+            ))
+        elif spec.kind == "number":
+            prompt.update(f"Type a number, then press [b]Enter[/b] or [b]{self.check_key}[/b]{suffix}.")
+            unit = getattr(spec, "unit", None)
+            row = Horizontal(classes="answer-input answer-row")
+            await self.mount(row)
+            await row.mount(Input(placeholder="a number", id="answer-text", classes="answer-number"))
+            if unit:
+                await row.mount(Label(unit, classes="answer-unit"))
+        else:
+            prompt.update(f"Type your answer, then press [b]Enter[/b] or [b]{self.check_key}[/b]{suffix}.")
+            await self.mount(Input(placeholder="your answer", id="answer-text", classes="answer-input"))
+
+    def focus_input(self) -> None:
+        for widget in self.query(".answer-input, #answer-text"):
+            if widget.focusable:
+                widget.focus()
+                return
+        inputs = self.query(Input)
+        if inputs:
+            inputs.first().focus()
+
+    def value(self) -> Any | None:
+        """The answer as the check engine takes it: an option id, a list of ids, or the typed text."""
+        spec = self.spec
+        if spec is None:
+            return None
+        if spec.kind == "choice" and spec.multiple:
+            return list(self.query_one("#answer-choices", SelectionList).selected)
+        if spec.kind == "choice":
+            pressed = self.query_one("#answer-choice", RadioSet).pressed_button
+            return pressed.name if pressed is not None else None
+        text = self.query_one("#answer-text", Input).value.strip()
+        return text or None
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.post_message(self.Submitted(self))

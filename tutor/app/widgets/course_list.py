@@ -1,0 +1,78 @@
+"""The course map's list: tracks in pack order, each with its lessons and their status."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.content import Content
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from tutor.app.status import STYLE, badge
+from tutor.pack.index import LessonOutline, PackIndex
+from tutor.progress import NOT_STARTED, PASSED, StepProgress, lesson_status
+
+Progress = dict[str, dict[str, StepProgress]]
+
+
+def track_percent(lessons: list[LessonOutline], progress: Progress) -> int:
+    total = sum(len(lesson.steps) for lesson in lessons)
+    if not total:
+        return 0
+    done = sum(
+        1 for lesson in lessons for step in lesson.step_ids
+        if (p := progress.get(lesson.id, {}).get(step)) is not None and p.passed
+    )
+    return round(100 * done / total)
+
+
+class CourseList(OptionList):
+    """Options are lessons (id = lesson id); track headers are disabled options."""
+
+    HELP: ClassVar[str] = """\
+## The course map
+Tracks in the pack's order, each with its lessons. Each lesson shows its status in a symbol and a word:
+
+- **✓ done**: every step passed
+- **◐ started**: you have begun it
+- **○ new**: not opened yet
+- **✗ has errors**: the pack file for it is broken (press **p** to see where)
+
+Move with **↑/↓**, open with **Enter**, or press **c** to continue where you left off.
+Prerequisites are advice only: any lesson can be opened at any time.
+"""
+
+    def show(self, index: PackIndex, progress: Progress, broken: frozenset[str] = frozenset()) -> None:
+        highlighted = self.highlighted_option.id if self.highlighted_option is not None else None
+        options: list[Option | None] = []
+        for number, track in enumerate(index.tracks):
+            lessons = index.lessons_in(track.id)
+            done = sum(1 for lesson in lessons if lesson_status(lesson.step_ids, progress.get(lesson.id, {})) == PASSED)
+            header = Content.assemble(
+                (track.title, "bold"),
+                (f"  {track_percent(lessons, progress)}% · {done}/{len(lessons)} lessons done", "$text-muted"),
+            )
+            if number:
+                options.append(None)
+            options.append(Option(header, id=f"track:{track.id}", disabled=True))
+            if not lessons:
+                options.append(Option(Content.styled("    (no lessons yet)", "$text-muted italic"), disabled=True))
+            for lesson in lessons:
+                status = "broken" if lesson.id in broken else lesson_status(
+                    lesson.step_ids, progress.get(lesson.id, {})
+                )
+                minutes = f"  {lesson.minutes} min" if lesson.minutes else ""
+                prompt = Content.assemble(
+                    "  ", (badge(status), STYLE[status]), lesson.title, (minutes, "$text-muted")
+                )
+                options.append(Option(prompt, id=lesson.id))
+        self.set_options(options)
+        ids = [o.id for o in self.options]
+        if highlighted in ids:
+            self.highlighted = ids.index(highlighted)
+        else:
+            first = next((i for i, o in enumerate(self.options) if not o.disabled), None)
+            self.highlighted = first
+
+    def status_of(self, lesson: LessonOutline, progress: Progress) -> str:
+        return lesson_status(lesson.step_ids, progress.get(lesson.id, {})) if lesson.step_ids else NOT_STARTED

@@ -1,0 +1,59 @@
+"""What the last check said: on failure what differed (expected vs got); on success the why."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.content import Content
+from textual.widgets import Markdown, Static
+
+from tutor.checks.base import CheckResult
+
+
+class ResultPanel(Vertical):
+    HELP: ClassVar[str] = """\
+## The check's verdict
+After **F5**: on a wrong answer, what the check expected, what it got and the first difference,
+plus the author's note for that answer. Try again as often as you like; attempts are counted.
+On success: why it works, and **F8** takes you to the next step.
+"""
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="verdict")
+        yield Markdown("", id="explanation")
+
+    def clear(self) -> None:
+        self.display = False
+        self.remove_class("-passed", "-failed")
+
+    def show_result(self, result: CheckResult, attempts: int, explanation: str, next_hint: str) -> None:
+        self.display = True
+        self.set_class(result.passed, "-passed")
+        self.set_class(not result.passed, "-failed")
+        verdict = self.query_one("#verdict", Static)
+        markdown = self.query_one("#explanation", Markdown)
+        if result.passed:
+            parts: list[Content | str | tuple[str, str]] = [("✓ Passed", "bold $text-success"), f"  {result.summary}\n"]
+            if result.feedback:
+                parts.append(result.feedback.strip() + "\n")
+            parts.append((next_hint, "bold"))
+            verdict.update(Content.assemble(*parts))
+            markdown.display = bool(explanation.strip())
+            markdown.update(explanation)
+            return
+        label = "⚠ The check could not run" if result.error else "✗ Not yet"
+        parts = [(label, "bold $text-error"), (f"  (attempt {attempts})\n", "$text-muted"), (result.summary, "bold")]
+        if result.expected is not None:
+            parts.extend(["\n", ("expected: ", "$text-muted"), result.expected])
+        if result.got is not None:
+            parts.extend(["\n", ("got:      ", "$text-muted"), result.got])
+        if result.first_difference:
+            parts.extend(["\n", ("first difference: ", "$text-muted"), result.first_difference])
+        for line in result.details:
+            parts.extend(["\n", line])
+        if result.feedback:
+            parts.extend(["\n\n", result.feedback.strip()])
+        verdict.update(Content.assemble(*parts))
+        markdown.display = False

@@ -1,0 +1,40 @@
+"""The lesson's steps with the learner's status on each; choosing one makes it current."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.content import Content
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from tutor.app.status import STYLE, SYMBOL, WORD
+from tutor.pack.models import Step
+from tutor.progress import NOT_STARTED, StepProgress
+
+
+class StepList(OptionList):
+    HELP: ClassVar[str] = """\
+## Steps
+The lesson's steps, each with your status: **✓ done**, **◐ started**, **○ new**, and how many
+checks and hints it took. Pick any step with **↑/↓** and **Enter**; nothing is locked.
+**F2** hides or shows this list (handy on a small terminal).
+"""
+
+    def show_steps(self, steps: list[Step], progress: dict[str, StepProgress], current: int) -> None:
+        options = []
+        for number, step in enumerate(steps, 1):
+            p = progress.get(step.id)
+            status = p.status if p else NOT_STARTED
+            extra = ""
+            if p is not None and (p.attempts or p.hints_used):
+                extra = f" · {p.attempts} check{'s' if p.attempts != 1 else ''}"
+                if p.hints_used:
+                    extra += f", {p.hints_used} hint{'s' if p.hints_used != 1 else ''}"
+            prompt = Content.assemble(
+                f"{number}. ", (step.title, "bold" if number - 1 == current else ""), "\n",
+                "   ", (f"{SYMBOL[status]} {WORD[status]}", STYLE[status]), (extra, "$text-muted"),
+            )
+            options.append(Option(prompt, id=step.id))
+        self.set_options(options)
+        self.highlighted = current

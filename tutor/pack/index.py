@@ -1,0 +1,180 @@
+"""A fast, tolerant reader of a pack's outline for the course map: no pydantic, no validation.
+
+The course map is the first screen and must draw in about the time a bare Textual app takes, so it
+reads only what it shows (pack id/title/version, tracks, and per lesson its id, title, track, minutes,
+prerequisites and step ids/titles) with PyYAML's C loader. Full validation (`tutor.pack.loader.load_pack`)
+runs afterwards, off the UI thread. A broken file never raises here: it is listed in `problems` and the
+rest of the pack is still read.
+
+    index = read_index(path)
+    index.title, [t.title for t in index.tracks], index.lessons_in("http")
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MANIFEST = "pack.yaml"
+MAX_YAML_BYTES = 1024 * 1024  # the loader's cap (tutor.pack.loader.MAX_YAML_BYTES); kept equal by a test
+LESSON_SUFFIXES = (".yaml", ".yml")
+
+try:
+    _Loader: Any = yaml.CSafeLoader
+except AttributeError:  # PyYAML built without libyaml
+    _Loader = yaml.SafeLoader
+
+
+@dataclass(frozen=True)
+class StepOutline:
+    id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class LessonOutline:
+    id: str
+    title: str
+    track: str
+    path: str  # relative to the pack root, '/'-separated
+    summary: str = ""
+    minutes: int | None = None
+    prerequisites: tuple[str, ...] = ()
+    steps: tuple[StepOutline, ...] = ()
+    sandboxes: tuple[str, ...] = ()  # "sql", "api"
+
+    @property
+    def step_ids(self) -> list[str]:
+        return [s.id for s in self.steps]
+
+
+@dataclass(frozen=True)
+class TrackOutline:
+    id: str
+    title: str
+    description: str = ""
+
+
+@dataclass
+class PackIndex:
+    root: Path
+    id: str
+    title: str
+    version: str
+    tracks: list[TrackOutline] = field(default_factory=list)
+    lessons: list[LessonOutline] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # "file: message", for files that could not be read
+
+    def lessons_in(self, track_id: str) -> list[LessonOutline]:
+        return [lesson for lesson in self.lessons if lesson.track == track_id]
+
+    def lesson(self, lesson_id: str) -> LessonOutline | None:
+        for lesson in self.lessons:
+            if lesson.id == lesson_id:
+                return lesson
+        return None
+
+
+def _read(path: Path) -> Any:
+    """The YAML data of `path`; raises ValueError with a short reason when it cannot be read."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise ValueError(f"the file is bigger than {MAX_YAML_BYTES // 1024} KiB")
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise ValueError(f"cannot read the file: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ValueError("the file is not UTF-8 text") from None
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader (CSafeLoader/SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ValueError(f"not valid YAML{where}") from None
+
+
+def _text(value: Any, default: str = "") -> str:
+    return value.strip() if isinstance(value, str) and value.strip() else default
+
+
+def _lesson(rel: str, folder: str, data: Any) -> LessonOutline | None:
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+        return None
+    steps_raw = data.get("steps")
+    steps = tuple(
+        StepOutline(str(s["id"]), _text(s.get("title"), str(s["id"])))
+        for s in (steps_raw if isinstance(steps_raw, list) else [])
+        if isinstance(s, dict) and isinstance(s.get("id"), str)
+    )
+    prereqs = data.get("prerequisites")
+    minutes = data.get("minutes")
+    sandboxes = data.get("sandboxes")
+    return LessonOutline(
+        id=data["id"],
+        title=_text(data.get("title"), data["id"]),
+        track=_text(data.get("track"), folder),
+        path=rel,
+        summary=_text(data.get("summary")),
+        minutes=minutes if isinstance(minutes, int) and not isinstance(minutes, bool) else None,
+        prerequisites=tuple(p for p in prereqs if isinstance(p, str)) if isinstance(prereqs, list) else (),
+        steps=steps,
+        sandboxes=tuple(k for k in ("sql", "api") if isinstance(sandboxes, dict) and sandboxes.get(k)),
+    )
+
+
+def read_index(root: Path | str) -> PackIndex:
+    """The outline of the pack at `root`. Never raises for a bad pack."""
+    root = Path(root)
+    index = PackIndex(root=root, id=root.name or "pack", title=root.name or "Lesson pack", version="?")
+    try:
+        manifest = _read(root / MANIFEST)
+    except ValueError as exc:
+        index.problems.append(f"{MANIFEST}: {exc}")
+        manifest = None
+    if isinstance(manifest, dict):
+        index.id = _text(manifest.get("id"), index.id)
+        index.title = _text(manifest.get("title"), index.title)
+        version = manifest.get("version")
+        index.version = str(version) if isinstance(version, str | int | float) else "?"
+        tracks = manifest.get("tracks")
+        seen: set[str] = set()
+        for track in tracks if isinstance(tracks, list) else []:
+            if isinstance(track, dict) and isinstance(track.get("id"), str) and track["id"] not in seen:
+                seen.add(track["id"])
+                index.tracks.append(
+                    TrackOutline(track["id"], _text(track.get("title"), track["id"]), _text(track.get("description")))
+                )
+    elif manifest is not None:
+        index.problems.append(f"{MANIFEST}: expected a mapping of keys at the top of the file")
+    ids: set[str] = set()
+    for track in index.tracks:
+        folder = root / track.id
+        try:
+            files = sorted(p for p in folder.iterdir() if p.suffix in LESSON_SUFFIXES and p.is_file())
+        except OSError:
+            continue
+        for path in files:
+            rel = f"{track.id}/{path.name}"
+            try:
+                lesson = _lesson(rel, track.id, _read(path))
+            except ValueError as exc:
+                index.problems.append(f"{rel}: {exc}")
+                continue
+            if lesson is None:
+                index.problems.append(f"{rel}: no lesson id")
+                continue
+            if lesson.id in ids:
+                continue
+            ids.add(lesson.id)
+            index.lessons.append(lesson if lesson.track == track.id else _with_track(lesson, track.id))
+    return index
+
+
+def _with_track(lesson: LessonOutline, track: str) -> LessonOutline:
+    from dataclasses import replace
+
+    return replace(lesson, track=track)

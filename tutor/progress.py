@@ -1,0 +1,353 @@
+"""The learner's progress, in `$BACKEND_TUTOR_HOME/progress.db` (SQLite). No Textual, no heavy imports.
+
+Kept per pack id and lesson/step id, so a new version of a pack that renames or removes lessons keeps
+the progress of the rest; the pack version last seen is recorded with each step. Every change is its own
+committed transaction (WAL journal, busy timeout): a `kill -9` loses nothing already reported saved, and
+two tutor windows can write at once. A file that is not a readable progress database is moved aside as
+`progress.db.corrupt-<timestamp>` and a fresh one is started; `store.notice` then says so.
+
+    store = ProgressStore.open(home.progress_db)
+    store.visit(pack_id, version, lesson_id, step_id)       # the step is current (and the position)
+    store.record_attempt(pack_id, version, lesson_id, step_id, passed=False)
+    store.lesson_steps(pack_id, lesson_id) -> {step_id: StepProgress}
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+NOT_STARTED = "not_started"
+IN_PROGRESS = "in_progress"
+PASSED = "passed"
+
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS step_progress (
+    pack_id TEXT NOT NULL,
+    lesson_id TEXT NOT NULL,
+    step_id TEXT NOT NULL,
+    pack_version TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT 'in_progress' CHECK (status IN ('not_started', 'in_progress', 'passed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    hints_used INTEGER NOT NULL DEFAULT 0,
+    solution_viewed INTEGER NOT NULL DEFAULT 0,
+    first_activity REAL NOT NULL,
+    last_activity REAL NOT NULL,
+    completed_at REAL,
+    PRIMARY KEY (pack_id, lesson_id, step_id)
+);
+CREATE TABLE IF NOT EXISTS position (
+    pack_id TEXT PRIMARY KEY,
+    lesson_id TEXT NOT NULL,
+    step_id TEXT NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+
+class ProgressError(Exception):
+    """The progress file could not be written (disk full, read-only home, ...): a message to show."""
+
+
+@dataclass(frozen=True)
+class StepProgress:
+    lesson_id: str
+    step_id: str
+    status: str = NOT_STARTED
+    attempts: int = 0
+    hints_used: int = 0
+    solution_viewed: bool = False
+    first_activity: float | None = None
+    last_activity: float | None = None
+    completed_at: float | None = None
+    pack_version: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASSED
+
+
+@dataclass(frozen=True)
+class Position:
+    lesson_id: str
+    step_id: str
+    updated_at: float
+
+
+def lesson_status(step_ids: Iterable[str], steps: dict[str, StepProgress]) -> str:
+    """not_started / in_progress / passed for a lesson whose current steps are `step_ids`."""
+    ids = list(step_ids)
+    known = [steps[i] for i in ids if i in steps]
+    if ids and len(known) == len(ids) and all(s.passed for s in known):
+        return PASSED
+    if known or any(s.status != NOT_STARTED for s in steps.values()):
+        return IN_PROGRESS
+    return NOT_STARTED
+
+
+def _row(row: sqlite3.Row) -> StepProgress:
+    return StepProgress(
+        lesson_id=row["lesson_id"],
+        step_id=row["step_id"],
+        status=row["status"],
+        attempts=row["attempts"],
+        hints_used=row["hints_used"],
+        solution_viewed=bool(row["solution_viewed"]),
+        first_activity=row["first_activity"],
+        last_activity=row["last_activity"],
+        completed_at=row["completed_at"],
+        pack_version=row["pack_version"],
+    )
+
+
+class ProgressStore:
+    """One connection, safe to use from several threads (calls are serialised by a lock)."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection, notice: str | None = None) -> None:
+        self.path = path
+        self.notice = notice  # set when a damaged file was moved aside
+        self._conn = connection
+        self._lock = threading.Lock()
+
+    # -- opening -----------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: Path, *, timeout: float = 5.0) -> ProgressStore:
+        """Open (or create) the store. A damaged file is moved aside and a fresh one started."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return cls(path, _connect(path, timeout))
+        except sqlite3.DatabaseError as exc:
+            if _is_busy(exc):
+                raise ProgressError(f"the progress file {path} is locked by another program: {exc}") from None
+            moved = _move_aside(path)
+            notice = (
+                f"Your progress file could not be read ({exc}); it was moved aside to {moved.name} "
+                "and a fresh one was started."
+            )
+        try:
+            return cls(path, _connect(path, timeout), notice=notice)
+        except sqlite3.Error as exc:
+            raise ProgressError(f"cannot create a progress file at {path}: {exc}") from None
+
+    @classmethod
+    def memory(cls) -> ProgressStore:
+        """A store that lives only as long as the process (when the home folder cannot be written)."""
+        return cls(Path(":memory:"), _connect(Path(":memory:"), 1.0))
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> ProgressStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading -----------------------------------------------------------------------------------
+    def _query(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise ProgressError(f"cannot read progress: {exc}") from None
+
+    def pack_steps(self, pack_id: str) -> dict[str, dict[str, StepProgress]]:
+        """{lesson_id: {step_id: progress}} for every step of the pack with any activity."""
+        result: dict[str, dict[str, StepProgress]] = {}
+        for row in self._query("SELECT * FROM step_progress WHERE pack_id = ?", (pack_id,)):
+            result.setdefault(row["lesson_id"], {})[row["step_id"]] = _row(row)
+        return result
+
+    def lesson_steps(self, pack_id: str, lesson_id: str) -> dict[str, StepProgress]:
+        rows = self._query(
+            "SELECT * FROM step_progress WHERE pack_id = ? AND lesson_id = ?", (pack_id, lesson_id)
+        )
+        return {row["step_id"]: _row(row) for row in rows}
+
+    def step(self, pack_id: str, lesson_id: str, step_id: str) -> StepProgress:
+        rows = self._query(
+            "SELECT * FROM step_progress WHERE pack_id = ? AND lesson_id = ? AND step_id = ?",
+            (pack_id, lesson_id, step_id),
+        )
+        return _row(rows[0]) if rows else StepProgress(lesson_id, step_id)
+
+    def position(self, pack_id: str) -> Position | None:
+        rows = self._query("SELECT * FROM position WHERE pack_id = ?", (pack_id,))
+        if not rows:
+            return None
+        return Position(rows[0]["lesson_id"], rows[0]["step_id"], rows[0]["updated_at"])
+
+    def packs(self) -> list[str]:
+        rows = self._query("SELECT DISTINCT pack_id FROM step_progress ORDER BY pack_id")
+        return [row["pack_id"] for row in rows]
+
+    def setting(self, key: str) -> str | None:
+        rows = self._query("SELECT value FROM settings WHERE key = ?", (key,))
+        return rows[0]["value"] if rows else None
+
+    # -- writing: each call is one committed transaction -------------------------------------------
+    def _write(self, statements: list[tuple[str, tuple[object, ...]]]) -> None:
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for sql, params in statements:
+                        self._conn.execute(sql, params)
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise ProgressError(f"cannot save progress: {exc}") from None
+
+    @staticmethod
+    def _touch(pack_id: str, version: str, lesson_id: str, step_id: str, now: float) -> tuple[str, tuple[object, ...]]:
+        return (
+            "INSERT INTO step_progress"
+            " (pack_id, lesson_id, step_id, pack_version, status, first_activity, last_activity)"
+            " VALUES (?, ?, ?, ?, 'in_progress', ?, ?)"
+            " ON CONFLICT (pack_id, lesson_id, step_id) DO UPDATE SET last_activity = excluded.last_activity,"
+            " pack_version = excluded.pack_version",
+            (pack_id, lesson_id, step_id, version, now, now),
+        )
+
+    def visit(self, pack_id: str, version: str, lesson_id: str, step_id: str) -> None:
+        """`step_id` became the current step: it is started, and it is where the learner is."""
+        now = time.time()
+        self._write([
+            self._touch(pack_id, version, lesson_id, step_id, now),
+            (
+                "INSERT INTO position (pack_id, lesson_id, step_id, updated_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (pack_id) DO UPDATE SET lesson_id = excluded.lesson_id,"
+                " step_id = excluded.step_id, updated_at = excluded.updated_at",
+                (pack_id, lesson_id, step_id, now),
+            ),
+        ])
+
+    def record_attempt(self, pack_id: str, version: str, lesson_id: str, step_id: str, *, passed: bool) -> StepProgress:
+        now = time.time()
+        statements = [
+            self._touch(pack_id, version, lesson_id, step_id, now),
+            (
+                "UPDATE step_progress SET attempts = attempts + 1 WHERE pack_id = ? AND lesson_id = ? AND step_id = ?",
+                (pack_id, lesson_id, step_id),
+            ),
+        ]
+        if passed:
+            statements.append((
+                "UPDATE step_progress SET status = 'passed', completed_at = COALESCE(completed_at, ?)"
+                " WHERE pack_id = ? AND lesson_id = ? AND step_id = ?",
+                (now, pack_id, lesson_id, step_id),
+            ))
+        self._write(statements)
+        return self.step(pack_id, lesson_id, step_id)
+
+    def record_hint(self, pack_id: str, version: str, lesson_id: str, step_id: str) -> StepProgress:
+        now = time.time()
+        self._write([
+            self._touch(pack_id, version, lesson_id, step_id, now),
+            (
+                "UPDATE step_progress SET hints_used = hints_used + 1"
+                " WHERE pack_id = ? AND lesson_id = ? AND step_id = ?",
+                (pack_id, lesson_id, step_id),
+            ),
+        ])
+        return self.step(pack_id, lesson_id, step_id)
+
+    def record_solution_viewed(self, pack_id: str, version: str, lesson_id: str, step_id: str) -> StepProgress:
+        now = time.time()
+        self._write([
+            self._touch(pack_id, version, lesson_id, step_id, now),
+            (
+                "UPDATE step_progress SET solution_viewed = 1 WHERE pack_id = ? AND lesson_id = ? AND step_id = ?",
+                (pack_id, lesson_id, step_id),
+            ),
+        ])
+        return self.step(pack_id, lesson_id, step_id)
+
+    def reset(self, pack_id: str | None = None, lesson_id: str | None = None) -> int:
+        """Forget progress: of one lesson, of one pack, or (no arguments) all. Returns steps forgotten."""
+        where, params = [], []
+        if pack_id is not None:
+            where.append("pack_id = ?")
+            params.append(pack_id)
+        if lesson_id is not None:
+            where.append("lesson_id = ?")
+            params.append(lesson_id)
+        clause = (" WHERE " + " AND ".join(where)) if where else ""
+        count = self._query(f"SELECT COUNT(*) AS n FROM step_progress{clause}", tuple(params))[0]["n"]
+        self._write([
+            (f"DELETE FROM step_progress{clause}", tuple(params)),
+            (f"DELETE FROM position{clause}", tuple(params)),
+        ])
+        return int(count)
+
+    def set_setting(self, key: str, value: str) -> None:
+        self._write([
+            ("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+             (key, value)),
+        ])
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _connect(path: Path, timeout: float) -> sqlite3.Connection:
+    conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None, check_same_thread=False)
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal" and str(path) != ":memory:":
+            raise sqlite3.DatabaseError(f"cannot switch the progress file to WAL (journal_mode={mode})")
+        conn.execute("PRAGMA synchronous = FULL")
+        check = conn.execute("PRAGMA quick_check").fetchone()[0]
+        if check != "ok":
+            raise sqlite3.DatabaseError(f"integrity check failed: {check}")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise sqlite3.DatabaseError(f"written by a newer backend-tutor (schema {version})")
+        conn.execute("BEGIN IMMEDIATE")
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+        # the tables must have the columns this version reads
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(step_progress)")}
+        if not {"pack_id", "lesson_id", "step_id", "status", "attempts", "hints_used"} <= columns:
+            raise sqlite3.DatabaseError("the file is an SQLite database, but not a progress file")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _move_aside(path: Path) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    for suffix in ("", "-wal", "-shm"):
+        source = Path(f"{path}{suffix}")
+        if source.exists():
+            try:
+                source.replace(Path(f"{target}{suffix}"))
+            except OSError:
+                source.unlink(missing_ok=True)
+    return target
