@@ -232,21 +232,28 @@ class ResourceApi:
             return
         principal = current_principal(self.state, request)
         if principal is None:
-            raise ApiError(401, "log in first: this endpoint needs an access token or a session",
-                           headers={"WWW-Authenticate": 'Bearer realm="sandbox"'})
+            raise ApiError(
+                401,
+                "log in first: this endpoint needs an access token or a session",
+                headers={"WWW-Authenticate": 'Bearer realm="sandbox"'},
+            )
         if write and self.r.write_role and principal.role != self.r.write_role:
             trace = trace_of(request.scope)
             if trace:
                 trace.add("auth", "denied", user=principal.username, role=principal.role, needs=self.r.write_role)
-            raise ApiError(403, f"'{principal.username}' (role '{principal.role}') may not change {self.r.name}; "
-                                f"that needs role '{self.r.write_role}'")
+            raise ApiError(
+                403,
+                f"'{principal.username}' (role '{principal.role}') may not change {self.r.name}; "
+                f"that needs role '{self.r.write_role}'",
+            )
 
     def embed(self, conn: sqlite3.Connection, items: list[dict[str, Any]]) -> None:
         for relation in self.r.relations:
             if relation.strategy == "per_row":
                 for item in items:
-                    row = conn.execute(f'SELECT * FROM "{relation.table}" WHERE id = ?',
-                                       (item.get(relation.foreign_key),)).fetchone()
+                    row = conn.execute(
+                        f'SELECT * FROM "{relation.table}" WHERE id = ?', (item.get(relation.foreign_key),)
+                    ).fetchone()
                     item[relation.name] = dict(row) if row else None
             else:
                 keys = sorted({item.get(relation.foreign_key) for item in items} - {None}, key=str)
@@ -325,8 +332,9 @@ class ResourceApi:
                 clause = f" WHERE {' AND '.join(where)}" if where else ""
                 order = ", ".join(f'"{c}"{" DESC" if d else ""}' for c, d in sort) or id_col
                 if self.r.pagination == "none":
-                    rows = conn.execute(f"SELECT {self.select_list()} FROM {table}{clause} ORDER BY {order}",
-                                        args).fetchall()
+                    rows = conn.execute(
+                        f"SELECT {self.select_list()} FROM {table}{clause} ORDER BY {order}", args
+                    ).fetchall()
                     items = [dict(r) for r in rows]
                 else:
                     offset = _int_param(request, "offset", 0, 0, 10**12)
@@ -385,8 +393,9 @@ class ResourceApi:
             hit = entry is not None
             if trace:
                 left = round(entry.expires - time.monotonic(), 3) if entry else None
-                trace.add("cache", "HIT" if hit else "MISS", key=key[2] + ("?" + key[3] if key[3] else ""),
-                          ttl_left=left)
+                trace.add(
+                    "cache", "HIT" if hit else "MISS", key=key[2] + ("?" + key[3] if key[3] else ""), ttl_left=left
+                )
         if entry is None:
             db_begin = time.perf_counter()
             if self.r.latency_ms:
@@ -470,6 +479,7 @@ class ResourceApi:
 
     def _write_sync(self, request: Request, data: Any, mode: str) -> tuple[int, Any, dict[str, str]]:
         table, id_col = f'"{self.r.table}"', f'"{self.r.id_column}"'
+        item_id: Any
         with self.state.db.connect(trace_of(request.scope)) as conn:
             try:
                 if mode == "delete":
@@ -482,16 +492,20 @@ class ResourceApi:
                 if mode == "create":
                     names = ", ".join(f'"{k}"' for k in values)
                     marks = ", ".join("?" * len(values))
-                    sql = f"INSERT INTO {table} ({names}) VALUES ({marks})" if values else \
-                        f"INSERT INTO {table} DEFAULT VALUES"
+                    sql = (
+                        f"INSERT INTO {table} ({names}) VALUES ({marks})"
+                        if values
+                        else f"INSERT INTO {table} DEFAULT VALUES"
+                    )
                     cursor = conn.execute(sql, list(values.values()))
                     item_id = values.get(self.r.id_column, cursor.lastrowid)
                 else:
                     item_id = self._item_id(request)
                     if values:
                         sets = ", ".join(f'"{k}" = ?' for k in values)
-                        cursor = conn.execute(f"UPDATE {table} SET {sets} WHERE {id_col} = ?",
-                                              [*values.values(), item_id])
+                        cursor = conn.execute(
+                            f"UPDATE {table} SET {sets} WHERE {id_col} = ?", [*values.values(), item_id]
+                        )
                         found = cursor.rowcount > 0
                     else:
                         found = conn.execute(f"SELECT 1 FROM {table} WHERE {id_col} = ?", (item_id,)).fetchone()
@@ -528,8 +542,12 @@ class ResourceApi:
                     raise ApiError(422, "this Idempotency-Key was already used for a different request")
                 if not idem.done:
                     raise ApiError(409, "a request with this Idempotency-Key is still being processed")
-                return Response(idem.body, status_code=idem.status, media_type=JSON,
-                                headers={**idem.headers, "Idempotent-Replayed": "true"})
+                return Response(
+                    idem.body,
+                    status_code=idem.status,
+                    media_type=JSON,
+                    headers={**idem.headers, "Idempotent-Replayed": "true"},
+                )
         try:
             status, payload, headers = await run_in_threadpool(self._write_sync, request, data, mode)
         except ApiError:
@@ -574,14 +592,18 @@ def current_principal(state: State, request: Request) -> Any:
     trace = trace_of(request.scope)
     principal = state.auth.authenticate(request.headers, request.cookies)
     if trace:
-        trace.add("auth", "anonymous" if principal is None else "authenticated",
-                  user=getattr(principal, "username", None), role=getattr(principal, "role", None))
+        trace.add(
+            "auth",
+            "anonymous" if principal is None else "authenticated",
+            user=getattr(principal, "username", None),
+            role=getattr(principal, "role", None),
+        )
     return principal
 
 
 def _credentials(data: Any) -> tuple[str, str]:
     if not isinstance(data, dict):
-        raise ApiError(422, "send a JSON object: {\"username\": ..., \"password\": ...}")
+        raise ApiError(422, 'send a JSON object: {"username": ..., "password": ...}')
     username, password = data.get("username"), data.get("password")
     errors = [
         {"field": name, "message": "is required and must be a string"}
@@ -601,15 +623,18 @@ def auth_routes(state: State) -> list[Route]:
     def need_login(request: Request) -> Any:
         principal = current_principal(state, request)
         if principal is None:
-            raise ApiError(401, "log in first: send 'Authorization: Bearer <access token>'",
-                           headers={"WWW-Authenticate": 'Bearer realm="sandbox"'})
+            raise ApiError(
+                401,
+                "log in first: send 'Authorization: Bearer <access token>'",
+                headers={"WWW-Authenticate": 'Bearer realm="sandbox"'},
+            )
         return principal
 
     def tokens(user: Any) -> tuple[dict[str, Any], dict[str, str]]:
         body: dict[str, Any] = {"username": user.username, "role": user.role}
         if settings.jwt:
             token, ttl = auth.issue_access(user)
-            body.update(access_token=token, token_type="bearer", expires_in=ttl)
+            body.update(access_token=token, token_type="bearer", expires_in=ttl)  # noqa: S106  # noqa: S106
         if settings.refresh_tokens:
             body["refresh_token"] = auth.issue_refresh(user)
         return body, {}
@@ -617,8 +642,7 @@ def auth_routes(state: State) -> list[Route]:
     async def register(request: Request) -> Response:
         username, password = _credentials(await read_json(request))
         user = await run_in_threadpool(auth.register, username, password)
-        return json_response({"username": user.username, "role": user.role}, 201,
-                             headers={"Location": "/auth/me"})
+        return json_response({"username": user.username, "role": user.role}, 201, headers={"Location": "/auth/me"})
 
     async def login(request: Request) -> Response:
         username, password = _credentials(await read_json(request))
@@ -629,15 +653,21 @@ def auth_routes(state: State) -> list[Route]:
         body, _ = tokens(user)
         response = json_response(body, 200, headers={"Cache-Control": "no-store"})
         if settings.cookie_sessions:
-            response.set_cookie("session", auth.start_session(user), httponly=True, samesite="lax", path="/",
-                                max_age=settings.access_ttl_seconds * 12)
+            response.set_cookie(
+                "session",
+                auth.start_session(user),
+                httponly=True,
+                samesite="lax",
+                path="/",
+                max_age=settings.access_ttl_seconds * 12,
+            )
         return response
 
     async def refresh(request: Request) -> Response:
         data = await read_json(request)
         token = data.get("refresh_token") if isinstance(data, dict) else None
         if not isinstance(token, str) or not token:
-            raise ApiError(422, "send {\"refresh_token\": \"...\"}")
+            raise ApiError(422, 'send {"refresh_token": "..."}')
         user, new_refresh = auth.rotate_refresh(token)
         body, _ = tokens(user)
         body["refresh_token"] = new_refresh
@@ -662,8 +692,11 @@ def auth_routes(state: State) -> list[Route]:
         if settings.cookie_sessions:
             response.delete_cookie("session", path="/", httponly=True, samesite="lax")
         if not revoked:
-            raise ApiError(401, "nothing to log out: send the access token, a refresh token or the session cookie",
-                           headers={"WWW-Authenticate": 'Bearer realm="sandbox"'})
+            raise ApiError(
+                401,
+                "nothing to log out: send the access token, a refresh token or the session cookie",
+                headers={"WWW-Authenticate": 'Bearer realm="sandbox"'},
+            )
         return response
 
     async def me(request: Request) -> Response:
@@ -673,8 +706,9 @@ def auth_routes(state: State) -> list[Route]:
     async def admin(request: Request) -> Response:
         principal = need_login(request)
         if principal.role != "admin":
-            raise ApiError(403, f"'{principal.username}' is logged in but has role '{principal.role}'; "
-                                "this needs role 'admin'")
+            raise ApiError(
+                403, f"'{principal.username}' is logged in but has role '{principal.role}'; this needs role 'admin'"
+            )
         return json_response({"message": "welcome, admin", "users": sorted(auth.users)})
 
     routes = [
@@ -730,9 +764,12 @@ class RateLimitMiddleware:
         if not allowed:
             retry = max(1, math.ceil(wait))
             response = problem_response(
-                429, f"too many requests: the bucket holds {self.capacity} and refills "
-                     f"{self.refill:g} per second; retry in {retry} s",
-                instance=path, problem_json=self.problem_json, headers={"Retry-After": str(retry)},
+                429,
+                f"too many requests: the bucket holds {self.capacity} and refills "
+                f"{self.refill:g} per second; retry in {retry} s",
+                instance=path,
+                problem_json=self.problem_json,
+                headers={"Retry-After": str(retry)},
             )
             response.raw_headers.extend(limit_headers)
             await response(scope, receive, send)
@@ -758,8 +795,9 @@ class SandboxApp:
         await self.app(scope, receive, send)
 
 
-def build_app(settings: ApiSettings, *, database: Path | None = None,
-              recorder: TrafficRecorder | None = None) -> SandboxApp:
+def build_app(
+    settings: ApiSettings, *, database: Path | None = None, recorder: TrafficRecorder | None = None
+) -> SandboxApp:
     """The whole sandbox app; wrapped in the traffic recorder when `recorder` is given."""
     from sandboxes.api import openapi
 
@@ -809,8 +847,15 @@ def build_app(settings: ApiSettings, *, database: Path | None = None,
         trace = trace_of(request.scope)
         if trace and exc.status in (401, 403):
             trace.add("auth", "refused", status=exc.status, reason=exc.detail)
-        return problem_response(exc.status, exc.detail, instance=request.url.path, problem_json=settings.problem_json,
-                                headers=exc.headers, errors=exc.errors, title=exc.title)
+        return problem_response(
+            exc.status,
+            exc.detail,
+            instance=request.url.path,
+            problem_json=settings.problem_json,
+            headers=exc.headers,
+            errors=exc.errors,
+            title=exc.title,
+        )
 
     def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -819,12 +864,18 @@ def build_app(settings: ApiSettings, *, database: Path | None = None,
             detail = f"nothing at {request.url.path[:200]}; see /docs for what this sandbox serves"
         elif exc.status_code == 405:
             detail = f"{request.method} is not allowed on {request.url.path[:200]}"
-        return problem_response(exc.status_code, str(detail), instance=request.url.path,
-                                problem_json=settings.problem_json, headers=exc.headers)
+        return problem_response(
+            exc.status_code,
+            str(detail),
+            instance=request.url.path,
+            problem_json=settings.problem_json,
+            headers=dict(exc.headers or {}),
+        )
 
     def on_crash(request: Request, exc: Exception) -> Response:
-        return problem_response(500, "the sandbox failed on this request", instance=request.url.path,
-                                problem_json=settings.problem_json)
+        return problem_response(
+            500, "the sandbox failed on this request", instance=request.url.path, problem_json=settings.problem_json
+        )
 
     app = Starlette(
         routes=routes,
@@ -832,8 +883,9 @@ def build_app(settings: ApiSettings, *, database: Path | None = None,
     )
     outer: ASGIApp = app
     if settings.rate_limit is not None:
-        outer = RateLimitMiddleware(outer, settings.rate_limit.capacity, settings.rate_limit.refill_per_second,
-                                    settings.problem_json)
+        outer = RateLimitMiddleware(
+            outer, settings.rate_limit.capacity, settings.rate_limit.refill_per_second, settings.problem_json
+        )
     if recorder is not None:
         outer = RecorderMiddleware(outer, recorder)
     return SandboxApp(outer, state)

@@ -8,6 +8,7 @@ then fix it" lessons, and is never used unless `auth.weak` asks for it.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import secrets
 import threading
@@ -104,10 +105,8 @@ class AuthService:
             # Same work as a real check, so response time does not tell which usernames exist.
             if self._dummy_hash is None:
                 self._dummy_hash = self._hasher.hash(secrets.token_hex(8))
-            try:
+            with contextlib.suppress(VerifyMismatchError, VerificationError):
                 self._hasher.verify(self._dummy_hash, password)
-            except (VerifyMismatchError, VerificationError):
-                pass
             raise ApiError(401, "wrong username or password")
         try:
             self._hasher.verify(self._hash_of(user), password)
@@ -121,14 +120,21 @@ class AuthService:
 
         now = int(time.time())
         ttl = self.settings.access_ttl_seconds
-        claims = {"sub": user.username, "role": user.role, "iat": now, "exp": now + ttl, "jti": secrets.token_hex(8),
-                  "typ": "access"}
+        claims = {
+            "sub": user.username,
+            "role": user.role,
+            "iat": now,
+            "exp": now + ttl,
+            "jti": secrets.token_hex(8),
+            "typ": "access",
+        }
         return jwt.encode(claims, self.secret, algorithm="HS256"), ttl
 
     def issue_refresh(self, user: User, family: str | None = None) -> str:
         token = secrets.token_urlsafe(32)
-        self.refresh_tokens[token] = RefreshToken(user.username, time.time() + self.refresh_ttl,
-                                                  family or secrets.token_hex(8))
+        self.refresh_tokens[token] = RefreshToken(
+            user.username, time.time() + self.refresh_ttl, family or secrets.token_hex(8)
+        )
         return token
 
     def rotate_refresh(self, token: str) -> tuple[User, str]:
@@ -179,14 +185,21 @@ class AuthService:
         if weak is not None and weak.skip_expiry:
             options["verify_exp"] = False  # WEAK MODE: expired tokens still work
         try:
-            claims: dict[str, Any] = jwt.decode(token, self.secret, algorithms=["HS256"], options=options)
+            claims: dict[str, Any] = jwt.decode(
+                token, self.secret, algorithms=["HS256"], options=options  # type: ignore[arg-type]
+            )
         except jwt.ExpiredSignatureError as exc:
-            raise ApiError(401, "the access token has expired; refresh it or log in again",
-                           headers={"WWW-Authenticate": 'Bearer error="invalid_token", '
-                                                        'error_description="token expired"'}) from exc
+            raise ApiError(
+                401,
+                "the access token has expired; refresh it or log in again",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token", error_description="token expired"'},
+            ) from exc
         except jwt.InvalidTokenError as exc:
-            raise ApiError(401, f"the access token is not valid: {exc}",
-                           headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
+            raise ApiError(
+                401,
+                f"the access token is not valid: {exc}",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            ) from exc
         return claims
 
     def authenticate(self, headers: Any, cookies: dict[str, str]) -> Principal | None:
@@ -195,20 +208,28 @@ class AuthService:
         if authorization:
             scheme, _, token = authorization.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
-                raise ApiError(401, "use 'Authorization: Bearer <access token>'",
-                               headers={"WWW-Authenticate": 'Bearer realm="sandbox"'})
+                raise ApiError(
+                    401,
+                    "use 'Authorization: Bearer <access token>'",
+                    headers={"WWW-Authenticate": 'Bearer realm="sandbox"'},
+                )
             claims = self._decode(token.strip())
             if claims.get("jti") in self.revoked_jti:
-                raise ApiError(401, "the access token was revoked (logged out)",
-                               headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-            return Principal(str(claims.get("sub")), str(claims.get("role", "user")), "bearer",
-                             claims.get("jti"))
+                raise ApiError(
+                    401,
+                    "the access token was revoked (logged out)",
+                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                )
+            return Principal(str(claims.get("sub")), str(claims.get("role", "user")), "bearer", claims.get("jti"))
         sid = cookies.get(SESSION_COOKIE)
         if sid and self.settings.cookie_sessions:
             username = self.sessions.get(sid)
             user = self.users.get(username) if username else None
             if user is None:
-                raise ApiError(401, "the session cookie is unknown or ended; log in again",
-                               headers={"WWW-Authenticate": 'Bearer realm="sandbox"'})
+                raise ApiError(
+                    401,
+                    "the session cookie is unknown or ended; log in again",
+                    headers={"WWW-Authenticate": 'Bearer realm="sandbox"'},
+                )
             return Principal(user.username, user.role, "cookie")
         return None

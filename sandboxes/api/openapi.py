@@ -10,24 +10,38 @@ from typing import Any
 
 from tutor.pack.sandbox_api import ApiSettings, Resource
 
-PROBLEM = {"description": "An error (RFC 9457 problem details)",
-           "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+PROBLEM = {
+    "description": "An error (RFC 9457 problem details)",
+    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
 
 
 def _param(name: str, where: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"name": name, "in": where, "required": where == "path", "description": description,
-            "schema": schema or {"type": "string"}}
+    return {
+        "name": name,
+        "in": where,
+        "required": where == "path",
+        "description": description,
+        "schema": schema or {"type": "string"},
+    }
 
 
 def _resource_paths(resource: Resource, version: str, settings: ApiSettings) -> dict[str, Any]:
     tag = f"{resource.name} ({version})"
     params = [_param(q, "query", f"Only items whose {c} equals this") for q, c in resource.filters.items()]
     if resource.sortable:
-        params.append(_param("sort", "query", "Comma-separated columns, '-' for descending: "
-                             + ", ".join(resource.sortable)))
+        params.append(
+            _param("sort", "query", "Comma-separated columns, '-' for descending: " + ", ".join(resource.sortable))
+        )
     if resource.pagination != "none":
-        params.append(_param("limit", "query", f"Page size (default {resource.page_size}, "
-                             f"at most {resource.max_page_size})", {"type": "integer"}))
+        params.append(
+            _param(
+                "limit",
+                "query",
+                f"Page size (default {resource.page_size}, at most {resource.max_page_size})",
+                {"type": "integer"},
+            )
+        )
     if resource.pagination == "offset":
         params.append(_param("offset", "query", "Items to skip", {"type": "integer"}))
     if resource.pagination == "cursor":
@@ -40,30 +54,54 @@ def _resource_paths(resource: Resource, version: str, settings: ApiSettings) -> 
     ok = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
     errors = {"4XX": PROBLEM}
     body = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
-    security = [{"bearer": []}] if resource.auth == "read" else []
-    write_security = [{"bearer": []}] if resource.auth != "none" or resource.write_role else []
+    security: list[dict[str, list[str]]] = [{"bearer": []}] if resource.auth == "read" else []
+    protected = resource.auth != "none" or resource.write_role
+    write_security: list[dict[str, list[str]]] = [{"bearer": []}] if protected else []
     collection: dict[str, Any] = {
-        "get": {"tags": [tag], "summary": f"List {resource.name}", "parameters": params + headers,
-                "responses": {"200": ok, "304": {"description": "Not Modified"}, **errors}, "security": security},
+        "get": {
+            "tags": [tag],
+            "summary": f"List {resource.name}",
+            "parameters": params + headers,
+            "responses": {"200": ok, "304": {"description": "Not Modified"}, **errors},
+            "security": security,
+        },
     }
     item_id = _param("id", "path", "The item's id")
     item: dict[str, Any] = {
-        "get": {"tags": [tag], "summary": f"One of {resource.name}", "parameters": [item_id, *headers],
-                "responses": {"200": ok, "304": {"description": "Not Modified"}, "404": PROBLEM, **errors},
-                "security": security},
+        "get": {
+            "tags": [tag],
+            "summary": f"One of {resource.name}",
+            "parameters": [item_id, *headers],
+            "responses": {"200": ok, "304": {"description": "Not Modified"}, "404": PROBLEM, **errors},
+            "security": security,
+        },
     }
     if resource.writable:
         post_params = [_param("Idempotency-Key", "header", "Retry-safe key")] if settings.idempotency_keys else []
-        collection["post"] = {"tags": [tag], "summary": f"Create one of {resource.name}", "requestBody": body,
-                              "parameters": post_params, "security": write_security,
-                              "responses": {"201": ok, "409": PROBLEM, "422": PROBLEM, **errors}}
+        collection["post"] = {
+            "tags": [tag],
+            "summary": f"Create one of {resource.name}",
+            "requestBody": body,
+            "parameters": post_params,
+            "security": write_security,
+            "responses": {"201": ok, "409": PROBLEM, "422": PROBLEM, **errors},
+        }
         for method, summary in (("put", "Replace"), ("patch", "Change some fields of")):
-            item[method] = {"tags": [tag], "summary": f"{summary} one of {resource.name}", "parameters": [item_id],
-                            "requestBody": body, "security": write_security,
-                            "responses": {"200": ok, "404": PROBLEM, "422": PROBLEM, **errors}}
-        item["delete"] = {"tags": [tag], "summary": f"Delete one of {resource.name}", "parameters": [item_id],
-                          "security": write_security,
-                          "responses": {"204": {"description": "Deleted"}, "404": PROBLEM, **errors}}
+            item[method] = {
+                "tags": [tag],
+                "summary": f"{summary} one of {resource.name}",
+                "parameters": [item_id],
+                "requestBody": body,
+                "security": write_security,
+                "responses": {"200": ok, "404": PROBLEM, "422": PROBLEM, **errors},
+            }
+        item["delete"] = {
+            "tags": [tag],
+            "summary": f"Delete one of {resource.name}",
+            "parameters": [item_id],
+            "security": write_security,
+            "responses": {"204": {"description": "Deleted"}, "404": PROBLEM, **errors},
+        }
     base = f"/{version}/{resource.name}"
     return {base: collection, base + "/{id}": item}
 
@@ -77,19 +115,53 @@ def spec(settings: ApiSettings, state: Any = None) -> dict[str, Any]:
     if settings.auth is not None:
         creds = {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Login"}}}}
         ok = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
-        paths["/auth/register"] = {"post": {"tags": ["auth"], "summary": "Create an account", "requestBody": creds,
-                                            "responses": {"201": ok, "409": PROBLEM, "422": PROBLEM}}}
-        paths["/auth/login"] = {"post": {"tags": ["auth"], "summary": "Log in: tokens (and a session cookie)",
-                                         "requestBody": creds, "responses": {"200": ok, "401": PROBLEM}}}
+        paths["/auth/register"] = {
+            "post": {
+                "tags": ["auth"],
+                "summary": "Create an account",
+                "requestBody": creds,
+                "responses": {"201": ok, "409": PROBLEM, "422": PROBLEM},
+            }
+        }
+        paths["/auth/login"] = {
+            "post": {
+                "tags": ["auth"],
+                "summary": "Log in: tokens (and a session cookie)",
+                "requestBody": creds,
+                "responses": {"200": ok, "401": PROBLEM},
+            }
+        }
         if settings.auth.refresh_tokens:
-            paths["/auth/refresh"] = {"post": {"tags": ["auth"], "summary": "Swap a refresh token for new tokens",
-                                               "responses": {"200": ok, "401": PROBLEM}}}
-        paths["/auth/logout"] = {"post": {"tags": ["auth"], "summary": "Revoke tokens / end the session",
-                                          "responses": {"204": {"description": "Logged out"}, "401": PROBLEM}}}
-        paths["/auth/me"] = {"get": {"tags": ["auth"], "summary": "Who am I", "security": [{"bearer": []}],
-                                     "responses": {"200": ok, "401": PROBLEM}}}
-        paths["/auth/admin"] = {"get": {"tags": ["auth"], "summary": "Admins only", "security": [{"bearer": []}],
-                                        "responses": {"200": ok, "401": PROBLEM, "403": PROBLEM}}}
+            paths["/auth/refresh"] = {
+                "post": {
+                    "tags": ["auth"],
+                    "summary": "Swap a refresh token for new tokens",
+                    "responses": {"200": ok, "401": PROBLEM},
+                }
+            }
+        paths["/auth/logout"] = {
+            "post": {
+                "tags": ["auth"],
+                "summary": "Revoke tokens / end the session",
+                "responses": {"204": {"description": "Logged out"}, "401": PROBLEM},
+            }
+        }
+        paths["/auth/me"] = {
+            "get": {
+                "tags": ["auth"],
+                "summary": "Who am I",
+                "security": [{"bearer": []}],
+                "responses": {"200": ok, "401": PROBLEM},
+            }
+        }
+        paths["/auth/admin"] = {
+            "get": {
+                "tags": ["auth"],
+                "summary": "Admins only",
+                "security": [{"bearer": []}],
+                "responses": {"200": ok, "401": PROBLEM, "403": PROBLEM},
+            }
+        }
         weak = getattr(getattr(state, "auth", None), "weak_modes", [])
         if weak:
             description += f" WARNING: deliberately weak auth for this lesson: {', '.join(weak)}."
@@ -100,11 +172,21 @@ def spec(settings: ApiSettings, state: Any = None) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": {
-                "Problem": {"type": "object", "properties": {
-                    "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-                    "detail": {"type": "string"}, "instance": {"type": "string"}}},
-                "Login": {"type": "object", "required": ["username", "password"], "properties": {
-                    "username": {"type": "string"}, "password": {"type": "string"}}},
+                "Problem": {
+                    "type": "object",
+                    "properties": {
+                        "type": {"type": "string"},
+                        "title": {"type": "string"},
+                        "status": {"type": "integer"},
+                        "detail": {"type": "string"},
+                        "instance": {"type": "string"},
+                    },
+                },
+                "Login": {
+                    "type": "object",
+                    "required": ["username", "password"],
+                    "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
+                },
             },
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         },
@@ -163,7 +245,9 @@ fetch('/openapi.json').then(r => r.json()).then(spec => {
           const text = await r.text();
           const hs = [...r.headers].map(([k, v]) => k + ': ' + v).join('\\n');
           let pretty = text; try { pretty = JSON.stringify(JSON.parse(text), null, 2); } catch (e) {}
-          out.textContent = `${r.status} ${r.statusText}  (${(performance.now() - t0).toFixed(1)} ms)\\n${hs}\\n\\n${pretty}`;
+          const ms = (performance.now() - t0).toFixed(1);
+          const ms = (performance.now() - t0).toFixed(1);
+          out.textContent = `${r.status} ${r.statusText}  (${ms} ms)\\n${hs}\\n\\n${pretty}`;
         } catch (e) { out.textContent = String(e); }
       };
     }

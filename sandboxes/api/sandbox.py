@@ -50,8 +50,9 @@ def build_request_kwargs(request: HttpRequest) -> dict[str, Any]:
 
 
 class ApiSandbox:
-    def __init__(self, settings: ApiSettings, app: SandboxApp, server: ThreadedServer,
-                 recorder: TrafficRecorder) -> None:
+    def __init__(
+        self, settings: ApiSettings, app: SandboxApp, server: ThreadedServer, recorder: TrafficRecorder
+    ) -> None:
         self.settings = settings
         self.app = app
         self.server = server
@@ -61,8 +62,9 @@ class ApiSandbox:
         self._client_lock = threading.Lock()
 
     @classmethod
-    def start(cls, settings: ApiSettings, *, database: Path | None, host: str = "127.0.0.1",
-              port: int = 0) -> ApiSandbox:
+    def start(
+        cls, settings: ApiSettings, *, database: Path | None, host: str = "127.0.0.1", port: int = 0
+    ) -> ApiSandbox:
         from sandboxes.api.app import build_app
         from sandboxes.api.server import check_loopback
 

@@ -1,0 +1,268 @@
+"""`http_traffic`: the traffic log holds requests the learner sent, with the responses they got.
+
+Also home of the matching helpers the other HTTP kinds share (request/response predicates, JSON
+paths, values read from a response). Exchanges are `sandboxes.api.recorder.Exchange` objects, read
+through attributes only (method, path, query_value, request_header, header, json, status, ...).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tutor.checks import register
+from tutor.checks.base import CheckContext, CheckResult, shorten
+from tutor.pack.specs_http import HttpTrafficCheck, RequestMatch, ResponseExpect, TrafficExpectation
+
+_MISSING = object()
+_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def json_path(value: Any, path: str) -> Any:
+    """`items[0].id` into a parsed JSON value; `_MISSING` when any step is absent."""
+    current = value
+    for name, index in _TOKEN.findall(path):
+        if index:
+            if not isinstance(current, list) or int(index) >= len(current):
+                return _MISSING
+            current = current[int(index)]
+        else:
+            if isinstance(current, list) and name.isdigit() and int(name) < len(current):
+                current = current[int(name)]
+            elif isinstance(current, dict) and name in current:
+                current = current[name]
+            else:
+                return _MISSING
+    return current
+
+
+def found(value: Any) -> bool:
+    return value is not _MISSING
+
+
+def same_value(expected: Any, actual: Any) -> bool:
+    if expected == "*":
+        return actual is not _MISSING
+    if actual is _MISSING:
+        return False
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return expected is actual
+    return bool(expected == actual)
+
+
+def header_matches(expected: str, actual: str | None) -> bool:
+    if actual is None:
+        return False
+    if expected == "*":
+        return True
+    actual = actual.strip()
+    return actual == expected.strip() or actual.split(";")[0].strip().lower() == expected.strip().lower()
+
+
+def _fmt(value: Any) -> str:
+    return "(missing)" if value is _MISSING else shorten(value, 60)
+
+
+def request_differences(match: RequestMatch, exchange: Any) -> list[str]:
+    diffs: list[str] = []
+    if match.method and exchange.method != match.method:
+        diffs.append(f"method: expected {match.method}, sent {exchange.method}")
+    if match.path and exchange.path.rstrip("/") != match.path.rstrip("/"):
+        diffs.append(f"path: expected {match.path}, sent {exchange.path}")
+    if match.path_pattern and not re.fullmatch(match.path_pattern, exchange.path):
+        diffs.append(f"path: expected one like {match.path_pattern}, sent {exchange.path}")
+    for name, value in match.query.items():
+        actual = exchange.query_value(name)
+        if actual is None:
+            diffs.append(f"query: '{name}' is missing")
+        elif value != "*" and actual != str(value):
+            diffs.append(f"query: expected {name}={value}, sent {name}={shorten(actual, 40)}")
+    for name, value in match.headers.items():
+        actual = exchange.request_header(name)
+        if not header_matches(value, actual):
+            diffs.append(
+                f"request header {name}: "
+                + ("missing" if actual is None else f"expected '{value}', sent '{shorten(actual, 60)}'")
+            )
+    if match.json_fields:
+        body = exchange.request_json()
+        if body is None:
+            diffs.append(
+                "request body: expected JSON, sent "
+                + ("nothing" if not exchange.request_body else "something that is not JSON")
+            )
+        else:
+            for path, value in match.json_fields.items():
+                actual = json_path(body, path)
+                if not same_value(value, actual):
+                    diffs.append(f"request body {path}: expected {_fmt(value)}, sent {_fmt(actual)}")
+    return diffs
+
+
+def status_ok(expected: int | list[int] | None, status: int) -> bool:
+    if expected is None:
+        return True
+    return status in expected if isinstance(expected, list) else status == expected
+
+
+def response_differences(expect: ResponseExpect, exchange: Any) -> list[str]:
+    diffs: list[str] = []
+    if not status_ok(expect.status, exchange.status):
+        wanted = " or ".join(map(str, expect.status)) if isinstance(expect.status, list) else expect.status
+        diffs.append(f"status: expected {wanted}, got {exchange.status}")
+    for name, value in expect.headers.items():
+        actual = exchange.header(name)
+        if not header_matches(value, actual):
+            diffs.append(
+                f"response header {name}: "
+                + ("missing" if actual is None else f"expected '{value}', got '{shorten(actual, 60)}'")
+            )
+    for name in expect.absent_headers:
+        if exchange.header(name) is not None:
+            diffs.append(f"response header {name}: should be absent, got '{shorten(exchange.header(name), 60)}'")
+    if expect.json_fields:
+        body = exchange.json()
+        for path, value in expect.json_fields.items():
+            actual = json_path(body, path) if body is not None else _MISSING
+            if not same_value(value, actual):
+                diffs.append(f"response body {path}: expected {_fmt(value)}, got {_fmt(actual)}")
+    return diffs
+
+
+def read_value(spec: str, exchange: Any) -> Any:
+    """'json:PATH', 'header:NAME' or 'status' from a response; `_MISSING` when absent."""
+    if spec == "status":
+        return exchange.status
+    kind, _, rest = spec.partition(":")
+    if kind == "header":
+        value = exchange.header(rest)
+        return _MISSING if value is None else value
+    if kind == "json":
+        body = exchange.json()
+        return _MISSING if body is None else json_path(body, rest)
+    raise ValueError(f"'{spec}' is not 'json:PATH', 'header:NAME' or 'status'")
+
+
+def describe_request(match: RequestMatch) -> str:
+    parts = [
+        match.method or "any method",
+        match.path or (f"~{match.path_pattern}" if match.path_pattern else "any path"),
+    ]
+    text = " ".join(parts)
+    if match.query:
+        text += "?" + "&".join(f"{k}={v}" for k, v in match.query.items())
+    extra = [f"{k}: {v}" for k, v in match.headers.items()]
+    extra += [f"body {k}={shorten(v, 30)}" for k, v in match.json_fields.items()]
+    return text + (f" with {', '.join(extra)}" if extra else "")
+
+
+def describe_response(expect: ResponseExpect) -> str:
+    parts = []
+    if expect.status is not None:
+        parts.append(" or ".join(map(str, expect.status)) if isinstance(expect.status, list) else str(expect.status))
+    parts += [f"{k}: {v}" for k, v in expect.headers.items()]
+    parts += [f"no {h}" for h in expect.absent_headers]
+    parts += [f"body {k}={shorten(v, 30)}" for k, v in expect.json_fields.items()]
+    return ", ".join(parts) or "any response"
+
+
+def show_exchange(exchange: Any, limit: int = 300) -> list[str]:
+    """The request the learner sent and the response they got, a few lines each."""
+    lines = [f"you sent:  {exchange.method} {exchange.target}  ({exchange.source})"]
+    for name in ("content-type", "authorization", "if-none-match", "if-modified-since", "idempotency-key"):
+        value = exchange.request_header(name)
+        if value is not None:
+            lines.append(f"           {name}: {shorten(value, 80)}")
+    if exchange.request_body:
+        lines.append(f"           body: {shorten(exchange.request_body.decode('utf-8', 'replace'), limit)}")
+    lines.append(f"you got:   {exchange.status} in {exchange.duration_ms:.1f} ms")
+    for name in ("content-type", "etag", "cache-control", "x-cache", "location", "retry-after", "www-authenticate"):
+        value = exchange.header(name)
+        if value is not None:
+            lines.append(f"           {name}: {shorten(value, 80)}")
+    if exchange.response_body:
+        lines.append(f"           body: {shorten(exchange.text(), limit)}")
+    return lines
+
+
+def closest(expectation: TrafficExpectation, exchanges: list[Any]) -> tuple[Any, list[str]] | None:
+    best: tuple[Any, list[str]] | None = None
+    best_score = 0
+    for exchange in exchanges:
+        request_diffs = request_differences(expectation.request, exchange)
+        diffs = request_diffs + response_differences(expectation.response, exchange)
+        # Request differences weigh more: the right request with the wrong answer is closer.
+        score = 2 * len(request_diffs) + len(diffs)
+        if best is None or score <= best_score:  # ties: the latest wins
+            best, best_score = (exchange, diffs), score
+    return best
+
+
+def matches(expectation: TrafficExpectation, exchange: Any) -> bool:
+    return not request_differences(expectation.request, exchange) and not response_differences(
+        expectation.response, exchange
+    )
+
+
+@register("http_traffic")
+def check_http_traffic(spec: HttpTrafficCheck, ctx: CheckContext) -> CheckResult:
+    everything = [e for e in ctx.need_http().exchanges() if e.source != "tutor"]
+    pool = everything if spec.source == "any" else [e for e in everything if e.source == spec.source]
+    where = {
+        "any": "",
+        "outside": " from outside the tutor (curl, httpie, a browser)",
+        "workbench": " from the request workbench",
+    }[spec.source]
+    if not pool:
+        details: tuple[str, ...] = ()
+        if everything:
+            details = (
+                f"{len(everything)} request(s) came in, but from the {everything[-1].source}; "
+                f"this step counts only requests{where}.",
+            )
+        return CheckResult(
+            False,
+            f"No requests{where} reached the sandbox since this step opened.",
+            expected=describe_request(spec.expect[0].request) + " -> " + describe_response(spec.expect[0].response),
+            details=details,
+        )
+    position = 0
+    for number, expectation in enumerate(spec.expect, 1):
+        candidates = pool[position:] if spec.in_order else pool
+        hits = [i for i, e in enumerate(candidates) if matches(expectation, e)]
+        if len(hits) >= expectation.at_least:
+            if spec.in_order:
+                position += hits[expectation.at_least - 1] + 1
+            continue
+        expected = f"{describe_request(expectation.request)} -> {describe_response(expectation.response)}"
+        label = f"request {number} of {len(spec.expect)}" if len(spec.expect) > 1 else "the request"
+        if hits:
+            return CheckResult(
+                False,
+                f"Found {len(hits)} matching request(s) for {label}, but {expectation.at_least} are needed.",
+                expected=expected,
+                got=f"{len(hits)} x {candidates[hits[-1]].summary()}",
+            )
+        near = closest(expectation, candidates or pool)
+        assert near is not None
+        exchange, diffs = near
+        extra: list[str] = []
+        if spec.source != "any":
+            elsewhere = [e for e in everything if e.source != spec.source and matches(expectation, e)]
+            if elsewhere:
+                extra.append(f"A matching request came from the {elsewhere[-1].source}; send it{where}.")
+        if spec.in_order and not candidates:
+            extra.append("The requests must come in the order the task gives.")
+        summary = f"No request matched {label}" + (" after the earlier ones" if spec.in_order and number > 1 else "")
+        return CheckResult(
+            False,
+            summary + ". Closest: " + exchange.summary(),
+            expected=expected,
+            got=exchange.summary(),
+            first_difference=diffs[0] if diffs else None,
+            details=tuple(extra + [f"- {d}" for d in diffs[1:]] + show_exchange(exchange)),
+        )
+    matched = len(spec.expect)
+    return CheckResult(
+        True, f"Found the request{'s' if matched > 1 else ''} in the traffic log, with the right response."
+    )
