@@ -49,9 +49,9 @@ def pack_path_option(function: Any) -> Any:
     return click.option(
         "--pack",
         "pack_path",
-        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        type=click.Path(exists=True, path_type=Path),
         default=None,
-        help="A lesson-pack folder (default: the built-in pack).",
+        help="A lesson-pack folder or .zip (default: the built-in pack).",
     )(function)
 
 
@@ -63,6 +63,10 @@ def main_group(ctx: click.Context, pack_path: Path | None) -> None:
     """Learn backend engineering on real systems: run with no command to open the tutor."""
     if ctx.invoked_subcommand is not None:
         return
+    if pack_path is not None:
+        from tutor.commands.pack import resolve_pack_path
+
+        pack_path = resolve_pack_path(pack_path)
     from tutor.app import run
 
     sys.exit(run(pack_path))

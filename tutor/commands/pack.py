@@ -11,15 +11,24 @@ import click
 from tutor.cli import LazyGroup
 from tutor.paths import builtin_pack_path
 
-PACK_ARGUMENT = click.argument("path", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+PACK_ARGUMENT = click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
 
 
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'s' if count != 1 else ''}"
 
 
-def _resolve(path: Path | None) -> Path:
-    return path if path is not None else builtin_pack_path()
+def resolve_pack_path(path: Path | None) -> Path:
+    """The pack folder to use: the built-in pack, a folder, or a .zip unpacked safely into the state folder."""
+    if path is None:
+        return builtin_pack_path()
+    from tutor.pack.archive import ArchiveError, resolve_pack_source
+    from tutor.paths import Home
+
+    try:
+        return resolve_pack_source(path, Home.from_env().packs)
+    except ArchiveError as exc:
+        raise click.BadParameter(str(exc), param_hint="PATH") from None
 
 
 @click.group(cls=LazyGroup, lazy_key="pack")
@@ -34,7 +43,7 @@ def validate(path: Path | None, quiet: bool) -> None:
     """Check a pack; print every problem as FILE:LINE:COL: message. Exit 0 valid, 1 invalid."""
     from tutor.pack.loader import load_pack
 
-    result = load_pack(_resolve(path))
+    result = load_pack(resolve_pack_path(path))
     for problem in result.problems:
         if problem.severity == "error" or not quiet:
             click.echo(str(problem))
@@ -62,7 +71,7 @@ def info(path: Path | None, as_json: bool) -> None:
     from tutor.pack.info import info_document, render_text
     from tutor.pack.loader import load_pack
 
-    doc = info_document(load_pack(_resolve(path)))
+    doc = info_document(load_pack(resolve_pack_path(path)))
     if as_json:
         click.echo(json.dumps(doc, indent=2))
     else:
@@ -120,7 +129,7 @@ def test_command(path: Path | None, lesson_id: str | None, as_json: bool, strict
     from tutor.pack.loader import load_pack
     from tutor.packtest import Case, run_pack_test
 
-    result = load_pack(_resolve(path))
+    result = load_pack(resolve_pack_path(path))
     if not result.ok or result.pack is None:
         for problem in result.errors:
             click.echo(str(problem))
