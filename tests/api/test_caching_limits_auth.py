@@ -99,7 +99,9 @@ def test_token_bucket_rate_limit(db: Path) -> None:
             assert statuses[0].headers["ratelimit-limit"] == "3"
             assert [r.headers["ratelimit-remaining"] for r in statuses[:3]] == ["2", "1", "0"]
             limited = statuses[3]
-            assert limited.headers["retry-after"] == "2" and limited.headers["content-type"] == "application/problem+json"
+            assert (
+                limited.headers["retry-after"] == "2" and limited.headers["content-type"] == "application/problem+json"
+            )
             assert c.get("/health").status_code == 200  # not rate limited
             # The checker's own requests have their own bucket.
             assert api.send("GET", "/v1/books/1").status == 200
