@@ -24,7 +24,7 @@ class CourseMapScreen(Screen[None]):
     HELP: ClassVar[str] = CourseList.HELP
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "continue", "Continue", id="continue", tooltip="Open the lesson and step you were on last"),
-        Binding("enter", "open", "Open lesson", id="open_lesson", tooltip="Open the highlighted lesson", show=True),
+        Binding("enter", "open", "Open lesson", id="open_lesson", tooltip="Open the highlighted lesson", priority=True),
         Binding("p", "problems", "Pack problems", id="pack_problems",
                 tooltip="Every problem found in the pack, with file:line:col"),
         Binding("ctrl+q", "app.quit", "Quit", id="quit", tooltip="Leave the tutor (your progress is saved)"),

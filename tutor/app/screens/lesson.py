@@ -241,6 +241,10 @@ Progress is saved after every check, hint and step.
         self.notify(message.reason, severity="error", timeout=10)
 
     def on_unmount(self) -> None:
+        self.close_session()
+
+    def close_session(self) -> None:
+        """Stop the lesson's sandboxes (off the UI thread: stopping a server takes a moment)."""
         session = self.session
         if session is not None:
             self.session = None
@@ -455,9 +459,10 @@ Progress is saved after every check, hint and step.
         done = all(self.progress.get(s.id) and self.progress[s.id].passed for s in self.lesson.steps)
         if done:
             self.notify(f"Lesson complete: {self.lesson.title}", title="Well done")
-        self.dismiss()
+        self.action_back()
 
     def action_back(self) -> None:
+        self.close_session()
         self.dismiss()
 
     def action_toggle_steps(self) -> None:

@@ -10,7 +10,7 @@ from textual.widgets.option_list import Option
 
 from tutor.app.status import STYLE, badge
 from tutor.pack.index import LessonOutline, PackIndex
-from tutor.progress import NOT_STARTED, PASSED, StepProgress, lesson_status
+from tutor.progress import PASSED, StepProgress, lesson_status
 
 Progress = dict[str, dict[str, StepProgress]]
 
@@ -68,11 +68,8 @@ Prerequisites are advice only: any lesson can be opened at any time.
                 options.append(Option(prompt, id=lesson.id))
         self.set_options(options)
         ids = [o.id for o in self.options]
-        if highlighted in ids:
+        if highlighted is not None and highlighted in ids:
             self.highlighted = ids.index(highlighted)
         else:
             first = next((i for i, o in enumerate(self.options) if not o.disabled), None)
             self.highlighted = first
-
-    def status_of(self, lesson: LessonOutline, progress: Progress) -> str:
-        return lesson_status(lesson.step_ids, progress.get(lesson.id, {})) if lesson.step_ids else NOT_STARTED

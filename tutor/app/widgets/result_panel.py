@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -10,6 +11,11 @@ from textual.content import Content
 from textual.widgets import Markdown, Static
 
 from tutor.checks.base import CheckResult
+
+
+def reflow(text: str) -> str:
+    """Join the hard-wrapped lines of a YAML block into paragraphs (lists and blank lines stay)."""
+    return re.sub(r"(?<=\S)\n(?![\n\s]*[-*+]\s|\s*\d+[.)]\s|\n)", " ", text.strip())
 
 
 class ResultPanel(Vertical):
@@ -37,7 +43,7 @@ On success: why it works, and **F8** takes you to the next step.
         if result.passed:
             parts: list[Content | str | tuple[str, str]] = [("✓ Passed", "bold $text-success"), f"  {result.summary}\n"]
             if result.feedback:
-                parts.append(result.feedback.strip() + "\n")
+                parts.append(reflow(result.feedback) + "\n")
             parts.append((next_hint, "bold"))
             verdict.update(Content.assemble(*parts))
             markdown.display = bool(explanation.strip())
@@ -54,6 +60,6 @@ On success: why it works, and **F8** takes you to the next step.
         for line in result.details:
             parts.extend(["\n", line])
         if result.feedback:
-            parts.extend(["\n\n", result.feedback.strip()])
+            parts.extend(["\n\n", reflow(result.feedback)])
         verdict.update(Content.assemble(*parts))
         markdown.display = False

@@ -28,9 +28,11 @@ checks and hints it took. Pick any step with **↑/↓** and **Enter**; nothing 
             status = p.status if p else NOT_STARTED
             extra = ""
             if p is not None and (p.attempts or p.hints_used):
-                extra = f" · {p.attempts} check{'s' if p.attempts != 1 else ''}"
+                extra = f", {p.attempts} check{'s' if p.attempts != 1 else ''}"
                 if p.hints_used:
                     extra += f", {p.hints_used} hint{'s' if p.hints_used != 1 else ''}"
+                if p.solution_viewed:
+                    extra += ", solution seen"
             prompt = Content.assemble(
                 f"{number}. ", (step.title, "bold" if number - 1 == current else ""), "\n",
                 "   ", (f"{SYMBOL[status]} {WORD[status]}", STYLE[status]), (extra, "$text-muted"),

@@ -1,0 +1,50 @@
+"""App tests: a small fixture pack of our own (the built-in pack changes as lessons are written)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from tutor.app import make_app
+from tutor.app.app import TutorApp
+from tutor.paths import Home
+
+FIXTURE_PACK = Path(__file__).resolve().parent / "fixtures" / "pack"
+
+
+@pytest.fixture
+def app_factory(tutor_home: Path):
+    """Build the app the way the CLI does, on the fixture pack and the test's own home."""
+    made: list[TutorApp] = []
+
+    def make(pack: Path = FIXTURE_PACK) -> TutorApp:
+        app = make_app(pack, Home(tutor_home))
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        app.close_sessions()
+        app.store.close()
+
+
+async def _settle(pilot: Pilot) -> None:
+    """Let workers (pack validation, session start, checks, progress writes) finish and the screen redraw."""
+    for _ in range(3):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        for screen in pilot.app.screen_stack:
+            await screen.workers.wait_for_complete()
+    await pilot.pause()
+
+
+@pytest.fixture
+def settle():
+    return _settle
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

@@ -1,0 +1,67 @@
+"""Import hygiene: the domain never imports Textual, and cheap commands and the first screen stay cheap."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+DOMAIN = [
+    "tutor.pack.loader", "tutor.pack.index", "tutor.pack.models", "tutor.checks", "tutor.checks.choice",
+    "tutor.checks.text", "tutor.checks.number", "tutor.progress", "tutor.session", "sandboxes",
+]
+HEAVY = ("textual", "fastapi", "uvicorn", "starlette", "httpx")
+
+
+def modules_after(code: str) -> set[str]:
+    probe = code + "\nimport sys, json; print(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def top(modules: set[str]) -> set[str]:
+    return {m.split(".")[0] for m in modules}
+
+
+@pytest.mark.parametrize("module", DOMAIN)
+def test_the_domain_never_imports_textual(module: str) -> None:
+    assert "textual" not in top(modules_after(f"import {module}"))
+
+
+def test_the_progress_store_and_pack_index_stay_light() -> None:
+    loaded = top(modules_after("import tutor.progress, tutor.pack.index"))
+    assert not loaded & {"pydantic", "textual", "rich", "sqlite_utils", *HEAVY}
+
+
+def test_the_first_screen_needs_no_pydantic_nor_server_stack() -> None:
+    loaded = top(modules_after(
+        "from tutor.app import make_app\nimport tutor.app.app\nmake_app()"
+    ))
+    assert "textual" in loaded
+    assert not loaded & {"pydantic", "fastapi", "uvicorn", "starlette", "httpx", "markdown_it"}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--version"], ["pack", "validate"], ["pack", "info"], ["progress"]],
+    ids=["version", "pack-validate", "pack-info", "progress"],
+)
+def test_cheap_commands_do_not_import_textual_or_the_server(args: list[str], tmp_path) -> None:
+    code = (
+        "import sys, json\n"
+        f"sys.argv = ['backend-tutor', *{args!r}]\n"
+        "from tutor.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    env = {**os.environ, "BACKEND_TUTOR_HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=env, timeout=60)
+    loaded = top(set(json.loads(out.stdout.strip().splitlines()[-1])))
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
