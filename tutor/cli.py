@@ -21,7 +21,9 @@ LAZY_COMMANDS: dict[str, dict[str, str]] = {
     "main": {
         "pack": "tutor.commands.pack:pack",
         "progress": "tutor.commands.progress:progress",
+        "sandbox": "tutor.commands.sandbox:sandbox",
     },
+    "sandbox": {"api": "tutor.commands.sandbox_api:api"},
 }
 
 
