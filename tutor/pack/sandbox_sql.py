@@ -173,6 +173,15 @@ class SqlSettings(Model):
                         f"table '{table.name}' column '{column.name}' refers to '{column.table}', "
                         "which is not a table generated before it"
                     )
+                if isinstance(column, ForeignKeyColumn):
+                    target = next(t for t in self.tables if t.name == column.table)
+                    names = [c.name for c in target.columns]
+                    if column.column not in names:
+                        raise ValueError(
+                            f"table '{table.name}' column '{column.name}' refers to "
+                            f"'{column.table}.{column.column}', but '{column.table}' has no column "
+                            f"'{column.column}' (it has {', '.join(names)})"
+                        )
             seen.append(table.name)
         if not (self.tables or self.scripts or self.sql):
             raise ValueError("give `tables`, `scripts` or `sql` to build the lesson database from")

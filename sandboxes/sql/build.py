@@ -1,0 +1,134 @@
+"""Build a lesson's database template once, cache it by the content of its definition, copy it fast.
+
+    template = ensure_template(settings, pack_root=..., cache_dir=home.cache, progress=...)
+    fresh_copy(template, home.sessions / "lesson-id" / "live.db")      # ~50 ms for a 1M-row database
+
+The cache key hashes the settings (tables, scripts' names, inline SQL), the *contents* of the script
+files and the generator version: edit a script and the next start rebuilds; change nothing and every
+start reuses the template. A template is built under a temporary name and renamed into place, so an
+interrupted build never leaves a half-built template behind, and two builds racing both end well.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from tutor.pack.sandbox_sql import SqlSettings
+
+from .generate import GENERATOR_VERSION, build_tables
+
+Progress = Callable[[str, float], None]
+
+TEMPLATE_DIR = "sql"
+
+
+class SqlBuildError(Exception):
+    """The lesson database could not be built (a script failed, a file is missing)."""
+
+
+def settings_key(settings: SqlSettings, pack_root: Path) -> str:
+    digest = hashlib.sha256()
+    digest.update(f"backend-tutor sql template v{GENERATOR_VERSION}\n".encode())
+    digest.update(settings.model_dump_json(exclude={"time_limit"}).encode())
+    for script in settings.scripts:
+        path = Path(pack_root) / script
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            raise SqlBuildError(f"cannot read script '{script}': {exc.strerror or exc}") from exc
+        digest.update(b"\0script\0" + str(script).encode() + b"\0" + hashlib.sha256(content).digest())
+    return digest.hexdigest()[:32]
+
+
+def template_path(settings: SqlSettings, pack_root: Path, cache_dir: Path) -> Path:
+    return Path(cache_dir) / TEMPLATE_DIR / f"{settings_key(settings, pack_root)}.db"
+
+
+def build_database(settings: SqlSettings, pack_root: Path, target: Path, progress: Progress | None = None) -> None:
+    """Build the database `settings` describe into the (new) file `target`."""
+    conn = sqlite3.connect(target, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode = OFF")
+        conn.execute("PRAGMA synchronous = OFF")
+        conn.execute("PRAGMA cache_size = -65536")
+        conn.execute("PRAGMA temp_store = MEMORY")
+        extra = len(settings.scripts) + (1 if settings.sql else 0)
+        tables_end = 1.0 if extra == 0 else 0.9 if settings.tables else 0.0
+        if settings.tables:
+            build_tables(conn, settings.tables, progress, start=0.0, end=tables_end)
+        for number, script in enumerate(settings.scripts):
+            if progress is not None:
+                progress(f"running {script}", tables_end + (1 - tables_end) * number / extra)
+            text = (Path(pack_root) / script).read_text(encoding="utf-8")
+            try:
+                conn.executescript(text)
+            except sqlite3.Error as exc:
+                raise SqlBuildError(f"script '{script}' failed: {exc}") from exc
+        if settings.sql:
+            if progress is not None:
+                progress("running the lesson's SQL", tables_end + (1 - tables_end) * (extra - 1) / extra)
+            try:
+                conn.executescript(settings.sql)
+            except sqlite3.Error as exc:
+                raise SqlBuildError(f"the lesson's inline `sql` failed: {exc}") from exc
+        conn.execute("DROP TABLE IF EXISTS temp._bt_words")
+        conn.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        conn.close()
+
+
+def ensure_template(
+    settings: SqlSettings, *, pack_root: Path, cache_dir: Path, progress: Progress | None = None
+) -> Path:
+    """The template for `settings`: reused when cached, built (with progress) when not."""
+    target = template_path(settings, pack_root, cache_dir)
+    if target.is_file():
+        if progress is not None:
+            progress("lesson database ready (cached)", 1.0)
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.stem}.{os.getpid()}.{threading.get_ident()}.building")
+    temporary.unlink(missing_ok=True)
+    try:
+        build_database(settings, pack_root, temporary, progress)
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+    if progress is not None:
+        progress("lesson database built", 1.0)
+    return target
+
+
+def fresh_copy(template: Path, live: Path) -> Path:
+    """Copy `template` to `live` atomically (a reader never sees half a file); remove stale journals."""
+    live.parent.mkdir(parents=True, exist_ok=True)
+    temporary = live.with_name(f".{live.name}.{os.getpid()}.{threading.get_ident()}.copy")
+    shutil.copyfile(template, temporary)
+    replace_live(temporary, live)
+    return live
+
+
+def replace_live(new_file: Path, live: Path) -> None:
+    """Move `new_file` onto `live`, dropping journals left by the old file (a hot journal would be
+    rolled back into the new one)."""
+    _drop_journals(live)
+    trash: Path | None = live.with_name(f".{live.name}.{os.getpid()}.{threading.get_ident()}.old")
+    try:
+        os.link(live, str(trash))  # freeing a big file's blocks takes tens of ms
+    except OSError:
+        trash = None
+    os.replace(new_file, live)
+    _drop_journals(live)
+    if trash is not None:
+        threading.Thread(target=trash.unlink, kwargs={"missing_ok": True}, daemon=True).start()
+
+
+def _drop_journals(live: Path) -> None:
+    for suffix in ("-journal", "-wal", "-shm"):
+        Path(f"{live}{suffix}").unlink(missing_ok=True)

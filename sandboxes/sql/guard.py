@@ -1,0 +1,333 @@
+"""The guarded learner connection: an authorizer, a per-statement deadline, Cancel, and statement splitting.
+
+What the authorizer denies, and why:
+- ATTACH / DETACH (and `VACUUM INTO 'file'`, which SQLite reports as an ATTACH): they reach files
+  outside the lesson database. A plain `VACUUM` (an anonymous temporary attach) is allowed.
+- `load_extension()`: native code. `enable_load_extension` also stays off.
+- PRAGMAs that write or escape (`writable_schema`, `journal_mode`, `mmap_size`, ...). Read-only
+  introspection PRAGMAs (`table_info`, `index_list`, `index_info`, `foreign_key_list`, ...) are allowed,
+  and so is `foreign_keys` (a per-connection switch lessons about constraints use).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+
+DEFAULT_MAX_ROWS = 1000
+"""Rows kept in memory per statement; the rest are only counted."""
+
+INTROSPECTION_PRAGMAS = frozenset(
+    {
+        "table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo",
+        "foreign_key_list", "foreign_key_check", "integrity_check", "quick_check", "collation_list",
+        "compile_options", "database_list", "function_list", "module_list", "pragma_list",
+    }
+)  # fmt: skip
+"""May take an argument (a table or index name): they only read."""
+
+QUERY_ONLY_PRAGMAS = frozenset(
+    {
+        "page_count", "page_size", "freelist_count", "user_version", "schema_version", "application_id",
+        "encoding", "journal_mode", "auto_vacuum", "cache_size", "data_version", "max_page_count",
+        "synchronous", "locking_mode", "temp_store", "busy_timeout", "case_sensitive_like",
+        "recursive_triggers", "defer_foreign_keys", "query_only", "stats",
+    }
+)  # fmt: skip
+"""Allowed only as a query (no `= value`)."""
+
+SETTABLE_PRAGMAS = frozenset({"foreign_keys"})
+
+ROW_KEYWORDS = ("SELECT", "WITH", "VALUES")
+
+
+def _deny_reason(action: int, arg1: str | None, arg2: str | None) -> str | None:
+    if action == sqlite3.SQLITE_ATTACH:
+        if arg1 == "":
+            return None  # plain VACUUM (or ATTACH '' : a private temporary database)
+        return "ATTACH and VACUUM INTO are not allowed here: they reach files outside the lesson database"
+    if action == sqlite3.SQLITE_DETACH:
+        return "DETACH is not allowed here"
+    if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() == "load_extension":
+        return "load_extension() is not allowed here: it loads native code"
+    if action == sqlite3.SQLITE_PRAGMA:
+        name = (arg1 or "").lower()
+        if name in INTROSPECTION_PRAGMAS or name in SETTABLE_PRAGMAS:
+            return None
+        if name in QUERY_ONLY_PRAGMAS and arg2 is None:
+            return None
+        if name in QUERY_ONLY_PRAGMAS:
+            return f"PRAGMA {name} may be read here but not set"
+        return f"PRAGMA {name} is not allowed here (only read-only introspection PRAGMAs are)"
+    return None
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement of a script: its text and where it starts (0-based offset, 1-based line/column)."""
+
+    number: int
+    sql: str
+    offset: int
+    line: int
+    column: int
+
+    @property
+    def keyword(self) -> str:
+        return leading_keyword(self.sql)
+
+    @property
+    def returns_rows_kind(self) -> bool:
+        return self.keyword in ROW_KEYWORDS
+
+
+_COMMENT_OR_SPACE = re.compile(r"(\s+|--[^\n]*(\n|$)|/\*.*?(\*/|$))", re.S)
+
+
+def strip_leading(sql: str) -> str:
+    """`sql` without leading whitespace and comments."""
+    position = 0
+    while True:
+        match = _COMMENT_OR_SPACE.match(sql, position)
+        if not match or match.end() == position:
+            return sql[position:]
+        position = match.end()
+
+
+def leading_keyword(sql: str) -> str:
+    match = re.match(r"[A-Za-z]+", strip_leading(sql))
+    return match.group(0).upper() if match else ""
+
+
+def unwrap_explain(sql: str) -> str:
+    """`EXPLAIN [QUERY PLAN] stmt` -> `stmt`; anything else unchanged."""
+    body = strip_leading(sql)
+    match = re.match(r"EXPLAIN\s+(QUERY\s+PLAN\s+)?", body, re.I)
+    return body[match.end():] if match else sql
+
+
+def split_statements(script: str) -> list[Statement]:
+    """Split a script into statements at the `;` that end them (quotes, comments and trigger bodies
+    respected), dropping empty ones. Each keeps where it starts in `script`."""
+    out: list[Statement] = []
+    start = 0
+    i = 0
+    n = len(script)
+
+    def emit(end: int) -> None:
+        chunk = script[start:end]
+        body = strip_leading(chunk)
+        if not body.strip() or body.strip() == ";":
+            return
+        offset = start + (len(chunk) - len(body))
+        line = script.count("\n", 0, offset) + 1
+        column = offset - (script.rfind("\n", 0, offset) + 1) + 1
+        out.append(Statement(len(out) + 1, body.rstrip(), offset, line, column))
+
+    while i < n:
+        ch = script[i]
+        if ch in "'\"`[":
+            close = "]" if ch == "[" else ch
+            j = script.find(close, i + 1)
+            while j != -1 and close != "]" and j + 1 < n and script[j + 1] == close:
+                j = script.find(close, j + 2)
+            i = n if j == -1 else j + 1
+            continue
+        if script.startswith("--", i):
+            j = script.find("\n", i)
+            i = n if j == -1 else j + 1
+            continue
+        if script.startswith("/*", i):
+            j = script.find("*/", i + 2)
+            i = n if j == -1 else j + 2
+            continue
+        if ch == ";" and sqlite3.complete_statement(script[start : i + 1]):
+            emit(i + 1)
+            start = i + 1
+        i += 1
+    emit(n)
+    return out
+
+
+@dataclass
+class StatementResult:
+    statement: Statement
+    columns: list[str] = field(default_factory=list)
+    rows: list[tuple[object, ...]] = field(default_factory=list)
+    total_rows: int = 0
+    changes: int = 0  # rows changed by INSERT/UPDATE/DELETE (-1 when not applicable)
+    elapsed: float = 0.0
+    error: str | None = None
+    where: str | None = None  # "statement 2 (line 3, column 1)" or near a token
+    stopped: bool = False  # stopped by the time limit or Cancel
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def returns_rows(self) -> bool:
+        return bool(self.columns)
+
+    @property
+    def truncated(self) -> bool:
+        return self.total_rows > len(self.rows)
+
+
+@dataclass
+class RunResult:
+    """The outcome of one run of the learner's SQL: one entry per statement that ran (the last one failed
+    when `error` is set; statements after a failure are not run)."""
+
+    statements: list[StatementResult] = field(default_factory=list)
+    not_run: int = 0
+    elapsed: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return all(s.ok for s in self.statements)
+
+    @property
+    def error(self) -> StatementResult | None:
+        return next((s for s in self.statements if not s.ok), None)
+
+    @property
+    def last(self) -> StatementResult | None:
+        return self.statements[-1] if self.statements else None
+
+    @property
+    def last_rows(self) -> StatementResult | None:
+        """The last statement that returned rows (what a results grid shows)."""
+        return next((s for s in reversed(self.statements) if s.returns_rows and s.ok), None)
+
+    def describe_error(self) -> str | None:
+        failed = self.error
+        if failed is None:
+            return None
+        text = f"Error in {failed.where}: {failed.error}"
+        if self.not_run:
+            text += f" ({self.not_run} later statement{'s' if self.not_run != 1 else ''} not run)"
+        return text
+
+
+def _locate(statement: Statement, message: str) -> str:
+    """Where the error is: the statement, and the token SQLite names in `near "X"` when there is one."""
+    where = f"statement {statement.number} (line {statement.line}, column {statement.column})"
+    match = re.search(r'near "(.+?)"', message)
+    if match:
+        index = statement.sql.find(match.group(1))
+        if index >= 0:
+            before = statement.sql[:index]
+            line = statement.line + before.count("\n")
+            column = (index - before.rfind("\n")) if "\n" in before else statement.column + index
+            where = f"statement {statement.number}, line {line}, column {column}"
+    return where
+
+
+class GuardedConnection:
+    """The learner's connection: autocommit (so BEGIN/COMMIT are theirs to type), authorizer on, a deadline
+    per statement, Cancel from any thread. Usable again after a denied, failed or stopped statement."""
+
+    def __init__(self, path: str, *, time_limit: float = 3.0, max_rows: int = DEFAULT_MAX_ROWS) -> None:
+        self.time_limit = time_limit
+        self.max_rows = max_rows
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=1.0)
+        if hasattr(self.conn, "enable_load_extension"):
+            self.conn.enable_load_extension(False)
+        self._denied: str | None = None
+        self._deadline = float("inf")
+        self._cancelled = threading.Event()
+        self._stop_reason: str | None = None
+        self.conn.set_authorizer(self._authorize)
+        self.conn.set_progress_handler(self._tick, 1000)
+
+    # -- guards ----------------------------------------------------------------------------------
+    def _authorize(self, action: int, arg1: str | None, arg2: str | None, db: str | None, src: str | None) -> int:
+        reason = _deny_reason(action, arg1, arg2)
+        if reason is None:
+            return sqlite3.SQLITE_OK
+        self._denied = reason
+        return sqlite3.SQLITE_DENY
+
+    def _tick(self) -> int:
+        if self._cancelled.is_set():
+            self._stop_reason = "cancelled"
+            return 1
+        if time.monotonic() > self._deadline:
+            self._stop_reason = f"stopped after the time limit of {self.time_limit:g} s"
+            return 1
+        return 0
+
+    def cancel(self) -> None:
+        """Stop the running statement (thread-safe). The next run starts clean."""
+        self._cancelled.set()
+        with contextlib.suppress(sqlite3.ProgrammingError):  # closed meanwhile
+            self.conn.interrupt()
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.conn.in_transaction
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- running ---------------------------------------------------------------------------------
+    def run(self, script: str) -> RunResult:
+        statements = split_statements(script)
+        result = RunResult()
+        self._cancelled.clear()
+        started = time.perf_counter()
+        for index, statement in enumerate(statements):
+            one = self.run_statement(statement)
+            result.statements.append(one)
+            if not one.ok:
+                result.not_run = len(statements) - index - 1
+                break
+        result.elapsed = time.perf_counter() - started
+        return result
+
+    def run_statement(self, statement: Statement) -> StatementResult:
+        out = StatementResult(statement)
+        self._denied = None
+        self._stop_reason = None
+        self._deadline = time.monotonic() + self.time_limit
+        started = time.perf_counter()
+        try:
+            cursor = self.conn.execute(statement.sql)
+            if cursor.description:
+                out.columns = [d[0] for d in cursor.description]
+                out.rows = cursor.fetchmany(self.max_rows)
+                total = len(out.rows)
+                if total == self.max_rows:
+                    while True:
+                        chunk = cursor.fetchmany(10_000)
+                        if not chunk:
+                            break
+                        total += len(chunk)
+                out.total_rows = total
+            out.changes = cursor.rowcount
+        except sqlite3.Warning as warning:  # "You can only execute one statement at a time."
+            out.error = str(warning)
+        except sqlite3.Error as exc:
+            message = str(exc)
+            if self._denied and ("not authorized" in message or "authorization denied" in message):
+                message = f"not authorized: {self._denied}"
+            elif self._stop_reason and "interrupt" in message:
+                message = f"interrupted: {self._stop_reason}"
+                out.stopped = True
+            elif self._cancelled.is_set() and "interrupt" in message:
+                message = "interrupted: cancelled"
+                out.stopped = True
+            out.error = message
+        finally:
+            self._deadline = float("inf")
+            out.elapsed = time.perf_counter() - started
+        if out.error is not None:
+            out.where = _locate(statement, out.error)
+            out.rows = out.rows if out.columns else []
+        return out
+

@@ -1,0 +1,286 @@
+"""The SQL sandbox of one lesson in progress: a live copy of the lesson database, the learner's guarded
+connection, and the evidence SQL checks read.
+
+    sandbox = SqlSandbox.open(settings, pack_root=..., home=home, lesson_id="why-slow", progress=cb)
+    sandbox.path                         # the live database file: `sqlite3 <path>` works on it
+    result = sandbox.run_learner("SELECT ...; CREATE INDEX ...")
+    sandbox.cancel()                     # from another thread: stops the running statement
+    sandbox.reset()                      # a fresh copy of the starting database
+
+Other readers of the live file (the API sandbox, a learner's `sqlite3`) should open a connection per use,
+or reopen when `generation` changes: `reset()` and `restore()` put a new file in place of the old one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from urllib.parse import quote
+
+from tutor.pack.sandbox_sql import SqlSettings
+from tutor.paths import Home
+
+from .build import ensure_template, fresh_copy, replace_live, settings_key
+from .guard import ROW_KEYWORDS, GuardedConnection, RunResult, leading_keyword, unwrap_explain
+
+HISTORY_LIMIT = 200
+
+
+def _tutor_authorizer(action: int, arg1: str | None, arg2: str | None, db: str | None, src: str | None) -> int:
+    """The tutor's own connections may read anything but never reach another file or load code."""
+    if action == sqlite3.SQLITE_ATTACH and arg1 != "":
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() == "load_extension":
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
+
+
+def read_only_connection(path: Path) -> sqlite3.Connection:
+    """A read-only connection to a database file that nobody writes (a template)."""
+    uri = f"file:{quote(str(path))}?mode=ro&immutable=1"
+    conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+    conn.set_authorizer(_tutor_authorizer)
+    return conn
+
+
+class SqlSandbox:
+    def __init__(self, settings: SqlSettings, template: Path, path: Path, key: str = "") -> None:
+        self.settings = settings
+        self.template = template
+        self.path = path
+        self.key = key
+        self.generation = 0
+        self._lock = threading.RLock()
+        self._learner: GuardedConnection | None = None
+        self._tutor: sqlite3.Connection | None = None
+        self._start: sqlite3.Connection | None = None
+        self._statements: list[str] = []
+        self._last_query: str | None = None
+        self._closed = False
+        self._spare_thread: threading.Thread | None = None
+
+    @classmethod
+    def open(
+        cls,
+        settings: SqlSettings,
+        *,
+        pack_root: Path,
+        home: Home,
+        lesson_id: str,
+        progress: Callable[[str, float], None] | None = None,
+        live_name: str = "live",
+    ) -> SqlSandbox:
+        """Build (or reuse) the lesson's template and make a fresh live copy under `home.sessions`."""
+        home.ensure()
+        key = settings_key(settings, pack_root)
+        template = ensure_template(settings, pack_root=pack_root, cache_dir=home.cache, progress=progress)
+        path = fresh_copy(template, home.sessions / lesson_id / f"{live_name}.db")
+        sandbox = cls(settings, template, path, key)
+        sandbox._prepare_spare()
+        return sandbox
+
+    # -- connections -----------------------------------------------------------------------------
+    def learner(self) -> GuardedConnection:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the SQL sandbox is closed")
+            if self._learner is None:
+                self._learner = GuardedConnection(str(self.path), time_limit=self.settings.time_limit)
+            return self._learner
+
+    def connect(self) -> sqlite3.Connection:
+        """The tutor's own connection to the live database: reads only (query_only), never the learner's."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the SQL sandbox is closed")
+            if self._tutor is None:
+                conn = sqlite3.connect(self.path, check_same_thread=False, timeout=2.0, isolation_level=None)
+                conn.set_authorizer(_tutor_authorizer)
+                conn.execute("PRAGMA query_only = ON")
+                self._tutor = conn
+            return self._tutor
+
+    def connect_start(self) -> sqlite3.Connection:
+        """A read-only connection to the starting database (the template every learner gets)."""
+        with self._lock:
+            if self._start is None:
+                self._start = read_only_connection(self.template)
+            return self._start
+
+    def _close_live(self) -> None:
+        if self._learner is not None:
+            self._learner.close()
+            self._learner = None
+        if self._tutor is not None:
+            self._tutor.close()
+            self._tutor = None
+
+    # -- the learner -----------------------------------------------------------------------------
+    def run_learner(self, sql: str) -> RunResult:
+        """Run the learner's SQL (one or more statements) on the guarded connection; record evidence."""
+        result = self.learner().run(sql)
+        with self._lock:
+            for one in result.statements:
+                if not one.ok:
+                    continue
+                self._statements.append(one.statement.sql)
+                inner = unwrap_explain(one.statement.sql)
+                if one.returns_rows and leading_keyword(inner) in ROW_KEYWORDS:
+                    self._last_query = inner
+        return result
+
+    def cancel(self) -> None:
+        """Stop the learner's running statement. Safe from any thread; a no-op when nothing runs."""
+        learner = self._learner
+        if learner is not None:
+            learner.cancel()
+
+    @property
+    def in_transaction(self) -> bool:
+        learner = self._learner
+        return learner is not None and learner.in_transaction
+
+    # -- evidence --------------------------------------------------------------------------------
+    def mark(self) -> None:
+        """Evidence (statements run, the last query) counts from here."""
+        with self._lock:
+            self._statements = []
+            self._last_query = None
+
+    def last_query(self) -> str | None:
+        return self._last_query
+
+    def statements(self) -> Sequence[str]:
+        return tuple(self._statements)
+
+    def evidence(self) -> SqlSandboxEvidence:
+        return SqlSandboxEvidence(self)
+
+    # -- state -----------------------------------------------------------------------------------
+    def reset(self) -> None:
+        """A fresh copy of the starting database (the learner's connection reopens on next use).
+
+        A spare copy is made in the background after every start and reset, so a reset only renames it
+        into place (about a millisecond); if the spare is not ready yet, it waits for it."""
+        with self._lock:
+            self._close_live()
+            if self._spare_thread is not None:
+                self._spare_thread.join()
+                self._spare_thread = None
+            if self._spare_path.is_file():
+                replace_live(self._spare_path, self.path)
+            else:
+                fresh_copy(self.template, self.path)
+            self.generation += 1
+            self._statements = []
+            self._last_query = None
+            self._prepare_spare()
+
+    @property
+    def _spare_path(self) -> Path:
+        return self.path.with_name(f".{self.path.stem}.spare.db")
+
+    def _prepare_spare(self) -> None:
+        spare = self._spare_path
+        template = self.template
+
+        def copy() -> None:
+            temporary = spare.with_name(spare.name + ".tmp")
+            try:
+                shutil.copyfile(template, temporary)
+                os.replace(temporary, spare)
+            except OSError:
+                temporary.unlink(missing_ok=True)
+
+        spare.unlink(missing_ok=True)
+        self._spare_thread = threading.Thread(target=copy, name="sql-spare-copy", daemon=True)
+        self._spare_thread.start()
+
+    def snapshot(self) -> bytes:
+        """The live database's committed content, as bytes."""
+        with self._lock:
+            return self.connect().serialize()
+
+    def restore(self, data: bytes) -> None:
+        """Put back a `snapshot()`: the live file becomes exactly that content."""
+        with self._lock:
+            self._close_live()
+            temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.restore")
+            temporary.write_bytes(data)
+            replace_live(temporary, self.path)
+            self.generation += 1
+
+    def close(self) -> None:
+        with self._lock:
+            self._close_live()
+            if self._spare_thread is not None:
+                self._spare_thread.join()
+                self._spare_thread = None
+            self._spare_path.unlink(missing_ok=True)
+            if self._start is not None:
+                self._start.close()
+                self._start = None
+            self._closed = True
+
+    # -- query history (per lesson, kept next to the live database) ------------------------------
+    @property
+    def history_path(self) -> Path:
+        return self.path.with_name("history.jsonl")
+
+    def history(self) -> list[str]:
+        """Queries the learner ran in this lesson, oldest first (survives restarts)."""
+        try:
+            lines = self.history_path.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            return []
+        out: list[str] = []
+        for line in lines:
+            try:
+                item = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(item, dict) and isinstance(item.get("sql"), str):
+                out.append(item["sql"])
+        return out[-HISTORY_LIMIT:]
+
+    def add_history(self, sql: str) -> None:
+        text = sql.strip()
+        if not text:
+            return
+        items = self.history()
+        if items and items[-1] == text:
+            return
+        items.append(text)
+        items = items[-HISTORY_LIMIT:]
+        payload = "".join(json.dumps({"sql": s, "at": round(time.time())}) + "\n" for s in items)
+        self.history_path.parent.mkdir(parents=True, exist_ok=True)
+        self.history_path.write_text(payload, encoding="utf-8")
+
+
+class SqlSandboxEvidence:
+    """The `SqlEvidence` the check kinds read (see tutor/checks/base.py)."""
+
+    def __init__(self, sandbox: SqlSandbox) -> None:
+        self.sandbox = sandbox
+
+    def last_query(self) -> str | None:
+        return self.sandbox.last_query()
+
+    def statements(self) -> Sequence[str]:
+        return self.sandbox.statements()
+
+    def connect(self) -> sqlite3.Connection:
+        return self.sandbox.connect()
+
+    def connect_start(self) -> sqlite3.Connection:
+        return self.sandbox.connect_start()
+
+    def in_transaction(self) -> bool:
+        """The learner has an open transaction (their uncommitted changes are invisible to checks)."""
+        return self.sandbox.in_transaction
