@@ -186,7 +186,10 @@ class AuthService:
             options["verify_exp"] = False  # WEAK MODE: expired tokens still work
         try:
             claims: dict[str, Any] = jwt.decode(
-                token, self.secret, algorithms=["HS256"], options=options  # type: ignore[arg-type]
+                token,
+                self.secret,
+                algorithms=["HS256"],
+                options=options,  # type: ignore[arg-type]
             )
         except jwt.ExpiredSignatureError as exc:
             raise ApiError(

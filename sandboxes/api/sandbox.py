@@ -12,7 +12,6 @@ anything without it (curl, a browser) is "outside".
 
 from __future__ import annotations
 
-import json
 import threading
 import uuid
 from collections.abc import Sequence
@@ -36,17 +35,10 @@ REF = REF_HEADER.decode()
 
 
 def build_request_kwargs(request: HttpRequest) -> dict[str, Any]:
-    """httpx keyword arguments for one pack-format request (after any `{name}` substitution)."""
-    kwargs: dict[str, Any] = {"headers": dict(request.headers)}
-    if request.query:
-        kwargs["params"] = {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in request.query.items()}
-    if request.json_body is not None:
-        kwargs["content"] = json.dumps(request.json_body).encode()
-        if not any(k.lower() == "content-type" for k in kwargs["headers"]):
-            kwargs["headers"]["Content-Type"] = "application/json"
-    elif request.body is not None:
-        kwargs["content"] = request.body.encode()
-    return kwargs
+    """httpx keyword arguments for one pack-format request (no `{name}` substitution)."""
+    from tutor.checks.http_probe import prepared
+
+    return prepared(request, {})[1]
 
 
 class ApiSandbox:
@@ -60,6 +52,7 @@ class ApiSandbox:
         self.base_url = f"http://{server.host}:{server.port}"
         self._client: httpx.Client | None = None
         self._client_lock = threading.Lock()
+        self._replay_saved: dict[str, Any] = {}
 
     @classmethod
     def start(
@@ -128,8 +121,20 @@ class ApiSandbox:
         return exchange
 
     def send_as_outside_client(self, request: HttpRequest) -> Exchange:
-        """Send a pack-format request the way curl would: no tutor client header (source 'outside')."""
-        return self.send(request.method, request.path, source=None, **build_request_kwargs(request))
+        """Send a pack-format request the way curl would: no tutor client header (source 'outside').
+
+        `{name}` placeholders are filled from values an earlier replayed request `save`d (a token
+        from a login, an ETag), as a learner would copy them by hand."""
+        from tutor.checks.http_probe import prepared
+        from tutor.checks.http_traffic import found, read_value
+
+        path, kwargs = prepared(request, self._replay_saved)
+        exchange = self.send(request.method, path, source=None, **kwargs)
+        for name, source in request.save.items():
+            value = read_value(source, exchange)
+            if found(value):
+                self._replay_saved[name] = value
+        return exchange
 
     def stop(self) -> None:
         with self._client_lock:

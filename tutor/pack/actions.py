@@ -27,6 +27,11 @@ class HttpRequest(Model):
     headers: dict[str, str] = Field(default_factory=dict)
     json_body: JsonValue = Field(default=None, alias="json", description="A JSON body.")
     body: str | None = Field(default=None, description="A raw text body (instead of `json`).")
+    save: dict[str, str] = Field(
+        default_factory=dict,
+        description="In a solution or wrong answer: values to carry to the next requests of the same "
+        "action, name -> 'json:PATH', 'header:NAME' or 'status' (use them as `{name}`).",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> HttpRequest:
