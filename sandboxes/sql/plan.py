@@ -13,6 +13,7 @@ FROM clause). Anything the pattern does not know stays a plain step with its tex
 
 from __future__ import annotations
 
+import itertools
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -35,6 +36,9 @@ _FROM_ALIAS = re.compile(
     r"([A-Za-z_][A-Za-z0-9_]*))?",
     re.I,
 )
+
+
+_FRESH = itertools.count()
 
 
 @dataclass
@@ -201,9 +205,20 @@ def resolve_tables(plan: Plan, conn: sqlite3.Connection) -> Plan:
     return plan
 
 
+def refresh_schema(conn: sqlite3.Connection) -> None:
+    """Make `conn` see schema changes made by other connections (an index the learner just created).
+
+    EXPLAIN QUERY PLAN is planned with the connection's cached schema and never checks whether another
+    connection changed it; reading sqlite_schema in a statement that runs does check, and reloads it."""
+    conn.execute("SELECT 1 FROM sqlite_schema LIMIT 1").fetchall()
+
+
 def explain(conn: sqlite3.Connection, sql: str) -> Plan:
     """The plan of `sql` on `conn`, with table names resolved. Raises sqlite3.Error if it does not prepare."""
-    rows = conn.execute("EXPLAIN QUERY PLAN " + sql).fetchall()
+    refresh_schema(conn)
+    # The plan is made when the statement is prepared, and Python's statement cache would hand back a
+    # stale one after a CREATE INDEX elsewhere: a unique trailing comment makes it prepare afresh.
+    rows = conn.execute(f"EXPLAIN QUERY PLAN {sql}\n-- plan {next(_FRESH)}").fetchall()
     return resolve_tables(parse_rows(sql, rows), conn)
 
 

@@ -58,6 +58,7 @@ def index_info(conn: sqlite3.Connection, name: str, table: str, unique: bool, or
 def read_schema(conn: sqlite3.Connection) -> list[TableInfo]:
     """Every user table and view (sqlite_ internal tables left out), sorted by name."""
     out: list[TableInfo] = []
+    conn.execute("SELECT 1 FROM sqlite_schema LIMIT 1").fetchall()  # see other connections' changes
     objects = conn.execute(
         "SELECT name, type FROM sqlite_schema WHERE type IN ('table', 'view') "
         "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"

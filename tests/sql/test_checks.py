@@ -1,0 +1,208 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import TypeAdapter
+
+from sandboxes.sql.sandbox import SqlSandbox
+from tutor.checks import CheckContext, evaluate
+from tutor.checks.base import CheckResult
+from tutor.pack.checks import CheckSpec
+
+SPEC: TypeAdapter[Any] = TypeAdapter(CheckSpec)
+
+
+def check(sandbox: SqlSandbox, spec: dict[str, Any]) -> CheckResult:
+    return evaluate(SPEC.validate_python(spec), CheckContext(sql=sandbox.evidence()))
+
+
+def run(sandbox: SqlSandbox, sql: str) -> None:
+    sandbox.mark()
+    result = sandbox.run_learner(sql)
+    assert result.ok or "SELEC " in sql, result.describe_error()
+
+
+REFERENCE = "SELECT id, title, year FROM books WHERE author_id = 42 ORDER BY year, id"
+
+
+class TestSqlResult:
+    spec = {"kind": "sql_result", "reference": REFERENCE, "ordered": True}
+
+    def test_right_answer_in_other_words(self, sandbox: SqlSandbox) -> None:
+        run(sandbox, "select b.id, b.title, b.year from books b where b.author_id = 40 + 2 order by 3, 1")
+        result = check(sandbox, self.spec)
+        assert result.passed, result.explain()
+
+    def test_order_only_difference_fails_when_order_matters(self, sandbox: SqlSandbox) -> None:
+        run(sandbox, "SELECT id, title, year FROM books WHERE author_id = 42 ORDER BY id DESC")
+        result = check(sandbox, self.spec)
+        assert not result.passed
+        assert "wrong order" in result.summary and (result.first_difference or "").startswith("row 1:")
+        assert check(sandbox, {**self.spec, "ordered": False}).passed
+
+    def test_missing_rows_are_sampled(self, sandbox: SqlSandbox) -> None:
+        run(
+            sandbox,
+            "SELECT id, title, year FROM books WHERE author_id = 42 AND year > 1990 ORDER BY year, id",
+        )
+        result = check(sandbox, {**self.spec, "ordered": False})
+        assert not result.passed and "Different rows: expected" in result.summary
+        assert any(d.startswith("missing (") for d in result.details)
+        assert not any(d.startswith("extra (") for d in result.details)
+
+    def test_wrong_columns(self, sandbox: SqlSandbox) -> None:
+        run(sandbox, "SELECT id, title FROM books WHERE author_id = 42")
+        result = check(sandbox, self.spec)
+        assert not result.passed and "Expected 3 columns" in result.summary
+        run(sandbox, "SELECT id, title, year AS y FROM books WHERE author_id = 42 ORDER BY year, id")
+        assert check(sandbox, self.spec).passed
+        named = check(sandbox, {**self.spec, "match_column_names": True})
+        assert not named.passed and "'year'" in named.summary
+
+    def test_nulls_and_floats(self, sandbox: SqlSandbox) -> None:
+        spec = {"kind": "sql_result", "reference": "SELECT NULL, 0.1 + 0.2, 3"}
+        run(sandbox, "SELECT NULL, 0.3, 3.0")
+        assert check(sandbox, spec).passed
+        run(sandbox, "SELECT 0, 0.3, 3")
+        assert not check(sandbox, spec).passed
+
+    def test_nothing_run_yet(self, sandbox: SqlSandbox) -> None:
+        sandbox.mark()
+        result = check(sandbox, self.spec)
+        assert not result.passed and "no query to check yet" in result.summary
+
+
+class TestSqlPlan:
+    query = "SELECT * FROM books WHERE author_id = 42 AND year >= 2000"
+    spec = {
+        "kind": "sql_plan",
+        "query": query,
+        "uses_index": {"table": "books", "columns": ["author_id"]},
+        "no_full_scan": ["books"],
+    }
+
+    def test_scan_fails_and_shows_the_plan(self, sandbox: SqlSandbox) -> None:
+        result = check(sandbox, self.spec)
+        assert not result.passed and "reads every row of books (SCAN)" in result.summary
+        assert "FULL SCAN" in "\n".join(result.details)
+
+    def test_index_on_the_right_column_passes(self, sandbox: SqlSandbox) -> None:
+        run(sandbox, "CREATE INDEX ix_books_author ON books(author_id)")
+        result = check(sandbox, self.spec)
+        assert result.passed, result.explain()
+
+    def test_wrong_index_fails(self, sandbox: SqlSandbox) -> None:
+        run(sandbox, "CREATE INDEX ix_books_year ON books(year)")
+        result = check(sandbox, self.spec)
+        assert not result.passed
+        assert "ix_books_year on books(year)" in result.summary
+
+    def test_learners_last_query_and_named_index(self, sandbox: SqlSandbox) -> None:
+        run(sandbox, "CREATE INDEX ix_a ON books(author_id); SELECT title FROM books b WHERE b.author_id = 7")
+        spec = {
+            "kind": "sql_plan",
+            "uses_index": {"table": "books", "columns": ["author_id"], "index": "ix_a"},
+        }
+        assert check(sandbox, spec).passed
+        assert not check(sandbox, {**spec, "uses_index": {"table": "books", "index": "other"}}).passed
+        covering = check(sandbox, {**spec, "uses_index": {"table": "books", "covering": True}})
+        assert not covering.passed and "COVERING" in covering.summary
+
+    def test_full_scan_expected(self, sandbox: SqlSandbox) -> None:
+        spec = {"kind": "sql_plan", "query": self.query, "full_scan": ["books"]}
+        assert check(sandbox, spec).passed
+        run(sandbox, "CREATE INDEX ix ON books(author_id)")
+        assert not check(sandbox, spec).passed
+
+
+class TestSqlSchema:
+    spec = {
+        "kind": "sql_schema",
+        "tables": ["books"],
+        "indexes": [{"table": "books", "columns": ["author_id"]}],
+        "columns": [{"table": "notes", "name": "body", "type": "text", "not_null": True}],
+        "foreign_keys": [{"table": "books", "columns": ["author_id"], "references": "authors"}],
+    }
+
+    def test_missing_index(self, sandbox: SqlSandbox) -> None:
+        result = check(sandbox, self.spec)
+        assert not result.passed and result.summary == "There is no index on books(author_id)."
+        assert "books has no indexes" in result.details
+
+    def test_index_present(self, sandbox: SqlSandbox) -> None:
+        run(sandbox, "CREATE INDEX ix ON books(author_id)")
+        assert check(sandbox, self.spec).passed
+
+    def test_wrong_column_order_and_unique(self, sandbox: SqlSandbox) -> None:
+        run(sandbox, "CREATE INDEX ix ON books(author_id, year)")
+        result = check(sandbox, self.spec)
+        assert not result.passed and "ix is on books(author_id, year)" in result.summary
+        run(sandbox, "CREATE INDEX ix2 ON books(author_id)")
+        unique = {**self.spec, "indexes": [{"table": "books", "columns": ["author_id"], "unique": True}]}
+        assert "should be UNIQUE" in check(sandbox, unique).summary
+        gone = {
+            "kind": "sql_schema",
+            "indexes": [{"table": "books", "columns": ["author_id"], "exists": False}],
+        }
+        assert not check(sandbox, gone).passed
+
+    def test_columns(self, sandbox: SqlSandbox) -> None:
+        spec = {"kind": "sql_schema", "columns": [{"table": "books", "name": "price", "type": "INTEGER"}]}
+        result = check(sandbox, spec)
+        assert not result.passed and "declared REAL, expected INTEGER" in result.summary
+
+
+class TestSqlState:
+    spec = {
+        "kind": "sql_state",
+        "query": "SELECT id, country FROM authors WHERE id <= 2 ORDER BY id",
+        "expect": [[1, "NZ"], [2, "NZ"]],
+        "ordered": True,
+    }
+
+    def test_update_passes(self, sandbox: SqlSandbox) -> None:
+        run(sandbox, "UPDATE authors SET country = 'NZ' WHERE id IN (1, 2)")
+        assert check(sandbox, self.spec).passed
+
+    def test_partial_update_fails(self, sandbox: SqlSandbox) -> None:
+        run(sandbox, "UPDATE authors SET country = 'NZ' WHERE id = 1")
+        result = check(sandbox, self.spec)
+        assert not result.passed and (result.first_difference or "").startswith("row 2: expected (2, 'NZ')")
+
+    def test_uncommitted_transaction_is_explained(self, sandbox: SqlSandbox) -> None:
+        run(sandbox, "BEGIN; UPDATE authors SET country = 'NZ' WHERE id IN (1, 2)")
+        result = check(sandbox, self.spec)
+        assert not result.passed and "open transaction" in result.explain()
+        run(sandbox, "COMMIT")
+        assert check(sandbox, self.spec).passed
+
+
+class TestSqlCost:
+    spec = {"kind": "sql_cost", "query": "SELECT * FROM books WHERE author_id = 42", "min_factor": 20}
+
+    def test_index_makes_it_cheaper(self, sandbox: SqlSandbox) -> None:
+        assert not check(sandbox, self.spec).passed
+        run(sandbox, "CREATE INDEX ix ON books(author_id)")
+        result = check(sandbox, self.spec)
+        assert result.passed, result.explain()
+        assert "VM steps at the start" in result.summary
+
+    def test_wrong_index_is_not_enough(self, sandbox: SqlSandbox) -> None:
+        run(sandbox, "CREATE INDEX ix ON books(title)")
+        result = check(sandbox, self.spec)
+        assert not result.passed and "Not cheap enough" in result.summary
+        assert any("FULL SCAN" in d for d in result.details)
+
+
+@pytest.mark.parametrize("kind", ["sql_result", "sql_plan", "sql_schema", "sql_state", "sql_cost"])
+def test_no_sandbox_is_a_clear_failure(kind: str) -> None:
+    specs = {
+        "sql_result": {"reference": "SELECT 1"},
+        "sql_plan": {"full_scan": ["t"]},
+        "sql_schema": {"tables": ["t"]},
+        "sql_state": {"query": "SELECT 1", "expect": [[1]]},
+        "sql_cost": {"query": "SELECT 1", "min_factor": 2},
+    }
+    result = evaluate(SPEC.validate_python({"kind": kind, **specs[kind]}), CheckContext())
+    assert not result.passed and "no SQL sandbox" in result.summary

@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+
+import pytest
+
+from sandboxes.sql.guard import split_statements
+from sandboxes.sql.sandbox import SqlSandbox
+from tutor.paths import Home
+
+RUNAWAY = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r"
+
+
+def test_live_copy_is_a_real_file_under_sessions(sandbox: SqlSandbox, home: Home) -> None:
+    assert sandbox.path.is_relative_to(home.sessions)
+    assert sandbox.template.is_relative_to(home.cache)
+    conn = sqlite3.connect(sandbox.path)
+    assert conn.execute("SELECT count(*) FROM books").fetchone() == (20000,)
+
+
+def test_several_statements_results_and_caps(sandbox: SqlSandbox) -> None:
+    result = sandbox.run_learner(
+        "SELECT * FROM books; SELECT count(*) FROM authors;\nUPDATE notes SET body = 'x'"
+    )
+    assert result.ok and len(result.statements) == 3
+    books, authors, update = result.statements
+    assert books.total_rows == 20000 and len(books.rows) == 1000 and books.truncated
+    assert books.columns[:3] == ["id", "title", "author_id"]
+    assert authors.rows == [(500,)]
+    assert update.changes == 0 and not update.returns_rows
+    assert update.statement.line == 2
+
+
+def test_errors_say_where(sandbox: SqlSandbox) -> None:
+    result = sandbox.run_learner("SELECT 1;\n  SELEC 2;\nSELECT 3")
+    assert not result.ok and len(result.statements) == 2 and result.not_run == 1
+    failed = result.error
+    assert failed is not None
+    assert "syntax error" in (failed.error or "")
+    assert failed.where == "statement 2, line 2, column 3"
+    missing = sandbox.run_learner("SELECT * FROM nope").error
+    assert missing is not None and missing.error == "no such table: nope"
+    assert missing.where == "statement 1 (line 1, column 1)"
+    assert "Error in statement 2" in (result.describe_error() or "")
+
+
+def test_split_respects_quotes_comments_and_triggers() -> None:
+    script = """
+    -- a comment; with a semicolon
+    SELECT 'a;b';  /* c; */ SELECT "x;y" FROM t;
+    CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE t SET a = 1; DELETE FROM t; END;
+    ;
+    SELECT 4
+    """
+    parts = [s.sql for s in split_statements(script)]
+    assert parts[0] == "SELECT 'a;b';"
+    assert parts[1] == 'SELECT "x;y" FROM t;'
+    assert parts[2].startswith("CREATE TRIGGER") and parts[2].endswith("END;")
+    assert parts[3] == "SELECT 4"
+    assert len(parts) == 4
+
+
+@pytest.mark.parametrize(
+    ("sql", "says"),
+    [
+        ("ATTACH DATABASE 'other.db' AS other", "ATTACH"),
+        ("SELECT load_extension('evil')", "load_extension"),
+        ("PRAGMA writable_schema = 1", "writable_schema"),
+        ("PRAGMA journal_mode = OFF", "journal_mode may be read"),
+        ("VACUUM INTO 'copy.db'", "VACUUM INTO"),
+        ("DETACH DATABASE main", "DETACH"),
+    ],
+)
+def test_hostile_sql_is_denied_and_connection_survives(sandbox: SqlSandbox, sql: str, says: str) -> None:
+    result = sandbox.run_learner(sql)
+    assert not result.ok
+    assert "not authorized" in (result.error.error or "") and says in (result.error.error or "")  # type: ignore[union-attr]
+    assert sandbox.run_learner("SELECT count(*) FROM authors").last.rows == [(500,)]  # type: ignore[union-attr]
+    assert not (sandbox.path.parent / "copy.db").exists()
+
+
+def test_introspection_pragmas_are_allowed(sandbox: SqlSandbox) -> None:
+    result = sandbox.run_learner(
+        "PRAGMA table_info(books); PRAGMA index_list(books); PRAGMA foreign_key_list(books);"
+        "SELECT * FROM pragma_table_info('authors'); PRAGMA page_count; PRAGMA foreign_keys = ON"
+    )
+    assert result.ok, result.describe_error()
+    assert result.statements[0].total_rows == 7
+
+
+def test_runaway_query_is_stopped_by_the_time_limit(sandbox: SqlSandbox) -> None:
+    started = time.monotonic()
+    result = sandbox.run_learner(RUNAWAY)
+    assert time.monotonic() - started < 3
+    failed = result.error
+    assert failed is not None and failed.stopped and "time limit" in (failed.error or "")
+    assert sandbox.run_learner("SELECT 1").last.rows == [(1,)]  # type: ignore[union-attr]
+
+
+def test_cancel_from_another_thread(sandbox: SqlSandbox) -> None:
+    sandbox.settings = sandbox.settings.model_copy(update={"time_limit": 30})
+    box: dict[str, object] = {}
+    worker = threading.Thread(target=lambda: box.setdefault("r", sandbox.run_learner(RUNAWAY)))
+    worker.start()
+    time.sleep(0.2)
+    started = time.monotonic()
+    sandbox.cancel()
+    worker.join(5)
+    assert not worker.is_alive() and time.monotonic() - started < 1
+    result = box["r"]
+    assert result.error is not None and result.error.error == "interrupted: cancelled"  # type: ignore[attr-defined]
+    assert sandbox.run_learner("SELECT 2").last.rows == [(2,)]  # type: ignore[union-attr]
+
+
+def test_evidence_counts_from_mark(sandbox: SqlSandbox) -> None:
+    sandbox.run_learner("SELECT 1")
+    sandbox.mark()
+    evidence = sandbox.evidence()
+    assert evidence.statements() == () and evidence.last_query() is None
+    sandbox.run_learner("SELECT id FROM books LIMIT 1; CREATE INDEX ix ON books(year); SELEC oops")
+    assert evidence.statements() == ("SELECT id FROM books LIMIT 1;", "CREATE INDEX ix ON books(year);")
+    assert evidence.last_query() == "SELECT id FROM books LIMIT 1;"
+    sandbox.run_learner("EXPLAIN QUERY PLAN SELECT * FROM books WHERE year = 2000; PRAGMA table_info(books)")
+    assert evidence.last_query() == "SELECT * FROM books WHERE year = 2000;"
+
+
+def test_transactions_are_the_learners(sandbox: SqlSandbox) -> None:
+    sandbox.run_learner("BEGIN; DELETE FROM authors WHERE id = 1")
+    evidence = sandbox.evidence()
+    assert evidence.in_transaction()
+    assert evidence.connect().execute("SELECT count(*) FROM authors").fetchone() == (500,)
+    sandbox.run_learner("COMMIT")
+    assert evidence.connect().execute("SELECT count(*) FROM authors").fetchone() == (499,)
+
+
+def test_tutor_connection_only_reads(sandbox: SqlSandbox) -> None:
+    with pytest.raises(sqlite3.OperationalError):
+        sandbox.connect().execute("DELETE FROM books")
+    with pytest.raises(sqlite3.OperationalError):
+        sandbox.connect_start().execute("DELETE FROM books")
+
+
+def test_reset_snapshot_restore(sandbox: SqlSandbox) -> None:
+    sandbox.run_learner("DELETE FROM books WHERE id <= 100")
+    snap = sandbox.snapshot()
+    sandbox.run_learner("DELETE FROM books")
+    assert sandbox.connect().execute("SELECT count(*) FROM books").fetchone() == (0,)
+    sandbox.restore(snap)
+    assert sandbox.connect().execute("SELECT count(*) FROM books").fetchone() == (19900,)
+    assert sandbox.run_learner("SELECT count(*) FROM books").last.rows == [(19900,)]  # type: ignore[union-attr]
+    generation = sandbox.generation
+    sandbox.reset()
+    assert sandbox.generation == generation + 1
+    assert sandbox.run_learner("SELECT count(*) FROM books").last.rows == [(20000,)]  # type: ignore[union-attr]
+    sandbox.reset()  # twice: the spare copy is made again in the background
+    assert sandbox.connect().execute("SELECT count(*) FROM books").fetchone() == (20000,)
+
+
+def test_open_reuses_the_template(home: Home, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from .conftest import settings
+
+    calls: list[str] = []
+    one = SqlSandbox.open(
+        settings(), pack_root=tmp_path, home=home, lesson_id="a", progress=lambda w, f: calls.append(w)
+    )
+    two = SqlSandbox.open(
+        settings(), pack_root=tmp_path, home=home, lesson_id="b", progress=lambda w, f: calls.append(w)
+    )
+    try:
+        assert one.template == two.template and one.path != two.path
+        assert calls[-1] == "lesson database ready (cached)"
+        assert any(c.startswith("generating") for c in calls)
+    finally:
+        one.close()
+        two.close()
+
+
+def test_history_is_per_lesson(sandbox: SqlSandbox) -> None:
+    sandbox.add_history("SELECT 1")
+    sandbox.add_history("SELECT 1")
+    sandbox.add_history("SELECT 2")
+    assert sandbox.history() == ["SELECT 1", "SELECT 2"]

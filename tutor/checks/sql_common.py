@@ -1,0 +1,148 @@
+"""What the SQL check kinds share: running a query on the tutor's connection, comparing result sets
+(ordered or not, NULL-aware, with a float tolerance) and saying precisely how two results differ."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from tutor.checks.base import CheckUnavailable, SqlEvidence, shorten
+
+SAMPLE = 5
+Row = tuple[object, ...]
+
+
+def fmt_value(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bytes):
+        return f"x'{value[:16].hex()}{'...' if len(value) > 16 else ''}'"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        return "'" + value + "'"
+    return str(value)
+
+
+def fmt_row(row: Sequence[object]) -> str:
+    return shorten("(" + ", ".join(fmt_value(v) for v in row) + ")", 160)
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def run_query(conn: sqlite3.Connection, sql: str) -> tuple[list[str], list[Row]]:
+    cursor = conn.execute(sql)
+    columns = [d[0] for d in cursor.description or ()]
+    return columns, [tuple(r) for r in cursor.fetchall()]
+
+
+def learner_query(evidence: SqlEvidence) -> str:
+    query = evidence.last_query()
+    if query is None:
+        raise CheckUnavailable(
+            "there is no query to check yet: run your SELECT in the SQL workbench (or with sqlite3 "
+            "through the workbench), then check"
+        )
+    return query
+
+
+def _same_value(a: object, b: object, tolerance: float) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    numbers = (int, float)
+    if isinstance(a, numbers) and isinstance(b, numbers) and not isinstance(a, bool) and not isinstance(b, bool):
+        if isinstance(a, int) and isinstance(b, int):
+            return a == b
+        return math.isclose(float(a), float(b), rel_tol=0.0, abs_tol=tolerance) or float(a) == float(b)
+    return type(a) is type(b) and a == b
+
+
+def same_row(a: Row, b: Row, tolerance: float) -> bool:
+    return len(a) == len(b) and all(_same_value(x, y, tolerance) for x, y in zip(a, b, strict=True))
+
+
+def _key(row: Row, digits: int) -> tuple[object, ...]:
+    out: list[object] = []
+    for value in row:
+        if isinstance(value, float):
+            out.append(("n", int(value)) if value.is_integer() and abs(value) < 2**53 else ("n", round(value, digits)))
+        elif isinstance(value, int) and not isinstance(value, bool):
+            out.append(("n", value))
+        else:
+            out.append((type(value).__name__, value))
+    return tuple(out)
+
+
+def _digits(tolerance: float) -> int:
+    if tolerance <= 0:
+        return 15
+    return max(0, min(15, math.ceil(-math.log10(tolerance))))
+
+
+@dataclass
+class Comparison:
+    """How `got` differs from `expected`; empty `problems` means equal."""
+
+    same: bool
+    summary: str = ""
+    expected: str | None = None
+    got: str | None = None
+    first_difference: str | None = None
+    details: list[str] = field(default_factory=list)
+
+
+def compare_rows(expected: list[Row], got: list[Row], *, ordered: bool, tolerance: float) -> Comparison:
+    """Compare two result sets. Unordered: as multisets. Ordered: row by row, and when only the order
+    differs, say so."""
+    digits = _digits(tolerance)
+    want = Counter(_key(r, digits) for r in expected)
+    have = Counter(_key(r, digits) for r in got)
+    as_sets_equal = want == have
+    if ordered:
+        if len(expected) == len(got) and all(same_row(a, b, tolerance) for a, b in zip(expected, got, strict=True)):
+            return Comparison(True)
+        if as_sets_equal:
+            index = next(i for i, (a, b) in enumerate(zip(expected, got, strict=True)) if not same_row(a, b, tolerance))
+            return Comparison(
+                False,
+                "The right rows, in the wrong order: the order matters here (ORDER BY).",
+                first_difference=(
+                    f"row {index + 1}: expected {fmt_row(expected[index])}, got {fmt_row(got[index])}"
+                ),
+            )
+    elif as_sets_equal:
+        return Comparison(True)
+    missing = list((want - have).elements())
+    extra = list((have - want).elements())
+    originals_want = {_key(r, digits): r for r in expected}
+    originals_have = {_key(r, digits): r for r in got}
+    result = Comparison(False)
+    if len(expected) != len(got):
+        result.summary = f"Different rows: expected {plural(len(expected), 'row')}, got {len(got):,}."
+    else:
+        result.summary = f"Same number of rows ({len(got):,}), but not the same rows."
+    result.expected = plural(len(expected), "row")
+    result.got = plural(len(got), "row")
+    if ordered:
+        limit = min(len(expected), len(got))
+        index = next((i for i in range(limit) if not same_row(expected[i], got[i], tolerance)), limit)
+        if index < limit:
+            result.first_difference = (
+                f"row {index + 1}: expected {fmt_row(expected[index])}, got {fmt_row(got[index])}"
+            )
+        elif len(expected) > len(got):
+            result.first_difference = f"row {index + 1} is missing: expected {fmt_row(expected[index])}"
+        else:
+            result.first_difference = f"row {index + 1} should not be there: got {fmt_row(got[index])}"
+    if missing:
+        result.details.append(f"missing ({len(missing):,} rows, first {min(SAMPLE, len(missing))} shown):")
+        result.details.extend(f"  {fmt_row(originals_want[k])}" for k in missing[:SAMPLE])
+    if extra:
+        result.details.append(f"extra ({len(extra):,} rows, first {min(SAMPLE, len(extra))} shown):")
+        result.details.extend(f"  {fmt_row(originals_have[k])}" for k in extra[:SAMPLE])
+    return result
