@@ -1,0 +1,135 @@
+"""The request workbench in a tiny host app, against a real sandbox API on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from textual.widgets import Input, OptionList, Select, Static, TabbedContent, TextArea
+
+from sandboxes.api.sandbox import ApiSandbox
+from tests.api.helpers import make_db, settings
+from tests.api.workbench_host import FakeSession, WorkbenchHost
+from tutor.app.messages import WorkbenchActed
+from tutor.app.widgets.load_tool import LoadStats, LoadTool, percentile
+from tutor.app.widgets.request_workbench import RequestSpec, RequestWorkbench, parse_headers
+from tutor.app.widgets.traffic_view import TrafficView
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiSandbox]:
+    db = make_db(tmp_path_factory.mktemp("db") / "lesson.db")
+    sandbox = ApiSandbox.start(settings(caching={"app_cache_ttl": 30, "etag": True}), database=db)
+    yield sandbox
+    sandbox.stop()
+
+
+async def _send(pilot, method: str, url: str, headers: str = "", body: str = "") -> RequestWorkbench:
+    wb = pilot.app.query_one(RequestWorkbench)
+    wb.query_one("#rw-method", Select).value = method
+    wb.query_one("#rw-url", Input).value = url
+    wb.query_one("#rw-headers", TextArea).text = headers
+    wb.query_one("#rw-body", TextArea).text = body
+    wb.query_one("#rw-url", Input).focus()
+    await pilot.press("f5")
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    return wb
+
+
+async def test_send_shows_response_history_traffic_and_posts_message(api: ApiSandbox) -> None:
+    app = WorkbenchHost(FakeSession(api))
+    async with app.run_test(size=(120, 40)) as pilot:
+        wb = await _send(pilot, "GET", "/v1/books/2")
+        status = str(wb.query_one("#rw-status", Static).render())
+        assert "GET /v1/books/2  ->  200 OK" in status
+        assert wb.query_one("#rw-tabs", TabbedContent).active == "rw-tab-response"
+        assert '"title": "Book 002"' in wb.query_one("#rw-response", TextArea).text
+        exchange = api.recorder.all()[-1]
+        assert exchange.source == "workbench" and exchange.path == "/v1/books/2"
+        assert isinstance(app.messages[-1], WorkbenchActed) and app.messages[-1].workbench == "api"
+
+        wb = await _send(pilot, "POST", "/v1/books", "Idempotency-Key: k1", '{"title": 5}')
+        assert "422" in str(wb.query_one("#rw-status", Static).render())
+        assert api.recorder.all()[-1].request_header("content-type") == "application/json"
+        assert [s.label() for s in wb.history] == ["GET /v1/books/2", "POST /v1/books"]
+        assert wb.query_one("#rw-history", OptionList).option_count == 2
+
+        traffic = wb.query_one(TrafficView)
+        traffic.refresh_traffic()
+        assert traffic.last_id == api.recorder.last_id
+
+        # History recalls a request into the editor.
+        wb.query_one("#rw-history", OptionList).highlighted = 0
+        wb.query_one("#rw-history", OptionList).action_select()
+        await pilot.pause()
+        assert wb.query_one("#rw-url", Input).value == "/v1/books/2"
+        assert wb.query_one("#rw-method", Select).value == "GET"
+
+
+async def test_copy_as_curl_and_full_urls(api: ApiSandbox) -> None:
+    app = WorkbenchHost(FakeSession(api))
+    async with app.run_test(size=(120, 40)) as pilot:
+        wb = app.query_one(RequestWorkbench)
+        wb.query_one("#rw-method", Select).value = "POST"
+        wb.query_one("#rw-url", Input).value = api.base_url + "/v1/books"
+        wb.query_one("#rw-body", TextArea).text = '{"title": "It\'s"}'
+        await pilot.press("f6")
+        await pilot.pause()
+        expected = (
+            f"curl -i -X POST {api.base_url}/v1/books -H 'Content-Type: application/json' "
+            '--data-raw \'{"title": "It\'"\'"\'s"}\''
+        )
+        assert app.clipboard == expected
+        assert str(wb.query_one("#rw-curl", Static).render()) == expected
+
+
+async def test_outside_traffic_shows_up_live(api: ApiSandbox) -> None:
+    app = WorkbenchHost(FakeSession(api))
+    async with app.run_test(size=(120, 40)) as pilot:
+        traffic = app.query_one(TrafficView)
+        before = traffic.last_id
+        import httpx
+
+        async with httpx.AsyncClient(trust_env=False) as client:
+            await client.get(api.base_url + "/v1/books/3")
+        await pilot.pause(0.4)
+        assert traffic.last_id > before
+        assert api.recorder.all()[-1].source == "outside"
+
+
+async def test_load_tool_reports_percentiles_and_cache_ratio(api: ApiSandbox) -> None:
+    app = WorkbenchHost(FakeSession(api))
+    async with app.run_test(size=(120, 40)) as pilot:
+        wb = app.query_one(RequestWorkbench)
+        wb.query_one("#rw-url", Input).value = "/v1/books/4"
+        load = wb.query_one(LoadTool)
+        load.query_one("#load-n", Input).value = "30"
+        load.query_one("#load-c", Input).value = "3"
+        for _ in range(2):
+            await pilot.press("f7")
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        assert load.last is not None and load.previous is not None
+        assert load.last.requests == 30 and load.last.errors == 0
+        assert load.last.hit_ratio == 1.0
+        assert "p95" in str(load.query_one("#load-now", Static).render())
+        assert str(load.query_one("#load-before", Static).render()).startswith("before:")
+
+
+def test_pure_helpers() -> None:
+    assert parse_headers("A: 1\nnot a header\n# comment\nB:2") == ({"A": "1", "B": "2"}, ["not a header"])
+    assert percentile([1, 2, 3, 4], 0.5) in (2, 3) and percentile([], 0.9) == 0.0
+    stats = LoadStats.build(4, 2, [(1.0, 200, "HIT"), (2.0, 200, "MISS"), (3.0, 500, None), (9.0, 0, None)], 1.0)
+    assert stats.errors == 2 and stats.hit_ratio == 0.5 and stats.p(0.99) == 9.0
+    assert RequestSpec("GET", "/x").curl("http://h") == "curl -i http://h/x"
+
+
+async def test_no_api_sandbox() -> None:
+    app = WorkbenchHost(FakeSession(None))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f5")
+        assert "no sandbox API" in str(app.query_one("#rw-base", Static).render())

@@ -1,0 +1,262 @@
+"""The request workbench: compose a request to the lesson's sandbox API, send it with one key, read
+the response; history, copy as curl, the live traffic view and a small load tool.
+
+Mounted by the lesson screen as `RequestWorkbench(session)` (see tutor/app/workbenches.py). It uses
+only `session.api` (base_url, recorder, curl_example(), weak_auth_modes).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import time
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Input, OptionList, Select, Static, TabbedContent, TabPane, TextArea
+
+from tutor.app.widgets.load_tool import LoadTool
+from tutor.app.widgets.traffic_view import TrafficView
+
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+SOURCE_HEADER = "X-Backend-Tutor-Client"
+SHOWN_BODY = 200_000
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    method: str
+    url: str  # relative to the sandbox: /v1/books?limit=5
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str = ""
+
+    def prepared(self) -> tuple[dict[str, str], bytes | None]:
+        headers = dict(self.headers)
+        body = self.body.encode() if self.body.strip() else None
+        if body is not None and not any(k.lower() == "content-type" for k in headers):
+            headers["Content-Type"] = "application/json"
+        return headers, body
+
+    def curl(self, base_url: str) -> str:
+        headers, body = self.prepared()
+        parts = ["curl", "-i"]
+        if self.method != "GET":
+            parts += ["-X", self.method]
+        parts.append(shlex.quote(base_url + self.url))
+        for name, value in headers.items():
+            parts += ["-H", shlex.quote(f"{name}: {value}")]
+        if body is not None:
+            parts += ["--data-raw", shlex.quote(self.body)]
+        return " ".join(parts)
+
+    def label(self) -> str:
+        return f"{self.method} {self.url}"
+
+
+def parse_headers(text: str) -> tuple[dict[str, str], list[str]]:
+    """'Name: value' per line -> headers, and the lines that are not headers."""
+    headers: dict[str, str] = {}
+    bad: list[str] = []
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, sep, value = line.partition(":")
+        if not sep or not name.strip() or any(c.isspace() for c in name.strip()):
+            bad.append(line)
+            continue
+        headers[name.strip()] = value.strip()
+    return headers, bad
+
+
+def pretty_body(content: bytes, content_type: str) -> tuple[str, str | None]:
+    """(text, language for highlighting)."""
+    text = content[:SHOWN_BODY].decode("utf-8", "replace")
+    if "json" in content_type:
+        try:
+            return json.dumps(json.loads(content), indent=2, ensure_ascii=False)[:SHOWN_BODY], "json"
+        except ValueError:
+            return text, None
+    return text, None
+
+
+class RequestWorkbench(Vertical):
+    """Send requests to the lesson's sandbox API and see exactly what comes back."""
+
+    DEFAULT_CSS = """
+    RequestWorkbench { height: 1fr; }
+    RequestWorkbench #rw-base { height: auto; padding: 0 1; color: $text-muted; }
+    RequestWorkbench #rw-weak { height: auto; padding: 0 1; color: $warning; text-style: bold; }
+    RequestWorkbench #rw-line { height: 3; }
+    RequestWorkbench #rw-method { width: 14; }
+    RequestWorkbench #rw-url { width: 1fr; }
+    RequestWorkbench #rw-send { min-width: 12; }
+    RequestWorkbench TabbedContent { height: 1fr; }
+    RequestWorkbench #rw-headers { height: 5; }
+    RequestWorkbench #rw-body { height: 1fr; min-height: 4; }
+    RequestWorkbench #rw-status { height: auto; padding: 0 1; text-style: bold; }
+    RequestWorkbench #rw-response { height: 1fr; }
+    RequestWorkbench #rw-curl { height: auto; padding: 0 1; color: $text-muted; }
+    """
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
+        Binding("ctrl+j,f5", "send", "Send", id="workbench.send", tooltip="Send the request"),
+        Binding(
+            "f6", "copy_curl", "Copy as curl", id="workbench.copy_curl", tooltip="Copy this request as a curl command"
+        ),
+        Binding("f7", "run_load", "Load test", id="workbench.load", tooltip="Run the load tool on this request"),
+    ]
+    HELP: ClassVar[str] = """\
+## Request workbench
+Type a path relative to the sandbox (`/v1/books?limit=5`), pick a method, add headers as
+`Name: value` lines and a JSON body, then **Ctrl+J** or **F5** to send. **F6** copies the request as a
+curl command. The Traffic tab shows every request the sandbox received, yours and your terminal's;
+the Load tab sends the request many times and shows p50/p95/p99 and the cache hit ratio.
+"""
+
+    def __init__(self, session: Any, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.session = session
+        self.api = getattr(session, "api", None)
+        self.history: list[RequestSpec] = []
+        self.last_response: Any = None
+
+    @property
+    def base_url(self) -> str:
+        return str(getattr(self.api, "base_url", ""))
+
+    def compose(self) -> ComposeResult:
+        if self.api is None:
+            yield Static("This lesson has no sandbox API.", id="rw-base")
+            return
+        example = self.api.curl_example() if hasattr(self.api, "curl_example") else f"curl -i {self.base_url}/"
+        yield Static(f"API {self.base_url}   docs {self.base_url}/docs   try: {example}", id="rw-base")
+        weak = list(getattr(self.api, "weak_auth_modes", []) or [])
+        if weak:
+            yield Static(f"Deliberately weak auth in this lesson: {', '.join(weak)}", id="rw-weak")
+        with Horizontal(id="rw-line"):
+            yield Select([(m, m) for m in METHODS], value="GET", allow_blank=False, id="rw-method")
+            yield Input(placeholder="/v1/books?limit=5", id="rw-url")
+            yield Button("Send", id="rw-send", variant="primary")
+        with TabbedContent(id="rw-tabs"):
+            with TabPane("Request", id="rw-tab-request"):
+                yield TextArea(
+                    "",
+                    id="rw-headers",
+                    show_line_numbers=False,
+                    soft_wrap=False,
+                    placeholder="Headers, one per line:  Authorization: Bearer ...",
+                )
+                # No language="json": tree-sitter-json 0.24.8 with tree-sitter 0.26.1 segfaults in Textual 8.2.8.
+                yield TextArea(
+                    "", id="rw-body", show_line_numbers=False, placeholder='JSON body, e.g. {"title": "Dune"}'
+                )
+            with TabPane("Response", id="rw-tab-response"):
+                yield Static("Nothing sent yet.", id="rw-status")
+                yield TextArea("", id="rw-response", read_only=True, show_line_numbers=False, soft_wrap=True)
+            with TabPane("History", id="rw-tab-history"):
+                yield OptionList(id="rw-history")
+            with TabPane("Traffic", id="rw-tab-traffic"):
+                yield TrafficView(getattr(self.api, "recorder", None), id="rw-traffic")
+            with TabPane("Load", id="rw-tab-load"):
+                yield LoadTool(self.base_url, self._request_for_load, id="rw-load")
+        yield Static("", id="rw-curl")
+
+    # -- reading the editor ----------------------------------------------------------------------
+    def current_request(self) -> RequestSpec:
+        method = self.query_one("#rw-method", Select).value
+        url = self.query_one("#rw-url", Input).value.strip() or "/"
+        if url.startswith(self.base_url) and self.base_url:
+            url = url[len(self.base_url) :] or "/"
+        if not url.startswith("/"):
+            url = "/" + url
+        headers, _ = parse_headers(self.query_one("#rw-headers", TextArea).text)
+        body = self.query_one("#rw-body", TextArea).text
+        return RequestSpec(str(method), url, headers, body)
+
+    def load_request(self, spec: RequestSpec) -> None:
+        self.query_one("#rw-method", Select).value = spec.method
+        self.query_one("#rw-url", Input).value = spec.url
+        self.query_one("#rw-headers", TextArea).text = "\n".join(f"{k}: {v}" for k, v in spec.headers.items())
+        self.query_one("#rw-body", TextArea).text = spec.body
+
+    def _request_for_load(self) -> tuple[str, str, dict[str, str], bytes | None]:
+        spec = self.current_request()
+        headers, body = spec.prepared()
+        return spec.method, spec.url, headers, body
+
+    # -- actions ---------------------------------------------------------------------------------
+    @on(Button.Pressed, "#rw-send")
+    @on(Input.Submitted, "#rw-url")
+    def action_send(self) -> None:
+        if self.api is None:
+            return
+        _, bad = parse_headers(self.query_one("#rw-headers", TextArea).text)
+        if bad:
+            self.notify(f"Not a header line (use 'Name: value'): {bad[0][:60]}", severity="warning")
+        spec = self.current_request()
+        self.query_one("#rw-status", Static).update(f"Sending {spec.label()} ...")
+        self.query_one("#rw-curl", Static).update(spec.curl(self.base_url))
+        self.send_request(spec)
+
+    @work(exclusive=True, group="http", exit_on_error=False)
+    async def send_request(self, spec: RequestSpec) -> None:
+        import httpx
+
+        headers, body = spec.prepared()
+        headers[SOURCE_HEADER] = "workbench"
+        begin = time.perf_counter()
+        try:
+            async with httpx.AsyncClient(base_url=self.base_url, trust_env=False, timeout=30) as client:
+                response = await client.request(spec.method, spec.url, headers=headers, content=body)
+        except httpx.HTTPError as exc:
+            self.query_one("#rw-status", Static).update(f"{spec.label()} failed: {type(exc).__name__}: {exc}")
+            self.notify(f"The request failed: {exc}. Is the sandbox still running?", severity="error")
+            return
+        elapsed = (time.perf_counter() - begin) * 1000
+        self.last_response = response
+        self.show_response(spec, response, elapsed)
+        self.remember(spec)
+        self.query_one("#rw-traffic", TrafficView).refresh_traffic()
+        try:
+            from tutor.app.messages import WorkbenchActed
+        except ImportError:  # pragma: no cover - the app's messages module is optional here
+            return
+        self.post_message(WorkbenchActed("api", f"sent: {spec.label()} -> {response.status_code}"))
+
+    def show_response(self, spec: RequestSpec, response: Any, elapsed_ms: float) -> None:
+        status = (
+            f"{response.status_code} {response.reason_phrase}   {elapsed_ms:.1f} ms   {len(response.content)} bytes"
+        )
+        self.query_one("#rw-status", Static).update(f"{spec.label()}  ->  {status}")
+        head = "\n".join(f"{k}: {v}" for k, v in response.headers.items())
+        text, _ = pretty_body(response.content, response.headers.get("content-type", ""))
+        self.query_one("#rw-response", TextArea).text = f"{head}\n\n{text}" if text else head
+        self.query_one("#rw-tabs", TabbedContent).active = "rw-tab-response"
+
+    def remember(self, spec: RequestSpec) -> None:
+        if self.history and self.history[-1] == spec:
+            return
+        self.history.append(spec)
+        self.query_one("#rw-history", OptionList).add_option(spec.label())
+
+    @on(OptionList.OptionSelected, "#rw-history")
+    def _recall(self, event: OptionList.OptionSelected) -> None:
+        self.load_request(self.history[event.option_index])
+        self.query_one("#rw-tabs", TabbedContent).active = "rw-tab-request"
+
+    def action_copy_curl(self) -> None:
+        if self.api is None:
+            return
+        command = self.current_request().curl(self.base_url)
+        self.query_one("#rw-curl", Static).update(command)
+        self.app.copy_to_clipboard(command)
+        self.notify("Copied as curl (also shown below the tabs).")
+
+    def action_run_load(self) -> None:
+        if self.api is None:
+            return
+        self.query_one("#rw-tabs", TabbedContent).active = "rw-tab-load"
+        self.query_one("#rw-load", LoadTool).start()

@@ -1,0 +1,98 @@
+"""Live view of the sandbox API's traffic: every request, from the workbench or from outside (curl,
+a browser), with who sent it. Reads the recorder on a short timer (no cross-thread calls)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+MAX_ROWS = 300
+STATUS_STYLE = {2: "green", 3: "cyan", 4: "yellow", 5: "bold red"}
+
+
+def describe(exchange: Any) -> str:
+    """A few lines about one exchange, for the detail line under the table."""
+    lines = [
+        f"{exchange.method} {exchange.target}  ->  {exchange.status}  ({exchange.duration_ms:.1f} ms, "
+        f"{exchange.source})"
+    ]
+    for name in ("x-cache", "etag", "cache-control", "server-timing", "retry-after", "location"):
+        value = exchange.header(name)
+        if value:
+            lines.append(f"  {name}: {value}")
+    if exchange.error:
+        lines.append(f"  server error: {exchange.error}")
+    return "\n".join(lines)
+
+
+class TrafficView(Vertical):
+    """Requests the sandbox API received, newest last."""
+
+    DEFAULT_CSS = """
+    TrafficView { height: 1fr; }
+    TrafficView DataTable { height: 1fr; }
+    TrafficView #traffic-detail { height: auto; max-height: 6; color: $text-muted; }
+    """
+    HELP: ClassVar[str] = "Every request the sandbox received: from this workbench, or from outside (curl...)."
+
+    def __init__(self, recorder: Any, *, poll: float = 0.25, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.recorder = recorder
+        self.poll = poll
+        self.last_id = 0
+        self._by_key: dict[str, Any] = {}
+
+    def compose(self) -> ComposeResult:
+        table: DataTable[Any] = DataTable(id="traffic-table", cursor_type="row", zebra_stripes=True)
+        table.add_columns("#", "time", "from", "method", "path", "status", "ms")
+        yield table
+        yield Static("Requests appear here as they arrive (from this workbench and from curl).", id="traffic-detail")
+
+    def on_mount(self) -> None:
+        self.refresh_traffic()
+        if self.poll > 0:
+            self.set_interval(self.poll, self.refresh_traffic)
+
+    def refresh_traffic(self) -> int:
+        """Add rows for exchanges the recorder got since the last look; returns how many."""
+        if self.recorder is None:
+            return 0
+        new = self.recorder.since(self.last_id)
+        if not new:
+            return 0
+        table = self.query_one(DataTable)
+        for exchange in new:
+            status = Text(str(exchange.status), style=STATUS_STYLE.get(exchange.status // 100, ""))
+            source = Text(exchange.source, style="bold" if exchange.source == "outside" else "")
+            path = exchange.target if len(exchange.target) <= 60 else exchange.target[:57] + "..."
+            key = str(exchange.id)
+            table.add_row(
+                str(exchange.id),
+                time.strftime("%H:%M:%S", time.localtime(exchange.time)),
+                source,
+                exchange.method,
+                path,
+                status,
+                f"{exchange.duration_ms:.1f}",
+                key=key,
+            )
+            self._by_key[key] = exchange
+            self.last_id = exchange.id
+        while table.row_count > MAX_ROWS:
+            first = next(iter(table.rows))
+            table.remove_row(first)
+            self._by_key.pop(first.value or "", None)
+        table.move_cursor(row=table.row_count - 1)
+        return len(new)
+
+    @on(DataTable.RowHighlighted)
+    def _show(self, event: DataTable.RowHighlighted) -> None:
+        exchange = self._by_key.get(event.row_key.value or "")
+        if exchange is not None:
+            self.query_one("#traffic-detail", Static).update(describe(exchange))
