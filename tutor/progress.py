@@ -320,12 +320,13 @@ def _connect(path: Path, timeout: float) -> sqlite3.Connection:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise sqlite3.DatabaseError(f"written by a newer backend-tutor (schema {version})")
-        conn.execute("BEGIN IMMEDIATE")
-        for statement in SCHEMA.split(";"):
-            if statement.strip():
-                conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        conn.execute("COMMIT")
+        if version < SCHEMA_VERSION:  # new file (or an older schema): create what is missing, once
+            conn.execute("BEGIN IMMEDIATE")
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
         # the tables must have the columns this version reads
         columns = {row[1] for row in conn.execute("PRAGMA table_info(step_progress)")}
         if not {"pack_id", "lesson_id", "step_id", "status", "attempts", "hints_used"} <= columns:

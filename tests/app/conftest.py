@@ -32,11 +32,12 @@ def app_factory(tutor_home: Path):
 
 async def _settle(pilot: Pilot) -> None:
     """Let workers (pack validation, session start, checks, progress writes) finish and the screen redraw."""
-    for _ in range(3):
+    for _ in range(5):
         await pilot.pause()
+        workers = [w for w in pilot.app.workers if w.is_running]
+        if not workers:
+            break
         await pilot.app.workers.wait_for_complete()
-        for screen in pilot.app.screen_stack:
-            await screen.workers.wait_for_complete()
     await pilot.pause()
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from tutor.progress import ProgressStore
 
+PACK = str(Path(__file__).resolve().parent.parent / "app" / "fixtures" / "pack")
+
 
 def run(home: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -18,47 +20,47 @@ def run(home: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[
 
 def seed(home: Path) -> None:
     with ProgressStore.open(home / "progress.db") as store:
-        store.record_attempt("backend-tutor-core", "0.1.0", "status-codes", "classes", passed=True)
-        store.record_hint("backend-tutor-core", "0.1.0", "status-codes", "conflict-or-invalid")
-        store.visit("backend-tutor-core", "0.1.0", "status-codes", "conflict-or-invalid")
+        store.record_attempt("test-pack", "1.0.0", "first", "pick", passed=True)
+        store.record_hint("test-pack", "1.0.0", "first", "type-it")
+        store.visit("test-pack", "1.0.0", "first", "type-it")
 
 
 def test_progress_prints_a_table(tutor_home: Path) -> None:
     seed(tutor_home)
-    result = run(tutor_home, "progress")
+    result = run(tutor_home, "progress", "--pack", PACK)
     assert result.returncode == 0, result.stderr
-    assert "Status codes say what happened" in result.stdout
+    assert "First lesson" in result.stdout
     assert "started" in result.stdout and "1/4" in result.stdout
-    assert "1 of 4 steps done" in result.stdout
+    assert "1 of 6 steps done" in result.stdout
     assert "Last position" in result.stdout
 
 
 def test_reset_asks_first_and_no_keeps_everything(tutor_home: Path) -> None:
     seed(tutor_home)
-    result = run(tutor_home, "progress", "reset", "status-codes", stdin="n\n")
+    result = run(tutor_home, "progress", "reset", "first", "--pack", PACK, stdin="n\n")
     assert result.returncode == 1
     assert "Forget your progress" in result.stdout and "Nothing was changed" in result.stdout
     with ProgressStore.open(tutor_home / "progress.db") as store:
-        assert store.pack_steps("backend-tutor-core")
+        assert store.pack_steps("test-pack")
 
 
 def test_reset_with_yes_forgets_the_lesson(tutor_home: Path) -> None:
     seed(tutor_home)
-    result = run(tutor_home, "progress", "reset", "status-codes", "--yes")
+    result = run(tutor_home, "progress", "reset", "first", "--pack", PACK, "--yes")
     assert result.returncode == 0, result.stderr
     assert "forgot 2 step(s)" in result.stdout
     with ProgressStore.open(tutor_home / "progress.db") as store:
-        assert store.pack_steps("backend-tutor-core") == {}
+        assert store.pack_steps("test-pack") == {}
 
 
 def test_reset_of_an_unknown_lesson_says_so(tutor_home: Path) -> None:
-    result = run(tutor_home, "progress", "reset", "no-such-lesson", "--yes")
+    result = run(tutor_home, "progress", "reset", "no-such-lesson", "--pack", PACK, "--yes")
     assert result.returncode == 2
     assert "no lesson 'no-such-lesson'" in result.stderr
 
 
 def test_a_corrupt_progress_file_gives_a_note_not_a_traceback(tutor_home: Path) -> None:
     (tutor_home / "progress.db").write_bytes(b"garbage" * 500)
-    result = run(tutor_home, "progress")
+    result = run(tutor_home, "progress", "--pack", PACK)
     assert result.returncode == 0
     assert "moved aside" in result.stderr and "Traceback" not in result.stderr

@@ -11,10 +11,10 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 
-from tutor.app.commands import LessonCommands
 from tutor.app.screens.course_map import CourseMapScreen
 
 if TYPE_CHECKING:
+    from textual.command import Provider
     from textual.screen import Screen
 
     from tutor.pack.index import PackIndex
@@ -24,10 +24,17 @@ if TYPE_CHECKING:
     from tutor.session import Session
 
 
+def lesson_commands() -> type[Provider]:
+    """The palette's lesson provider, imported when the palette first opens (textual.command is not cheap)."""
+    from tutor.app.commands import LessonCommands
+
+    return LessonCommands
+
+
 class TutorApp(App[int]):
     CSS_PATH = "tutor.tcss"
     TITLE = "backend-tutor"
-    COMMANDS = App.COMMANDS | {LessonCommands}
+    COMMANDS = App.COMMANDS | {lesson_commands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help", id="help", tooltip="Explain the part of the screen that has focus"),
     ]
@@ -51,6 +58,9 @@ class TutorApp(App[int]):
         self.push_screen(CourseMapScreen())
         if self.startup_notice:
             self.notify(self.startup_notice, title="Progress", severity="warning", timeout=15)
+
+    def on_ready(self) -> None:
+        # after the first frame is on screen: pydantic and the full validation would only delay it
         self.validate_pack()
 
     # -- the full pack, validated off the UI thread after the first screen -------------------------------

@@ -158,7 +158,7 @@ Progress is saved after every check, hint and step.
                     yield Static("", id="solution")
                     yield ResultPanel(id="result")
                 yield WorkbenchArea(id="workbench")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = self.outline.title

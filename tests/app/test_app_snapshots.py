@@ -1,0 +1,58 @@
+"""How the screens look, at 80x24 and 120x40 (pytest-textual-snapshot; review the SVGs before updating)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input
+
+from tutor.progress import ProgressStore
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+
+
+def seed(home: Path) -> None:
+    """Some history, so the course map shows every status: a lesson started, one step done."""
+    with ProgressStore.open(home / "progress.db") as store:
+        store.record_attempt("test-pack", "1.0.0", "first", "pick", passed=True)
+        store.visit("test-pack", "1.0.0", "first", "type-it")
+
+
+def runner(settle, *keys: str, lesson: str | None = None, step: str | None = None):
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+        if lesson is not None:
+            pilot.app.open_lesson(lesson, step)
+            await settle(pilot)
+        for widget in pilot.app.screen.query(Input):
+            widget.cursor_blink = False
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+        await settle(pilot)
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_course_map(snap_compare, app_factory, settle, tutor_home: Path, size) -> None:
+    seed(tutor_home)
+    assert snap_compare(app_factory(), terminal_size=size, run_before=runner(settle))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_lesson_step(snap_compare, app_factory, settle, size) -> None:
+    assert snap_compare(app_factory(), terminal_size=size, run_before=runner(settle, lesson="first", step="pick"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_failed_check_explains(snap_compare, app_factory, settle, size) -> None:
+    run_before = runner(settle, "enter", "f5", lesson="first", step="pick")  # "4xx" is wrong
+    assert snap_compare(app_factory(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_passed_check(snap_compare, app_factory, settle, size) -> None:
+    run_before = runner(settle, "down", "enter", "f5", lesson="first", step="pick")
+    assert snap_compare(app_factory(), terminal_size=size, run_before=run_before)
