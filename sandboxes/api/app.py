@@ -116,6 +116,8 @@ class State:
         self.idempotency: dict[str, IdempotentResult] = {}
         self.last_write: dict[str, float] = {}
         self.started = time.time()
+        self.strategies: dict[tuple[str, str], str] = {}
+        """(resource, relation) -> strategy the learner switched to through /_sandbox/relations."""
         self.auth = None
         if settings.auth is not None:
             from sandboxes.api.auth import AuthService
@@ -246,10 +248,13 @@ class ResourceApi:
                 f"'{principal.username}' (role '{principal.role}') may not change {self.r.name}; "
                 f"that needs role '{self.r.write_role}'",
             )
+        trace = trace_of(request.scope)
+        if trace:
+            trace.add("auth", "allowed", user=principal.username, role=principal.role, needs=self.r.write_role)
 
     def embed(self, conn: sqlite3.Connection, items: list[dict[str, Any]]) -> None:
         for relation in self.r.relations:
-            if relation.strategy == "per_row":
+            if self.state.strategies.get((self.r.name, relation.name), relation.strategy) == "per_row":
                 for item in items:
                     row = conn.execute(
                         f'SELECT * FROM "{relation.table}" WHERE id = ?', (item.get(relation.foreign_key),)
@@ -400,6 +405,8 @@ class ResourceApi:
             db_begin = time.perf_counter()
             if self.r.latency_ms:
                 await asyncio.sleep(self.r.latency_ms / 1000)
+                if trace:
+                    trace.add("latency", f"{self.r.latency_ms} ms of deliberate delay", self.r.latency_ms)
             sync = self._list_sync if which == "list" else self._get_sync
             payload, headers = await run_in_threadpool(sync, request)
             db_ms = (time.perf_counter() - db_begin) * 1000
@@ -723,6 +730,64 @@ def auth_routes(state: State) -> list[Route]:
     return routes
 
 
+# -- sandbox controls ----------------------------------------------------------------------------
+def relation_routes(state: State) -> list[Route]:
+    """`/_sandbox/relations`: how each embedded relation is loaded, and a switch to change it.
+
+    Only in a lesson with a `per_row` relation (the N+1 pattern): the switch stands in for the change a
+    developer makes in the code (an ORM's eager loading, a hand-written `IN (...)` query)."""
+    relations = {(r.name, rel.name): rel for r in state.settings.resources for rel in r.relations}
+    if not any(rel.strategy == "per_row" for rel in relations.values()):
+        return []
+    how = {
+        "per_row": "one query per item (N+1)",
+        "join": "one query for the whole page: WHERE id IN (...)",
+    }
+
+    def describe(resource: str, name: str) -> dict[str, Any]:
+        rel = relations[(resource, name)]
+        strategy = state.strategies.get((resource, name), rel.strategy)
+        return {
+            "resource": resource,
+            "relation": name,
+            "table": rel.table,
+            "foreign_key": rel.foreign_key,
+            "strategy": strategy,
+            "means": how[strategy],
+            "choices": how,
+            "change": f'PUT /_sandbox/relations/{resource}/{name} with {{"strategy": "join"}}',
+        }
+
+    async def listing(request: Request) -> Response:
+        return json_response({"relations": [describe(r, n) for r, n in relations]})
+
+    async def one(request: Request) -> Response:
+        key = (request.path_params["resource"], request.path_params["relation"])
+        if key not in relations:
+            known = ", ".join(f"{r}/{n}" for r, n in relations)
+            raise ApiError(404, f"no relation {key[0]}/{key[1]}; known: {known}")
+        if request.method == "PUT":
+            data = await read_json(request)
+            strategy = data.get("strategy") if isinstance(data, dict) else None
+            if strategy not in how:
+                raise ApiError(
+                    422,
+                    'send {"strategy": "per_row"} or {"strategy": "join"}',
+                    errors=[{"field": "strategy", "message": "must be 'per_row' or 'join'"}],
+                )
+            state.strategies[key] = str(strategy)
+            state.invalidate(key[0])  # cached pages were built the old way
+            trace = trace_of(request.scope)
+            if trace:
+                trace.add("handler", f"{key[0]}.{key[1]} is now loaded '{strategy}'")
+        return json_response(describe(*key))
+
+    return [
+        Route("/_sandbox/relations", listing, methods=["GET"]),
+        Route("/_sandbox/relations/{resource}/{relation}", one, methods=["GET", "PUT"]),
+    ]
+
+
 # -- rate limiting -------------------------------------------------------------------------------
 class RateLimitMiddleware:
     """Token bucket per client (the client's address and which tool sent it); API paths only."""
@@ -796,9 +861,14 @@ class SandboxApp:
 
 
 def build_app(
-    settings: ApiSettings, *, database: Path | None = None, recorder: TrafficRecorder | None = None
+    settings: ApiSettings,
+    *,
+    database: Path | None = None,
+    recorder: TrafficRecorder | None = None,
+    tracing: bool = True,
 ) -> SandboxApp:
-    """The whole sandbox app; wrapped in the traffic recorder when `recorder` is given."""
+    """The whole sandbox app; wrapped in the traffic recorder when `recorder` is given (`tracing`:
+    whether each exchange also gets the events inside it)."""
     from sandboxes.api import openapi
 
     state = State(settings, database)
@@ -808,6 +878,8 @@ def build_app(
             routes.extend(ResourceApi(state, resource, version).routes())
     if state.auth is not None:
         routes.extend(auth_routes(state))
+    controls = relation_routes(state)
+    routes.extend(controls)
 
     spec_cache: dict[str, bytes] = {}
 
@@ -822,6 +894,8 @@ def build_app(
             body["auth"] = [route.path for route in auth_routes(state)]
             if state.auth.weak_modes:
                 body["weak_auth_modes"] = state.auth.weak_modes
+        if controls:
+            body["sandbox_controls"] = ["/_sandbox/relations"]
         return json_response(body)
 
     async def health(request: Request) -> Response:
@@ -887,5 +961,5 @@ def build_app(
             outer, settings.rate_limit.capacity, settings.rate_limit.refill_per_second, settings.problem_json
         )
     if recorder is not None:
-        outer = RecorderMiddleware(outer, recorder)
+        outer = RecorderMiddleware(outer, recorder, tracing=tracing)
     return SandboxApp(outer, state)

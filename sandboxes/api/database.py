@@ -1,8 +1,8 @@
 """The lesson database as the sandbox API sees it: one short connection per request.
 
 The SQL sandbox may replace the file (a reset copies a fresh one in), so nothing is kept open between
-requests. Statements run on the request's connection are added to its trace (issue 7 adds timings,
-rows and plans at this same place).
+requests. Statements run on the request's connection are added to its trace, with timings, rows,
+VM steps and plans (`sandboxes.api.tracing`).
 """
 
 from __future__ import annotations
@@ -65,11 +65,15 @@ class Database:
             from sandboxes.api.problems import ApiError
 
             raise ApiError(503, "this lesson's database is not available (is the SQL sandbox running?)")
-        conn = sqlite3.connect(self.path, timeout=5.0, check_same_thread=False, isolation_level=None)
+        from sandboxes.api.tracing import TracedConnection
+
+        conn = sqlite3.connect(
+            self.path, timeout=5.0, check_same_thread=False, isolation_level=None, factory=TracedConnection
+        )
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA foreign_keys = ON")
-        if trace is not None:
-            conn.set_trace_callback(lambda sql: trace.add("sql", sql))
+        if trace is not None:  # every statement from here on goes into the request's trace
+            conn.attach(trace)
         try:
             yield conn
         finally:

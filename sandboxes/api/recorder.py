@@ -41,6 +41,7 @@ MAX_REQUEST_BODY = 1024 * 1024
 BODY_CAP = 64 * 1024
 """How much of each body the log keeps."""
 MAX_TRACE_EVENTS = 500
+ALWAYS_KEPT = frozenset({"response", "error", "truncated"})
 
 
 @dataclass(frozen=True)
@@ -58,16 +59,20 @@ class Trace:
     """The events of one request, in order. Bounded; appending is cheap and thread-safe enough
     (list.append under the GIL), since a handler's thread-pool work adds events too."""
 
-    __slots__ = ("dropped", "events", "start")
+    __slots__ = ("dropped", "dropped_kinds", "events", "start")
 
     def __init__(self, start: float) -> None:
         self.start = start
         self.events: list[TraceEvent] = []
         self.dropped = 0
+        self.dropped_kinds: dict[str, int] = {}
 
     def add(self, kind: str, label: str, duration_ms: float | None = None, **data: Any) -> None:
-        if len(self.events) >= MAX_TRACE_EVENTS:
+        # Past the bound, only the events that close a request (response, error) are still kept;
+        # what was dropped is counted by kind, and said in a final `truncated` event.
+        if len(self.events) >= MAX_TRACE_EVENTS and kind not in ALWAYS_KEPT:
             self.dropped += 1
+            self.dropped_kinds[kind] = self.dropped_kinds.get(kind, 0) + 1
             return
         at = (time.perf_counter() - self.start) * 1000 - (duration_ms or 0.0)
         self.events.append(TraceEvent(round(max(at, 0.0), 3), kind, label, duration_ms, data))
@@ -249,10 +254,14 @@ def _problem(status: int, title: str, detail: str) -> tuple[list[tuple[bytes, by
 class RecorderMiddleware:
     """Wrap the whole app: record every HTTP exchange into `recorder`."""
 
-    def __init__(self, app: ASGIApp, recorder: TrafficRecorder, *, max_body: int = MAX_REQUEST_BODY) -> None:
+    def __init__(
+        self, app: ASGIApp, recorder: TrafficRecorder, *, max_body: int = MAX_REQUEST_BODY, tracing: bool = True
+    ) -> None:
         self.app = app
         self.recorder = recorder
         self.max_body = max_body
+        self.tracing = tracing
+        """Off: no trace in the scope, so handlers record nothing (what `benchmarks/api_tracing.py` compares)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -273,8 +282,9 @@ class RecorderMiddleware:
                 kept.append((key, value))
         scope["headers"] = kept
         trace = Trace(start)
-        scope[TRACE_KEY] = trace
-        trace.add("received", f"{scope['method']} {scope['path']}", source=source)
+        if self.tracing:
+            scope[TRACE_KEY] = trace
+            trace.add("received", f"{scope['method']} {scope['path']}", source=source)
         exchange = Exchange(
             id=self.recorder.next_id(),
             time=arrived,
@@ -367,5 +377,10 @@ class RecorderMiddleware:
             exchange.duration_ms = round((time.perf_counter() - start) * 1000, 3)
             exchange.response_body = b"".join(response_chunks)
             exchange.response_body_truncated = exchange.response_body_size > len(exchange.response_body)
-            trace.add("response", str(exchange.status), status=exchange.status, bytes=exchange.response_body_size)
+            if self.tracing:
+                trace.add("response", str(exchange.status), status=exchange.status, bytes=exchange.response_body_size)
+                if trace.dropped:
+                    trace.add("truncated", f"{trace.dropped} more events not kept", dropped=dict(trace.dropped_kinds))
+            else:
+                trace.events.clear()
             self.recorder.append(exchange)

@@ -96,6 +96,18 @@ class ApiSandbox:
     def evidence(self) -> ApiEvidence:
         return ApiEvidence(self)
 
+    def snapshot(self) -> dict[str, Any]:
+        """The settings a learner can switch at run time (relation loading strategies), so `pack test`
+        can put them back after a wrong answer (`Session.save_state`)."""
+        return {"strategies": dict(self.app.state.strategies)}
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        state = self.app.state
+        if state.strategies != snapshot["strategies"]:
+            for resource, _ in set(state.strategies) | set(snapshot["strategies"]):
+                state.invalidate(resource)
+            state.strategies = dict(snapshot["strategies"])
+
     # -- the tutor's own requests ------------------------------------------------------------------
     def client(self) -> httpx.Client:
         with self._client_lock:
