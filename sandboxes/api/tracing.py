@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
+import re
 import sqlite3
 import time
 from typing import Any
@@ -104,11 +105,11 @@ class TracedConnection(sqlite3.Connection):
         # Load the schema now, untraced: the first statement of a fresh connection would otherwise
         # count the schema's own VM steps as its work.
         super().execute("SELECT 1 FROM sqlite_schema LIMIT 1").fetchall()
-        self._plan_cache: dict[str, tuple[list[list[Any]], list[str]]] = {}
+        self._plan_cache: dict[str, tuple[list[list[Any]], list[str], list[str]]] = {}
         self.plans = plans
         self.trace = trace
 
-    def execute(self, sql: str, parameters: Any = (), /) -> Any:  # type: ignore[override]
+    def execute(self, sql: str, parameters: Any = (), /) -> Any:
         trace = self.trace
         if trace is None:
             return super().execute(sql, parameters)
@@ -125,9 +126,11 @@ class TracedConnection(sqlite3.Connection):
         data["vm_steps"] = steps
         data["vm_exact"] = exact
         if self.plans and sql.lstrip().upper().startswith(PLANNED):
-            plan_rows, scans = self._plan(sql, parameters)
+            plan_rows, scans, limited = self._plan(sql, parameters)
             data["plan"] = plan_rows
             data["full_scans"] = scans
+            if limited:
+                data["limited_scans"] = limited
         trace.add("sql", _label(sql), duration, **data)
         return _ListCursor(cursor, rows)
 
@@ -156,7 +159,7 @@ class TracedConnection(sqlite3.Connection):
             self.set_progress_handler(None, 0)
         return cursor, rows, (huge - operator.length_hint(coarse)) * COARSE_EVERY, False
 
-    def _plan(self, sql: str, parameters: Any) -> tuple[list[list[Any]], list[str]]:
+    def _plan(self, sql: str, parameters: Any) -> tuple[list[list[Any]], list[str], list[str]]:
         cached = self._plan_cache.get(sql)
         if cached is not None:
             return cached
@@ -169,12 +172,30 @@ class TracedConnection(sqlite3.Connection):
             plan = resolve_tables(parse_rows(sql, [tuple(r) for r in found]), self)
             rows = [[step.id, step.parent, step.detail] for step in plan.steps]
             scans = sorted({s.table or s.name or "?" for s in plan.full_scans() if s.index is None})
+            limited: list[str] = []
+            if scans and _stops_at_limit(sql, rows):
+                scans, limited = [], scans
         except sqlite3.Error as exc:
-            rows, scans = [[0, 0, f"(no plan: {exc})"]], []
+            rows, scans, limited = [[0, 0, f"(no plan: {exc})"]], [], []
         finally:
             self.trace = trace
-        self._plan_cache[sql] = (rows, scans)
-        return rows, scans
+        self._plan_cache[sql] = (rows, scans, limited)
+        return rows, scans, limited
+
+
+_LIMIT = re.compile(r"\bLIMIT\b", re.I)
+_FILTERS = re.compile(r"\b(WHERE|GROUP\s+BY|HAVING|JOIN|UNION|EXCEPT|INTERSECT|DISTINCT)\b", re.I)
+
+
+def _stops_at_limit(sql: str, plan_rows: list[list[Any]]) -> bool:
+    """A SCAN that a LIMIT stops early: one table, nothing filtered, grouped or sorted in a temporary
+    b-tree, so SQLite reads OFFSET + LIMIT rows and no more (a page of a list). Anything else that
+    scans may read the whole table before the limit is reached, and stays a full scan."""
+    if not _LIMIT.search(sql) or _FILTERS.search(sql):
+        return False
+    details = [str(r[2]).upper() for r in plan_rows]
+    accesses = [d for d in details if d.startswith(("SCAN", "SEARCH"))]
+    return len(accesses) == 1 and not any("TEMP B-TREE" in d for d in details)
 
 
 def _label(sql: str) -> str:
