@@ -28,7 +28,7 @@ from tutor.pack.checks import CONCEPT_KINDS
 from tutor.pack.loader import LessonFile, Pack
 from tutor.pack.models import Step
 from tutor.paths import Home
-from tutor.session import Session
+from tutor.session import ActionFailed, Session
 
 
 @dataclass(frozen=True)
@@ -98,8 +98,8 @@ def _apply(session: Session, action: Action) -> tuple[Any, str | None]:
     """Apply an action; return (answer to check, the action's own failure if it could not run)."""
     try:
         answer = session.apply(action)
-    except Exception as exc:  # a solution whose SQL is broken, a request that cannot be sent, ...
-        return None, f"applying it failed: {type(exc).__name__}: {exc}"
+    except ActionFailed as exc:  # a solution whose SQL is broken, a request that cannot be sent, ...
+        return action.answer, str(exc)
     return answer, None
 
 

@@ -42,6 +42,10 @@ def _same_answer(a: Answer | None, b: Answer | None) -> bool:
     return " ".join(str(a).split()).casefold() == " ".join(str(b).split()).casefold()
 
 
+class ActionFailed(Exception):
+    """A replayed action could not be carried out (its SQL failed, a request could not be sent)."""
+
+
 @dataclass(frozen=True)
 class SessionState:
     sql: bytes | None
@@ -100,15 +104,24 @@ class Session:
 
     def apply(self, action: Action) -> Any:
         """Replay a learner action: SQL through the guarded learner connection, then HTTP requests as
-        an outside client. Returns the answer to check (None for hands-on actions)."""
+        an outside client. Returns the answer to check (None for hands-on actions).
+
+        Raises ActionFailed when the SQL fails (with SQLite's message and where) or a request cannot
+        be sent; whatever ran before the failure stays applied, as it would for a learner."""
         if action.sql is not None:
             if self.sql is None:
-                raise RuntimeError("this lesson has no SQL sandbox running")
-            self.sql.run_learner(action.sql)
+                raise ActionFailed("this lesson has no SQL sandbox running")
+            run = self.sql.run_learner(action.sql)
+            problem = run.describe_error()
+            if problem is not None:
+                raise ActionFailed(f"its SQL failed: {problem}")
         for request in action.requests:
             if self.api is None:
-                raise RuntimeError("this lesson has no API sandbox running")
-            self.api.send_as_outside_client(request)
+                raise ActionFailed("this lesson has no API sandbox running")
+            try:
+                self.api.send_as_outside_client(request)
+            except Exception as exc:
+                raise ActionFailed(f"{request.method} {request.path} could not be sent: {exc}") from exc
         return action.answer
 
     def save_state(self) -> SessionState:
