@@ -77,18 +77,31 @@ class HttpValueCheck(Model):
 
 
 class HttpFlowCheck(Model):
-    """Assertions over what happened inside a request: SQL statements, scans, cache, auth order."""
+    """Assertions over what happened inside a request: SQL statements, scans, cache, auth order.
+
+    They read the flow of the learner's last request (since the step opened) that matches `request`.
+    Cost is judged in SQL statements or SQLite VM steps, never in wall time."""
 
     kind: Literal["http_flow"]
     request: RequestMatch = Field(default_factory=RequestMatch, description="The last request matching this.")
     max_sql_statements: int | None = Field(default=None, ge=0)
-    no_full_scan: bool = False
-    cache_hit_on_repeat: bool = Field(
-        default=False, description="A second identical request must be answered from the cache."
+    no_full_scan: bool | list[str] = Field(
+        default=False,
+        description="true: no statement reads a whole table; or a list of tables that must not be read whole.",
     )
-    auth_before_db: bool = False
-    max_vm_steps: int | None = Field(default=None, ge=1)
+    cache_hit_on_repeat: bool = Field(
+        default=False,
+        description="The checker sends the same GET again itself (with the learner's headers); "
+        "the application cache must answer it (X-Cache HIT, no SQL).",
+    )
+    auth_before_db: bool = Field(
+        default=False, description="Auth was decided (allowed or refused) before the first SQL statement."
+    )
+    max_vm_steps: int | None = Field(default=None, ge=1, description="Total SQLite VM steps of the request's SQL.")
     status: int | None = None
+    response: ResponseExpect | None = Field(
+        default=None, description="The same request's response must also match this (a full page, say)."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> HttpFlowCheck:
@@ -99,6 +112,7 @@ class HttpFlowCheck(Model):
             or self.auth_before_db
             or self.max_vm_steps is not None
             or self.status is not None
+            or self.response is not None
         ):
             raise ValueError("give at least one assertion about the flow")
         return self
