@@ -52,7 +52,10 @@ class TrafficView(Vertical):
         table: DataTable[Any] = DataTable(id="traffic-table", cursor_type="row", zebra_stripes=True)
         table.add_columns("#", "time", "from", "method", "path", "status", "ms")
         yield table
-        yield Static("Requests appear here as they arrive (from this workbench and from curl).", id="traffic-detail")
+        yield Static(
+            "Requests appear here as they arrive (from this workbench and from curl). Enter: the request's flow.",
+            id="traffic-detail",
+        )
 
     def on_mount(self) -> None:
         self.refresh_traffic()
@@ -96,3 +99,12 @@ class TrafficView(Vertical):
         exchange = self._by_key.get(event.row_key.value or "")
         if exchange is not None:
             self.query_one("#traffic-detail", Static).update(describe(exchange))
+
+    # -- issue 7: Enter on a row opens that request's flow (tutor.app.widgets.flow_view) ------------
+    @on(DataTable.RowSelected)
+    def _open_flow(self, event: DataTable.RowSelected) -> None:
+        exchange = self._by_key.get(event.row_key.value or "")
+        if exchange is not None:
+            from tutor.app.widgets.flow_view import FlowScreen
+
+            self.app.push_screen(FlowScreen(exchange))
