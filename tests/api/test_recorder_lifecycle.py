@@ -115,3 +115,22 @@ def test_many_starts_and_stops_do_not_leak() -> None:
     for _ in range(5):
         ApiSandbox.start(settings(), database=None).stop()
     assert threading.active_count() <= before + 1
+
+
+def test_keep_alive_requests_are_not_delayed_by_nagle() -> None:
+    """Responses go out in two writes; without TCP_NODELAY each keep-alive request waits ~40 ms."""
+    import statistics
+    import time
+
+    api = ApiSandbox.start(settings(), database=None)
+    try:
+        with httpx.Client(base_url=api.base_url, trust_env=False) as c:
+            c.get("/health")
+            times = []
+            for _ in range(10):
+                begin = time.perf_counter()
+                c.get("/health")
+                times.append(time.perf_counter() - begin)
+        assert statistics.median(times) < 0.02
+    finally:
+        api.stop()
