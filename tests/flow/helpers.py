@@ -28,6 +28,7 @@ def books(**overrides: Any) -> dict[str, Any]:
 
 @contextmanager
 def running(tmp_path: Path, *, rows: int = 25, **overrides: Any) -> Iterator[ApiSandbox]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     db = make_db(tmp_path / "lesson.db", books=rows)
     overrides.setdefault("resources", [books()])
     overrides.setdefault("versions", ["v1"])

@@ -1,0 +1,131 @@
+"""The flow summary: statement shapes, N+1 grouping, the summary line and the text waterfall."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sandboxes.api.flow import Flow, bars, normalise, waterfall
+from sandboxes.api.recorder import Exchange, TraceEvent
+from tests.flow.helpers import running
+
+
+@pytest.mark.parametrize(
+    ("sql", "shape"),
+    [
+        ("SELECT * FROM authors WHERE id = 7", "SELECT * FROM authors WHERE id = ?"),
+        ("SELECT * FROM authors WHERE id = ?", "SELECT * FROM authors WHERE id = ?"),
+        ("SELECT * FROM t WHERE name = 'O''Brien' AND x > -1.5e3", "SELECT * FROM t WHERE name = ? AND x > ?"),
+        ("SELECT * FROM t2 WHERE id IN (1, 2, 3)", "SELECT * FROM t2 WHERE id IN (?...)"),
+        ("SELECT * FROM t2 WHERE id IN (?,?,?,?)", "SELECT * FROM t2 WHERE id IN (?...)"),
+        ("select  *\n from t where a = :a and b = ?3", "select * from t where a = ? and b = ?"),
+        ('INSERT INTO "t1" ("c1") VALUES (?, ?)', 'INSERT INTO "t1" ("c1") VALUES (?...)'),
+    ],
+)
+def test_normalise(sql: str, shape: str) -> None:
+    assert normalise(sql) == shape
+
+
+def _event(at: float, kind: str, label: str, duration: float | None = None, **data: object) -> TraceEvent:
+    return TraceEvent(at, kind, label, duration, dict(data))
+
+
+def synthetic(n: int = 50, *, cache: str = "MISS") -> Exchange:
+    """GET /v1/books?author=7 with a cache miss, one list query and n per-row lookups."""
+    events = [_event(0.0, "received", "GET /v1/books", source="outside"), _event(0.4, "cache", cache, key="/v1/books")]
+    events.append(
+        _event(
+            1.0,
+            "sql",
+            "list",
+            20.0,
+            sql="SELECT * FROM books WHERE author_id = ?",
+            params=["7"],
+            rows=n,
+            vm_steps=3000,
+            vm_exact=True,
+            plan=[[2, 0, "SCAN books"]],
+            full_scans=["books"],
+        )
+    )
+    for i in range(n):
+        events.append(
+            _event(
+                22.0 + i * 3.5,
+                "sql",
+                "one",
+                3.0,
+                sql="SELECT * FROM authors WHERE id = ?",
+                params=[i + 1],
+                rows=1,
+                vm_steps=10,
+                vm_exact=True,
+                plan=[[2, 0, "SEARCH authors USING INTEGER PRIMARY KEY (rowid=?)"]],
+                full_scans=[],
+            )
+        )
+    events.append(_event(211.0, "response", "200", status=200, bytes=4096))
+    exchange = Exchange(1, 0.0, "outside", "GET", "/v1/books", "author=7", [], b"", status=200, duration_ms=212.0)
+    exchange.trace = events
+    return exchange
+
+
+def test_n_plus_one_is_grouped_and_named() -> None:
+    flow = Flow.of(synthetic(50))
+    assert flow.statement_count == 51 and [g.count for g in flow.groups] == [1, 50]
+    assert [g.shape for g in flow.n_plus_one] == ["SELECT * FROM authors WHERE id = ?"]
+    assert flow.total_vm_steps == 3000 + 500 and flow.vm_steps_exact
+    assert flow.summary() == (
+        "GET /v1/books?author=7 -> cache MISS -> 51 SQL statements (50 alike: N+1; full scan of books) -> 200 in 212 ms"
+    )
+    lines = flow.explain_lines()
+    assert "N+1: the same query 50 times" in lines[1] and "FULL SCAN of books" in lines[2]
+
+
+def test_two_alike_is_not_yet_n_plus_one() -> None:
+    assert Flow.of(synthetic(2)).n_plus_one == []
+
+
+def test_cache_hit_summary_says_no_sql_only_when_it_matters() -> None:
+    hit = synthetic(0, cache="HIT")
+    hit.trace = [e for e in hit.trace if e.kind != "sql"]
+    assert Flow.of(hit).summary() == "GET /v1/books?author=7 -> cache HIT -> 200 in 212 ms"
+
+
+def test_waterfall_draws_to_scale_with_words() -> None:
+    flow = Flow.of(synthetic(50))
+    rows = bars(flow)
+    assert [b.kind for b in rows] == ["received", "cache", "sql", "sql", "response"]
+    assert rows[3].count == 50 and rows[3].flag == "N+1" and rows[2].flag == "FULL SCAN"
+    lines = waterfall(flow, track=40)
+    list_bar, lookups = lines[3], lines[4]
+    # The list query takes 20 of 212 ms: about 4 cells of 40; the lookups most of the rest.
+    assert list_bar.count("=") in (3, 4, 5) and 30 <= lookups.count("=") <= 36
+    assert "<- N+1" in lookups and "<- FULL SCAN" in list_bar and "SQL x50" in lookups
+
+
+def test_real_request_flow_and_the_fixed_endpoint(tmp_path: Path) -> None:
+    with running(tmp_path) as api:
+        before = Flow.of(api.send("GET", "/v1/books"))
+        switched = api.send("PUT", "/_sandbox/relations/books/author", json={"strategy": "join"})
+        after = Flow.of(api.send("GET", "/v1/books"))
+        listing = api.send("GET", "/_sandbox/relations").json()
+        bad = api.send("PUT", "/_sandbox/relations/books/author", json={"strategy": "magic"})
+        unknown = api.send("PUT", "/_sandbox/relations/books/nope", json={"strategy": "join"})
+    assert before.statement_count == 12 and before.n_plus_one[0].count == 10
+    assert "12 SQL statements (10 alike: N+1)" in before.summary()
+    assert switched.status == 200 and switched.json()["strategy"] == "join"
+    assert after.statement_count == 3 and not after.n_plus_one
+    assert after.groups[-1].shape == 'SELECT * FROM "authors" WHERE id IN (?...)'
+    assert listing["relations"][0]["strategy"] == "join"
+    assert bad.status == 422 and unknown.status == 404
+
+
+def test_no_controls_without_a_per_row_relation(tmp_path: Path) -> None:
+    from tests.flow.helpers import books
+
+    joined = {"name": "author", "table": "authors", "foreign_key": "author_id", "strategy": "join"}
+    with running(tmp_path, resources=[books(relations=[joined])]) as api:
+        assert api.send("GET", "/_sandbox/relations").status == 404
+        assert "sandbox_controls" not in api.send("GET", "/").json()
