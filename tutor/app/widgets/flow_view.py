@@ -39,11 +39,12 @@ FLAG_STYLE = "bold red"
 
 def waterfall_text(flow: Flow, width: int) -> Text:
     """The waterfall as Rich text `width` cells wide: a label column, a track drawn to scale, timings."""
-    label_width = max(16, min(44, width // 3))
-    track = max(8, width - label_width - 20)
+    label_width = max(16, min(40, width // 3))
+    timing_width, flag_width = 13, 15  # " 21.0+79.5 ms", "  <- FULL SCAN"
+    track = max(8, width - label_width - 1 - timing_width - flag_width)
     rows = bars(flow)
     total = max(flow.duration_ms, max((b.start_ms + b.duration_ms for b in rows), default=0.0), 0.001)
-    text = Text()
+    text = Text(no_wrap=True, overflow="ellipsis")
     header = f"{'step':<{label_width}} 0 ms".ljust(label_width + 1 + track) + f" {total:.1f} ms total"
     text.append(header + "\n", style="bold")
     for bar in rows:
@@ -55,8 +56,8 @@ def waterfall_text(flow: Flow, width: int) -> Text:
         text.append(" " * start)
         text.append(glyph * cells, style=f"reverse {style}" if bar.duration_ms else style)
         text.append(" " * (track - start - cells))
-        timing = f" {bar.start_ms:.2f}+{bar.duration_ms:.2f}" if bar.duration_ms else f" {bar.start_ms:.2f}"
-        text.append(timing, style="dim")
+        timing = f" {bar.start_ms:.1f}+{bar.duration_ms:.1f} ms" if bar.duration_ms else f" {bar.start_ms:.1f} ms"
+        text.append(f"{timing:<{timing_width}}", style="dim")
         if bar.flag:
             text.append(f"  <- {bar.flag}", style=FLAG_STYLE)
         text.append("\n")
@@ -80,11 +81,8 @@ def groups_text(flow: Flow, width: int) -> Text:
         rows = f"{group.rows} row{'s' if group.rows != 1 else ''}"
         text.append(f"       {rows}, {group.vm_steps:,} VM steps, {group.total_ms:.2f} ms\n", style="dim")
         if group.is_n_plus_one:
-            text.append(
-                f"       N+1: the same query ran {group.count} times, once per item; "
-                "one query for the whole list (WHERE id IN (...)) would do\n",
-                style=FLAG_STYLE,
-            )
+            text.append(f"       N+1: the same query ran {group.count} times, once per item;\n", style=FLAG_STYLE)
+            text.append("       one query for the whole list (WHERE id IN (...)) would do\n", style=FLAG_STYLE)
         first = group.statements[0]
         for line in first.plan_text().splitlines():
             style = FLAG_STYLE if "FULL SCAN" in line else "dim"
