@@ -56,6 +56,7 @@ class Statement:
     plan_rows: tuple[tuple[int, int, str], ...]
     full_scans: tuple[str, ...]
     error: str | None = None
+    limited_scans: tuple[str, ...] = ()  # scans a LIMIT stops early (a page of a list): not full scans
 
     @property
     def shape(self) -> str:
@@ -68,11 +69,27 @@ class Statement:
         from sandboxes.sql.plan import parse_rows
 
         plan = parse_rows(self.sql, [(i, p, 0, d) for i, p, d in self.plan_rows])
-        return plan.render()
+        lines: list[str] = []
+        for step in plan.steps:
+            indent = "  " * _depth(plan, step)
+            if step.is_full_scan and step.index is None and (step.table or step.name) in self.limited_scans:
+                lines.append(f"{indent}{step.detail}  <- reads in order and stops at the LIMIT: not a full scan")
+            else:
+                lines.append(indent + step.label())
+        return "\n".join(lines) or "(no plan)"
 
     def params_text(self, limit: int = 60) -> str:
         text = ", ".join(repr(v) for v in self.params) if isinstance(self.params, list) else repr(self.params)
         return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _depth(plan: Any, step: Any) -> int:
+    by_id = {s.id: s for s in plan.steps}
+    depth, current = 0, step
+    while current.parent in by_id and by_id[current.parent] is not current and depth < 20:
+        current = by_id[current.parent]
+        depth += 1
+    return depth
 
 
 @dataclass(frozen=True)
@@ -156,6 +173,7 @@ class Flow:
                         plan_rows=tuple(tuple(r) for r in data.get("plan", ())),
                         full_scans=tuple(data.get("full_scans", ())),
                         error=data.get("error"),
+                        limited_scans=tuple(data.get("limited_scans", ())),
                     )
                 )
             elif event.kind == "truncated":
