@@ -33,7 +33,7 @@ async def _send(pilot, method: str, url: str, headers: str = "", body: str = "")
     wb.query_one("#rw-headers", TextArea).text = headers
     wb.query_one("#rw-body", TextArea).text = body
     wb.query_one("#rw-url", Input).focus()
-    await pilot.press("f5")
+    await pilot.press("ctrl+r")
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
     return wb
@@ -76,7 +76,7 @@ async def test_copy_as_curl_and_full_urls(api: ApiSandbox) -> None:
         wb.query_one("#rw-method", Select).value = "POST"
         wb.query_one("#rw-url", Input).value = api.base_url + "/v1/books"
         wb.query_one("#rw-body", TextArea).text = '{"title": "It\'s"}'
-        await pilot.press("f6")
+        await pilot.press("f4")
         await pilot.pause()
         expected = (
             f"curl -i -X POST {api.base_url}/v1/books -H 'Content-Type: application/json' "
@@ -109,7 +109,7 @@ async def test_load_tool_reports_percentiles_and_cache_ratio(api: ApiSandbox) ->
         load.query_one("#load-n", Input).value = "30"
         load.query_one("#load-c", Input).value = "3"
         for _ in range(2):
-            await pilot.press("f7")
+            await pilot.press("f9")
             await pilot.pause()
             await app.workers.wait_for_complete()
             await pilot.pause()
@@ -131,5 +131,5 @@ def test_pure_helpers() -> None:
 async def test_no_api_sandbox() -> None:
     app = WorkbenchHost(FakeSession(None))
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("f5")
+        await pilot.press("ctrl+r")
         assert "no sandbox API" in str(app.query_one("#rw-base", Static).render())

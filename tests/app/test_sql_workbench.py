@@ -69,7 +69,7 @@ def sandbox(tutor_home: Path, tmp_path: Path) -> Iterator[SqlSandbox]:
 async def _run(app: Host, pilot, sql: str) -> None:  # type: ignore[no-untyped-def]
     app.query_one("#sql-editor", TextArea).text = sql
     app.query_one("#sql-editor", TextArea).focus()
-    await pilot.press("f5")
+    await pilot.press("ctrl+r")
     await app.workers.wait_for_complete()
     await pilot.pause()
 
@@ -102,7 +102,7 @@ async def test_errors_ddl_history_and_reset(sandbox: SqlSandbox) -> None:
         schema = app.query_one("#sql-schema", Tree)
         books = schema.root.children[0]
         assert any("ix_books_author" in str(n.label) for n in books.children)
-        await pilot.press("f8")
+        await pilot.press("f4")
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert not any("ix_books_author" in str(n.label) for n in schema.root.children[0].children)
@@ -115,7 +115,7 @@ async def test_cancel_stops_a_runaway_query(sandbox: SqlSandbox) -> None:
         app.query_one("#sql-editor", TextArea).text = (
             "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r"
         )
-        await pilot.press("f5")
+        await pilot.press("ctrl+r")
         await pilot.pause(0.3)
         await pilot.press("f9")
         await app.workers.wait_for_complete()

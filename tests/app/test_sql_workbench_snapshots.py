@@ -29,7 +29,7 @@ def _runner(sql: str, tab: str | None = None):  # type: ignore[no-untyped-def]
         editor = app.query_one("#sql-editor", TextArea)
         editor.text = sql
         editor.focus()
-        await pilot.press("f5")
+        await pilot.press("ctrl+r")
         await app.workers.wait_for_complete()
         await pilot.pause()
         if tab is not None:

@@ -124,7 +124,7 @@ class LoadTool(Vertical):
             yield Input("100", id="load-n", type="integer")
             yield Label("concurrency")
             yield Input("5", id="load-c", type="integer")
-            yield Button("Run (F7)", id="load-run", variant="primary")
+            yield Button("Run (F9)", id="load-run", variant="primary")
         yield Static(
             "Sends the workbench's request N times, C at a time. Run it before and after a change.",
             id="load-now",

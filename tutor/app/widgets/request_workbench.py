@@ -102,16 +102,17 @@ class RequestWorkbench(Vertical):
     RequestWorkbench #rw-curl { height: auto; padding: 0 1; color: $text-muted; }
     """
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
-        Binding("ctrl+j,f5", "send", "Send", id="workbench.send", tooltip="Send the request"),
+        # F5-F8 belong to the lesson (check, hint, solution, next); Ctrl+Enter reaches most terminals as Ctrl+J
+        Binding("ctrl+r,ctrl+j", "send", "Send", id="workbench.send", tooltip="Send the request"),
         Binding(
-            "f6", "copy_curl", "Copy as curl", id="workbench.copy_curl", tooltip="Copy this request as a curl command"
+            "f4", "copy_curl", "Copy as curl", id="workbench.copy_curl", tooltip="Copy this request as a curl command"
         ),
-        Binding("f7", "run_load", "Load test", id="workbench.load", tooltip="Run the load tool on this request"),
+        Binding("f9", "run_load", "Load test", id="workbench.load", tooltip="Run the load tool on this request"),
     ]
     HELP: ClassVar[str] = """\
 ## Request workbench
 Type a path relative to the sandbox (`/v1/books?limit=5`), pick a method, add headers as
-`Name: value` lines and a JSON body, then **Ctrl+J** or **F5** to send. **F6** copies the request as a
+`Name: value` lines and a JSON body, then **Ctrl+R** (or Ctrl+Enter) to send. **F4** copies the request as a
 curl command. The Traffic tab shows every request the sandbox received, yours and your terminal's;
 the Load tab sends the request many times and shows p50/p95/p99 and the cache hit ratio.
 """

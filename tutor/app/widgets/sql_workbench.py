@@ -24,8 +24,8 @@ RESULT_ROWS = 500
 
 HELP = """\
 # SQL workbench
-Type SQL in the editor; **F5** (or Ctrl+Enter) runs it: one statement or several, separated by `;`.
-**F9** stops a long query. **F8** resets the database to how the lesson started.
+Type SQL in the editor; **Ctrl+R** (or Ctrl+Enter) runs it: one statement or several, separated by `;`.
+**F9** stops a long query. **F4** resets the database to how the lesson started.
 
 The *Plan* tab shows how SQLite runs your last query (`EXPLAIN QUERY PLAN`): **FULL SCAN** means it
 reads every row of a table. The *Schema* tab lists tables, columns and indexes; *History* holds the
@@ -58,10 +58,11 @@ class SqlWorkbench(Vertical):
     """
 
     BINDINGS: ClassVar[list[Any]] = [
-        Binding("f5", "run", "Run", id="sql.run", tooltip="Run the SQL in the editor"),
-        Binding("ctrl+enter", "run", "Run", show=False, id="sql.run_alt", tooltip="Run the SQL in the editor"),
+        Binding("ctrl+r", "run", "Run SQL", id="sql.run", tooltip="Run the SQL in the editor"),
+        # Ctrl+Enter reaches most terminals as Ctrl+J; F5-F8 belong to the lesson (check, hint, solution, next)
+        Binding("ctrl+enter,ctrl+j", "run", "Run SQL", show=False, id="sql.run_alt", tooltip="Run the SQL in the editor"),
         Binding("f9", "cancel", "Cancel", id="sql.cancel", tooltip="Stop the running query"),  # F6/F7: TextArea
-        Binding("f8", "reset_database", "Reset DB", id="sql.reset",
+        Binding("f4", "reset_database", "Reset DB", id="sql.reset",
                 tooltip="Replace the lesson database with a fresh copy of its starting state"),
     ]  # fmt: skip
 
@@ -79,9 +80,9 @@ class SqlWorkbench(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(self._path_text(), id="sql-path")
         editor = TextArea.code_editor("", language="sql", id="sql-editor", soft_wrap=True)
-        editor.tooltip = "SQL: F5 or Ctrl+Enter runs it"
+        editor.tooltip = "SQL: Ctrl+R or Ctrl+Enter runs it"
         yield editor
-        yield Static("Type a query and press F5 to run it.", id="sql-status")
+        yield Static("Type a query and press Ctrl+R to run it.", id="sql-status")
         with TabbedContent(id="sql-tabs"):
             with TabPane("Results", id="sql-tab-results"):
                 yield DataTable(id="sql-results", zebra_stripes=True, cursor_type="row")

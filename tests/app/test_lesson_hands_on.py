@@ -1,0 +1,48 @@
+"""A hands-on SQL step inside the real lesson screen: the workbench runs SQL (Ctrl+R) and the lesson's
+F5 checks what was done. Proves the workbench keys and the lesson keys don't shadow each other."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.widgets import Static, TextArea
+
+from tutor.app.screens.lesson import LessonScreen
+from tutor.app.widgets.sql_workbench import SqlWorkbench
+
+pytestmark = pytest.mark.anyio
+SIZE = (120, 40)
+
+
+def verdict(app: Any) -> str:
+    return str(app.screen.query_one("#verdict", Static).render())
+
+
+async def run_sql(pilot: Any, settle: Any, sql: str) -> None:
+    editor = pilot.app.screen.query_one(SqlWorkbench).query_one(TextArea)
+    editor.text = sql
+    editor.focus()
+    await pilot.press("ctrl+r")
+    await settle(pilot)
+
+
+async def test_sql_step_in_the_lesson_screen_wrong_then_right(app_factory: Any, settle: Any) -> None:
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_lesson("make-table")
+        await settle(pilot)
+        assert isinstance(app.screen, LessonScreen)
+        assert app.screen.query(SqlWorkbench), "the SQL workbench is mounted once the session has started"
+
+        await run_sql(pilot, settle, "CREATE TABLE book (id INTEGER PRIMARY KEY);")
+        await pilot.press("f5")
+        await settle(pilot)
+        wrong = verdict(app)
+        assert "Not yet" in wrong and "books" in wrong
+
+        await run_sql(pilot, settle, "CREATE TABLE books (id INTEGER PRIMARY KEY);")
+        await pilot.press("f5")
+        await settle(pilot)
+        assert "Passed" in verdict(app)
