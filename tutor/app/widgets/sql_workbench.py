@@ -60,7 +60,7 @@ class SqlWorkbench(Vertical):
     BINDINGS: ClassVar[list[Any]] = [
         Binding("ctrl+r", "run", "Run SQL", id="sql.run", tooltip="Run the SQL in the editor"),
         # Ctrl+Enter reaches most terminals as Ctrl+J; F5-F8 belong to the lesson (check, hint, solution, next)
-        Binding("ctrl+enter,ctrl+j", "run", "Run SQL", show=False, id="sql.run_alt", tooltip="Run the SQL in the editor"),
+        Binding("ctrl+enter,ctrl+j", "run", "Run SQL", show=False, id="sql.run_alt", tooltip="Run the SQL"),
         Binding("f9", "cancel", "Cancel", id="sql.cancel", tooltip="Stop the running query"),  # F6/F7: TextArea
         Binding("f4", "reset_database", "Reset DB", id="sql.reset",
                 tooltip="Replace the lesson database with a fresh copy of its starting state"),
