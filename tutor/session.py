@@ -13,6 +13,7 @@ through exactly the path a learner's own action takes.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,7 @@ class Session:
         self.api: ApiSandbox | None = None
         self.step: Step | None = None
         self.started = False
+        self._api_port = 0  # once the API has run, a restart asks for the same port (the learner's curl still works)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self, progress: Progress | None = None) -> None:
@@ -75,8 +77,30 @@ class Session:
         if settings.api is not None and self.api is None:
             from sandboxes.api.sandbox import ApiSandbox
 
-            self.api = ApiSandbox.start(settings.api, database=self.sql.path if self.sql else None)
+            database = self.sql.path if self.sql else None
+            try:
+                self.api = ApiSandbox.start(settings.api, database=database, port=self._api_port)
+            except Exception:
+                if not self._api_port:
+                    raise
+                self.api = ApiSandbox.start(settings.api, database=database)  # the old port is taken
+            self._api_port = self.api.port
         self.started = True
+
+    def problems(self) -> list[str]:
+        """What is wrong with sandboxes that should be running (empty when all is well)."""
+        found = []
+        if self.lesson.sandboxes.api is not None and self.api is not None and not self.api.alive:
+            found.append("the sandbox API has stopped")
+        return found
+
+    def restart(self, progress: Progress | None = None) -> None:
+        """Start again whatever failed to start or has stopped; what runs fine is kept (so is the database)."""
+        if self.api is not None and not self.api.alive:
+            api, self.api = self.api, None
+            with contextlib.suppress(Exception):  # it is already dead: stopping only tidies up
+                api.stop()
+        self.start(progress)
 
     def close(self) -> None:
         if self.api is not None:

@@ -108,6 +108,7 @@ class LessonScreen(Screen[None]):
 Read the step on the right of the step list, do the task, then **F5** to check.
 - **F5** check · **F6** next hint · **F7** reference solution (after one try) · **F8** next step
 - **F2** hides the step list, **F3** zooms the text or the workbench, **Esc** back to the course map
+- **Ctrl+T** restarts a sandbox that failed to start or has stopped
 Progress is saved after every check, hint and step.
 """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -119,6 +120,8 @@ Progress is saved after every check, hint and step.
         Binding("f2", "toggle_steps", "Steps", id="toggle_steps", tooltip="Hide or show the step list"),
         Binding("f3", "zoom", "Zoom", id="zoom", tooltip="Give the lesson text or the workbench the whole screen"),
         Binding("escape", "back", "Course map", id="back", tooltip="Back to the course map (progress is saved)"),
+        Binding("ctrl+t", "restart_sandboxes", "Restart sandboxes", id="restart_sandboxes", show=False,
+                tooltip="Start again a sandbox that failed to start or has stopped (the database is kept)"),
     ]
 
     def __init__(self, outline: LessonOutline, step_id: str | None = None) -> None:
@@ -166,7 +169,9 @@ Progress is saved after every check, hint and step.
         self.query_one(ResultPanel).clear()
         self.query_one("#solution").display = False
         self.query_one("#act-status").display = False
+        self.reported_problems: list[str] = []
         self.open_lesson()
+        self.set_interval(2.0, self.watch_sandboxes)
 
     # -- the session ----------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="session", exit_on_error=False)
@@ -202,12 +207,45 @@ Progress is saved after every check, hint and step.
                 self.query_one(WorkbenchArea).set_status, f"{what} ({fraction:.0%})"
             )
 
+        self.start_sandboxes(session, report)
+
+    def start_sandboxes(self, session: Session, report: Any, *, restart: bool = False) -> None:
         try:
-            session.start(progress=report)
+            if restart:
+                session.restart(progress=report)
+            else:
+                session.start(progress=report)
         except Exception as exc:
-            self.post_message(SessionFailed(f"The lesson's sandboxes could not start: {type(exc).__name__}: {exc}"))
+            self.post_message(SessionFailed(
+                f"The lesson's sandboxes could not start: {type(exc).__name__}: {exc}\n"
+                "Press Ctrl+T to try again."
+            ))
             return
         self.post_message(SessionStarted(session))
+
+    def watch_sandboxes(self) -> None:
+        """Tell the learner, once, when a running sandbox dies (the tutor itself stays up)."""
+        if self.session is None or not self.session_ready:
+            return
+        problems = self.session.problems()
+        for problem in problems:
+            if problem not in self.reported_problems:
+                self.notify(f"{problem[0].upper()}{problem[1:]}. Press Ctrl+T to restart it.",
+                            title="Sandbox", severity="error", timeout=15)
+        self.reported_problems = problems
+
+    @work(thread=True, exclusive=True, group="session", exit_on_error=False)
+    def action_restart_sandboxes(self) -> None:
+        session = self.session
+        if session is None:
+            return
+        self.app.call_from_thread(self.notify, "Restarting the lesson's sandboxes...", title="Sandbox")
+
+        def report(what: str, fraction: float) -> None:
+            self.app.call_from_thread(self.query_one(WorkbenchArea).set_status, f"{what} ({fraction:.0%})")
+
+        self.session_ready = False
+        self.start_sandboxes(session, report, restart=True)
 
     async def on_lesson_loaded(self, message: LessonLoaded) -> None:
         self.lesson, self.pack, self.session = message.lesson, message.pack, message.session
