@@ -734,10 +734,10 @@ def auth_routes(state: State) -> list[Route]:
 def relation_routes(state: State) -> list[Route]:
     """`/_sandbox/relations`: how each embedded relation is loaded, and a switch to change it.
 
-    Only in a lesson with a `per_row` relation (the N+1 pattern): the switch stands in for the change a
+    Only for relations a lesson marks `switchable` (the N+1 lesson): the switch stands in for the change a
     developer makes in the code (an ORM's eager loading, a hand-written `IN (...)` query)."""
-    relations = {(r.name, rel.name): rel for r in state.settings.resources for rel in r.relations}
-    if not any(rel.strategy == "per_row" for rel in relations.values()):
+    relations = {(r.name, rel.name): rel for r in state.settings.resources for rel in r.relations if rel.switchable}
+    if not relations:
         return []
     how = {
         "per_row": "one query per item (N+1)",

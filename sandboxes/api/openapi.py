@@ -166,6 +166,39 @@ def spec(settings: ApiSettings, state: Any = None) -> dict[str, Any]:
         if weak:
             description += f" WARNING: deliberately weak auth for this lesson: {', '.join(weak)}."
     paths["/health"] = {"get": {"summary": "Liveness", "responses": {"200": {"description": "OK"}}}}
+    if any(rel.switchable for r in settings.resources for rel in r.relations):
+        tag = ["sandbox controls"]
+        paths["/_sandbox/relations"] = {
+            "get": {
+                "summary": "How each switchable relation is loaded now",
+                "tags": tag,
+                "responses": {"200": {"description": "per_row (one query per item) or join (one IN query)"}},
+            }
+        }
+        paths["/_sandbox/relations/{resource}/{relation}"] = {
+            "parameters": [_param("resource", "path", "A resource name"), _param("relation", "path", "A relation")],
+            "get": {
+                "summary": "One relation's loading strategy",
+                "tags": tag,
+                "responses": {"200": {"description": "OK"}, "404": PROBLEM},
+            },
+            "put": {
+                "summary": "Switch the loading strategy (stands in for a code change such as eager loading)",
+                "tags": tag,
+                "requestBody": {
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"strategy": {"enum": ["per_row", "join"]}},
+                                "required": ["strategy"],
+                            }
+                        }
+                    }
+                },
+                "responses": {"200": {"description": "Switched"}, "404": PROBLEM, "422": PROBLEM},
+            },
+        }
     return {
         "openapi": "3.1.0",
         "info": {"title": "backend-tutor sandbox API", "version": "1.0", "description": description},

@@ -10,7 +10,7 @@ from typing import Any
 from sandboxes.api.sandbox import ApiSandbox
 from tests.api.helpers import make_db, settings
 
-PER_ROW = {"name": "author", "table": "authors", "foreign_key": "author_id", "strategy": "per_row"}
+PER_ROW = {"name": "author", "table": "authors", "foreign_key": "author_id", "strategy": "per_row", "switchable": True}
 
 
 def books(**overrides: Any) -> dict[str, Any]:

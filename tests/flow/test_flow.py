@@ -122,10 +122,18 @@ def test_real_request_flow_and_the_fixed_endpoint(tmp_path: Path) -> None:
     assert bad.status == 422 and unknown.status == 404
 
 
-def test_no_controls_without_a_per_row_relation(tmp_path: Path) -> None:
+@pytest.mark.parametrize("switchable", [False, True])
+def test_no_controls_unless_a_relation_is_switchable(tmp_path: Path, switchable: bool) -> None:
     from tests.flow.helpers import books
 
-    joined = {"name": "author", "table": "authors", "foreign_key": "author_id", "strategy": "join"}
-    with running(tmp_path, resources=[books(relations=[joined])]) as api:
-        assert api.send("GET", "/_sandbox/relations").status == 404
-        assert "sandbox_controls" not in api.send("GET", "/").json()
+    relation = {
+        "name": "author",
+        "table": "authors",
+        "foreign_key": "author_id",
+        "strategy": "per_row",
+        "switchable": switchable,
+    }
+    with running(tmp_path, resources=[books(relations=[relation])]) as api:
+        assert api.send("GET", "/_sandbox/relations").status == (200 if switchable else 404)
+        assert ("sandbox_controls" in api.send("GET", "/").json()) is switchable
+        assert ("/_sandbox/relations" in api.send("GET", "/openapi.json").json()["paths"]) is switchable

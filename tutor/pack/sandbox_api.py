@@ -23,6 +23,12 @@ class Relation(Model):
         default="join",
         description="'per_row' runs one query per item (the N+1 pattern a lesson can expose); 'join' one query.",
     )
+    switchable: bool = Field(
+        default=False,
+        description="The learner may change `strategy` while the lesson runs, through "
+        "PUT /_sandbox/relations/{resource}/{relation}: it stands in for the code change (eager loading, "
+        "an IN query) that fixes an N+1.",
+    )
 
 
 class Resource(Model):
