@@ -6,11 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Input, RadioSet, SelectionList, Static
+from textual.widgets import Input, RadioSet, Static
 
 from tutor.app.screens.confirm import ConfirmScreen
 from tutor.app.screens.course_map import CourseMapScreen
 from tutor.app.screens.lesson import LessonScreen
+from tutor.app.widgets.choice_buttons import ChoiceBox
 from tutor.app.widgets.course_list import CourseList
 from tutor.app.widgets.result_panel import ResultPanel
 from tutor.progress import PASSED, ProgressStore
@@ -104,9 +105,12 @@ async def test_number_and_multiple_choice_steps(app_factory, settle) -> None:
         assert "too high" in text_of(app, "#verdict")
         await pilot.press("f8")
         await settle(pilot)
-        selection = app.screen.query_one(SelectionList)
-        selection.select("a")
-        selection.select("b")
+        boxes = {box.name: box for box in app.screen.query(ChoiceBox)}
+        boxes["a"].focus()
+        await pilot.press("space")
+        boxes["b"].focus()
+        await pilot.press("space")
+        assert boxes["a"].BUTTON_INNER == "✓" and boxes["c"].BUTTON_INNER == " "  # the state shows without colour
         await pilot.press("f5")
         await settle(pilot)
         assert "Passed" in text_of(app, "#verdict")

@@ -38,7 +38,7 @@ def test_choice_accepts_the_right_option_with_its_why() -> None:
 def test_choice_rejects_a_wrong_option_and_explains_it() -> None:
     result = check(CHOICE, "a")
     assert not result.passed
-    assert result.summary == "'a' is not the right choice."
+    assert result.summary == "Not this one: A"
     assert result.feedback == "A is wrong because of X."
 
 

@@ -36,7 +36,7 @@ def test_a_solution_the_check_rejects(tmp_path: Path) -> None:
     result = run(str(root))
     assert result.returncode == 1
     lines = result.stdout.splitlines()
-    assert "http/01.yaml:14: first/one: the solution was rejected: 'b' is not the right choice." in lines
+    assert "http/01.yaml:14: first/one: the solution was rejected: Not this one: B" in lines
     assert "http/01.yaml:16: first/one: wrong answer 1 was accepted (Right.)" in lines
     assert lines[-1] == "0 passed, 2 failed"
 

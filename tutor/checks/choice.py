@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from tutor.checks import register
-from tutor.checks.base import CheckContext, CheckResult
+from tutor.checks.base import CheckContext, CheckResult, shorten
 from tutor.pack.specs_concept import ChoiceCheck
 
 
@@ -31,7 +31,7 @@ def check_choice(spec: ChoiceCheck, ctx: CheckContext) -> CheckResult:
         option = options[picked[0]]
         return CheckResult(
             False,
-            f"'{option.id}' is not the right choice.",
+            f"Not this one: {shorten(' '.join(option.text.split()), 80)}",
             feedback=option.why,
         )
     missing = sorted(correct - chosen)

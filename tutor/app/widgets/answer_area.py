@@ -13,9 +13,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Input, Label, RadioButton, RadioSet, SelectionList, Static
-from textual.widgets.selection_list import Selection
+from textual.widgets import Input, Label, RadioSet, Static
 
+from tutor.app.widgets.choice_buttons import ChoiceBox, ChoiceRadio
 from tutor.pack.checks import CONCEPT_KINDS, iter_kinds
 
 
@@ -73,15 +73,17 @@ class AnswerArea(Vertical):
         hands_on_too = any(k not in CONCEPT_KINDS | {"all"} for k in iter_kinds(check))
         suffix = " (after doing the hands-on part)" if hands_on_too else ""
         if spec.kind == "choice" and spec.multiple:
-            prompt.update(f"Pick every one that applies (Space), then press [b]{self.check_key}[/b]{suffix}.")
-            await self.mount(SelectionList[str](
-                *[Selection(Content(o.text.strip()), o.id) for o in spec.options],
+            prompt.update(
+                f"Pick every one that applies (Tab to move, Space to tick), then press [b]{self.check_key}[/b]{suffix}."
+            )
+            await self.mount(Vertical(
+                *[ChoiceBox(Content(o.text.strip()), name=o.id) for o in spec.options],
                 id="answer-choices", classes="answer-input",
             ))
         elif spec.kind == "choice":
             prompt.update(f"Pick one (Enter or Space), then press [b]{self.check_key}[/b]{suffix}.")
             await self.mount(RadioSet(
-                *[RadioButton(Content(o.text.strip()), name=o.id) for o in spec.options],
+                *[ChoiceRadio(Content(o.text.strip()), name=o.id) for o in spec.options],
                 id="answer-choice", classes="answer-input",
             ))
         elif spec.kind == "number":
@@ -111,7 +113,7 @@ class AnswerArea(Vertical):
         if spec is None:
             return None
         if spec.kind == "choice" and spec.multiple:
-            return list(self.query_one("#answer-choices", SelectionList).selected)
+            return [box.name for box in self.query_one("#answer-choices").query(ChoiceBox) if box.value and box.name]
         if spec.kind == "choice":
             pressed = self.query_one("#answer-choice", RadioSet).pressed_button
             return pressed.name if pressed is not None else None
