@@ -83,13 +83,17 @@ def main() -> None:
     args = parser.parse_args()
     db = make_db(Path(tempfile.mkdtemp()) / "bench.db")
     relation = {"name": "author", "table": "authors", "foreign_key": "author_id", "strategy": "per_row"}
-    cached = ApiSettings.model_validate({
-        "resources": [{"name": "books", "table": "books", "page_size": 20, "relations": [relation]}],
-        "caching": {"etag": True, "cache_control": "max-age=60", "app_cache_ttl": 3600},
-    })
-    uncached = ApiSettings.model_validate({
-        "resources": [{"name": "books", "table": "books", "page_size": 20, "relations": [relation]}],
-    })
+    cached = ApiSettings.model_validate(
+        {
+            "resources": [{"name": "books", "table": "books", "page_size": 20, "relations": [relation]}],
+            "caching": {"etag": True, "cache_control": "max-age=60", "app_cache_ttl": 3600},
+        }
+    )
+    uncached = ApiSettings.model_validate(
+        {
+            "resources": [{"name": "books", "table": "books", "page_size": 20, "relations": [relation]}],
+        }
+    )
 
     print(f"cached GET /v1/books (app cache HIT), {args.requests} requests x {args.rounds} rounds each:")
     medians = compare(cached, db, "/v1/books", args.requests, args.rounds, "HIT")

@@ -34,8 +34,12 @@ def settings(rows: int) -> SqlSettings:
                         {"name": "customer_id", "gen": "int", "min": 1, "max": 50000},
                         {"name": "amount", "gen": "float", "min": 1, "max": 500},
                         {"name": "ordered_on", "gen": "date", "start": "2015-01-01", "end": "2024-12-31"},
-                        {"name": "status", "gen": "choice", "values": ["new", "paid", "shipped", "cancelled"],
-                         "weights": [1, 3, 5, 1]},
+                        {
+                            "name": "status",
+                            "gen": "choice",
+                            "values": ["new", "paid", "shipped", "cancelled"],
+                            "weights": [1, 3, 5, 1],
+                        },
                     ],
                 }
             ]

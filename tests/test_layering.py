@@ -13,8 +13,16 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 DOMAIN = [
-    "tutor.pack.loader", "tutor.pack.index", "tutor.pack.models", "tutor.checks", "tutor.checks.choice",
-    "tutor.checks.text", "tutor.checks.number", "tutor.progress", "tutor.session", "sandboxes",
+    "tutor.pack.loader",
+    "tutor.pack.index",
+    "tutor.pack.models",
+    "tutor.checks",
+    "tutor.checks.choice",
+    "tutor.checks.text",
+    "tutor.checks.number",
+    "tutor.progress",
+    "tutor.session",
+    "sandboxes",
 ]
 HEAVY = ("textual", "fastapi", "uvicorn", "starlette", "httpx")
 
@@ -41,9 +49,7 @@ def test_the_progress_store_and_pack_index_stay_light() -> None:
 
 
 def test_the_first_screen_needs_no_pydantic_nor_server_stack() -> None:
-    loaded = top(modules_after(
-        "from tutor.app import make_app\nimport tutor.app.app\nmake_app()"
-    ))
+    loaded = top(modules_after("from tutor.app import make_app\nimport tutor.app.app\nmake_app()"))
     assert "textual" in loaded
     assert not loaded & {"pydantic", "fastapi", "uvicorn", "starlette", "httpx", "markdown_it"}
 

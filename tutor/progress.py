@@ -170,9 +170,7 @@ class ProgressStore:
         return result
 
     def lesson_steps(self, pack_id: str, lesson_id: str) -> dict[str, StepProgress]:
-        rows = self._query(
-            "SELECT * FROM step_progress WHERE pack_id = ? AND lesson_id = ?", (pack_id, lesson_id)
-        )
+        rows = self._query("SELECT * FROM step_progress WHERE pack_id = ? AND lesson_id = ?", (pack_id, lesson_id))
         return {row["step_id"]: _row(row) for row in rows}
 
     def step(self, pack_id: str, lesson_id: str, step_id: str) -> StepProgress:
@@ -225,15 +223,17 @@ class ProgressStore:
     def visit(self, pack_id: str, version: str, lesson_id: str, step_id: str) -> None:
         """`step_id` became the current step: it is started, and it is where the learner is."""
         now = time.time()
-        self._write([
-            self._touch(pack_id, version, lesson_id, step_id, now),
-            (
-                "INSERT INTO position (pack_id, lesson_id, step_id, updated_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (pack_id) DO UPDATE SET lesson_id = excluded.lesson_id,"
-                " step_id = excluded.step_id, updated_at = excluded.updated_at",
-                (pack_id, lesson_id, step_id, now),
-            ),
-        ])
+        self._write(
+            [
+                self._touch(pack_id, version, lesson_id, step_id, now),
+                (
+                    "INSERT INTO position (pack_id, lesson_id, step_id, updated_at) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (pack_id) DO UPDATE SET lesson_id = excluded.lesson_id,"
+                    " step_id = excluded.step_id, updated_at = excluded.updated_at",
+                    (pack_id, lesson_id, step_id, now),
+                ),
+            ]
+        )
 
     def record_attempt(self, pack_id: str, version: str, lesson_id: str, step_id: str, *, passed: bool) -> StepProgress:
         now = time.time()
@@ -245,35 +245,41 @@ class ProgressStore:
             ),
         ]
         if passed:
-            statements.append((
-                "UPDATE step_progress SET status = 'passed', completed_at = COALESCE(completed_at, ?)"
-                " WHERE pack_id = ? AND lesson_id = ? AND step_id = ?",
-                (now, pack_id, lesson_id, step_id),
-            ))
+            statements.append(
+                (
+                    "UPDATE step_progress SET status = 'passed', completed_at = COALESCE(completed_at, ?)"
+                    " WHERE pack_id = ? AND lesson_id = ? AND step_id = ?",
+                    (now, pack_id, lesson_id, step_id),
+                )
+            )
         self._write(statements)
         return self.step(pack_id, lesson_id, step_id)
 
     def record_hint(self, pack_id: str, version: str, lesson_id: str, step_id: str) -> StepProgress:
         now = time.time()
-        self._write([
-            self._touch(pack_id, version, lesson_id, step_id, now),
-            (
-                "UPDATE step_progress SET hints_used = hints_used + 1"
-                " WHERE pack_id = ? AND lesson_id = ? AND step_id = ?",
-                (pack_id, lesson_id, step_id),
-            ),
-        ])
+        self._write(
+            [
+                self._touch(pack_id, version, lesson_id, step_id, now),
+                (
+                    "UPDATE step_progress SET hints_used = hints_used + 1"
+                    " WHERE pack_id = ? AND lesson_id = ? AND step_id = ?",
+                    (pack_id, lesson_id, step_id),
+                ),
+            ]
+        )
         return self.step(pack_id, lesson_id, step_id)
 
     def record_solution_viewed(self, pack_id: str, version: str, lesson_id: str, step_id: str) -> StepProgress:
         now = time.time()
-        self._write([
-            self._touch(pack_id, version, lesson_id, step_id, now),
-            (
-                "UPDATE step_progress SET solution_viewed = 1 WHERE pack_id = ? AND lesson_id = ? AND step_id = ?",
-                (pack_id, lesson_id, step_id),
-            ),
-        ])
+        self._write(
+            [
+                self._touch(pack_id, version, lesson_id, step_id, now),
+                (
+                    "UPDATE step_progress SET solution_viewed = 1 WHERE pack_id = ? AND lesson_id = ? AND step_id = ?",
+                    (pack_id, lesson_id, step_id),
+                ),
+            ]
+        )
         return self.step(pack_id, lesson_id, step_id)
 
     def reset(self, pack_id: str | None = None, lesson_id: str | None = None) -> int:
@@ -287,17 +293,23 @@ class ProgressStore:
             params.append(lesson_id)
         clause = (" WHERE " + " AND ".join(where)) if where else ""
         count = self._query(f"SELECT COUNT(*) AS n FROM step_progress{clause}", tuple(params))[0]["n"]
-        self._write([
-            (f"DELETE FROM step_progress{clause}", tuple(params)),
-            (f"DELETE FROM position{clause}", tuple(params)),
-        ])
+        self._write(
+            [
+                (f"DELETE FROM step_progress{clause}", tuple(params)),
+                (f"DELETE FROM position{clause}", tuple(params)),
+            ]
+        )
         return int(count)
 
     def set_setting(self, key: str, value: str) -> None:
-        self._write([
-            ("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-             (key, value)),
-        ])
+        self._write(
+            [
+                (
+                    "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (key, value),
+                ),
+            ]
+        )
 
 
 def _is_busy(exc: sqlite3.Error) -> bool:

@@ -107,7 +107,7 @@ def unwrap_explain(sql: str) -> str:
     """`EXPLAIN [QUERY PLAN] stmt` -> `stmt`; anything else unchanged."""
     body = strip_leading(sql)
     match = re.match(r"EXPLAIN\s+(QUERY\s+PLAN\s+)?", body, re.I)
-    return body[match.end():] if match else sql
+    return body[match.end() :] if match else sql
 
 
 def split_statements(script: str) -> list[Statement]:
@@ -332,4 +332,3 @@ class GuardedConnection:
             out.where = _locate(statement, out.error)
             out.rows = out.rows if out.columns else []
         return out
-

@@ -97,9 +97,7 @@ class Plan:
 
     def full_scans(self, table: str | None = None) -> list[PlanStep]:
         return [
-            s
-            for s in self.steps
-            if s.is_full_scan and (table is None or _same(s.table, table) or _same(s.name, table))
+            s for s in self.steps if s.is_full_scan and (table is None or _same(s.table, table) or _same(s.name, table))
         ]
 
     def accesses(self, table: str) -> list[PlanStep]:
@@ -182,12 +180,10 @@ def resolve_tables(plan: Plan, conn: sqlite3.Connection) -> Plan:
     """Set `table` on each access step: the name itself if it is a table, else the index's table, else
     the alias from the FROM clause."""
     tables = {
-        row[0].lower(): row[0]
-        for row in conn.execute("SELECT name FROM sqlite_schema WHERE type IN ('table', 'view')")
+        row[0].lower(): row[0] for row in conn.execute("SELECT name FROM sqlite_schema WHERE type IN ('table', 'view')")
     }
     index_tables = {
-        row[0].lower(): row[1]
-        for row in conn.execute("SELECT name, tbl_name FROM sqlite_schema WHERE type = 'index'")
+        row[0].lower(): row[1] for row in conn.execute("SELECT name, tbl_name FROM sqlite_schema WHERE type = 'index'")
     }
     alias_map = aliases(plan.sql)
     for step in plan.steps:

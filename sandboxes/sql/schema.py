@@ -73,7 +73,7 @@ def read_schema(conn: sqlite3.Connection) -> list[TableInfo]:
             for i in conn.execute("SELECT * FROM pragma_index_list(?) ORDER BY name", (name,))
         )
         groups: dict[int, list[tuple[str, str, str | None]]] = {}
-        for fk in conn.execute("SELECT id, seq, \"table\", \"from\", \"to\" FROM pragma_foreign_key_list(?)", (name,)):
+        for fk in conn.execute('SELECT id, seq, "table", "from", "to" FROM pragma_foreign_key_list(?)', (name,)):
             groups.setdefault(int(fk[0]), []).append((str(fk[2]), str(fk[3]), fk[4]))
         foreign_keys = tuple(
             ForeignKeyInfo(name, tuple(g[1] for g in group), group[0][0], tuple(g[2] for g in group))

@@ -112,9 +112,9 @@ async def test_cancel_stops_a_runaway_query(sandbox: SqlSandbox) -> None:
     sandbox.settings = sandbox.settings.model_copy(update={"time_limit": 30})
     app = Host(sandbox)
     async with app.run_test(size=(120, 40)) as pilot:
-        app.query_one("#sql-editor", TextArea).text = (
-            "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r"
-        )
+        app.query_one(
+            "#sql-editor", TextArea
+        ).text = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r"
         await pilot.press("ctrl+r")
         await pilot.pause(0.3)
         await pilot.press("f9")

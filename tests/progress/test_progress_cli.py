@@ -13,7 +13,11 @@ PACK = str(Path(__file__).resolve().parent.parent / "app" / "fixtures" / "pack")
 
 def run(home: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tutor", *args], input=stdin, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "tutor", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={**__import__("os").environ, "BACKEND_TUTOR_HOME": str(home), "COLUMNS": "120"},
     )
 

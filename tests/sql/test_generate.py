@@ -30,9 +30,7 @@ def test_same_settings_same_data(tmp_path: Path) -> None:
 
 def test_seed_changes_data(tmp_path: Path) -> None:
     other = settings()
-    changed = other.model_copy(
-        update={"tables": [other.tables[0], other.tables[1].model_copy(update={"seed": 3})]}
-    )
+    changed = other.model_copy(update={"tables": [other.tables[0], other.tables[1].model_copy(update={"seed": 3})]})
     build_database(settings(), tmp_path, tmp_path / "a.db")
     build_database(changed, tmp_path, tmp_path / "b.db")
     assert dump(tmp_path / "a.db") != dump(tmp_path / "b.db")
@@ -66,13 +64,9 @@ def test_value_ranges_and_distributions(tmp_path: Path) -> None:
     ).fetchone() == (1, 1)
     shares = dict(conn.execute("SELECT country, count(*) FROM authors GROUP BY country").fetchall())
     assert shares["US"] > shares["DE"] > shares["FR"]
-    orphans = conn.execute(
-        "SELECT count(*) FROM books WHERE author_id NOT IN (SELECT id FROM authors)"
-    ).fetchone()
+    orphans = conn.execute("SELECT count(*) FROM books WHERE author_id NOT IN (SELECT id FROM authors)").fetchone()
     assert orphans == (0,)
-    words = {
-        w for (title,) in conn.execute("SELECT title FROM books LIMIT 200") for w in title.lower().split()
-    }
+    words = {w for (title,) in conn.execute("SELECT title FROM books LIMIT 200") for w in title.lower().split()}
     assert words <= set(WORDS)
     lengths = {len(t.split()) for (t,) in conn.execute("SELECT title FROM books")}
     assert lengths == {1, 2, 3, 4}
@@ -136,9 +130,7 @@ def test_template_is_built_once_and_reused(tmp_path: Path) -> None:
 
 
 def test_scripts_then_inline_sql_and_build_errors(tmp_path: Path) -> None:
-    (tmp_path / "schema.sql").write_text(
-        "CREATE TABLE tags(id INTEGER PRIMARY KEY, body TEXT);", encoding="utf-8"
-    )
+    (tmp_path / "schema.sql").write_text("CREATE TABLE tags(id INTEGER PRIMARY KEY, body TEXT);", encoding="utf-8")
     (tmp_path / "seed.sql").write_text("INSERT INTO tags(body) VALUES ('hello');", encoding="utf-8")
     good = settings(scripts=["schema.sql", "seed.sql"], sql="INSERT INTO tags(body) VALUES ('inline');")
     built = ensure_template(good, pack_root=tmp_path, cache_dir=tmp_path / "cache")

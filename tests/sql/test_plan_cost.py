@@ -30,11 +30,7 @@ def test_parse_details_across_versions() -> None:
     auto = step("SEARCH b USING AUTOMATIC COVERING INDEX (y=?)")
     assert auto.automatic and auto.covering and auto.index is None and auto.constraint_columns == ["y"]
     full_index = step("SCAN books USING COVERING INDEX ix_a")
-    assert (
-        full_index.is_full_scan
-        and full_index.index == "ix_a"
-        and "FULL SCAN of the index" in full_index.label()
-    )
+    assert full_index.is_full_scan and full_index.index == "ix_a" and "FULL SCAN of the index" in full_index.label()
     temp = step("USE TEMP B-TREE FOR ORDER BY")
     assert temp.op == "USE TEMP B-TREE FOR ORDER BY" and not temp.is_access
     assert not step("SCAN CONSTANT ROW").is_full_scan
@@ -48,10 +44,7 @@ def test_tree_and_render() -> None:
     assert [r.detail for r in plan.roots] == ["SCAN books", "LIST SUBQUERY 1"]
     assert plan.roots[1].children[0].index == "ix"
     text = plan.render()
-    assert (
-        "SCAN books  <- FULL SCAN of books" in text
-        and "\n  SEARCH a USING INDEX ix (x=?)  <- index search" in text
-    )
+    assert "SCAN books  <- FULL SCAN of books" in text and "\n  SEARCH a USING INDEX ix (x=?)  <- index search" in text
 
 
 def test_explain_resolves_aliases_and_counts_steps(sandbox: SqlSandbox) -> None:

@@ -21,9 +21,7 @@ def test_live_copy_is_a_real_file_under_sessions(sandbox: SqlSandbox, home: Home
 
 
 def test_several_statements_results_and_caps(sandbox: SqlSandbox) -> None:
-    result = sandbox.run_learner(
-        "SELECT * FROM books; SELECT count(*) FROM authors;\nUPDATE notes SET body = 'x'"
-    )
+    result = sandbox.run_learner("SELECT * FROM books; SELECT count(*) FROM authors;\nUPDATE notes SET body = 'x'")
     assert result.ok and len(result.statements) == 3
     books, authors, update = result.statements
     assert books.total_rows == 20000 and len(books.rows) == 1000 and books.truncated

@@ -1,7 +1,7 @@
 """The learner's Textual app. Only this package imports Textual.
 
-    app = make_app(pack_path, home)   # what the CLI and the tests both use
-    app.run()
+app = make_app(pack_path, home)   # what the CLI and the tests both use
+app.run()
 """
 
 from __future__ import annotations

@@ -21,11 +21,13 @@ class LessonCommands(Provider):
             ("Continue where I left off", "Open the lesson and step you were on last", app.continue_learning),
         ]
         for lesson in app.index.lessons:
-            commands.append((
-                f"Open lesson: {lesson.title}",
-                f"{tracks.get(lesson.track, lesson.track)} - {len(lesson.steps)} steps",
-                partial(app.open_lesson, lesson.id),
-            ))
+            commands.append(
+                (
+                    f"Open lesson: {lesson.title}",
+                    f"{tracks.get(lesson.track, lesson.track)} - {len(lesson.steps)} steps",
+                    partial(app.open_lesson, lesson.id),
+                )
+            )
         commands.append(
             ("Show pack problems", "Every problem found in the pack, with file:line:col", app.show_pack_problems)
         )

@@ -111,9 +111,7 @@ def compare_rows(expected: list[Row], got: list[Row], *, ordered: bool, toleranc
             return Comparison(
                 False,
                 "The right rows, in the wrong order: the order matters here (ORDER BY).",
-                first_difference=(
-                    f"row {index + 1}: expected {fmt_row(expected[index])}, got {fmt_row(got[index])}"
-                ),
+                first_difference=(f"row {index + 1}: expected {fmt_row(expected[index])}, got {fmt_row(got[index])}"),
             )
     elif as_sets_equal:
         return Comparison(True)
@@ -132,9 +130,7 @@ def compare_rows(expected: list[Row], got: list[Row], *, ordered: bool, toleranc
         limit = min(len(expected), len(got))
         index = next((i for i in range(limit) if not same_row(expected[i], got[i], tolerance)), limit)
         if index < limit:
-            result.first_difference = (
-                f"row {index + 1}: expected {fmt_row(expected[index])}, got {fmt_row(got[index])}"
-            )
+            result.first_difference = f"row {index + 1}: expected {fmt_row(expected[index])}, got {fmt_row(got[index])}"
         elif len(expected) > len(got):
             result.first_difference = f"row {index + 1} is missing: expected {fmt_row(expected[index])}"
         else:

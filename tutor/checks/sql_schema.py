@@ -44,17 +44,14 @@ def check_sql_schema(spec: SqlSchemaCheck, ctx: CheckContext) -> CheckResult:
             leading = [i for i in table.indexes if [c.lower() for c in i.columns[: len(wanted)]] == wanted]
             if leading:
                 problems.append(
-                    f"No index on exactly {label}: {leading[0].name} is on "
-                    f"{want.table}{_cols(leading[0].columns)}."
+                    f"No index on exactly {label}: {leading[0].name} is on {want.table}{_cols(leading[0].columns)}."
                 )
             else:
                 problems.append(f"There is no index on {label}.")
             details.append(_indexes_of(table))
             continue
         if want.unique is not None and not any(i.unique == want.unique for i in matches):
-            problems.append(
-                f"The index {matches[0].name} on {label} should {'' if want.unique else 'not '}be UNIQUE."
-            )
+            problems.append(f"The index {matches[0].name} on {label} should {'' if want.unique else 'not '}be UNIQUE.")
     for want_column in spec.columns:
         table = find_table(tables, want_column.table)
         if table is None:
@@ -87,14 +84,17 @@ def check_sql_schema(spec: SqlSchemaCheck, ctx: CheckContext) -> CheckResult:
         ]
         if fk.references_columns is not None:
             target = [c.lower() for c in fk.references_columns]
-            found = [f for f in found if [str(c or "").lower() for c in f.references_columns] == target
-                     or all(c is None for c in f.references_columns)]
+            found = [
+                f
+                for f in found
+                if [str(c or "").lower() for c in f.references_columns] == target
+                or all(c is None for c in f.references_columns)
+            ]
         if not found:
             problems.append(f"{fk.table}{_cols(fk.columns)} has no FOREIGN KEY referencing {fk.references}.")
             if table.foreign_keys:
                 details.append(
-                    f"{fk.table} has: "
-                    + "; ".join(f"{_cols(f.columns)} -> {f.references}" for f in table.foreign_keys)
+                    f"{fk.table} has: " + "; ".join(f"{_cols(f.columns)} -> {f.references}" for f in table.foreign_keys)
                 )
     if not problems:
         return CheckResult(True, "Right: the schema has what the step asks for.")

@@ -18,7 +18,10 @@ if TYPE_CHECKING:
     from tutor.progress import ProgressStore
 
 PACK_OPTION = click.option(
-    "--pack", "pack_path", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+    "--pack",
+    "pack_path",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
     help="A lesson-pack folder (default: the built-in pack).",
 )
 
@@ -76,9 +79,14 @@ def progress(ctx: click.Context, pack_path: Path | None) -> None:
         total_done += done
         last = max((s.last_activity or 0 for s in current), default=0) or None
         table.add_row(
-            tracks.get(lesson.track, lesson.track), lesson.title, words[lesson_status(lesson.step_ids, steps)],
-            f"{done}/{len(lesson.steps)}", str(sum(s.attempts for s in current)),
-            str(sum(s.hints_used for s in current)), str(sum(1 for s in current if s.solution_viewed)), _when(last),
+            tracks.get(lesson.track, lesson.track),
+            lesson.title,
+            words[lesson_status(lesson.step_ids, steps)],
+            f"{done}/{len(lesson.steps)}",
+            str(sum(s.attempts for s in current)),
+            str(sum(s.hints_used for s in current)),
+            str(sum(1 for s in current if s.solution_viewed)),
+            _when(last),
         )
     console = Console()
     console.print(table)

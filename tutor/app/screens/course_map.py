@@ -25,8 +25,13 @@ class CourseMapScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "continue", "Continue", id="continue", tooltip="Open the lesson and step you were on last"),
         Binding("enter", "open", "Open lesson", id="open_lesson", tooltip="Open the highlighted lesson", priority=True),
-        Binding("p", "problems", "Pack problems", id="pack_problems",
-                tooltip="Every problem found in the pack, with file:line:col"),
+        Binding(
+            "p",
+            "problems",
+            "Pack problems",
+            id="pack_problems",
+            tooltip="Every problem found in the pack, with file:line:col",
+        ),
         Binding("ctrl+q", "app.quit", "Quit", id="quit", tooltip="Leave the tutor (your progress is saved)"),
     ]
 
@@ -79,7 +84,8 @@ class CourseMapScreen(Screen[None]):
             by_file.setdefault(problem.file, []).append(str(problem))
         valid = {e.lesson.id for e in result.pack.lessons} if result.pack else set()
         self.broken = {
-            lesson.id: by_file.get(lesson.path, ["this lesson did not load"]) for lesson in index.lessons
+            lesson.id: by_file.get(lesson.path, ["this lesson did not load"])
+            for lesson in index.lessons
             if lesson.id not in valid
         }
         self.refresh_bindings()
@@ -106,11 +112,15 @@ class CourseMapScreen(Screen[None]):
         index = self.tutor.index
         lesson = index.lesson(option.id) if option is not None and option.id else None
         done = {
-            lid for lid, steps in self.progress.items()
+            lid
+            for lid, steps in self.progress.items()
             if (other := index.lesson(lid)) is not None and lesson_status(other.step_ids, steps) == PASSED
         }
         self.query_one(LessonCard).show_lesson(
-            index, lesson, self.progress.get(lesson.id, {}) if lesson else {}, done,
+            index,
+            lesson,
+            self.progress.get(lesson.id, {}) if lesson else {},
+            done,
             self.broken.get(lesson.id) if lesson else None,
         )
 
@@ -125,8 +135,7 @@ class CourseMapScreen(Screen[None]):
 
     def _open(self, lesson_id: str) -> None:
         if lesson_id in self.broken:
-            self.notify("This lesson's file has errors (see the panel on the right, or press p).",
-                        severity="error")
+            self.notify("This lesson's file has errors (see the panel on the right, or press p).", severity="error")
             return
         self.tutor.open_lesson(lesson_id)
 

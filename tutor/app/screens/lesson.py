@@ -114,14 +114,26 @@ Progress is saved after every check, hint and step.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f5", "check", "Check", id="check", priority=True, tooltip="Check your answer or what you did"),
         Binding("f6", "hint", "Hint", id="hint", priority=True, tooltip="Show the next hint (counted)"),
-        Binding("f7", "solution", "Solution", id="solution", priority=True,
-                tooltip="Show the reference solution (after at least one try; recorded as viewed)"),
+        Binding(
+            "f7",
+            "solution",
+            "Solution",
+            id="solution",
+            priority=True,
+            tooltip="Show the reference solution (after at least one try; recorded as viewed)",
+        ),
         Binding("f8", "next_step", "Next step", id="next_step", priority=True, tooltip="Go to the next step"),
         Binding("f2", "toggle_steps", "Steps", id="toggle_steps", tooltip="Hide or show the step list"),
         Binding("f3", "zoom", "Zoom", id="zoom", tooltip="Give the lesson text or the workbench the whole screen"),
         Binding("escape", "back", "Course map", id="back", tooltip="Back to the course map (progress is saved)"),
-        Binding("ctrl+t", "restart_sandboxes", "Restart sandboxes", id="restart_sandboxes", show=False,
-                tooltip="Start again a sandbox that failed to start or has stopped (the database is kept)"),
+        Binding(
+            "ctrl+t",
+            "restart_sandboxes",
+            "Restart sandboxes",
+            id="restart_sandboxes",
+            show=False,
+            tooltip="Start again a sandbox that failed to start or has stopped (the database is kept)",
+        ),
     ]
 
     def __init__(self, outline: LessonOutline, step_id: str | None = None) -> None:
@@ -186,9 +198,9 @@ Progress is saved after every check, hint and step.
         entry = pack.lesson_file(self.outline.id)
         if entry is None:
             problems = [str(p) for p in app.pack_load.errors if p.file == self.outline.path]
-            self.post_message(LessonUnavailable(
-                "This lesson's file has errors, so it cannot be opened:\n" + "\n".join(problems[:10])
-            ))
+            self.post_message(
+                LessonUnavailable("This lesson's file has errors, so it cannot be opened:\n" + "\n".join(problems[:10]))
+            )
             return
         session = Session(pack, entry.lesson, app.home)
         try:
@@ -203,9 +215,7 @@ Progress is saved after every check, hint and step.
             return
 
         def report(what: str, fraction: float) -> None:
-            self.app.call_from_thread(
-                self.query_one(WorkbenchArea).set_status, f"{what} ({fraction:.0%})"
-            )
+            self.app.call_from_thread(self.query_one(WorkbenchArea).set_status, f"{what} ({fraction:.0%})")
 
         self.start_sandboxes(session, report)
 
@@ -216,10 +226,11 @@ Progress is saved after every check, hint and step.
             else:
                 session.start(progress=report)
         except Exception as exc:
-            self.post_message(SessionFailed(
-                f"The lesson's sandboxes could not start: {type(exc).__name__}: {exc}\n"
-                "Press Ctrl+T to try again."
-            ))
+            self.post_message(
+                SessionFailed(
+                    f"The lesson's sandboxes could not start: {type(exc).__name__}: {exc}\nPress Ctrl+T to try again."
+                )
+            )
             return
         self.post_message(SessionStarted(session))
 
@@ -230,8 +241,12 @@ Progress is saved after every check, hint and step.
         problems = self.session.problems()
         for problem in problems:
             if problem not in self.reported_problems:
-                self.notify(f"{problem[0].upper()}{problem[1:]}. Press Ctrl+T to restart it.",
-                            title="Sandbox", severity="error", timeout=15)
+                self.notify(
+                    f"{problem[0].upper()}{problem[1:]}. Press Ctrl+T to restart it.",
+                    title="Sandbox",
+                    severity="error",
+                    timeout=15,
+                )
         self.reported_problems = problems
 
     @work(thread=True, exclusive=True, group="session", exit_on_error=False)
@@ -255,8 +270,14 @@ Progress is saved after every check, hint and step.
         if self.resume_step in ids:
             start = ids.index(self.resume_step)
         else:
-            start = next((i for i, s in enumerate(self.lesson.steps)
-                          if not (self.progress.get(s.id) and self.progress[s.id].passed)), 0)
+            start = next(
+                (
+                    i
+                    for i, s in enumerate(self.lesson.steps)
+                    if not (self.progress.get(s.id) and self.progress[s.id].passed)
+                ),
+                0,
+            )
         await self.go_to(start)
 
     def on_lesson_unavailable(self, message: LessonUnavailable) -> None:
@@ -322,8 +343,12 @@ Progress is saved after every check, hint and step.
         result = self.query_one(ResultPanel)
         self.last_result = None
         if progress is not None and progress.passed:
-            result.show_result(CheckResult(True, "You passed this step before."), progress.attempts,
-                               step.explanation, self._next_hint())
+            result.show_result(
+                CheckResult(True, "You passed this step before."),
+                progress.attempts,
+                step.explanation,
+                self._next_hint(),
+            )
         else:
             result.clear()
         self._show_steps()
@@ -419,16 +444,22 @@ Progress is saved after every check, hint and step.
         if self.query_one(AnswerArea).hands_on:
             status = self.query_one("#act-status", Static)
             status.display = True
-            status.update(f"You acted in the workbench{': ' + message.detail if message.detail else ''}. "
-                          f"Press {CHECK_KEY} to check it.")
+            status.update(
+                f"You acted in the workbench{': ' + message.detail if message.detail else ''}. "
+                f"Press {CHECK_KEY} to check it."
+            )
 
     # -- hints and the solution ------------------------------------------------------------------------------
     async def _reveal_hint(self, step: Step) -> None:
         number = self.hints_shown + 1
-        await self.query_one("#hints", Vertical).mount(Static(
-            Content.assemble((f"Hint {number}/{len(step.hints)}: ", "bold $text-accent"), step.hints[self.hints_shown]),
-            classes="hint",
-        ))
+        await self.query_one("#hints", Vertical).mount(
+            Static(
+                Content.assemble(
+                    (f"Hint {number}/{len(step.hints)}: ", "bold $text-accent"), step.hints[self.hints_shown]
+                ),
+                classes="hint",
+            )
+        )
         self.hints_shown = number
 
     async def action_hint(self) -> None:
@@ -448,9 +479,9 @@ Progress is saved after every check, hint and step.
     def record_hint(self, step: Step) -> None:
         assert self.pack is not None and self.lesson is not None
         try:
-            self.post_message(ProgressSaved(
-                self.tutor.store.record_hint(self.pack.id, self.pack.version, self.lesson.id, step.id)
-            ))
+            self.post_message(
+                ProgressSaved(self.tutor.store.record_hint(self.pack.id, self.pack.version, self.lesson.id, step.id))
+            )
         except ProgressError as exc:
             self.app.notify(str(exc), severity="error")
 
@@ -472,8 +503,11 @@ Progress is saved after every check, hint and step.
                 self.record_solution(step)
 
         self.app.push_screen(
-            ConfirmScreen("Show the reference solution? It is recorded as \"solution viewed\" for this step.",
-                          yes="Show it", no="Not yet"),
+            ConfirmScreen(
+                'Show the reference solution? It is recorded as "solution viewed" for this step.',
+                yes="Show it",
+                no="Not yet",
+            ),
             answered,
         )
 
@@ -481,9 +515,11 @@ Progress is saved after every check, hint and step.
     def record_solution(self, step: Step) -> None:
         assert self.pack is not None and self.lesson is not None
         try:
-            self.post_message(ProgressSaved(
-                self.tutor.store.record_solution_viewed(self.pack.id, self.pack.version, self.lesson.id, step.id)
-            ))
+            self.post_message(
+                ProgressSaved(
+                    self.tutor.store.record_solution_viewed(self.pack.id, self.pack.version, self.lesson.id, step.id)
+                )
+            )
         except ProgressError as exc:
             self.app.notify(str(exc), severity="error")
 

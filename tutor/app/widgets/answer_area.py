@@ -76,16 +76,22 @@ class AnswerArea(Vertical):
             prompt.update(
                 f"Pick every one that applies (Tab to move, Space to tick), then press [b]{self.check_key}[/b]{suffix}."
             )
-            await self.mount(Vertical(
-                *[ChoiceBox(Content(o.text.strip()), name=o.id) for o in spec.options],
-                id="answer-choices", classes="answer-input",
-            ))
+            await self.mount(
+                Vertical(
+                    *[ChoiceBox(Content(o.text.strip()), name=o.id) for o in spec.options],
+                    id="answer-choices",
+                    classes="answer-input",
+                )
+            )
         elif spec.kind == "choice":
             prompt.update(f"Pick one (Enter or Space), then press [b]{self.check_key}[/b]{suffix}.")
-            await self.mount(RadioSet(
-                *[ChoiceRadio(Content(o.text.strip()), name=o.id) for o in spec.options],
-                id="answer-choice", classes="answer-input",
-            ))
+            await self.mount(
+                RadioSet(
+                    *[ChoiceRadio(Content(o.text.strip()), name=o.id) for o in spec.options],
+                    id="answer-choice",
+                    classes="answer-input",
+                )
+            )
         elif spec.kind == "number":
             prompt.update(f"Type a number, then press [b]Enter[/b] or [b]{self.check_key}[/b]{suffix}.")
             unit = getattr(spec, "unit", None)

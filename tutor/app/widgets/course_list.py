@@ -20,7 +20,9 @@ def track_percent(lessons: list[LessonOutline], progress: Progress) -> int:
     if not total:
         return 0
     done = sum(
-        1 for lesson in lessons for step in lesson.step_ids
+        1
+        for lesson in lessons
+        for step in lesson.step_ids
         if (p := progress.get(lesson.id, {}).get(step)) is not None and p.passed
     )
     return round(100 * done / total)
@@ -58,13 +60,11 @@ Prerequisites are advice only: any lesson can be opened at any time.
             if not lessons:
                 options.append(Option(Content.styled("    (no lessons yet)", "$text-muted italic"), disabled=True))
             for lesson in lessons:
-                status = "broken" if lesson.id in broken else lesson_status(
-                    lesson.step_ids, progress.get(lesson.id, {})
+                status = (
+                    "broken" if lesson.id in broken else lesson_status(lesson.step_ids, progress.get(lesson.id, {}))
                 )
                 minutes = f"  {lesson.minutes} min" if lesson.minutes else ""
-                prompt = Content.assemble(
-                    "  ", (badge(status), STYLE[status]), lesson.title, (minutes, "$text-muted")
-                )
+                prompt = Content.assemble("  ", (badge(status), STYLE[status]), lesson.title, (minutes, "$text-muted"))
                 options.append(Option(prompt, id=lesson.id))
         self.set_options(options)
         ids = [o.id for o in self.options]

@@ -20,8 +20,12 @@ best done first (advice: nothing is locked). Press **Enter** to open it.
 """
 
     def show_lesson(
-        self, index: PackIndex, lesson: LessonOutline | None, steps: dict[str, StepProgress],
-        done_lessons: set[str], problems: list[str] | None = None,
+        self,
+        index: PackIndex,
+        lesson: LessonOutline | None,
+        steps: dict[str, StepProgress],
+        done_lessons: set[str],
+        problems: list[str] | None = None,
     ) -> None:
         if lesson is None:
             self.update(Content.styled("Pick a lesson on the left.", "$text-muted"))

@@ -34,8 +34,12 @@ checks and hints it took. Pick any step with **↑/↓** and **Enter**; nothing 
                 if p.solution_viewed:
                     extra += ", solution seen"
             prompt = Content.assemble(
-                f"{number}. ", (step.title, "bold" if number - 1 == current else ""), "\n",
-                "   ", (f"{SYMBOL[status]} {WORD[status]}", STYLE[status]), (extra, "$text-muted"),
+                f"{number}. ",
+                (step.title, "bold" if number - 1 == current else ""),
+                "\n",
+                "   ",
+                (f"{SYMBOL[status]} {WORD[status]}", STYLE[status]),
+                (extra, "$text-muted"),
             )
             options.append(Option(prompt, id=step.id))
         self.set_options(options)
