@@ -305,7 +305,8 @@ class ProgressStore:
         self._write(
             [
                 (
-                    "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    "INSERT INTO settings (key, value) VALUES (?, ?)"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                     (key, value),
                 ),
             ]
