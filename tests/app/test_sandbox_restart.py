@@ -62,6 +62,12 @@ async def test_a_dead_api_is_reported_and_restarted_on_the_same_port(
         api = screen.session.api
         assert api is not None and api.alive
         port = api.port
+        # an HTTP step: the request workbench is in front, and the prompt says where curl can reach the API
+        from textual.widgets import TabbedContent
+
+        assert screen.query_one("#workbench-tabs", TabbedContent).active == "workbench-api"
+        prompt = str(screen.query_one("#answer-prompt", Static).render())
+        assert api.base_url in prompt and "live.db" in prompt
         api.stop()  # the server dies under the learner
         screen.watch_sandboxes()
         assert screen.reported_problems == ["the sandbox API has stopped"]

@@ -293,6 +293,7 @@ Progress is saved after every check, hint and step.
             for problem in problems:
                 self.notify(problem, title="Workbench", severity="warning")
         if self.step is not None:
+            self._point_at_workbench(self.step)
             self.enter_step(self.step)
 
     async def on_session_failed(self, message: SessionFailed) -> None:
@@ -355,6 +356,8 @@ Progress is saved after every check, hint and step.
         self.query_one("#reading", VerticalScroll).scroll_home(animate=False)
         self.query_one(AnswerArea).focus_input()
         self.refresh_bindings()
+        if self.session_ready:
+            self._point_at_workbench(step)
         self.enter_step(step)
 
     def _show_steps(self) -> None:
@@ -381,6 +384,27 @@ Progress is saved after every check, hint and step.
             self.post_message(ProgressSaved(self.tutor.store.step(self.pack.id, self.lesson.id, step.id)))
         except ProgressError as exc:
             self.app.notify(str(exc), severity="error")
+
+    def _point_at_workbench(self, step: Step) -> None:
+        """Put the workbench this step is done in to the front, and say where the learner's own tools
+        (curl, sqlite3, a browser) reach the sandboxes."""
+        from tutor.pack.checks import HTTP_KINDS, SQL_KINDS, iter_kinds
+
+        session = self.session
+        if session is None:
+            return
+        kinds = set(iter_kinds(step.check))
+        area = self.query_one(WorkbenchArea)
+        if kinds & HTTP_KINDS:
+            area.show("api")
+        elif kinds & SQL_KINDS:
+            area.show("sql")
+        tools = []
+        if session.api is not None:
+            tools.append(f"the API is at {session.api.base_url}")
+        if session.sql is not None:
+            tools.append(f"the database is {session.sql.path}")
+        self.query_one(AnswerArea).set_tools("; ".join(tools) or None)
 
     def on_progress_saved(self, message: ProgressSaved) -> None:
         old = self.progress.get(message.progress.step_id)

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.markup import escape
 from textual.message import Message
 from textual.widgets import Input, Label, RadioSet, Static
 
@@ -55,9 +56,20 @@ class AnswerArea(Vertical):
         self.check_key = check_key
         self.spec: Any | None = None
         self.hands_on = False
+        self.tools: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="answer-prompt")
+
+    def set_tools(self, tools: str | None) -> None:
+        """Where the learner's own tools reach the sandboxes (the API's URL, the database's path)."""
+        self.tools = tools
+        if self.hands_on:
+            self.query_one("#answer-prompt", Static).update(self._hands_on_prompt())
+
+    def _hands_on_prompt(self) -> str:
+        where = f"with your own tools: {escape(self.tools)}" if self.tools else "with your own tools"
+        return f"Do it in the workbench (or {where}), then press [b]{self.check_key}[/b] to check."
 
     async def set_check(self, check: Any) -> None:
         self.spec = answer_spec(check)
@@ -66,9 +78,7 @@ class AnswerArea(Vertical):
         prompt = self.query_one("#answer-prompt", Static)
         spec = self.spec
         if spec is None:
-            prompt.update(
-                f"Do it in the workbench (or with your own tools), then press [b]{self.check_key}[/b] to check."
-            )
+            prompt.update(self._hands_on_prompt())
             return
         hands_on_too = any(k not in CONCEPT_KINDS | {"all"} for k in iter_kinds(check))
         suffix = " (after doing the hands-on part)" if hands_on_too else ""

@@ -46,10 +46,12 @@ machine. You can also use your own tools (sqlite3, curl, httpie, a browser) on t
     async def mount_workbenches(self, session: Session, names: list[str]) -> list[str]:
         """Mount a workbench for each of `names`; returns the problems (also shown in the region)."""
         await self.remove_children()
+        self.names: list[str] = []
         widgets: list[tuple[str, Widget]] = []
         problems: list[str] = []
         for name in names:
             title = TITLES.get(name, name)
+            self.names.append(name)
             try:
                 cls: Any = load_workbench(name)
                 widget: Widget = cls(session)
@@ -65,6 +67,12 @@ machine. You can also use your own tools (sqlite3, curl, httpie, a browser) on t
         elif widgets:
             tabs = TabbedContent(id="workbench-tabs")
             await self.mount(tabs)
-            for title, widget in widgets:
-                await tabs.add_pane(TabPane(title, widget))
+            for name, (title, widget) in zip(names, widgets, strict=True):
+                await tabs.add_pane(TabPane(title, widget, id=f"workbench-{name}"))
         return problems
+
+    def show(self, name: str) -> None:
+        """Bring the workbench for `name` ('sql' or 'api') to the front, when there are several."""
+        tabs = self.query("#workbench-tabs")
+        if tabs and name in getattr(self, "names", []):
+            tabs.first(TabbedContent).active = f"workbench-{name}"
