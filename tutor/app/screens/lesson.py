@@ -461,7 +461,10 @@ Progress is saved after every check, hint and step.
         self.last_result = message.result
         panel = self.query_one(ResultPanel)
         panel.show_result(message.result, attempts, step.explanation, self._next_hint())
-        self.call_after_refresh(self.query_one("#reading", VerticalScroll).scroll_to_widget, panel, animate=False)
+        # to the top of the reading pane: on a short pane the verdict's explanation is what the learner needs
+        self.call_after_refresh(
+            self.query_one("#reading", VerticalScroll).scroll_to_widget, panel, animate=False, top=True
+        )
         self.refresh_bindings()
 
     def on_workbench_acted(self, message: WorkbenchActed) -> None:

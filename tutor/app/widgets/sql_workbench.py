@@ -79,7 +79,8 @@ class SqlWorkbench(Vertical):
     # -- layout ----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Static(self._path_text(), id="sql-path")
-        editor = TextArea.code_editor("", language="sql", id="sql-editor", soft_wrap=True)
+        # Tab moves focus (SQL needs no tab indentation): keyboard-only learners must be able to leave the editor
+        editor = TextArea.code_editor("", language="sql", id="sql-editor", soft_wrap=True, tab_behavior="focus")
         editor.tooltip = "SQL: Ctrl+R or Ctrl+Enter runs it"
         yield editor
         yield Static("Type a query and press Ctrl+R to run it.", id="sql-status")
