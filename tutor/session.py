@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from tutor.checks import evaluate
 from tutor.checks.base import CheckContext, CheckResult
-from tutor.pack.actions import Action, Answer
+from tutor.pack.actions import Action, Answer, WrongAnswer
 from tutor.pack.models import Lesson, Step
 
 if TYPE_CHECKING:
@@ -41,6 +41,10 @@ def _same_answer(a: Answer | None, b: Answer | None) -> bool:
         right = sorted(str(x) for x in (b if isinstance(b, list) else [b]))
         return left == right
     return " ".join(str(a).split()).casefold() == " ".join(str(b).split()).casefold()
+
+
+def _normal_sql(sql: str) -> str:
+    return " ".join(sql.replace(";", " ").split()).casefold()
 
 
 class ActionFailed(Exception):
@@ -169,11 +173,26 @@ class Session:
         )
 
     def check(self, step: Step, answer: Answer | None = None) -> CheckResult:
-        """Run `step`'s check on the evidence gathered since `begin_step`, plus the typed `answer`."""
+        """Run `step`'s check on the evidence gathered since `begin_step`, plus the typed `answer`.
+
+        When the check fails and what the learner did is one of the step's declared wrong answers (the
+        same typed answer, or the same SQL as their last statements), the author's feedback for it is
+        added: it says why that particular mistake is a mistake."""
         result = evaluate(step.check, self.context(answer))
         if not result.passed and result.feedback is None:
             for wrong in step.wrong_answers:
-                if wrong.feedback and _same_answer(wrong.answer, answer):
+                if wrong.feedback and self._did(wrong, answer):
                     result = replace(result, feedback=wrong.feedback)
                     break
         return result
+
+    def _did(self, wrong: WrongAnswer, answer: Answer | None) -> bool:
+        if wrong.answer is not None:
+            return _same_answer(wrong.answer, answer)
+        if wrong.sql is not None and self.sql is not None:
+            from sandboxes.sql.guard import split_statements
+
+            expected = [_normal_sql(s.sql) for s in split_statements(wrong.sql)]
+            ran = [_normal_sql(s) for s in self.sql.statements()]
+            return bool(expected) and ran[-len(expected) :] == expected
+        return False
