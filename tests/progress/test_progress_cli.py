@@ -68,3 +68,23 @@ def test_a_corrupt_progress_file_gives_a_note_not_a_traceback(tutor_home: Path) 
     result = run(tutor_home, "progress", "--pack", PACK)
     assert result.returncode == 0
     assert "moved aside" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_progress_json_is_the_export_an_instructor_collects(tutor_home: Path) -> None:
+    import json
+
+    seed(tutor_home)
+    result = run(tutor_home, "progress", "--pack", PACK, "--json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["progress_format"] == 1
+    assert doc["pack"]["id"] == "test-pack"
+    assert doc["position"] == {"lesson": "first", "step": "type-it"}
+    first = next(lesson for lesson in doc["lessons"] if lesson["id"] == "first")
+    assert first["status"] == "in_progress"
+    steps = {s["id"]: s for s in first["steps"]}
+    assert steps["pick"]["status"] == "passed" and steps["pick"]["attempts"] == 1
+    assert steps["pick"]["completed_at"].endswith("+00:00")
+    assert steps["type-it"]["hints_used"] == 1
+    untouched = [s for lesson in doc["lessons"] for s in lesson["steps"] if s["status"] == "not_started"]
+    assert untouched and all(set(s) == {"id", "status"} for s in untouched)

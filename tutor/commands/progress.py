@@ -39,16 +39,75 @@ def _open_store() -> ProgressStore:
     return store
 
 
+def _print_json(pack_path: Path | None) -> None:
+    """The export an instructor collects. Stable shape (fields may be added, never renamed):
+    {"progress_format": 1, "pack": {id, title, version}, "position": {lesson, step} | null,
+     "lessons": [{"id", "title", "track", "status", "steps": [{"id", "status", "attempts", "hints_used",
+     "solution_viewed", "first_activity", "last_activity", "completed_at", "pack_version"}]}]}
+    Times are ISO 8601 in UTC; steps never visited are listed with status "not_started"."""
+    import json
+    from dataclasses import asdict
+    from datetime import UTC
+
+    from tutor.pack.index import read_index
+    from tutor.progress import NOT_STARTED, lesson_status
+
+    index = read_index(pack_path or builtin_pack_path())
+    with _open_store() as store:
+        steps_by_lesson = store.pack_steps(index.id)
+        position = store.position(index.id)
+
+    def iso(value: object) -> object:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value, UTC).isoformat(timespec="seconds")
+        return value
+
+    lessons = []
+    for lesson in index.lessons:
+        recorded = steps_by_lesson.get(lesson.id, {})
+        steps = []
+        for step_id in lesson.step_ids:
+            if step_id in recorded:
+                row = asdict(recorded[step_id])
+                row.pop("lesson_id", None)
+                row.pop("step_id", None)
+                steps.append(
+                    {"id": step_id, **{k: (iso(v) if k.endswith(("_activity", "_at")) else v) for k, v in row.items()}}
+                )
+            else:
+                steps.append({"id": step_id, "status": NOT_STARTED})
+        lessons.append(
+            {
+                "id": lesson.id,
+                "title": lesson.title,
+                "track": lesson.track,
+                "status": lesson_status(lesson.step_ids, recorded),
+                "steps": steps,
+            }
+        )
+    doc = {
+        "progress_format": 1,
+        "pack": {"id": index.id, "title": index.title, "version": index.version},
+        "position": {"lesson": position.lesson_id, "step": position.step_id} if position else None,
+        "lessons": lessons,
+    }
+    click.echo(json.dumps(doc, indent=2))
+
+
 def _when(timestamp: float | None) -> str:
     return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M") if timestamp else "-"
 
 
 @click.group(invoke_without_command=True)
 @PACK_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Every step's record as JSON, to hand to an instructor.")
 @click.pass_context
-def progress(ctx: click.Context, pack_path: Path | None) -> None:
+def progress(ctx: click.Context, pack_path: Path | None, as_json: bool) -> None:
     """Show your progress in a pack (without starting the tutor)."""
     if ctx.invoked_subcommand is not None:
+        return
+    if as_json:
+        _print_json(pack_path)
         return
     from rich.console import Console
     from rich.table import Table
