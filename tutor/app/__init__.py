@@ -24,7 +24,7 @@ def make_app(pack_path: Path | None = None, home: Home | None = None) -> TutorAp
 
     home = home if home is not None else Home.from_env()
     root = pack_path if pack_path is not None else builtin_pack_path()
-    index = read_index(root)
+    index = read_index(root, cache_dir=home.cache)
     notice: str | None = None
     try:
         store = ProgressStore.open(home.progress_db)

@@ -16,16 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 MANIFEST = "pack.yaml"
+CACHE_FORMAT = 1
 MAX_YAML_BYTES = 1024 * 1024  # the loader's cap (tutor.pack.loader.MAX_YAML_BYTES); kept equal by a test
 LESSON_SUFFIXES = (".yaml", ".yml")
-
-try:
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
 
 
 @dataclass(frozen=True)
@@ -89,8 +83,11 @@ def _read(path: Path) -> Any:
         raise ValueError(f"cannot read the file: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise ValueError("the file is not UTF-8 text") from None
+    import yaml  # only on a cache miss: the first screen usually reads the cached outline
+
+    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader (CSafeLoader/SafeLoader)
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader (CSafeLoader/SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -126,9 +123,82 @@ def _lesson(rel: str, folder: str, data: Any) -> LessonOutline | None:
     )
 
 
-def read_index(root: Path | str) -> PackIndex:
-    """The outline of the pack at `root`. Never raises for a bad pack."""
+def _signature(root: Path) -> list[list[Any]]:
+    """What the outline depends on: every YAML file one folder deep, with its size and mtime."""
+    found: list[list[Any]] = []
+    try:
+        candidates = [root / MANIFEST, *(p for d in root.iterdir() if d.is_dir() for p in d.iterdir())]
+    except OSError:
+        return found
+    for path in candidates:
+        if path.suffix in LESSON_SUFFIXES:
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            found.append([path.relative_to(root).as_posix(), stat.st_size, stat.st_mtime_ns])
+    return sorted(found)
+
+
+def _from_json(root: Path, doc: dict[str, Any]) -> PackIndex:
+    return PackIndex(
+        root=root,
+        id=doc["id"],
+        title=doc["title"],
+        version=doc["version"],
+        tracks=[TrackOutline(**t) for t in doc["tracks"]],
+        lessons=[
+            LessonOutline(
+                **{k: v for k, v in lesson.items() if k not in ("prerequisites", "steps", "sandboxes")},
+                prerequisites=tuple(lesson["prerequisites"]),
+                steps=tuple(StepOutline(**s) for s in lesson["steps"]),
+                sandboxes=tuple(lesson["sandboxes"]),
+            )
+            for lesson in doc["lessons"]
+        ],
+        problems=list(doc["problems"]),
+    )
+
+
+def read_index(root: Path | str, cache_dir: Path | None = None) -> PackIndex:
+    """The outline of the pack at `root`. Never raises for a bad pack.
+
+    With `cache_dir`, the outline is kept there as JSON keyed by the pack's path and every YAML file's
+    size and mtime, so the first screen of a later start reads one small JSON file and never imports
+    yaml; any change to a file (or a file added or removed) reads the pack again."""
+    import json
+
     root = Path(root)
+    cache_file: Path | None = None
+    signature: list[list[Any]] = []
+    if cache_dir is not None:
+        import hashlib
+
+        key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
+        cache_file = cache_dir / f"outline-{key}.json"
+        signature = _signature(root)
+        try:
+            cached = json.loads(cache_file.read_text(encoding="utf-8"))
+            if cached.get("format") == CACHE_FORMAT and cached.get("signature") == signature:
+                return _from_json(root, cached["index"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # no cache yet, or an unreadable one: read the pack
+    index = _read_index(root)
+    if cache_file is not None:
+        from dataclasses import asdict
+
+        doc = {k: v for k, v in asdict(index).items() if k != "root"}
+        try:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            temporary = cache_file.with_suffix(".tmp")
+            temporary.write_text(json.dumps({"format": CACHE_FORMAT, "signature": signature, "index": doc}))
+            temporary.replace(cache_file)
+        except OSError:
+            pass  # a read-only state folder only costs the next start a re-read
+    return index
+
+
+def _read_index(root: Path) -> PackIndex:
     index = PackIndex(root=root, id=root.name or "pack", title=root.name or "Lesson pack", version="?")
     try:
         manifest = _read(root / MANIFEST)
