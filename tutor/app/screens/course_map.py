@@ -55,7 +55,15 @@ class CourseMapScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(CourseList).focus()
-        self.load_progress()
+        # The first frame shows the course with its progress. That is one small read of a local SQLite
+        # file, so it is done here rather than a worker hop later: otherwise the first frame is empty and
+        # the list then competes with the pack validation that starts once the app is ready.
+        try:
+            progress = self.tutor.store.pack_steps(self.tutor.index.id)
+        except ProgressError as exc:
+            self.app.notify(str(exc), severity="error")
+            progress = {}
+        self.show_progress(progress)
 
     def on_screen_resume(self) -> None:
         if self.is_mounted:
