@@ -150,6 +150,10 @@ def check_lesson(pack: Pack, entry: LessonFile, home: Home, *, strict: bool = Fa
             ]
         for index, step in enumerate(lesson.steps):
             cases.extend(_warnings(entry, index, step, strict))
+
+            def case(line: int, label: str, passed: bool, message: str = "", step: Step = step) -> Case:
+                return Case(entry.path, line, lesson.id, step.id, label, passed=passed, message=message)
+
             for number, wrong in enumerate(step.wrong_answers, start=1):
                 label = f"wrong answer {number}"
                 line = entry.source.value_pos(("steps", index, "wrong_answers", number - 1)).line
@@ -163,47 +167,17 @@ def check_lesson(pack: Pack, entry: LessonFile, home: Home, *, strict: bool = Fa
                 finally:
                     session.restore_state(state)
                 if result.error:
-                    cases.append(
-                        Case(
-                            entry.path,
-                            line,
-                            lesson.id,
-                            step.id,
-                            label,
-                            passed=False,
-                            message=f"the check itself failed: {_one_line(result)}",
-                        )
-                    )
+                    cases.append(case(line, label, False, f"the check itself failed: {_one_line(result)}"))
                 else:
-                    cases.append(
-                        Case(
-                            entry.path,
-                            line,
-                            lesson.id,
-                            step.id,
-                            label,
-                            passed=not result.passed,
-                            message="" if not result.passed else _one_line(result),
-                        )
-                    )
+                    cases.append(case(line, label, not result.passed, _one_line(result) if result.passed else ""))
             line = entry.source.key_pos(("steps", index, "solution")).line
             session.begin_step(step)
             answer, failure = _apply(session, step.solution)
             if failure is not None:
-                cases.append(Case(entry.path, line, lesson.id, step.id, "solution", passed=False, message=failure))
+                cases.append(case(line, "solution", False, failure))
                 continue
             result = session.check(step, answer)
-            cases.append(
-                Case(
-                    entry.path,
-                    line,
-                    lesson.id,
-                    step.id,
-                    "solution",
-                    passed=result.passed,
-                    message="" if result.passed else _one_line(result),
-                )
-            )
+            cases.append(case(line, "solution", result.passed, "" if result.passed else _one_line(result)))
     return cases
 
 
