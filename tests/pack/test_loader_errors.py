@@ -276,3 +276,14 @@ def test_python_tags_are_not_executed(tmp_path: Path) -> None:
     (error,) = problems(root)
     assert not marker.exists()
     assert error.startswith("http/01.yaml:1:5:")
+
+
+def test_a_track_whose_only_lesson_is_broken_is_not_called_empty(tmp_path: Path) -> None:
+    from tests.pack.helpers import load
+
+    broken = GOOD_LESSON.format(id="first").replace("title: A lesson", "title: [oops")
+    result = load(write_pack(tmp_path, {"http/01.yaml": broken}))
+    assert [p.message for p in result.warnings] == [
+        "track 'databases' has no lessons (put lesson files in the folder 'databases/')"
+    ]
+    assert len(result.errors) == 1

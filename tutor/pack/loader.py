@@ -520,7 +520,8 @@ def load_pack(root: Path | str) -> PackLoad:
     problems.extend(_check_prerequisites(raws))
     if manifest is not None:
         for track in manifest.tracks:
-            if not any(e.lesson.track == track.id for e in entries) and manifest_src is not None:
+            # "no lessons" means no lesson files; a file that failed validation has its own errors
+            if not any(path.parent.name == track.id for path in files) and manifest_src is not None:
                 index = [t.id for t in manifest.tracks].index(track.id)
                 pos = manifest_src.value_pos(("tracks", index, "id"))
                 problems.append(
