@@ -108,3 +108,27 @@ async def test_a_sandbox_that_fails_to_start_says_why_and_can_retry(
         await settle(pilot)
         assert app.screen.session.api is not None and app.screen.session.api.alive
         assert app.screen.query(RequestWorkbench)
+
+
+async def test_http_step_sent_from_the_request_workbench_is_checked(
+    app_factory: Any, settle: Any, api_pack: Path
+) -> None:
+    from textual.widgets import Input
+
+    app = app_factory(api_pack)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_lesson("items")
+        await settle(pilot)
+        await pilot.press("f5")  # nothing sent yet
+        await settle(pilot)
+        assert "Not yet" in str(app.screen.query_one("#verdict", Static).render())
+        url = app.screen.query_one("#rw-url", Input)
+        url.focus()
+        url.value = "/v1/items"
+        await pilot.press("ctrl+r")  # send, from inside the lesson (F5 is the lesson's check)
+        await settle(pilot)
+        await pilot.pause(0.3)
+        await pilot.press("f5")
+        await settle(pilot)
+        assert "Passed" in str(app.screen.query_one("#verdict", Static).render())
