@@ -46,3 +46,25 @@ async def test_sql_step_in_the_lesson_screen_wrong_then_right(app_factory: Any, 
         await pilot.press("f5")
         await settle(pilot)
         assert "Passed" in verdict(app)
+
+
+async def test_database_build_shows_a_progress_bar() -> None:
+    from textual.app import App, ComposeResult
+    from textual.widgets import ProgressBar
+
+    from tutor.app.widgets.workbench_area import WorkbenchArea
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield WorkbenchArea()
+
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        area = app.query_one(WorkbenchArea)
+        area.set_progress("Building table books (1,000,000 rows)", 0.25)
+        await pilot.pause()
+        assert app.query_one(ProgressBar).percentage == 0.25
+        assert "Building table books" in str(app.query_one("#workbench-status", Static).render())
+        area.set_progress("Copying the database", 1.0)
+        await pilot.pause()
+        assert app.query_one(ProgressBar).percentage == 1.0

@@ -215,7 +215,7 @@ Progress is saved after every check, hint and step.
             return
 
         def report(what: str, fraction: float) -> None:
-            self.app.call_from_thread(self.query_one(WorkbenchArea).set_status, f"{what} ({fraction:.0%})")
+            self.app.call_from_thread(self.query_one(WorkbenchArea).set_progress, what, fraction)
 
         self.start_sandboxes(session, report)
 
@@ -257,7 +257,7 @@ Progress is saved after every check, hint and step.
         self.app.call_from_thread(self.notify, "Restarting the lesson's sandboxes...", title="Sandbox")
 
         def report(what: str, fraction: float) -> None:
-            self.app.call_from_thread(self.query_one(WorkbenchArea).set_status, f"{what} ({fraction:.0%})")
+            self.app.call_from_thread(self.query_one(WorkbenchArea).set_progress, what, fraction)
 
         self.session_ready = False
         self.start_sandboxes(session, report, restart=True)

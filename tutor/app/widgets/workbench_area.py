@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widget import Widget
-from textual.widgets import LoadingIndicator, Static, TabbedContent, TabPane
+from textual.widgets import ProgressBar, Static, TabbedContent, TabPane
 
 from tutor.app.workbenches import TITLES, load_workbench
 
@@ -34,10 +34,17 @@ machine. You can also use your own tools (sqlite3, curl, httpie, a browser) on t
 
     def compose(self) -> ComposeResult:
         yield Static("Starting the lesson's sandboxes...", id="workbench-status")
-        yield LoadingIndicator(id="workbench-loading")
+        yield ProgressBar(total=1.0, show_eta=False, id="workbench-loading")
 
     def set_status(self, text: str) -> None:
         self.query_one("#workbench-status", Static).update(text)
+
+    def set_progress(self, what: str, fraction: float) -> None:
+        """A sandbox being prepared (a big lesson database takes a second or two): say what, and how far."""
+        self.set_status(what)
+        bars = self.query("#workbench-loading")
+        if bars:
+            bars.first(ProgressBar).update(progress=max(0.0, min(fraction, 1.0)))
 
     async def show_failure(self, message: str) -> None:
         await self.remove_children()
