@@ -123,8 +123,17 @@ Progress is saved after every check, hint and step.
             tooltip="Show the reference solution (after at least one try; recorded as viewed)",
         ),
         Binding("f8", "next_step", "Next step", id="next_step", priority=True, tooltip="Go to the next step"),
-        Binding("f2", "toggle_steps", "Steps", id="toggle_steps", tooltip="Hide or show the step list"),
-        Binding("f3", "zoom", "Zoom", id="zoom", tooltip="Give the lesson text or the workbench the whole screen"),
+        # Layout toggles: in F1 help and the command palette, not the footer, which must fit check, hint,
+        # solution, next and the workbench's own keys on one line
+        Binding("f2", "toggle_steps", "Steps", id="toggle_steps", show=False, tooltip="Hide or show the step list"),
+        Binding(
+            "f3",
+            "zoom",
+            "Zoom",
+            id="zoom",
+            show=False,
+            tooltip="Give the lesson text or the workbench the whole screen",
+        ),
         Binding("escape", "back", "Course map", id="back", tooltip="Back to the course map (progress is saved)"),
         Binding(
             "ctrl+t",
