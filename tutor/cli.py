@@ -47,12 +47,33 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
 
+def resolve_pack_path(path: Path | None, param_hint: str = "PATH") -> Path:
+    """The pack folder to use: the built-in pack, a folder, or a .zip unpacked safely into the state folder."""
+    from tutor.paths import Home, builtin_pack_path
+
+    if path is None:
+        return builtin_pack_path()
+    from tutor.pack.archive import ArchiveError, resolve_pack_source
+
+    try:
+        return resolve_pack_source(path, Home.from_env().packs)
+    except ArchiveError as exc:
+        raise click.BadParameter(str(exc), param_hint=param_hint) from None
+
+
 def pack_path_option(function: Any) -> Any:
+    """`--pack PATH` for every command: a folder or a .zip, resolved (and unpacked) here, so each command
+    gets a pack folder, or None for the built-in pack."""
+
+    def resolve(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+        return None if value is None else resolve_pack_path(value, "--pack")
+
     return click.option(
         "--pack",
         "pack_path",
         type=click.Path(exists=True, path_type=Path),
         default=None,
+        callback=resolve,
         help="A lesson-pack folder or .zip (default: the built-in pack).",
     )(function)
 
@@ -65,10 +86,6 @@ def main_group(ctx: click.Context, pack_path: Path | None) -> None:
     """Learn backend engineering on real systems: run with no command to open the tutor."""
     if ctx.invoked_subcommand is not None:
         return
-    if pack_path is not None:
-        from tutor.commands.pack import resolve_pack_path
-
-        pack_path = resolve_pack_path(pack_path)
     from tutor.app import run
 
     sys.exit(run(pack_path))

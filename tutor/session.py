@@ -156,13 +156,13 @@ class Session:
         """What the sandboxes hold now, so `pack test` can put it back after a wrong answer."""
         return SessionState(
             sql=self.sql.snapshot() if self.sql is not None else None,
-            api=self.api.snapshot() if self.api is not None and hasattr(self.api, "snapshot") else None,
+            api=self.api.snapshot() if self.api is not None else None,
         )
 
     def restore_state(self, state: SessionState) -> None:
         if self.sql is not None and state.sql is not None:
             self.sql.restore(state.sql)
-        if self.api is not None and state.api is not None and hasattr(self.api, "restore"):
+        if self.api is not None and state.api is not None:
             self.api.restore(state.api)
 
     def context(self, answer: Answer | None = None) -> CheckContext:

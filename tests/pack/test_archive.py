@@ -97,3 +97,23 @@ def test_cli_validates_a_zip_and_reports_a_bad_one(tmp_path: Path) -> None:
     assert refused.returncode == 2
     assert "outside the pack folder" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_every_pack_option_takes_a_zip(tmp_path: Path) -> None:
+    """--pack is resolved in the shared option, so commands beyond `pack` unpack a zip too."""
+    import os
+
+    archive = zip_folder(BUILTIN, tmp_path / "course.zip")
+    env = {**os.environ, "BACKEND_TUTOR_HOME": str(tmp_path / "home")}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "tutor", *args], capture_output=True, text=True, cwd=REPO, env=env, timeout=120
+        )
+
+    built = run("sandbox", "sql", "update-safely", "--pack", str(archive))
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert Path(built.stdout.splitlines()[-1]).is_file()
+    progress = run("progress", "--pack", str(archive), "--json")
+    assert progress.returncode == 0, progress.stderr
+    assert '"id": "backend-tutor-core"' in progress.stdout

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -88,7 +88,6 @@ class CheckContext:
     answer: Answer | None = None
     sql: SqlEvidence | None = None
     http: HttpEvidence | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def need_sql(self) -> SqlEvidence:
         if self.sql is None:

@@ -8,27 +8,13 @@ from pathlib import Path
 
 import click
 
-from tutor.cli import LazyGroup
-from tutor.paths import builtin_pack_path
+from tutor.cli import LazyGroup, resolve_pack_path
 
 PACK_ARGUMENT = click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
 
 
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'s' if count != 1 else ''}"
-
-
-def resolve_pack_path(path: Path | None) -> Path:
-    """The pack folder to use: the built-in pack, a folder, or a .zip unpacked safely into the state folder."""
-    if path is None:
-        return builtin_pack_path()
-    from tutor.pack.archive import ArchiveError, resolve_pack_source
-    from tutor.paths import Home
-
-    try:
-        return resolve_pack_source(path, Home.from_env().packs)
-    except ArchiveError as exc:
-        raise click.BadParameter(str(exc), param_hint="PATH") from None
 
 
 @click.group(cls=LazyGroup, lazy_key="pack")

@@ -12,18 +12,11 @@ from typing import TYPE_CHECKING
 
 import click
 
+from tutor.cli import pack_path_option
 from tutor.paths import Home, builtin_pack_path
 
 if TYPE_CHECKING:
     from tutor.progress import ProgressStore
-
-PACK_OPTION = click.option(
-    "--pack",
-    "pack_path",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=None,
-    help="A lesson-pack folder (default: the built-in pack).",
-)
 
 
 def _open_store() -> ProgressStore:
@@ -99,7 +92,7 @@ def _when(timestamp: float | None) -> str:
 
 
 @click.group(invoke_without_command=True)
-@PACK_OPTION
+@pack_path_option
 @click.option("--json", "as_json", is_flag=True, help="Every step's record as JSON, to hand to an instructor.")
 @click.pass_context
 def progress(ctx: click.Context, pack_path: Path | None, as_json: bool) -> None:
@@ -161,7 +154,7 @@ def progress(ctx: click.Context, pack_path: Path | None, as_json: bool) -> None:
 
 @progress.command()
 @click.argument("lesson", required=False)
-@PACK_OPTION
+@pack_path_option
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 def reset(lesson: str | None, pack_path: Path | None, yes: bool) -> None:
     """Forget your progress in a pack, or only in LESSON (a lesson id)."""

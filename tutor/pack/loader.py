@@ -39,9 +39,6 @@ class LessonFile:
     def step_line(self, step_index: int) -> int:
         return self.source.value_pos(("steps", step_index)).line
 
-    def step_path(self, step_index: int, *rest: str | int) -> DataPath:
-        return ("steps", step_index, *rest)
-
 
 @dataclass(frozen=True)
 class Pack:
