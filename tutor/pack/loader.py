@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from tutor import __version__
+from tutor.pack.actions import Action
 from tutor.pack.checks import CONCEPT_KINDS, HTTP_KINDS, SQL_KINDS, AllCheck, CheckSpec
 from tutor.pack.errors import PackLoadError, PackProblem
 from tutor.pack.models import Lesson, PackManifest, Step, version_tuple
@@ -221,11 +222,12 @@ def _check_step(entry_rel: str, located: Located, lesson: Lesson, index: int, st
 
     walk(step.check, (*base, "check"))
     concept = step.check.kind in CONCEPT_KINDS
-    actions = [("solution", step.solution)] + [
-        (f"wrong answer {i + 1}", wrong) for i, wrong in enumerate(step.wrong_answers)
+    actions: list[tuple[str, Action, DataPath]] = [
+        ("solution", step.solution, (*base, "solution")),
+        *((f"wrong answer {i + 1}", wrong, (*base, "wrong_answers", i)) for i, wrong in enumerate(step.wrong_answers)),
+        *((f"alternative {i + 1}", alt, (*base, "alternatives", i)) for i, alt in enumerate(step.alternatives)),
     ]
-    for number, (label, action) in enumerate(actions):
-        path: DataPath = (*base, "solution") if number == 0 else (*base, "wrong_answers", number - 1)
+    for label, action, path in actions:
         if concept and action.answer is None:
             problems.append(
                 _problem(
