@@ -474,6 +474,7 @@ def load_pack(root: Path | str) -> PackLoad:
     problems.extend(found)
 
     entries: list[LessonFile] = []
+    seen_ids: set[str] = set()
     raws: list[_RawLesson] = []
     for path in files:
         rel = _rel(root, path)
@@ -513,7 +514,8 @@ def load_pack(root: Path | str) -> PackLoad:
             problems.extend(_check_step(rel, located, lesson, index, step))
         entry = LessonFile(lesson, rel, located)
         problems.extend(_check_lesson_files(root, entry))
-        if not any(e.lesson.id == lesson.id for e in entries):
+        if lesson.id not in seen_ids:
+            seen_ids.add(lesson.id)
             entries.append(entry)
     problems.extend(_check_ids(raws))
     problems.extend(_check_prerequisites(raws))
