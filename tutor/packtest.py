@@ -179,13 +179,13 @@ def check_lesson(pack: Pack, entry: LessonFile, home: Home, *, strict: bool = Fa
                 try:
                     session.begin_step(step)
                     answer, failure = _apply(session, alternative)
-                    result = None if failure is not None else session.check(step, answer)
+                    verdict = None if failure is not None else session.check(step, answer)
                 finally:
                     session.restore_state(state)
-                if result is None:
+                if verdict is None:
                     cases.append(case(line, label, False, f"it could not be applied: {failure}"))
                 else:
-                    cases.append(case(line, label, result.passed, "" if result.passed else _one_line(result)))
+                    cases.append(case(line, label, verdict.passed, "" if verdict.passed else _one_line(verdict)))
             line = entry.source.key_pos(("steps", index, "solution")).line
             session.begin_step(step)
             answer, failure = _apply(session, step.solution)
