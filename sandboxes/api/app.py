@@ -18,9 +18,7 @@ import hashlib
 import json
 import math
 import sqlite3
-import threading
 import time
-from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +33,7 @@ from starlette.routing import Route
 from sandboxes.api.database import Column, Database
 from sandboxes.api.problems import ApiError, problem_response
 from sandboxes.api.recorder import ASGIApp, Receive, RecorderMiddleware, Scope, Send, TrafficRecorder, trace_of
+from sandboxes.api.state import MAX_ADVANCE, CacheEntry, IdempotentResult, State, TokenBucket
 from tutor.pack.sandbox_api import ApiSettings, Resource
 
 JSON = "application/json"
@@ -69,68 +68,6 @@ async def read_json(request: Request) -> Any:
         raise ApiError(400, f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
     except (ValueError, RecursionError) as exc:
         raise ApiError(400, f"the body is not valid JSON: {exc}"[:200]) from exc
-
-
-# -- shared state --------------------------------------------------------------------------------
-@dataclass
-class CacheEntry:
-    body: bytes
-    headers: dict[str, str]
-    expires: float
-    db_ms: float
-
-
-@dataclass
-class IdempotentResult:
-    fingerprint: str
-    status: int = 0
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    done: bool = False
-
-
-class TokenBucket:
-    def __init__(self, capacity: int, refill: float) -> None:
-        self.capacity = capacity
-        self.refill = refill
-        self.tokens = float(capacity)
-        self.updated = time.monotonic()
-
-    def take(self) -> tuple[bool, float]:
-        """(allowed, seconds until the next token)."""
-        now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.refill)
-        self.updated = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True, 0.0
-        return False, (1 - self.tokens) / self.refill
-
-
-class State:
-    def __init__(self, settings: ApiSettings, database: Path | None) -> None:
-        self.settings = settings
-        self.db = Database(database)
-        self.cache: dict[tuple[str, ...], CacheEntry] = {}
-        self.cache_lock = threading.Lock()
-        self.idempotency: dict[str, IdempotentResult] = {}
-        self.last_write: dict[str, float] = {}
-        self.started = time.time()
-        self.strategies: dict[tuple[str, str], str] = {}
-        """(resource, relation) -> strategy the learner switched to through /_sandbox/relations."""
-        self.auth = None
-        if settings.auth is not None:
-            from sandboxes.api.auth import AuthService
-
-            self.auth = AuthService(settings.auth)
-
-    def invalidate(self, resource: str) -> None:
-        with self.cache_lock:
-            for key in [k for k in self.cache if k[1] == resource]:
-                del self.cache[key]
-
-    def last_modified(self, table: str) -> float:
-        return max(self.db.modified(), self.last_write.get(table, 0.0), self.started - 1)
 
 
 # -- HTTP caching helpers ------------------------------------------------------------------------
@@ -392,12 +329,12 @@ class ResourceApi:
         if caching and caching.app_cache_ttl:
             with state.cache_lock:
                 entry = state.cache.get(key)
-                if entry is not None and entry.expires < time.monotonic():
+                if entry is not None and entry.expires <= state.clock.now():
                     del state.cache[key]
                     entry = None
             hit = entry is not None
             if trace:
-                left = round(entry.expires - time.monotonic(), 3) if entry else None
+                left = round(entry.expires - state.clock.now(), 3) if entry else None
                 trace.add(
                     "cache", "HIT" if hit else "MISS", key=key[2] + ("?" + key[3] if key[3] else ""), ttl_left=left
                 )
@@ -410,15 +347,18 @@ class ResourceApi:
             sync = self._list_sync if which == "list" else self._get_sync
             payload, headers = await run_in_threadpool(sync, request)
             db_ms = (time.perf_counter() - db_begin) * 1000
-            entry = CacheEntry(dumps(payload), headers, 0.0, db_ms)
+            stored = state.clock.now()
+            entry = CacheEntry(dumps(payload), headers, stored, stored, db_ms)
             if caching and caching.app_cache_ttl:
-                entry.expires = time.monotonic() + caching.app_cache_ttl
+                entry.expires = stored + caching.app_cache_ttl
                 with state.cache_lock:
                     state.cache[key] = entry
             timing.append(f"db;dur={db_ms:.2f}")
         headers = dict(entry.headers)
         if caching and caching.app_cache_ttl:
             headers["X-Cache"] = "HIT" if hit else "MISS"
+            if hit:  # RFC 9111 §5.1: how long ago the origin made this answer
+                headers["Age"] = str(max(0, int(state.clock.now() - entry.stored)))
             timing.insert(0, f'cache;desc="{"HIT" if hit else "MISS"}"')
         body = entry.body
         self.version_headers(headers)
@@ -562,7 +502,7 @@ class ResourceApi:
                 with state.cache_lock:
                     state.idempotency.pop(key, None)
             raise
-        state.last_write[self.r.table] = time.time()
+        state.last_write[self.r.table] = state.clock.now()
         state.invalidate(self.r.name)
         body = dumps(payload) if payload is not None else b""
         if key is not None:
@@ -788,19 +728,62 @@ def relation_routes(state: State) -> list[Route]:
     ]
 
 
+def clock_routes(state: State) -> list[Route]:
+    """`/_sandbox/clock`: read the lesson clock, and move it forward with `{"advance": SECONDS}`."""
+
+    def describe() -> dict[str, Any]:
+        now = state.clock.now()
+        return {
+            "now": round(now, 3),
+            "date": formatdate(now, usegmt=True),
+            "offset_seconds": round(state.clock.offset, 3),
+        }
+
+    async def clock(request: Request) -> Response:
+        if request.method == "POST":
+            data = await read_json(request)
+            advance = data.get("advance") if isinstance(data, dict) else None
+            unknown = sorted(set(data) - {"advance"}) if isinstance(data, dict) else []
+            problem = None
+            if isinstance(advance, bool) or not isinstance(advance, int | float):
+                problem = "must be a number of seconds"
+            elif not math.isfinite(advance) or advance < 0:
+                problem = "must be 0 or more: the clock only moves forward"
+            elif advance > MAX_ADVANCE:
+                problem = f"must be at most {MAX_ADVANCE} (a year and a day)"
+            if problem or unknown or not isinstance(data, dict):
+                errors = [{"field": "advance", "message": problem}] if problem else []
+                errors += [{"field": name, "message": "unknown field; send only 'advance'"} for name in unknown]
+                raise ApiError(422, 'send {"advance": SECONDS}, a number from 0 up', errors=errors or None)
+            assert isinstance(advance, int | float)
+            state.clock.advance(float(advance))
+            trace = trace_of(request.scope)
+            if trace:
+                trace.add("handler", f"the lesson clock moved {advance:g} s forward")
+        return json_response(describe(), headers={"Cache-Control": "no-store"})
+
+    return [Route("/_sandbox/clock", clock, methods=["GET", "POST"])]
+
+
 # -- rate limiting -------------------------------------------------------------------------------
 class RateLimitMiddleware:
-    """Token bucket per client (the client's address and which tool sent it); API paths only."""
+    """Token bucket per client (the client's address and which tool sent it); API paths only.
+
+    Headers follow the IETF httpapi working group's draft "RateLimit header fields for HTTP"
+    (draft-ietf-httpapi-ratelimit-headers, still a draft): `RateLimit-Policy: "bucket";q=5;w=10`
+    (quota, and seconds for an empty bucket to fill) and `RateLimit: "bucket";r=2;t=4` (remaining, and
+    seconds until the bucket is full again). Buckets live in the sandbox state and refill on the
+    lesson clock."""
 
     PREFIXES = ("/v1/", "/v2/", "/auth/")
+    POLICY = "bucket"
 
-    def __init__(self, app: ASGIApp, capacity: int, refill: float, problem_json: bool) -> None:
+    def __init__(self, app: ASGIApp, state: State, capacity: int, refill: float, problem_json: bool) -> None:
         self.app = app
+        self.state = state
         self.capacity = capacity
         self.refill = refill
         self.problem_json = problem_json
-        self.buckets: dict[tuple[str, str], TokenBucket] = {}
-        self.lock = threading.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -811,18 +794,20 @@ class RateLimitMiddleware:
         client = scope.get("client") or ("?", 0)
         source = trace.events[0].data.get("source", "outside") if trace and trace.events else "outside"
         key = (str(client[0]), str(source))
-        with self.lock:
-            bucket = self.buckets.get(key)
+        state = self.state
+        with state.lock:
+            now = state.clock.now()
+            bucket = state.buckets.get(key)
             if bucket is None:
-                bucket = self.buckets[key] = TokenBucket(self.capacity, self.refill)
-            allowed, wait = bucket.take()
-            remaining = int(bucket.tokens)
-        reset = math.ceil((self.capacity - bucket.tokens) / self.refill)
+                bucket = state.buckets[key] = TokenBucket(self.capacity, self.refill, now)
+            allowed, wait = bucket.take(now)
+            tokens = bucket.tokens
+        remaining = int(tokens)
+        reset = math.ceil((self.capacity - tokens) / self.refill)
+        window = max(1, math.ceil(self.capacity / self.refill))
         limit_headers = [
-            (b"ratelimit-limit", str(self.capacity).encode()),
-            (b"ratelimit-remaining", str(remaining).encode()),
-            (b"ratelimit-reset", str(reset).encode()),
-            (b"ratelimit-policy", f"{self.capacity};w={max(1, round(self.capacity / self.refill))}".encode()),
+            (b"ratelimit-policy", f'"{self.POLICY}";q={self.capacity};w={window}'.encode()),
+            (b"ratelimit", f'"{self.POLICY}";r={remaining};t={reset}'.encode()),
         ]
         if trace:
             trace.add("rate_limit", "allowed" if allowed else "refused", remaining=remaining)
@@ -846,6 +831,28 @@ class RateLimitMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class DateMiddleware:
+    """`Date` (RFC 9110 §6.6.1) from the lesson clock; the server's own Date header is turned off."""
+
+    def __init__(self, app: ASGIApp, state: State) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_date(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                date = formatdate(self.state.clock.now(), usegmt=True).encode()
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+                message["headers"] = [(b"date", date), *headers]
+            await send(message)
+
+        await self.app(scope, receive, send_with_date)
 
 
 # -- the app -------------------------------------------------------------------------------------
@@ -880,6 +887,7 @@ def build_app(
         routes.extend(auth_routes(state))
     controls = relation_routes(state)
     routes.extend(controls)
+    routes.extend(clock_routes(state))
 
     spec_cache: dict[str, bytes] = {}
 
@@ -894,8 +902,7 @@ def build_app(
             body["auth"] = [route.path for route in auth_routes(state)]
             if state.auth.weak_modes:
                 body["weak_auth_modes"] = state.auth.weak_modes
-        if controls:
-            body["sandbox_controls"] = ["/_sandbox/relations"]
+        body["sandbox_controls"] = ["/_sandbox/clock", *(["/_sandbox/relations"] if controls else [])]
         return json_response(body)
 
     async def health(request: Request) -> Response:
@@ -958,8 +965,9 @@ def build_app(
     outer: ASGIApp = app
     if settings.rate_limit is not None:
         outer = RateLimitMiddleware(
-            outer, settings.rate_limit.capacity, settings.rate_limit.refill_per_second, settings.problem_json
+            outer, state, settings.rate_limit.capacity, settings.rate_limit.refill_per_second, settings.problem_json
         )
+    outer = DateMiddleware(outer, state)
     if recorder is not None:
         outer = RecorderMiddleware(outer, recorder, tracing=tracing)
     return SandboxApp(outer, state)
