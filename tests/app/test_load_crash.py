@@ -112,6 +112,6 @@ async def test_load_tool_on_the_n_plus_one_lesson_with_outside_traffic_and_a_ful
         shown = [int(k.value or 0) for k in table.rows]
         assert len(shown) == len(set(shown))
         newest = {e.id for e in api.recorder.all()[-MAX_ROWS:]}
-        assert newest <= set(shown) | {e.id for e in api.recorder.all()[: -MAX_ROWS]}
+        assert newest <= set(shown) | {e.id for e in api.recorder.all()[:-MAX_ROWS]}
         # the load tool's own requests say where they came from
         assert sum(1 for e in api.recorder.all() if traffic.source_label(e) == "load") == 60
