@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from tutor.paths import Home
 
 
-QUIT_GRACE_SECONDS = 0.15
+QUIT_GRACE_SECONDS = 0.1
 
 
 def make_app(pack_path: Path | None = None, home: Home | None = None) -> TutorApp:

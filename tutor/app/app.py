@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Iterable
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar
@@ -174,8 +175,9 @@ class TutorApp(App[int]):
         (None: until done). The servers are daemon threads of this process: nothing outlives it."""
         self.close_sessions_of(list(self.sessions))
         if wait is None or wait > 0:
+            deadline = None if wait is None else time.monotonic() + wait
             for thread in list(self._stopping_threads):
-                thread.join(wait)
+                thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
 
     def close_sessions_of(self, sessions: list[Session]) -> None:
         """Tell these sessions' sandboxes to stop, each in a daemon thread; returns at once."""
