@@ -288,11 +288,11 @@ def read_rows(
             if column.references is None or stored[column.name] is None:
                 continue
             target_name, _, target_column = column.references.partition(".")
-            target = earlier.get(target_name) if target_name != table.name else TableRows(table, rows)
-            if target is None:
+            ref_table = earlier.get(target_name) if target_name != table.name else TableRows(table, rows)
+            if ref_table is None:
                 continue  # a generated table: SQLite enforces the key when the rows are inserted
-            ref_column = target_column or (target.table.pk_columns[:1] or ["rowid"])[0]
-            known = {r.get(ref_column) for r in target.rows}
+            ref_column = target_column or (ref_table.table.pk_columns[:1] or ["rowid"])[0]
+            known = {r.get(ref_column) for r in ref_table.rows}
             if stored[column.name] not in known:
                 sink.add(
                     cells.get(column.name, row_cell),
