@@ -4,14 +4,36 @@ has nothing to parse. Anything else goes to the click CLI in `tutor.cli`."""
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 
 def main() -> None:
     if len(sys.argv) == 1:
-        from tutor.app import run
+        from tutor.paths import Home
 
-        sys.exit(run(None))
+        packs = Home.from_env().packs
+        if not _has_installed_packs(packs) and not _has_wheel_packs():
+            from tutor.app import run
+
+            sys.exit(run(None))
+        from tutor.cli import open_tutor
+
+        sys.exit(open_tutor(None))
     from tutor.cli import main as cli_main
 
     cli_main()
+
+
+def _has_installed_packs(packs: Path) -> bool:
+    try:
+        return any(not e.name.startswith(".") and e.is_dir() for e in os.scandir(packs))
+    except OSError:
+        return False
+
+
+def _has_wheel_packs() -> bool:
+    from importlib.metadata import entry_points
+
+    return bool(entry_points(group="backend_tutor.packs"))
