@@ -193,7 +193,12 @@ def _message(err: dict[str, Any], value: Any, parent_tp: Any, tp: Any) -> str:
     if kind == "list_type":
         return f"expected a list (lines starting with '- '), got {describe(value)}"
     if kind == "string_type":
-        if isinstance(value, int | float | bool):
+        if isinstance(value, bool):
+            return (
+                f"expected text, got {describe(value)}: YAML reads unquoted yes/no, on/off and true/false as "
+                "true/false; put the word in quotes"
+            )
+        if isinstance(value, int | float):
             return f'expected text, got {describe(value)}; put it in quotes: "{value}"'
         if isinstance(value, dict) and len(value) == 1:
             key, inner = next(iter(value.items()))

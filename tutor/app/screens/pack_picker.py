@@ -28,9 +28,10 @@ class PackChoice:
     root: Path
     runs_code: bool = False
 
-    def label(self) -> str:
+    def label(self, highlighted: bool = False) -> str:
         flag = "  ! runs Python code from its author" if self.runs_code else ""
-        return f"{self.title}\n  {self.id} {self.version} · {self.source}{flag}"
+        mark = "› " if highlighted else "  "
+        return f"{mark}{self.title}\n    {self.id} {self.version} · {self.source}{flag}"
 
 
 class PackPickerScreen(Screen[Path | None]):
@@ -63,6 +64,12 @@ class PackPickerScreen(Screen[Path | None]):
         options = self.query_one(OptionList)
         options.highlighted = 0
         options.focus()
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        """Mark the highlighted pack with '›' too: the highlight must not be colour alone."""
+        options = event.option_list
+        for index, choice in enumerate(self.choices):
+            options.replace_option_prompt_at_index(index, choice.label(index == event.option_index))
 
     def action_cursor_down(self) -> None:
         self.query_one(OptionList).action_cursor_down()
