@@ -260,7 +260,7 @@ def test_a_changed_file_in_a_built_zip_is_refused(tmp_path: Path) -> None:
             dst.writestr(
                 item, data.replace(b"accept: [y]", b"accept: [n]") if item.filename.startswith("basics") else data
             )
-    with pytest.raises(InstallError, match="basics/01-a.yaml changed after the pack was built"):
+    with pytest.raises(InstallError, match=r"basics/01-a\.yaml changed after the pack was built"):
         install(tampered, Home(tmp_path / "home"))
     assert install(archive, Home(tmp_path / "home")).pack.id == "z"
 
@@ -278,7 +278,7 @@ def test_a_pack_that_runs_code_needs_trust(tmp_path: Path, monkeypatch: pytest.M
     root = _code_pack(tmp_path / "code")
     monkeypatch.setattr(install_module, "runs_code", lambda pack: True)
     home = Home(tmp_path / "home")
-    with pytest.raises(InstallError, match="runs Python code from the pack on this machine.*--trust"):
+    with pytest.raises(InstallError, match=r"runs Python code from the pack on this machine.*--trust"):
         install(root, home)
     assert install(root, home, trust=True).pack.runs_code
 

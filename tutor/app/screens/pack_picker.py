@@ -30,7 +30,7 @@ class PackChoice:
 
     def label(self, highlighted: bool = False) -> str:
         flag = "  ! runs Python code from its author" if self.runs_code else ""
-        mark = "› " if highlighted else "  "
+        mark = "▶ " if highlighted else "  "
         return f"{mark}{self.title}\n    {self.id} {self.version} · {self.source}{flag}"
 
 
@@ -66,7 +66,7 @@ class PackPickerScreen(Screen[Path | None]):
         options.focus()
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        """Mark the highlighted pack with '›' too: the highlight must not be colour alone."""
+        """Mark the highlighted pack with '▶' too: the highlight must not be colour alone."""
         options = event.option_list
         for index, choice in enumerate(self.choices):
             options.replace_option_prompt_at_index(index, choice.label(index == event.option_index))
