@@ -22,6 +22,7 @@ LAZY_COMMANDS: dict[str, dict[str, str]] = {
         "pack": "tutor.commands.pack:pack",
         "progress": "tutor.commands.progress:progress",
         "sandbox": "tutor.commands.sandbox:sandbox",
+        "whoami": "tutor.commands.progress:whoami",
     },
     "sandbox": {"api": "tutor.commands.sandbox_api:api"},
 }
