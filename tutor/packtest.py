@@ -48,6 +48,8 @@ class Case:
             return f"{where}: warning: {self.message}"
         if self.case == "solution":
             return f"{where}: the solution was rejected: {self.message}"
+        if self.case == "the starter files":
+            return f"{where}: the starter files: {self.message}"
         if self.message.startswith("the check"):
             return f"{where}: {self.case}: {self.message}"
         return f"{where}: {self.case} was accepted" + (f" ({self.message})" if self.message else "")
@@ -129,6 +131,19 @@ def _warnings(entry: LessonFile, index: int, step: Step, strict: bool) -> list[C
     return out
 
 
+def _starter_case(session: Session, entry: LessonFile, index: int, step: Step) -> Case:
+    """A build-it step: the untouched starter files must fail its check (else there is nothing to build)."""
+    assert session.workspace is not None
+    session.workspace.lay(None)
+    session.begin_step(step)
+    result = session.check(step)
+    line = entry.source.key_pos(("steps", index, "check")).line
+    if result.error:
+        return Case(entry.path, line, entry.lesson.id, step.id, "the starter files", False, _one_line(result))
+    message = "" if not result.passed else "the untouched starter files already pass: there is nothing to build"
+    return Case(entry.path, line, entry.lesson.id, step.id, "the starter files", not result.passed, message)
+
+
 def check_lesson(pack: Pack, entry: LessonFile, home: Home, *, strict: bool = False) -> list[Case]:
     cases: list[Case] = []
     lesson = entry.lesson
@@ -154,6 +169,8 @@ def check_lesson(pack: Pack, entry: LessonFile, home: Home, *, strict: bool = Fa
             def case(line: int, label: str, passed: bool, message: str = "", step: Step = step) -> Case:
                 return Case(entry.path, line, lesson.id, step.id, label, passed=passed, message=message)
 
+            if lesson.build is not None and session.workspace is not None:
+                cases.append(_starter_case(session, entry, index, step))
             for number, wrong in enumerate(step.wrong_answers, start=1):
                 label = f"wrong answer {number}"
                 line = entry.source.value_pos(("steps", index, "wrong_answers", number - 1)).line

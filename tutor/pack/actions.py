@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from tutor.pack.base import JsonValue, Model, NonEmpty
+from tutor.pack.base import JsonValue, Model, NonEmpty, PackPath
 
 HttpMethod = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 Answer = str | int | float | bool | list[str]
@@ -43,8 +43,8 @@ class HttpRequest(Model):
 
 
 class Action(Model):
-    """A replayable learner action. Give at least one of `answer`, `sql`, `requests`; when several are
-    given they are applied in that order (`sql` first, then `requests`)."""
+    """A replayable learner action. Give at least one of `answer`, `sql`, `requests`, `files`; when several
+    are given they are applied in the order `files`, `sql`, `requests`."""
 
     answer: Answer | None = Field(
         default=None,
@@ -57,10 +57,16 @@ class Action(Model):
         default_factory=list, description="HTTP requests sent to the sandbox API from outside the tutor."
     )
 
+    files: PackPath | None = Field(
+        default=None,
+        description="In a build-it lesson: a folder in the pack whose files are laid over the starter files in "
+        "the workspace, as if the learner had written them (a reference solution, or a real mistake).",
+    )
+
     @model_validator(mode="after")
     def _not_empty(self) -> Action:
-        if self.answer is None and self.sql is None and not self.requests:
-            raise ValueError("give at least one of `answer`, `sql` or `requests`")
+        if self.answer is None and self.sql is None and not self.requests and self.files is None:
+            raise ValueError("give at least one of `answer`, `sql`, `requests` or `files`")
         return self
 
 

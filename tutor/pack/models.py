@@ -16,6 +16,7 @@ from tutor.pack.base import Markdown, Model, NonEmpty, Slug
 from tutor.pack.checks import CheckSpec
 from tutor.pack.sandbox_api import ApiSettings
 from tutor.pack.sandbox_sql import SqlSettings
+from tutor.pack.specs_code import BuildSettings
 
 FORMAT_VERSION = 1
 VERSION_PATTERN = r"^\d+(\.\d+){0,2}([-+.][0-9A-Za-z.-]+)?$"
@@ -78,6 +79,10 @@ class Lesson(Model):
         default_factory=list, description="Lesson ids best done first (advice; nothing is locked)."
     )
     sandboxes: Sandboxes = Field(default_factory=Sandboxes)
+    build: BuildSettings | None = Field(
+        default=None,
+        description="A build-it lesson: the learner writes code in a workspace folder, in their own editor.",
+    )
     steps: list[Step] = Field(min_length=1)
 
     @field_validator("prerequisites")
