@@ -314,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--listen-fd", type=int, default=-1)
     parser.add_argument("--parent", type=int, required=True)
     parser.add_argument("tests", nargs="*")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
     global _status_fd
     _status_fd = args.status_fd
     arm_watchdogs(args.watch_fd, args.parent)
