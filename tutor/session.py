@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from sandboxes.api.sandbox import ApiSandbox
-    from tutor.code.workspace import CodeEvidenceImpl, Workspace
     from sandboxes.sql.sandbox import SqlSandbox
+    from tutor.code.workspace import CodeEvidenceImpl, Workspace
     from tutor.pack.loader import Pack
     from tutor.paths import Home
 

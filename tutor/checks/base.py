@@ -13,9 +13,9 @@ claim; it reads the evidence.
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:

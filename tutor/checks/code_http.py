@@ -56,7 +56,7 @@ def _sql_lines(statements: list[str], scans: list[list[str]], limit: int = 4) ->
         if number > limit:
             lines.append(f"  ... and {len(statements) - limit} more")
             break
-        mark = f"   (reads all of {', '.join(tables)})" if tables else ""
+        mark = f"   (plan: full scan of {', '.join(tables)})" if tables else ""
         lines.append(f"  #{number}: {shorten(' '.join(sql.split()), 100)}{mark}")
     return lines
 
@@ -76,15 +76,16 @@ def check_code_http(spec: CodeHttpCheck, ctx: CheckContext) -> CheckResult:
                 started = time.time()
                 response, flow = app.request(method, path, **kwargs)
                 exchange = exchange_of(method, path, kwargs, response, started)
-                label = f"Request {number} of {total}" if total > 1 else "The request"
+                label = f"Request {number} of {total}" if total > 1 else "Your app"
                 diffs = response_differences(step.expect, exchange)
                 if diffs:
                     details = [f"- {d}" for d in diffs[1:]] + show_exchange(exchange)
                     error = flow.error
-                    summary = f"{label}: {method} {path} answered {exchange.status}, not what this step needs."
+                    target = exchange.target
+                    summary = f"{label}: {method} {target} answered {exchange.status}, not what this step needs."
                     if error and error.get("message"):
                         at = f" at {error['file']}:{error['line']}" if error.get("file") else ""
-                        summary = f"{label}: {method} {path} failed: your code raised {error['message']}{at}."
+                        summary = f"{label}: {method} {target} failed: your code raised {error['message']}{at}."
                         if error.get("code"):
                             details.insert(0, f"    {error['code'].strip()}")
                     return CheckResult(
@@ -107,7 +108,7 @@ def check_code_http(spec: CodeHttpCheck, ctx: CheckContext) -> CheckResult:
                         )
                     return CheckResult(
                         False,
-                        f"{label}: {method} {path} ran {count} SQL statements; at most {limit} "
+                        f"{label}: {method} {exchange.target} ran {count} SQL statements; at most {limit} "
                         f"{'is' if limit == 1 else 'are'} allowed.",
                         expected=f"at most {limit} SQL statement{'s' if limit != 1 else ''}",
                         got=f"{count} statements",
@@ -119,7 +120,8 @@ def check_code_http(spec: CodeHttpCheck, ctx: CheckContext) -> CheckResult:
                     if scanned:
                         return CheckResult(
                             False,
-                            f"{label}: {method} {path} read the whole of {', '.join(scanned)} (a full scan).",
+                            f"{label}: {method} {exchange.target} read the whole of {', '.join(scanned)} "
+                            "(a full scan).",
                             expected="no full scan" + (f" of {', '.join(tables)}" if tables else ""),
                             got=f"a full scan of {', '.join(scanned)}",
                             details=(

@@ -43,7 +43,7 @@ def check_code_tests(spec: CodeTestsCheck, ctx: CheckContext) -> CheckResult:
                 error=True,
             )
         return CheckResult(True, f"All {outcome.passed} tests pass against your code.")
-    message = _ASSERT.sub("", first.get("message") or "").strip()
+    message = _ASSERT.sub("", (first.get("message") or "").split("\n")[0]).strip()
     what = first.get("doc") or first["test"].replace("_", " ").removeprefix("test ")
     lines: list[str] = []
     if message:
@@ -55,5 +55,5 @@ def check_code_tests(spec: CodeTestsCheck, ctx: CheckContext) -> CheckResult:
     return CheckResult(
         False,
         f"Not yet: {what}" if what.endswith(".") else f"Not yet: {what}.",
-        details=tuple(lines) + (f"({outcome.passed} test(s) passed before it.)",) if outcome.passed else tuple(lines),
+        details=(*lines, f"({outcome.passed} test(s) passed before it.)") if outcome.passed else tuple(lines),
     )

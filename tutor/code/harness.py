@@ -288,8 +288,17 @@ def run_tests(args: argparse.Namespace, workspace: Path) -> int:
     tracer = Tracer()
     tracer.install()
     code = pytest.main(
-        ["-q", "-x", "-p", "no:cacheprovider", "--no-header", "--tb=short", "-o", "console_output_style=classic",
-         *args.tests],
+        [
+            "-q",
+            "-x",
+            "-p",
+            "no:cacheprovider",
+            "--no-header",
+            "--tb=short",
+            "-o",
+            "console_output_style=classic",
+            *args.tests,
+        ],
         plugins=[plugin],
     )
     send(

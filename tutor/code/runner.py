@@ -140,7 +140,7 @@ class _Child:
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
         status_read, status_write = os.pipe()
         self._watch_read, self._watch_write = os.pipe()  # the tutor never writes: EOF means it died
-        self.output = tempfile.TemporaryFile()
+        self.output = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop())
         os.set_inheritable(self._watch_write, False)
         os.set_inheritable(status_read, False)
         command = [
@@ -167,7 +167,7 @@ class _Child:
         fds = [status_write, self._watch_read] + ([listen] if listen >= 0 else [])
 
         def spawn() -> subprocess.Popen[bytes]:
-            return subprocess.Popen(
+            return subprocess.Popen(  # noqa: S603 (our harness, a list of arguments, no shell)
                 command,
                 cwd=workspace,
                 env=child_env,

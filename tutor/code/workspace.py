@@ -78,9 +78,7 @@ class Workspace:
     def edited(self) -> list[str]:
         """Files the learner changed (or added) since the tutor wrote them."""
         written = self._state()
-        return [
-            name for name, path in self.files().items() if written.get(name) != _digest(path.read_bytes())
-        ]
+        return [name for name, path in self.files().items() if written.get(name) != _digest(path.read_bytes())]
 
     # -- changes -------------------------------------------------------------------------------------
     def prepare(self) -> list[str]:

@@ -31,9 +31,7 @@ class BuildSettings(Model):
         description="The module that holds the ASGI application, as a top-level name `app` "
         "(FastAPI or Starlette): `app` means app.py in the workspace.",
     )
-    open: NonEmpty = Field(
-        default="app.py", description="The file the editor opens first, relative to the workspace."
-    )
+    open: NonEmpty = Field(default="app.py", description="The file the editor opens first, relative to the workspace.")
     database: bool = Field(
         default=True,
         description="Give the learner's app a fresh copy of the lesson's SQL database for every check; "
@@ -71,8 +69,10 @@ class CodeTestsCheck(Model):
     its docstring and its assertion."""
 
     kind: Literal["code_tests"]
-    tests: PackPath = Field(description="A pytest file in the pack. Its test functions' docstrings are "
-                            "what a learner reads when that test fails: write them as plain sentences.")
+    tests: PackPath = Field(
+        description="A pytest file in the pack. Its test functions' docstrings are "
+        "what a learner reads when that test fails: write them as plain sentences."
+    )
     timeout: float = Field(default=30, gt=0, le=120, description="Seconds before the run is stopped.")
 
     @model_validator(mode="after")

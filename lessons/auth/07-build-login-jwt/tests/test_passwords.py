@@ -9,7 +9,7 @@ def test_not_the_password():
 
 
 def test_argon2id():
-    """hash_password should use argon2id (the hash starts with $argon2id$), the first choice of OWASP's Password Storage Cheat Sheet."""
+    """hash_password should use argon2id (its hash starts with $argon2id$), as OWASP advises first."""
     assert app.hash_password("correct horse battery").startswith("$argon2id$")
 
 

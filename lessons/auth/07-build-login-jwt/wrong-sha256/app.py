@@ -5,7 +5,6 @@ import time
 
 import jwt
 from argon2 import PasswordHasher
-from argon2.exceptions import VerificationError
 from fastapi import FastAPI, Header, HTTPException
 from pydantic import BaseModel
 

@@ -1,6 +1,5 @@
 """One book with a strong ETag, 304 Not Modified, and a cache-aside that a write invalidates."""
 
-import hashlib
 import json
 import os
 import sqlite3

@@ -30,9 +30,7 @@ def decode(cursor: str) -> int:
 def list_books(limit: int = Query(20, ge=1, le=100), cursor: str | None = None):
     after = decode(cursor) if cursor is not None else 0
     with db() as connection:
-        rows = connection.execute(
-            "SELECT id, title, year FROM books WHERE id > ? ORDER BY id", (after,)
-        ).fetchall()
+        rows = connection.execute("SELECT id, title, year FROM books WHERE id > ? ORDER BY id", (after,)).fetchall()
     page = rows
     more = len(rows) > limit
     return {"items": [dict(row) for row in page], "next_cursor": encode(page[-1]["id"]) if more else None}
