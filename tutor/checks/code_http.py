@@ -46,8 +46,7 @@ def exchange_of(method: str, path: str, kwargs: dict[str, Any], response: Any, s
 
 
 def problem_result(problem: Any) -> CheckResult:
-    where = f"{problem.file}:{problem.line}" if problem.file else None
-    return CheckResult(False, problem.summary, got=where and f"at {where}", details=problem.details)
+    return CheckResult(False, problem.summary, details=problem.details)
 
 
 def _sql_lines(statements: list[str], scans: list[list[str]], limit: int = 4) -> list[str]:

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from tutor.pack.models import Lesson
     from tutor.paths import Home
 
+ENV_WORKSPACE = "BACKEND_TUTOR_WORKSPACE"
+"""Set by `backend-tutor --workspace DIR`: build-it folders go under DIR instead of the home."""
 STATE = ".backend-tutor.json"
 BACKUPS = ".backups"
 SKIP = {STATE, BACKUPS, "__pycache__", ".pytest_cache"}
@@ -58,7 +60,8 @@ class Workspace:
     def for_lesson(cls, home: Home, pack: Pack, lesson: Lesson, chosen: Path | None = None) -> Workspace:
         """The lesson's folder under the home, or under `chosen` (the `--workspace` folder)."""
         assert lesson.build is not None
-        base = chosen if chosen is not None else home.workspace
+        from_env = os.environ.get(ENV_WORKSPACE)
+        base = chosen if chosen is not None else Path(from_env) if from_env else home.workspace
         return cls(base / pack.id / lesson.id, pack.root / lesson.build.starter)
 
     # -- state ---------------------------------------------------------------------------------------
@@ -144,6 +147,9 @@ def _write(target: Path, data: bytes) -> None:
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes 0600; a learner's file is an ordinary file
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -84,10 +84,16 @@ class ProgressSaved(Message):
     progress: StepProgress
 
 
-def solution_text(step: Step) -> str:
-    """The reference solution as plain text: the answer (with the option's words), SQL, requests."""
+def solution_text(step: Step, pack_root: Any = None) -> str:
+    """The reference solution as plain text: the answer (with the option's words), SQL, requests, and a
+    build-it step's reference files (their full text)."""
     parts: list[str] = []
     action = step.solution
+    if action.files is not None and pack_root is not None:
+        from tutor.code.workspace import list_files
+
+        for name, path in list_files(pack_root / action.files).items():
+            parts.append(f"{name}:\n" + path.read_text(encoding="utf-8", errors="replace"))
     if action.answer is not None:
         options = {o.id: o.text.strip() for o in getattr(step.check, "options", [])}
         picked = action.answer if isinstance(action.answer, list) else [action.answer]
@@ -193,9 +199,9 @@ Progress is saved after every check, hint and step.
                     yield Static(Content.styled(f"Opening {self.outline.title}...", "$text-muted"), id="step-title")
                     yield Markdown("", id="step-text")
                     yield Markdown("", id="step-task")
+                    yield BuildPanel(id="build")
                     yield AnswerArea(check_key=CHECK_KEY, id="answer")
                     yield Static("", id="act-status")
-                    yield BuildPanel(id="build")
                     yield Vertical(id="hints")
                     yield Static("", id="solution")
                     yield ResultPanel(id="result")
@@ -471,6 +477,7 @@ Progress is saved after every check, hint and step.
         task.display = bool(step.task)
         task.update(f"**Task:** {step.task.strip()}" if step.task else "")
         await self.query_one(AnswerArea).set_check(step.check)
+        self.query_one(AnswerArea).display = not self._code_step(step)
         self.query_one("#act-status").display = False
         hints = self.query_one("#hints", Vertical)
         await hints.remove_children()
@@ -480,7 +487,11 @@ Progress is saved after every check, hint and step.
         solution = self.query_one("#solution", Static)
         solution.display = bool(progress and progress.solution_viewed)
         if solution.display:
-            solution.update(Content.assemble(("Reference solution\n", "bold"), solution_text(step)))
+            solution.update(
+                Content.assemble(
+                    ("Reference solution\n", "bold"), solution_text(step, self.pack.root if self.pack else None)
+                )
+            )
         result = self.query_one(ResultPanel)
         self.last_result = None
         if progress is not None and progress.passed:
@@ -671,7 +682,11 @@ Progress is saved after every check, hint and step.
             if yes and self.step is step:
                 solution = self.query_one("#solution", Static)
                 solution.display = True
-                solution.update(Content.assemble(("Reference solution\n", "bold"), solution_text(step)))
+                solution.update(
+                    Content.assemble(
+                        ("Reference solution\n", "bold"), solution_text(step, self.pack.root if self.pack else None)
+                    )
+                )
                 self.call_after_refresh(self.query_one("#reading", VerticalScroll).scroll_to_widget, solution)
                 self.record_solution(step)
 
