@@ -28,7 +28,13 @@ def check_code_tests(spec: CodeTestsCheck, ctx: CheckContext) -> CheckResult:
         test_file = folder / f"test_{source.stem.removeprefix('test_')}.py"
         shutil.copyfile(source, test_file)
         try:
-            outcome = run_tests(code.workspace, [test_file], database=code.fresh_database(), timeout=spec.timeout)
+            outcome = run_tests(
+                code.workspace,
+                [test_file],
+                module=code.module,
+                database=code.fresh_database(),
+                timeout=spec.timeout,
+            )
         except CodeProblem as problem:
             return problem_result(problem)
     finally:

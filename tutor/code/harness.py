@@ -21,6 +21,7 @@ line, before the response's last byte, so the tutor reads them together with the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -49,13 +50,20 @@ def send(event: dict[str, Any]) -> None:
             pass
 
 
+def _end_group(*_args: object) -> None:
+    os.killpg(os.getpgrp(), signal.SIGKILL)
+
+
 def arm_watchdogs(watch_fd: int, parent: int) -> None:
+    # The parent-death signal is SIGTERM, handled by killing the whole group: a SIGKILL would end this
+    # process alone and leave the learner's own children behind.
+    signal.signal(signal.SIGTERM, _end_group)
     if sys.platform.startswith("linux"):
         try:
             import ctypes
 
             libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+            libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
         except (OSError, AttributeError):
             pass
     if os.getppid() != parent:  # the tutor died before the signal was armed
@@ -188,8 +196,15 @@ def wrap(app: Any, tracer: Tracer, workspace: Path) -> Any:
                 }
             )
 
+        status = 0
+
         async def watched_send(message: dict[str, Any]) -> None:
-            if message.get("type") == "http.response.body" and not message.get("more_body"):
+            nonlocal status
+            if message.get("type") == "http.response.start":
+                status = int(message.get("status", 0))
+            # A 500 is reported once the app has raised (Starlette sends it first, then re-raises), so
+            # the report can name the learner's line; anything else before its last byte goes out.
+            if message.get("type") == "http.response.body" and not message.get("more_body") and status < 500:
                 report()
             await send_message(message)
 
@@ -222,8 +237,14 @@ def run_app(args: argparse.Namespace, workspace: Path) -> int:
     import uvicorn
 
     class Server(uvicorn.Server):
+        """Leaves SIGTERM to the watchdog: uvicorn's own handler would shut down gracefully, alone."""
+
         def install_signal_handlers(self) -> None:  # older uvicorn
             pass
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Any:  # newer uvicorn
+            yield
 
         async def startup(self, sockets: Any = None) -> None:
             await super().startup(sockets=sockets)
@@ -282,11 +303,18 @@ class FirstFailure:
 
 
 def run_tests(args: argparse.Namespace, workspace: Path) -> int:
+    import importlib
+
     import pytest
 
     plugin = FirstFailure(workspace)
     tracer = Tracer()
     tracer.install()
+    try:  # the learner's module first, so a syntax or import error names their file and line
+        importlib.import_module(args.module)
+    except BaseException as exc:
+        send({"event": "error", **describe_exception(exc, workspace)})
+        return 3
     code = pytest.main(
         [
             "-q",

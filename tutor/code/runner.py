@@ -374,11 +374,16 @@ class TestsOutcome:
 
 
 def run_tests(
-    workspace: Path, test_files: list[Path], *, database: Path | None = None, timeout: float = TESTS_TIMEOUT
+    workspace: Path,
+    test_files: list[Path],
+    *,
+    module: str = "app",
+    database: Path | None = None,
+    timeout: float = TESTS_TIMEOUT,
 ) -> TestsOutcome:
     """Run pytest on `test_files` against the learner's workspace, in the sandboxed child."""
     env = {DB_ENV: str(database)} if database is not None else {}
-    child = _Child("tests", workspace, [str(p) for p in test_files], env)
+    child = _Child("tests", workspace, ["--module", module, *[str(p) for p in test_files]], env)
     try:
         event = child.wait_event({"tests"}, timeout)
         if event is None:
@@ -387,6 +392,8 @@ def run_tests(
                 "(an endless loop, or waiting on something that never comes).",
                 "The tutor stopped them.",
             )
+        if event["event"] == "error":
+            raise describe_error(event, "the tests imported your module")
         if event["event"] != "tests":
             child.process.wait(timeout=2)
             raise CodeProblem(
