@@ -26,8 +26,11 @@ from tutor.pack.actions import Action, Answer, HttpRequest, Wait, WrongAnswer
 from tutor.pack.models import Lesson, Step
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from sandboxes.api.sandbox import ApiSandbox
     from sandboxes.sql.sandbox import SqlSandbox
+    from tutor.code.workspace import CodeEvidenceImpl, Workspace
     from tutor.pack.loader import Pack
     from tutor.paths import Home
 
@@ -68,10 +71,13 @@ class SessionState:
 
 
 class Session:
-    def __init__(self, pack: Pack, lesson: Lesson, home: Home) -> None:
+    def __init__(self, pack: Pack, lesson: Lesson, home: Home, workspace: Path | None = None) -> None:
         self.pack = pack
         self.lesson = lesson
         self.home = home
+        self.workspace_choice = workspace  # `--workspace DIR`: build-it files go under it instead of the home
+        self.workspace: Workspace | None = None
+        self.code: CodeEvidenceImpl | None = None
         self.sql: SqlSandbox | None = None
         self.api: ApiSandbox | None = None
         self.step: Step | None = None
@@ -110,6 +116,13 @@ class Session:
                 self.api = ApiSandbox.start(settings.api, database=database)  # the old port is taken
             self._api_port = self.api.port
             self._remember_port(self.api.port)
+        if self.lesson.build is not None and self.workspace is None:
+            from tutor.code.workspace import CodeEvidenceImpl, Workspace
+
+            self.workspace = Workspace.for_lesson(self.home, self.pack, self.lesson, self.workspace_choice)
+            self.workspace.prepare()
+            database = self.sql.template if self.sql is not None and self.lesson.build.database else None
+            self.code = CodeEvidenceImpl(self.workspace, self.lesson.build.module, self.pack.root, database)
         self.started = True
 
     # The API keeps its port across runs of the same lesson when that port is free, so a learner's curl
@@ -146,6 +159,10 @@ class Session:
         self.start(progress)
 
     def close(self) -> None:
+        if self.code is not None:
+            self.code.close()
+            self.code = None
+            self.workspace = None
         if self.api is not None:
             self.api.stop()
             self.api = None
@@ -188,13 +205,20 @@ class Session:
             self.api.mark()
 
     def apply(self, action: Action) -> Any:
-        """Replay a learner action: SQL through the guarded learner connection, then the `wait` on the
-        lesson clock, then HTTP requests as an outside client (with `wait` items between them).
-        Returns the answer to check (None for hands-on actions).
+        """Replay a learner action: `files` into the workspace, SQL through the guarded learner
+        connection, then the `wait` on the lesson clock, then HTTP requests as an outside client (with
+        `wait` items between them). Returns the answer to check (None for hands-on actions).
 
         Raises ActionFailed when the SQL fails (with SQLite's message and where), a request cannot be
         sent, or a `save` finds nothing; whatever ran before the failure stays applied, as it would for
-        a learner."""
+        a learner.
+
+        `files` lays the starter files with the action's files over them in the workspace, as if the
+        learner had written them (only `pack test` does this; a learner saves in their editor)."""
+        if action.files is not None:
+            if self.workspace is None:
+                raise ActionFailed("this lesson has no workspace (`build:`)")
+            self.workspace.lay(self.pack.root / action.files)
         if action.sql is not None:
             if self.sql is None:
                 raise ActionFailed("this lesson has no SQL sandbox running")
@@ -260,6 +284,7 @@ class Session:
             answer=answer,
             sql=self.sql.evidence() if self.sql is not None else None,
             http=self.api.evidence() if self.api is not None else None,
+            code=self.code,
         )
 
     def check(self, step: Step, answer: Answer | None = None) -> CheckResult:
@@ -279,6 +304,14 @@ class Session:
     def _did(self, wrong: WrongAnswer, answer: Answer | None) -> bool:
         if wrong.answer is not None:
             return _same_answer(wrong.answer, answer)
+        if wrong.files is not None and self.workspace is not None:
+            from tutor.code.workspace import list_files
+
+            theirs = self.workspace.files()
+            mine = list_files(self.pack.root / wrong.files)
+            return bool(mine) and all(
+                name in theirs and theirs[name].read_bytes() == path.read_bytes() for name, path in mine.items()
+            )
         if wrong.sql is not None and self.sql is not None:
             from sandboxes.sql.guard import split_statements
 
