@@ -233,6 +233,7 @@ class ResourceApi:
         if not needed and not (write and self.r.write_role):
             return
         principal = current_principal(self.state, request)
+        request.state.principal = principal
         if principal is None:
             raise ApiError(
                 401,
@@ -251,6 +252,14 @@ class ResourceApi:
         trace = trace_of(request.scope)
         if trace:
             trace.add("auth", "allowed", user=principal.username, role=principal.role, needs=self.r.write_role)
+
+    def owner(self, request: Request) -> str | None:
+        """The user whose rows this request may see and change; None when rows are not owned (or the
+        lesson's weak mode skips the check)."""
+        if not self.r.owner_column or self.state.auth is None or self.state.auth.weak["skip_owner_check"]:
+            return None
+        principal = getattr(request.state, "principal", None)
+        return None if principal is None else str(principal.username)
 
     def embed(self, conn: sqlite3.Connection, items: list[dict[str, Any]]) -> None:
         for relation in self.r.relations:
@@ -301,6 +310,10 @@ class ResourceApi:
             if value is not None:
                 where.append(f'"{column}" = ?')
                 args.append(value)
+        owner = self.owner(request)
+        if owner is not None:
+            where.append(f'"{self.r.owner_column}" = ?')
+            args.append(owner)
         sort = self._sort(request)
         limit = _int_param(request, "limit", self.r.page_size, 1, self.r.max_page_size)
         headers: dict[str, str] = {}
@@ -369,9 +382,12 @@ class ResourceApi:
 
     def _get_sync(self, request: Request) -> tuple[Any, dict[str, str]]:
         item_id = self._item_id(request)
+        owner = self.owner(request)
+        mine = f' AND "{self.r.owner_column}" = ?' if owner is not None else ""
         with self.state.db.connect(trace_of(request.scope)) as conn:
             row = conn.execute(
-                f'SELECT {self.select_list()} FROM "{self.r.table}" WHERE "{self.r.id_column}" = ?', (item_id,)
+                f'SELECT {self.select_list()} FROM "{self.r.table}" WHERE "{self.r.id_column}" = ?{mine}',
+                (item_id,) if owner is None else (item_id, owner),
             ).fetchone()
             if row is None:
                 raise ApiError(404, f"there is no {self.r.name} item with id {item_id}")
@@ -385,7 +401,7 @@ class ResourceApi:
         caching = state.settings.caching
         trace = trace_of(request.scope)
         begin = time.perf_counter()
-        key = (self.version, self.r.name, request.url.path, str(request.query_params))
+        key = (self.version, self.r.name, request.url.path, str(request.query_params), str(self.owner(request)))
         entry: CacheEntry | None = None
         hit = False
         timing: list[str] = []
@@ -487,14 +503,21 @@ class ResourceApi:
     def _write_sync(self, request: Request, data: Any, mode: str) -> tuple[int, Any, dict[str, str]]:
         table, id_col = f'"{self.r.table}"', f'"{self.r.id_column}"'
         item_id: Any
+        owner = self.owner(request)
+        mine, mine_args = (f' AND "{self.r.owner_column}" = ?', [owner]) if owner is not None else ("", [])
         with self.state.db.connect(trace_of(request.scope)) as conn:
             try:
                 if mode == "delete":
                     item_id = self._item_id(request)
-                    cursor = conn.execute(f"DELETE FROM {table} WHERE {id_col} = ?", (item_id,))
+                    cursor = conn.execute(f"DELETE FROM {table} WHERE {id_col} = ?{mine}", (item_id, *mine_args))
                     if cursor.rowcount == 0:
                         raise ApiError(404, f"there is no {self.r.name} item with id {item_id}")
                     return 204, None, {}
+                if owner is not None and isinstance(data, dict):
+                    if data.get(self.r.owner_column, owner) != owner:
+                        raise ApiError(403, f"'{owner}' may not give rows to another user")
+                    if mode in ("create", "replace"):
+                        data = {**data, str(self.r.owner_column): owner}
                 values = self._validate(conn, data, mode)
                 if mode == "create":
                     names = ", ".join(f'"{k}"' for k in values)
@@ -511,11 +534,14 @@ class ResourceApi:
                     if values:
                         sets = ", ".join(f'"{k}" = ?' for k in values)
                         cursor = conn.execute(
-                            f"UPDATE {table} SET {sets} WHERE {id_col} = ?", [*values.values(), item_id]
+                            f"UPDATE {table} SET {sets} WHERE {id_col} = ?{mine}",
+                            [*values.values(), item_id, *mine_args],
                         )
                         found = cursor.rowcount > 0
                     else:
-                        found = conn.execute(f"SELECT 1 FROM {table} WHERE {id_col} = ?", (item_id,)).fetchone()
+                        found = conn.execute(
+                            f"SELECT 1 FROM {table} WHERE {id_col} = ?{mine}", (item_id, *mine_args)
+                        ).fetchone()
                     if not found:
                         raise ApiError(404, f"there is no {self.r.name} item with id {item_id}")
             except sqlite3.IntegrityError as exc:
@@ -788,6 +814,51 @@ def relation_routes(state: State) -> list[Route]:
     ]
 
 
+def weak_auth_routes(state: State) -> list[Route]:
+    """`/_sandbox/auth`: the weak auth modes in force, and a switch for each when the lesson makes them
+    `switchable`. Turning one off stands in for the code change that fixes it."""
+    auth = state.auth
+    if auth is None or auth.settings.weak is None or not auth.settings.weak.switchable:
+        return []
+    fixes = {
+        "accept_alg_none": "pin the algorithm: jwt.decode(token, key, algorithms=['HS256'])",
+        "guessable_secret": "sign with a random 256-bit key read from the environment "
+        "(a new key: every old token stops working)",
+        "skip_expiry": "check the 'exp' claim on every request",
+        "skip_owner_check": "load rows WHERE id = ? AND owner = <the caller>",
+    }
+
+    def describe() -> dict[str, Any]:
+        return {
+            "weak_modes": {name: auth.weak[name] for name in fixes},
+            "fixes": fixes,
+            "change": 'PUT /_sandbox/auth with {"accept_alg_none": false} (or any of the modes)',
+        }
+
+    async def weak(request: Request) -> Response:
+        if request.method == "PUT":
+            data = await read_json(request)
+            if not isinstance(data, dict) or not data:
+                raise ApiError(422, 'send a JSON object such as {"accept_alg_none": false}')
+            errors = [
+                {"field": str(name)[:40], "message": f"must be one of {', '.join(fixes)}, set to true or false"}
+                for name, value in data.items()
+                if name not in fixes or not isinstance(value, bool)
+            ]
+            if errors:
+                raise ApiError(422, "unknown weak mode or a value that is not true/false", errors=errors)
+            for name, value in data.items():
+                auth.set_weak(name, value)
+            with state.cache_lock:
+                state.cache.clear()
+            trace = trace_of(request.scope)
+            if trace:
+                trace.add("handler", "weak auth modes now: " + (", ".join(auth.weak_modes) or "none"))
+        return json_response(describe())
+
+    return [Route("/_sandbox/auth", weak, methods=["GET", "PUT"])]
+
+
 # -- rate limiting -------------------------------------------------------------------------------
 class RateLimitMiddleware:
     """Token bucket per client (the client's address and which tool sent it); API paths only."""
@@ -880,6 +951,8 @@ def build_app(
         routes.extend(auth_routes(state))
     controls = relation_routes(state)
     routes.extend(controls)
+    weak_controls = weak_auth_routes(state)
+    routes.extend(weak_controls)
 
     spec_cache: dict[str, bytes] = {}
 
@@ -894,8 +967,10 @@ def build_app(
             body["auth"] = [route.path for route in auth_routes(state)]
             if state.auth.weak_modes:
                 body["weak_auth_modes"] = state.auth.weak_modes
-        if controls:
-            body["sandbox_controls"] = ["/_sandbox/relations"]
+        if controls or weak_controls:
+            body["sandbox_controls"] = ["/_sandbox/relations"] * bool(controls) + ["/_sandbox/auth"] * bool(
+                weak_controls
+            )
         return json_response(body)
 
     async def health(request: Request) -> Response:

@@ -21,6 +21,7 @@ from tutor.pack.sandbox_api import Auth
 
 GUESSABLE_SECRET = "secret"  # noqa: S105 - deliberately weak, for the weak-auth lesson only
 SESSION_COOKIE = "session"
+WEAK_MODES = ("accept_alg_none", "guessable_secret", "skip_expiry", "skip_owner_check")
 
 
 @dataclass
@@ -63,16 +64,24 @@ class AuthService:
         self._lock = threading.Lock()
         self._dummy_hash: str | None = None
         weak = self.settings.weak
-        self.secret = GUESSABLE_SECRET if weak and weak.guessable_secret else secrets.token_urlsafe(32)
+        self.weak: dict[str, bool] = {name: bool(weak and getattr(weak, name)) for name in WEAK_MODES}
+        """The weak modes in force now; a lesson with `weak.switchable` lets the learner change them."""
+        self.secret = GUESSABLE_SECRET if self.weak["guessable_secret"] else secrets.token_urlsafe(32)
         for seed in self.settings.users:
             self.users[seed.username] = User(seed.username, seed.role, seed_password=seed.password)
 
     @property
     def weak_modes(self) -> list[str]:
-        weak = self.settings.weak
-        if weak is None:
-            return []
-        return [name for name in ("accept_alg_none", "guessable_secret", "skip_expiry") if getattr(weak, name)]
+        return [name for name in WEAK_MODES if self.weak[name]]
+
+    def set_weak(self, name: str, on: bool) -> None:
+        """Turn one weak mode on or off, as the code change that fixes it would. A new key for
+        `guessable_secret` makes every token signed with the old one invalid, as rotating a key does."""
+        if self.weak[name] == on:
+            return
+        self.weak[name] = on
+        if name == "guessable_secret":
+            self.secret = GUESSABLE_SECRET if on else secrets.token_urlsafe(32)
 
     # -- passwords ---------------------------------------------------------------------------
     def _hash_of(self, user: User) -> str:
@@ -170,8 +179,7 @@ class AuthService:
     def _decode(self, token: str) -> dict[str, Any]:
         import jwt
 
-        weak = self.settings.weak
-        if weak is not None and weak.accept_alg_none:
+        if self.weak["accept_alg_none"]:
             try:
                 header_b64, payload_b64 = token.split(".")[:2]
                 header = json.loads(base64.urlsafe_b64decode(header_b64 + "=" * (-len(header_b64) % 4)))
@@ -182,7 +190,7 @@ class AuthService:
             except (ValueError, TypeError):
                 pass
         options: dict[str, Any] = {"require": ["exp", "sub"]}
-        if weak is not None and weak.skip_expiry:
+        if self.weak["skip_expiry"]:
             options["verify_exp"] = False  # WEAK MODE: expired tokens still work
         try:
             claims: dict[str, Any] = jwt.decode(
@@ -197,10 +205,29 @@ class AuthService:
                 "the access token has expired; refresh it or log in again",
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token", error_description="token expired"'},
             ) from exc
-        except jwt.InvalidTokenError as exc:
+        except jwt.InvalidSignatureError as exc:
             raise ApiError(
                 401,
-                f"the access token is not valid: {exc}",
+                "the access token's signature does not match its contents",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token", error_description="bad signature"'},
+            ) from exc
+        except jwt.InvalidAlgorithmError as exc:
+            raise ApiError(
+                401,
+                "the access token is not signed with the algorithm this API expects (HS256)",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token", error_description="wrong algorithm"'},
+            ) from exc
+        except jwt.MissingRequiredClaimError as exc:
+            raise ApiError(
+                401,
+                f"the access token lacks the '{exc.claim}' claim",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            ) from exc
+        except jwt.InvalidTokenError as exc:
+            # A fixed text: the decoder's own message would show its internals to the client.
+            raise ApiError(
+                401,
+                "the access token is not a well-formed signed JWT",
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             ) from exc
         return claims
