@@ -99,7 +99,9 @@ class ApiSandbox:
     def snapshot(self) -> dict[str, Any]:
         """The settings a learner can switch at run time (relation loading strategies), so `pack test`
         can put them back after a wrong answer (`Session.save_state`)."""
-        return {"strategies": dict(self.app.state.strategies)}
+        auth = self.app.state.auth
+        weak = (dict(auth.weak), auth.secret) if auth is not None else None
+        return {"strategies": dict(self.app.state.strategies), "weak_auth": weak}
 
     def restore(self, snapshot: dict[str, Any]) -> None:
         state = self.app.state
@@ -107,6 +109,9 @@ class ApiSandbox:
             for resource, _ in set(state.strategies) | set(snapshot["strategies"]):
                 state.invalidate(resource)
             state.strategies = dict(snapshot["strategies"])
+        if state.auth is not None and snapshot.get("weak_auth") is not None:
+            # The weak modes a learner switched off (and the key that came with them) go back too.
+            state.auth.weak, state.auth.secret = dict(snapshot["weak_auth"][0]), snapshot["weak_auth"][1]
 
     # -- the tutor's own requests ------------------------------------------------------------------
     def client(self) -> httpx.Client:

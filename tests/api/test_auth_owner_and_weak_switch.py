@@ -152,3 +152,16 @@ def test_malformed_token_detail_shows_no_decoder_internals(owned: ApiSandbox) ->
         r = c.get("/auth/me", headers={"Authorization": "Bearer mZm.mZm.mZm"})
         assert r.status_code == 401
         assert r.json()["detail"] == "the access token is not a well-formed signed JWT"
+
+
+def test_snapshot_restores_switched_weak_modes(db: Path) -> None:
+    api = ApiSandbox.start(_settings({"guessable_secret": True, "switchable": True}), database=db)
+    try:
+        saved = api.snapshot()
+        with _client(api) as c:
+            assert c.put("/_sandbox/auth", json={"guessable_secret": False}).status_code == 200
+        assert api.weak_auth_modes == []
+        api.restore(saved)
+        assert api.weak_auth_modes == ["guessable_secret"] and api.app.state.auth.secret == "secret"
+    finally:
+        api.stop()
