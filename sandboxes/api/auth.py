@@ -55,6 +55,8 @@ class AuthService:
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)
     revoked_jti: set[str] = field(default_factory=set)
+    failed_logins: dict[str, tuple[int, float]] = field(default_factory=dict)
+    """username -> (wrong passwords in a row, locked until), for `login_throttle`."""
     refresh_ttl: float = 7 * 24 * 3600
 
     def __post_init__(self) -> None:
@@ -106,7 +108,50 @@ class AuthService:
         self.users[username].password_hash = self._hasher.hash(password)
         return self.users[username]
 
+    def now(self) -> float:
+        return time.time()
+
+    def _throttle_check(self, username: str) -> None:
+        throttle = self.settings.login_throttle
+        if throttle is None:
+            return
+        _, locked_until = self.failed_logins.get(username, (0, 0.0))
+        left = locked_until - self.now()
+        if left > 0:
+            # Checked before the password: a right guess during the lock must not be told apart.
+            wait = max(1, int(left + 0.999))
+            raise ApiError(
+                429,
+                f"too many failed logins for this account; try again in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
+
+    def _throttle_record(self, username: str, ok: bool) -> None:
+        throttle = self.settings.login_throttle
+        if throttle is None:
+            return
+        with self._lock:
+            if ok:
+                self.failed_logins.pop(username, None)
+                return
+            count, _ = self.failed_logins.get(username, (0, 0.0))
+            count += 1
+            locked_until = self.now() + throttle.lockout_seconds if count >= throttle.max_failures else 0.0
+            if len(self.failed_logins) >= 10_000 and username not in self.failed_logins:
+                self.failed_logins.pop(next(iter(self.failed_logins)))
+            self.failed_logins[username] = (0 if locked_until else count, locked_until)
+
     def login(self, username: str, password: str) -> User:
+        self._throttle_check(username)
+        try:
+            user = self._login(username, password)
+        except ApiError:
+            self._throttle_record(username, ok=False)
+            raise
+        self._throttle_record(username, ok=True)
+        return user
+
+    def _login(self, username: str, password: str) -> User:
         from argon2.exceptions import VerificationError, VerifyMismatchError
 
         user = self.users.get(username)

@@ -101,7 +101,8 @@ class ApiSandbox:
         can put them back after a wrong answer (`Session.save_state`)."""
         auth = self.app.state.auth
         weak = (dict(auth.weak), auth.secret) if auth is not None else None
-        return {"strategies": dict(self.app.state.strategies), "weak_auth": weak}
+        failed = dict(auth.failed_logins) if auth is not None else None
+        return {"strategies": dict(self.app.state.strategies), "weak_auth": weak, "failed_logins": failed}
 
     def restore(self, snapshot: dict[str, Any]) -> None:
         state = self.app.state
@@ -112,6 +113,8 @@ class ApiSandbox:
         if state.auth is not None and snapshot.get("weak_auth") is not None:
             # The weak modes a learner switched off (and the key that came with them) go back too.
             state.auth.weak, state.auth.secret = dict(snapshot["weak_auth"][0]), snapshot["weak_auth"][1]
+        if state.auth is not None and snapshot.get("failed_logins") is not None:
+            state.auth.failed_logins = dict(snapshot["failed_logins"])
 
     # -- the tutor's own requests ------------------------------------------------------------------
     def client(self) -> httpx.Client:

@@ -37,13 +37,13 @@ def _db(path: Path) -> Path:
     return path
 
 
-def _settings(weak: dict | None = None) -> ApiSettings:
+def _settings(weak: dict | None = None, throttle: dict | None = None) -> ApiSettings:
     return ApiSettings.model_validate(
         {
             "resources": [
                 {"name": "orders", "table": "orders", "auth": "read", "writable": True, "owner_column": "owner"}
             ],
-            "auth": {"users": USERS, "weak": weak},
+            "auth": {"users": USERS, "weak": weak, "login_throttle": throttle},
         }
     )
 
@@ -163,5 +163,25 @@ def test_snapshot_restores_switched_weak_modes(db: Path) -> None:
         assert api.weak_auth_modes == []
         api.restore(saved)
         assert api.weak_auth_modes == ["guessable_secret"] and api.app.state.auth.secret == "secret"
+    finally:
+        api.stop()
+
+
+def test_login_throttle_locks_known_and_unknown_accounts_alike(db: Path) -> None:
+    api = ApiSandbox.start(_settings(throttle={"max_failures": 3, "lockout_seconds": 30}), database=db)
+    try:
+        with _client(api) as c:
+            for name in ("alice", "nobody"):
+                codes = [c.post("/auth/login", json={"username": name, "password": f"guess-{i}"}) for i in range(4)]
+                assert [r.status_code for r in codes] == [401, 401, 401, 429], name
+                assert 1 <= int(codes[-1].headers["retry-after"]) <= 30
+            # The right password is refused too while the lock lasts.
+            assert c.post("/auth/login", json={"username": "alice", "password": "wonderland-42"}).status_code == 429
+            # Other accounts are not affected, and a success clears the count.
+            assert c.post("/auth/login", json={"username": "bob", "password": "nope-nope"}).status_code == 401
+            assert c.post("/auth/login", json={"username": "bob", "password": "builder-1234"}).status_code == 200
+            assert "bob" not in api.app.state.auth.failed_logins
+            api.app.state.auth.now = lambda: time.time() + 31  # type: ignore[method-assign]
+            assert c.post("/auth/login", json={"username": "alice", "password": "wonderland-42"}).status_code == 200
     finally:
         api.stop()

@@ -98,6 +98,15 @@ class WeakAuth(Model):
     )
 
 
+class LoginThrottle(Model):
+    """Per-account login throttling: after `max_failures` wrong passwords in a row, the account's logins
+    answer 429 for `lockout_seconds`, right password or not. Unknown usernames are counted the same way,
+    so the lock does not reveal which accounts exist."""
+
+    max_failures: int = Field(default=5, ge=1, le=1000)
+    lockout_seconds: int = Field(default=60, ge=1, le=86400)
+
+
 class Auth(Model):
     jwt: bool = True
     access_ttl_seconds: int = Field(default=300, ge=1)
@@ -105,6 +114,7 @@ class Auth(Model):
     cookie_sessions: bool = False
     users: list[ApiUser] = Field(default_factory=list, description="Accounts that exist when the sandbox starts.")
     weak: WeakAuth | None = None
+    login_throttle: LoginThrottle | None = None
 
 
 class ApiUser(Model):
