@@ -54,6 +54,8 @@ class AuthService:
     users: dict[str, User] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)
+    session_expiry: dict[str, float] = field(default_factory=dict)
+    """session id -> when the server stops honouring it, whatever the browser does with the cookie."""
     revoked_jti: set[str] = field(default_factory=set)
     failed_logins: dict[str, tuple[int, float]] = field(default_factory=dict)
     """username -> (wrong passwords in a row, locked until), for `login_throttle`."""
@@ -218,6 +220,7 @@ class AuthService:
     def start_session(self, user: User) -> str:
         sid = secrets.token_urlsafe(24)
         self.sessions[sid] = user.username
+        self.session_expiry[sid] = self.now() + self.settings.session_ttl_seconds
         return sid
 
     # -- verifying ---------------------------------------------------------------------------
@@ -299,6 +302,9 @@ class AuthService:
         sid = cookies.get(SESSION_COOKIE)
         if sid and self.settings.cookie_sessions:
             username = self.sessions.get(sid)
+            if username is not None and self.session_expiry.get(sid, float("inf")) <= self.now():
+                self.sessions.pop(sid, None)  # expired on the server's clock
+                username = None
             user = self.users.get(username) if username else None
             if user is None:
                 raise ApiError(

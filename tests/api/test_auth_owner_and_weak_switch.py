@@ -185,3 +185,22 @@ def test_login_throttle_locks_known_and_unknown_accounts_alike(db: Path) -> None
             assert c.post("/auth/login", json={"username": "alice", "password": "wonderland-42"}).status_code == 200
     finally:
         api.stop()
+
+
+def test_cookie_session_expires_on_the_server(db: Path) -> None:
+    settings = ApiSettings.model_validate(
+        {"auth": {"users": USERS, "cookie_sessions": True, "session_ttl_seconds": 120}}
+    )
+    api = ApiSandbox.start(settings, database=db)
+    try:
+        with _client(api) as c:
+            login = c.post("/auth/login", json={"username": "alice", "password": "wonderland-42"})
+            assert "Max-Age=120" in login.headers["set-cookie"]
+            sid = login.cookies["session"]
+            c.cookies.clear()
+            assert c.get("/auth/me", headers={"Cookie": f"session={sid}"}).json()["via"] == "cookie"
+            api.app.state.auth.now = lambda: time.time() + 121  # type: ignore[method-assign]
+            late = c.get("/auth/me", headers={"Cookie": f"session={sid}"})
+            assert late.status_code == 401 and "ended" in late.json()["detail"]
+    finally:
+        api.stop()

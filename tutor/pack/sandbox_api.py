@@ -112,6 +112,11 @@ class Auth(Model):
     access_ttl_seconds: int = Field(default=300, ge=1)
     refresh_tokens: bool = False
     cookie_sessions: bool = False
+    session_ttl_seconds: int = Field(
+        default=3600,
+        ge=1,
+        description="How long the server keeps a cookie session after login (and the cookie's Max-Age).",
+    )
     users: list[ApiUser] = Field(default_factory=list, description="Accounts that exist when the sandbox starts.")
     weak: WeakAuth | None = None
     login_throttle: LoginThrottle | None = None
