@@ -13,6 +13,7 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -184,7 +185,21 @@ class AuthService:
             "jti": secrets.token_hex(8),
             "typ": "access",
         }
-        return jwt.encode(claims, self.secret, algorithm="HS256"), ttl
+        with self._weak_key_quiet():
+            return jwt.encode(claims, self.secret, algorithm="HS256"), ttl
+
+    @contextlib.contextmanager
+    def _weak_key_quiet(self) -> Iterator[None]:
+        """PyJWT warns about the 6-byte guessable key on every use; the lesson wants that key, and the
+        warning would land on the learner's terminal."""
+        import warnings
+
+        from jwt.warnings import InsecureKeyLengthWarning
+
+        with warnings.catch_warnings():
+            if self.secret == GUESSABLE_SECRET:
+                warnings.simplefilter("ignore", InsecureKeyLengthWarning)
+            yield
 
     def issue_refresh(self, user: User, family: str | None = None) -> str:
         token = secrets.token_urlsafe(32)
@@ -241,12 +256,13 @@ class AuthService:
         if self.weak["skip_expiry"]:
             options["verify_exp"] = False  # WEAK MODE: expired tokens still work
         try:
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                self.secret,
-                algorithms=["HS256"],
-                options=options,  # type: ignore[arg-type]
-            )
+            with self._weak_key_quiet():
+                claims: dict[str, Any] = jwt.decode(
+                    token,
+                    self.secret,
+                    algorithms=["HS256"],
+                    options=options,  # type: ignore[arg-type]
+                )
         except jwt.ExpiredSignatureError as exc:
             raise ApiError(
                 401,
