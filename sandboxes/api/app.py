@@ -253,10 +253,13 @@ class ResourceApi:
         if trace:
             trace.add("auth", "allowed", user=principal.username, role=principal.role, needs=self.r.write_role)
 
-    def owner(self, request: Request) -> str | None:
-        """The user whose rows this request may see and change; None when rows are not owned (or the
-        lesson's weak mode skips the check)."""
-        if not self.r.owner_column or self.state.auth is None or self.state.auth.weak["skip_owner_check"]:
+    def owner(self, request: Request, by_id: bool) -> str | None:
+        """The user whose rows this request may see and change; None when rows are not owned. The
+        lesson's weak mode skips the check for rows asked for by id, the classic BOLA: the list is
+        scoped to the caller, `/items/{id}` is not."""
+        if not self.r.owner_column or self.state.auth is None:
+            return None
+        if by_id and self.state.auth.weak["skip_owner_check"]:
             return None
         principal = getattr(request.state, "principal", None)
         return None if principal is None else str(principal.username)
@@ -310,7 +313,7 @@ class ResourceApi:
             if value is not None:
                 where.append(f'"{column}" = ?')
                 args.append(value)
-        owner = self.owner(request)
+        owner = self.owner(request, by_id=False)
         if owner is not None:
             where.append(f'"{self.r.owner_column}" = ?')
             args.append(owner)
@@ -382,7 +385,7 @@ class ResourceApi:
 
     def _get_sync(self, request: Request) -> tuple[Any, dict[str, str]]:
         item_id = self._item_id(request)
-        owner = self.owner(request)
+        owner = self.owner(request, by_id=True)
         mine = f' AND "{self.r.owner_column}" = ?' if owner is not None else ""
         with self.state.db.connect(trace_of(request.scope)) as conn:
             row = conn.execute(
@@ -401,7 +404,13 @@ class ResourceApi:
         caching = state.settings.caching
         trace = trace_of(request.scope)
         begin = time.perf_counter()
-        key = (self.version, self.r.name, request.url.path, str(request.query_params), str(self.owner(request)))
+        key = (
+            self.version,
+            self.r.name,
+            request.url.path,
+            str(request.query_params),
+            str(self.owner(request, by_id=which == "item")),
+        )
         entry: CacheEntry | None = None
         hit = False
         timing: list[str] = []
@@ -503,7 +512,7 @@ class ResourceApi:
     def _write_sync(self, request: Request, data: Any, mode: str) -> tuple[int, Any, dict[str, str]]:
         table, id_col = f'"{self.r.table}"', f'"{self.r.id_column}"'
         item_id: Any
-        owner = self.owner(request)
+        owner = self.owner(request, by_id=mode != "create")
         mine, mine_args = (f' AND "{self.r.owner_column}" = ?', [owner]) if owner is not None else ("", [])
         with self.state.db.connect(trace_of(request.scope)) as conn:
             try:

@@ -115,6 +115,8 @@ def test_weak_modes_switch_off_and_on(db: Path) -> None:
             assert c.get("/auth/admin", headers=unsigned).status_code == 200
             alice = _bearer(c, "alice", "wonderland-42")
             assert c.get("/v1/orders/2", headers=alice).status_code == 200  # BOLA while the check is skipped
+            # ...while the list still looks right, which is how the flaw hides.
+            assert [o["id"] for o in c.get("/v1/orders", headers=alice).json()["items"]] == [1, 3]
 
             r = c.put("/_sandbox/auth", json={"accept_alg_none": False, "skip_owner_check": False})
             assert r.status_code == 200 and r.json()["weak_modes"]["accept_alg_none"] is False

@@ -89,7 +89,9 @@ class WeakAuth(Model):
     guessable_secret: bool = False
     skip_expiry: bool = False
     skip_owner_check: bool = Field(
-        default=False, description="Ignore `owner_column`: any logged-in user reads anyone's rows (OWASP API1 BOLA)."
+        default=False,
+        description="Ignore `owner_column` for rows asked for by id: lists stay scoped to the caller, but any "
+        "logged-in user reads, changes or deletes anyone's row at /{resource}/{id} (OWASP API1:2023 BOLA).",
     )
     switchable: bool = Field(
         default=False,
