@@ -12,17 +12,32 @@ import contextlib
 import json
 import secrets
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sandboxes.api.problems import ApiError
 from tutor.pack.sandbox_api import Auth
 
+if TYPE_CHECKING:
+    from sandboxes.api.state import Clock
+
 GUESSABLE_SECRET = "secret"  # noqa: S105 - deliberately weak, for the weak-auth lesson only
 SESSION_COOKIE = "session"
 WEAK_MODES = ("accept_alg_none", "guessable_secret", "skip_expiry", "skip_owner_check")
+
+
+REALM = "sandbox"
+
+
+def bearer_challenge(error: str | None = None, description: str | None = None) -> str:
+    """A `WWW-Authenticate: Bearer ...` challenge (RFC 6750 §3; RFC 9110 §11.6.1 requires one on 401)."""
+    params = [f'realm="{REALM}"']
+    if error:
+        params.append(f'error="{error}"')
+    if description:
+        params.append(f'error_description="{description}"')
+    return "Bearer " + ", ".join(params)
 
 
 @dataclass
@@ -52,12 +67,13 @@ class RefreshToken:
 @dataclass
 class AuthService:
     settings: Auth
+    clock: Clock
     users: dict[str, User] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)
-    session_expiry: dict[str, float] = field(default_factory=dict)
-    """session id -> when the server stops honouring it, whatever the browser does with the cookie."""
     revoked_jti: set[str] = field(default_factory=set)
+    session_expiry: dict[str, float] = field(default_factory=dict)
+    """session id -> lesson time when the server stops honouring it, whatever the browser does."""
     failed_logins: dict[str, tuple[int, float]] = field(default_factory=dict)
     """username -> (wrong passwords in a row, locked until), for `login_throttle`."""
     refresh_ttl: float = 7 * 24 * 3600
@@ -82,11 +98,38 @@ class AuthService:
     def set_weak(self, name: str, on: bool) -> None:
         """Turn one weak mode on or off, as the code change that fixes it would. A new key for
         `guessable_secret` makes every token signed with the old one invalid, as rotating a key does."""
-        if self.weak[name] == on:
-            return
-        self.weak[name] = on
-        if name == "guessable_secret":
-            self.secret = GUESSABLE_SECRET if on else secrets.token_urlsafe(32)
+        with self._lock:
+            if self.weak[name] == on:
+                return
+            self.weak[name] = on
+            if name == "guessable_secret":
+                self.secret = GUESSABLE_SECRET if on else secrets.token_urlsafe(32)
+
+    # -- the state model (sandboxes.api.state) ------------------------------------------------
+    def memory(self) -> dict[str, Any]:
+        """What a snapshot keeps: accounts, refresh-token families, sessions, the deny-list."""
+        with self._lock:
+            return {
+                "users": self.users,
+                "refresh_tokens": self.refresh_tokens,
+                "sessions": self.sessions,
+                "revoked_jti": self.revoked_jti,
+                "session_expiry": self.session_expiry,
+                "failed_logins": self.failed_logins,
+                "weak": self.weak,
+                "secret": self.secret,
+            }
+
+    def set_memory(self, memory: dict[str, Any]) -> None:
+        with self._lock:
+            self.users = memory["users"]
+            self.refresh_tokens = memory["refresh_tokens"]
+            self.sessions = memory["sessions"]
+            self.revoked_jti = memory["revoked_jti"]
+            self.session_expiry = memory["session_expiry"]
+            self.failed_logins = memory["failed_logins"]
+            self.weak = memory["weak"]
+            self.secret = memory["secret"]
 
     # -- passwords ---------------------------------------------------------------------------
     def _hash_of(self, user: User) -> str:
@@ -111,15 +154,12 @@ class AuthService:
         self.users[username].password_hash = self._hasher.hash(password)
         return self.users[username]
 
-    def now(self) -> float:
-        return time.time()
-
     def _throttle_check(self, username: str) -> None:
-        throttle = self.settings.login_throttle
-        if throttle is None:
+        if self.settings.login_throttle is None:
             return
-        _, locked_until = self.failed_logins.get(username, (0, 0.0))
-        left = locked_until - self.now()
+        with self._lock:
+            _, locked_until = self.failed_logins.get(username, (0, 0.0))
+        left = locked_until - self.clock.now()
         if left > 0:
             # Checked before the password: a right guess during the lock must not be told apart.
             wait = max(1, int(left + 0.999))
@@ -139,12 +179,13 @@ class AuthService:
                 return
             count, _ = self.failed_logins.get(username, (0, 0.0))
             count += 1
-            locked_until = self.now() + throttle.lockout_seconds if count >= throttle.max_failures else 0.0
+            locked_until = self.clock.now() + throttle.lockout_seconds if count >= throttle.max_failures else 0.0
             if len(self.failed_logins) >= 10_000 and username not in self.failed_logins:
                 self.failed_logins.pop(next(iter(self.failed_logins)))
             self.failed_logins[username] = (0 if locked_until else count, locked_until)
 
     def login(self, username: str, password: str) -> User:
+        """Check a password; with `login_throttle`, per-account locking (unknown usernames alike)."""
         self._throttle_check(username)
         try:
             user = self._login(username, password)
@@ -164,18 +205,18 @@ class AuthService:
                 self._dummy_hash = self._hasher.hash(secrets.token_hex(8))
             with contextlib.suppress(VerifyMismatchError, VerificationError):
                 self._hasher.verify(self._dummy_hash, password)
-            raise ApiError(401, "wrong username or password")
+            raise ApiError(401, "wrong username or password", headers={"WWW-Authenticate": bearer_challenge()})
         try:
             self._hasher.verify(self._hash_of(user), password)
         except (VerifyMismatchError, VerificationError) as exc:
-            raise ApiError(401, "wrong username or password") from exc
+            raise ApiError(401, "wrong username or password", headers={"WWW-Authenticate": bearer_challenge()}) from exc
         return user
 
     # -- tokens ------------------------------------------------------------------------------
     def issue_access(self, user: User) -> tuple[str, int]:
         import jwt
 
-        now = int(time.time())
+        now = int(self.clock.now())
         ttl = self.settings.access_ttl_seconds
         claims = {
             "sub": user.username,
@@ -204,25 +245,33 @@ class AuthService:
     def issue_refresh(self, user: User, family: str | None = None) -> str:
         token = secrets.token_urlsafe(32)
         self.refresh_tokens[token] = RefreshToken(
-            user.username, time.time() + self.refresh_ttl, family or secrets.token_hex(8)
+            user.username, self.clock.now() + self.refresh_ttl, family or secrets.token_hex(8)
         )
         return token
 
     def rotate_refresh(self, token: str) -> tuple[User, str]:
         with self._lock:
             record = self.refresh_tokens.get(token)
-            if record is None or record.expires < time.time():
-                raise ApiError(401, "unknown or expired refresh token")
+            if record is None or record.expires < self.clock.now():
+                raise ApiError(
+                    401,
+                    "unknown or expired refresh token",
+                    headers={"WWW-Authenticate": bearer_challenge("invalid_token", "unknown refresh token")},
+                )
             if record.revoked:
                 # A revoked token used again: someone else may hold it. Revoke the whole family.
                 for other in self.refresh_tokens.values():
                     if other.family == record.family:
                         other.revoked = True
-                raise ApiError(401, "this refresh token was already used or revoked; log in again")
+                raise ApiError(
+                    401,
+                    "this refresh token was already used or revoked; log in again",
+                    headers={"WWW-Authenticate": bearer_challenge("invalid_token", "refresh token reused")},
+                )
             record.revoked = True
             user = self.users.get(record.username)
             if user is None:
-                raise ApiError(401, "the account no longer exists")
+                raise ApiError(401, "the account no longer exists", headers={"WWW-Authenticate": bearer_challenge()})
             return user, self.issue_refresh(user, record.family)
 
     def revoke_refresh(self, token: str) -> bool:
@@ -235,7 +284,7 @@ class AuthService:
     def start_session(self, user: User) -> str:
         sid = secrets.token_urlsafe(24)
         self.sessions[sid] = user.username
-        self.session_expiry[sid] = self.now() + self.settings.session_ttl_seconds
+        self.session_expiry[sid] = self.clock.now() + self.settings.session_ttl_seconds
         return sid
 
     # -- verifying ---------------------------------------------------------------------------
@@ -252,7 +301,11 @@ class AuthService:
                         return payload  # WEAK MODE: an unsigned token is trusted as it is
             except (ValueError, TypeError):
                 pass
-        options: dict[str, Any] = {"require": ["exp", "sub"]}
+        # PyJWT compares `exp` with the wall clock; the sandbox's clock may be ahead of it (a lesson
+        # waited). A negative leeway of that offset makes PyJWT's `exp <= now - leeway` read
+        # `exp <= lesson now`, so expiry is still PyJWT's own check. `iat` is not checked for being in
+        # the future (RFC 7519 §4.1.6 gives it no such rule; with the lesson clock ahead it would be).
+        options: dict[str, Any] = {"require": ["exp", "sub"], "verify_iat": False}
         if self.weak["skip_expiry"]:
             options["verify_exp"] = False  # WEAK MODE: expired tokens still work
         try:
@@ -262,37 +315,38 @@ class AuthService:
                     self.secret,
                     algorithms=["HS256"],
                     options=options,  # type: ignore[arg-type]
+                    leeway=-self.clock.offset,
                 )
         except jwt.ExpiredSignatureError as exc:
             raise ApiError(
                 401,
                 "the access token has expired; refresh it or log in again",
-                headers={"WWW-Authenticate": 'Bearer error="invalid_token", error_description="token expired"'},
-            ) from exc
-        except jwt.InvalidSignatureError as exc:
-            raise ApiError(
-                401,
-                "the access token's signature does not match its contents",
-                headers={"WWW-Authenticate": 'Bearer error="invalid_token", error_description="bad signature"'},
-            ) from exc
-        except jwt.InvalidAlgorithmError as exc:
-            raise ApiError(
-                401,
-                "the access token is not signed with the algorithm this API expects (HS256)",
-                headers={"WWW-Authenticate": 'Bearer error="invalid_token", error_description="wrong algorithm"'},
+                headers={"WWW-Authenticate": bearer_challenge("invalid_token", "the access token expired")},
             ) from exc
         except jwt.MissingRequiredClaimError as exc:
             raise ApiError(
                 401,
-                f"the access token lacks the '{exc.claim}' claim",
-                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                f"the access token has no '{exc.claim}' claim",
+                headers={"WWW-Authenticate": bearer_challenge("invalid_token", "a required claim is missing")},
             ) from exc
-        except jwt.InvalidTokenError as exc:
-            # A fixed text: the decoder's own message would show its internals to the client.
+        except jwt.InvalidSignatureError as exc:
             raise ApiError(
                 401,
-                "the access token is not a well-formed signed JWT",
-                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                "the access token's signature does not match: it was changed or signed with another key",
+                headers={"WWW-Authenticate": bearer_challenge("invalid_token", "bad signature")},
+            ) from exc
+        except jwt.InvalidAlgorithmError as exc:
+            raise ApiError(
+                401,
+                "the access token is signed with an algorithm this API does not accept (it accepts HS256)",
+                headers={"WWW-Authenticate": bearer_challenge("invalid_token", "algorithm not accepted")},
+            ) from exc
+        except jwt.InvalidTokenError as exc:
+            # PyJWT's own message names its internals ("Invalid header padding", ...): not shown.
+            raise ApiError(
+                401,
+                "the access token is not a valid JWT: expected three base64url parts, header.payload.signature",
+                headers={"WWW-Authenticate": bearer_challenge("invalid_token", "malformed token")},
             ) from exc
         return claims
 
@@ -305,20 +359,20 @@ class AuthService:
                 raise ApiError(
                     401,
                     "use 'Authorization: Bearer <access token>'",
-                    headers={"WWW-Authenticate": 'Bearer realm="sandbox"'},
+                    headers={"WWW-Authenticate": bearer_challenge()},
                 )
             claims = self._decode(token.strip())
             if claims.get("jti") in self.revoked_jti:
                 raise ApiError(
                     401,
                     "the access token was revoked (logged out)",
-                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                    headers={"WWW-Authenticate": bearer_challenge("invalid_token", "the token was revoked")},
                 )
             return Principal(str(claims.get("sub")), str(claims.get("role", "user")), "bearer", claims.get("jti"))
         sid = cookies.get(SESSION_COOKIE)
         if sid and self.settings.cookie_sessions:
             username = self.sessions.get(sid)
-            if username is not None and self.session_expiry.get(sid, float("inf")) <= self.now():
+            if username is not None and self.session_expiry.get(sid, float("inf")) <= self.clock.now():
                 self.sessions.pop(sid, None)  # expired on the server's clock
                 username = None
             user = self.users.get(username) if username else None
@@ -326,7 +380,7 @@ class AuthService:
                 raise ApiError(
                     401,
                     "the session cookie is unknown or ended; log in again",
-                    headers={"WWW-Authenticate": 'Bearer realm="sandbox"'},
+                    headers={"WWW-Authenticate": bearer_challenge()},
                 )
             return Principal(user.username, user.role, "cookie")
         return None

@@ -111,7 +111,7 @@ def test_weak_modes_switch_off_and_on(db: Path) -> None:
         unsigned = {"Authorization": f"Bearer {_unsigned({'sub': 'eve', 'role': 'admin', 'exp': far})}"}
         cracked = jwt.encode({"sub": "eve", "role": "admin", "exp": far}, "secret", algorithm="HS256")
         with _client(api) as c:
-            assert c.get("/").json()["sandbox_controls"] == ["/_sandbox/auth"]
+            assert c.get("/").json()["sandbox_controls"] == ["/_sandbox/clock", "/_sandbox/auth"]
             assert c.get("/auth/admin", headers=unsigned).status_code == 200
             alice = _bearer(c, "alice", "wonderland-42")
             assert c.get("/v1/orders/2", headers=alice).status_code == 200  # BOLA while the check is skipped
@@ -144,7 +144,7 @@ def test_no_switch_unless_switchable(db: Path) -> None:
     try:
         with _client(api) as c:
             assert c.put("/_sandbox/auth", json={"accept_alg_none": False}).status_code in (404, 405)
-            assert "sandbox_controls" not in c.get("/").json()
+            assert "/_sandbox/auth" not in c.get("/").json()["sandbox_controls"]
     finally:
         api.stop()
 
@@ -153,7 +153,7 @@ def test_malformed_token_detail_shows_no_decoder_internals(owned: ApiSandbox) ->
     with _client(owned) as c:
         r = c.get("/auth/me", headers={"Authorization": "Bearer mZm.mZm.mZm"})
         assert r.status_code == 401
-        assert r.json()["detail"] == "the access token is not a well-formed signed JWT"
+        assert r.json()["detail"].startswith("the access token is not a valid JWT")
 
 
 def test_snapshot_restores_switched_weak_modes(db: Path) -> None:
@@ -183,7 +183,7 @@ def test_login_throttle_locks_known_and_unknown_accounts_alike(db: Path) -> None
             assert c.post("/auth/login", json={"username": "bob", "password": "nope-nope"}).status_code == 401
             assert c.post("/auth/login", json={"username": "bob", "password": "builder-1234"}).status_code == 200
             assert "bob" not in api.app.state.auth.failed_logins
-            api.app.state.auth.now = lambda: time.time() + 31  # type: ignore[method-assign]
+            api.advance_clock(31)
             assert c.post("/auth/login", json={"username": "alice", "password": "wonderland-42"}).status_code == 200
     finally:
         api.stop()
@@ -201,7 +201,7 @@ def test_cookie_session_expires_on_the_server(db: Path) -> None:
             sid = login.cookies["session"]
             c.cookies.clear()
             assert c.get("/auth/me", headers={"Cookie": f"session={sid}"}).json()["via"] == "cookie"
-            api.app.state.auth.now = lambda: time.time() + 121  # type: ignore[method-assign]
+            api.advance_clock(121)
             late = c.get("/auth/me", headers={"Cookie": f"session={sid}"})
             assert late.status_code == 401 and "ended" in late.json()["detail"]
     finally:

@@ -250,6 +250,16 @@ def _check_step(entry_rel: str, located: Located, lesson: Lesson, index: int, st
                     key=True,
                 )
             )
+        if action.wait is not None and lesson.sandboxes.api is None:
+            problems.append(
+                _problem(
+                    entry_rel,
+                    located,
+                    (*path, "wait"),
+                    f"the {label} waits on the lesson clock, but only an API sandbox has one",
+                    key=True,
+                )
+            )
         if action.requests and lesson.sandboxes.api is None:
             problems.append(
                 _problem(
