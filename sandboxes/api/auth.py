@@ -373,8 +373,13 @@ class AuthService:
         if sid and self.settings.cookie_sessions:
             username = self.sessions.get(sid)
             if username is not None and self.session_expiry.get(sid, float("inf")) <= self.clock.now():
-                self.sessions.pop(sid, None)  # expired on the server's clock
-                username = None
+                # Expired on the server's clock, whatever the browser kept. Said as such: a client can
+                # tell "log in again, it timed out" from "this id was never valid".
+                raise ApiError(
+                    401,
+                    "the session expired on the server; log in again",
+                    headers={"WWW-Authenticate": bearer_challenge()},
+                )
             user = self.users.get(username) if username else None
             if user is None:
                 raise ApiError(
