@@ -93,6 +93,7 @@ def test_each_user_sees_and_changes_only_their_own_rows(owned: ApiSandbox) -> No
         assert gift.status_code == 403
         bob = _bearer(c, "bob", "builder-1234")
         assert c.get("/v1/orders/2", headers=bob).json()["total"] == 3.2
+        assert c.get("/auth/me", headers=bob).headers["cache-control"] == "no-store"
         assert c.get("/v1/orders/2").status_code == 401
 
 
