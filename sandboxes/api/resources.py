@@ -105,6 +105,7 @@ class ResourceApi:
         if not needed and not (write and self.r.write_role):
             return
         principal = current_principal(self.state, request)
+        request.state.principal = principal
         if principal is None:
             raise ApiError(
                 401,
@@ -123,6 +124,17 @@ class ResourceApi:
         trace = trace_of(request.scope)
         if trace:
             trace.add("auth", "allowed", user=principal.username, role=principal.role, needs=self.r.write_role)
+
+    def owner(self, request: Request, by_id: bool) -> str | None:
+        """The user whose rows this request may see and change; None when rows are not owned. The
+        lesson's weak mode skips the check for rows asked for by id, the classic BOLA: the list is
+        scoped to the caller, `/items/{id}` is not."""
+        if not self.r.owner_column or self.state.auth is None:
+            return None
+        if by_id and self.state.auth.weak["skip_owner_check"]:
+            return None
+        principal = getattr(request.state, "principal", None)
+        return None if principal is None else str(principal.username)
 
     def embed(self, conn: sqlite3.Connection, items: list[dict[str, Any]]) -> None:
         for relation in self.r.relations:
@@ -173,6 +185,10 @@ class ResourceApi:
             if value is not None:
                 where.append(f'"{column}" = ?')
                 args.append(value)
+        owner = self.owner(request, by_id=False)
+        if owner is not None:
+            where.append(f'"{self.r.owner_column}" = ?')
+            args.append(owner)
         sort = self._sort(request)
         limit = _int_param(request, "limit", self.r.page_size, 1, self.r.max_page_size)
         headers: dict[str, str] = {}
@@ -241,9 +257,12 @@ class ResourceApi:
 
     def _get_sync(self, request: Request) -> tuple[Any, dict[str, str]]:
         item_id = self._item_id(request)
+        owner = self.owner(request, by_id=True)
+        mine = f' AND "{self.r.owner_column}" = ?' if owner is not None else ""
         with self.state.db.connect(trace_of(request.scope)) as conn:
             row = conn.execute(
-                f'SELECT {self.select_list()} FROM "{self.r.table}" WHERE "{self.r.id_column}" = ?', (item_id,)
+                f'SELECT {self.select_list()} FROM "{self.r.table}" WHERE "{self.r.id_column}" = ?{mine}',
+                (item_id,) if owner is None else (item_id, owner),
             ).fetchone()
             if row is None:
                 raise ApiError(404, f"there is no {self.r.name} item with id {item_id}")
@@ -257,7 +276,13 @@ class ResourceApi:
         caching = state.settings.caching
         trace = trace_of(request.scope)
         begin = time.perf_counter()
-        key = (self.version, self.r.name, request.url.path, str(request.query_params))
+        key = (
+            self.version,
+            self.r.name,
+            request.url.path,
+            str(request.query_params),
+            str(self.owner(request, by_id=which == "item")),
+        )
         entry: CacheEntry | None = None
         hit = False
         timing: list[str] = []
@@ -362,14 +387,21 @@ class ResourceApi:
     def _write_sync(self, request: Request, data: Any, mode: str) -> tuple[int, Any, dict[str, str]]:
         table, id_col = f'"{self.r.table}"', f'"{self.r.id_column}"'
         item_id: Any
+        owner = self.owner(request, by_id=mode != "create")
+        mine, mine_args = (f' AND "{self.r.owner_column}" = ?', [owner]) if owner is not None else ("", [])
         with self.state.db.connect(trace_of(request.scope)) as conn:
             try:
                 if mode == "delete":
                     item_id = self._item_id(request)
-                    cursor = conn.execute(f"DELETE FROM {table} WHERE {id_col} = ?", (item_id,))
+                    cursor = conn.execute(f"DELETE FROM {table} WHERE {id_col} = ?{mine}", (item_id, *mine_args))
                     if cursor.rowcount == 0:
                         raise ApiError(404, f"there is no {self.r.name} item with id {item_id}")
                     return 204, None, {}
+                if owner is not None and isinstance(data, dict):
+                    if data.get(self.r.owner_column, owner) != owner:
+                        raise ApiError(403, f"'{owner}' may not give rows to another user")
+                    if mode in ("create", "replace"):
+                        data = {**data, str(self.r.owner_column): owner}
                 values = self._validate(conn, data, mode)
                 if mode == "create":
                     names = ", ".join(f'"{k}"' for k in values)
@@ -386,11 +418,14 @@ class ResourceApi:
                     if values:
                         sets = ", ".join(f'"{k}" = ?' for k in values)
                         cursor = conn.execute(
-                            f"UPDATE {table} SET {sets} WHERE {id_col} = ?", [*values.values(), item_id]
+                            f"UPDATE {table} SET {sets} WHERE {id_col} = ?{mine}",
+                            [*values.values(), item_id, *mine_args],
                         )
                         found = cursor.rowcount > 0
                     else:
-                        found = conn.execute(f"SELECT 1 FROM {table} WHERE {id_col} = ?", (item_id,)).fetchone()
+                        found = conn.execute(
+                            f"SELECT 1 FROM {table} WHERE {id_col} = ?{mine}", (item_id, *mine_args)
+                        ).fetchone()
                     if not found:
                         raise ApiError(404, f"there is no {self.r.name} item with id {item_id}")
             except sqlite3.IntegrityError as exc:
