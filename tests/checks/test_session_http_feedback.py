@@ -46,6 +46,8 @@ steps:
         feedback: The item has its own URL.
       - requests: [{method: DELETE, path: "/v1/books/{id}", headers: {X-Reason: "{why}"}}]
         feedback: That is another book, with a reason.
+      - requests: [{method: DELETE, path: /v1/books/8, headers: {Idempotency-Key: made-up-by-the-author}}]
+        feedback: Book 8, with a key of your own.
 """
 
 
@@ -74,6 +76,9 @@ def test_wrong_requests_get_their_feedback(tmp_path: Path, tutor_home: Path) -> 
 
         session.api.send("DELETE", "/v1/books/3", source=None, headers={"X-Reason": "tidy"})
         assert session.check(step).feedback == "That is another book, with a reason."
+
+        session.api.send("DELETE", "/v1/books/8", source=None, headers={"Idempotency-Key": "a-learner-uuid"})
+        assert session.check(step).feedback == "Book 8, with a key of your own."  # any key is that mistake
 
         session.api.send("DELETE", "/v1/books/7", source=None)
         assert session.check(step).passed
