@@ -108,7 +108,8 @@ def _same_request(request: HttpRequest, exchange: Any) -> bool:
             return False
         if name.lower() in _ANY_VALUE_HEADERS:
             continue
-        if not (_same_text(value, actual) or header_matches(value, actual)):
+        # A declared `*` is the learner's literal `*` (If-Match: *), not "any value" as in a check.
+        if not (_same_text(value, actual) or (value.strip() != "*" and header_matches(value, actual))):
             return False
     if request.json_body is not None:
         return _same_json(request.json_body, exchange.request_json())
