@@ -202,6 +202,20 @@ def check_lesson(pack: Pack, entry: LessonFile, home: Home, *, strict: bool = Fa
                     cases.append(case(line, label, False, f"the check itself failed: {_one_line(result)}"))
                 else:
                     cases.append(case(line, label, not result.passed, _one_line(result) if result.passed else ""))
+                    if not result.passed and wrong.feedback and result.feedback != wrong.feedback:
+                        shown = "no feedback" if result.feedback is None else "another answer's feedback"
+                        cases.append(
+                            Case(
+                                entry.path,
+                                line,
+                                lesson.id,
+                                step.id,
+                                f"{label} feedback",
+                                passed=not strict,
+                                message=f"a learner who gives this answer sees {shown}, not the one written for it",
+                                severity="warning",
+                            )
+                        )
             for number, alternative in enumerate(step.alternatives, start=1):
                 label = f"alternative {number}"
                 line = entry.source.value_pos(("steps", index, "alternatives", number - 1)).line

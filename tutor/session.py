@@ -15,6 +15,7 @@ through exactly the path a learner's own action takes.
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -53,6 +54,71 @@ def _same_answer(a: Answer | None, b: Answer | None) -> bool:
 
 def _normal_sql(sql: str) -> str:
     return " ".join(sql.replace(";", " ").split()).casefold()
+
+
+_ANY_VALUE_HEADERS = frozenset({"idempotency-key"})
+"""Headers whose value each learner makes up (a fresh UUID): a declared wrong answer matches any value."""
+
+_PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
+
+
+def _same_text(template: str, actual: str) -> bool:
+    """`actual` equals `template`, where each `{name}` placeholder (a value saved from an earlier
+    response, such as a token or an id) stands for any text."""
+    parts = _PLACEHOLDER.split(template)
+    if len(parts) == 1:
+        return template == actual
+    pattern = "[^/]+?".join(re.escape(part) for part in parts)
+    return re.fullmatch(pattern, actual, re.S) is not None
+
+
+def _same_json(template: Any, actual: Any) -> bool:
+    if isinstance(template, str):
+        return isinstance(actual, str) and _same_text(template, actual)
+    if isinstance(template, dict):
+        return (
+            isinstance(actual, dict)
+            and template.keys() == actual.keys()
+            and all(_same_json(v, actual[k]) for k, v in template.items())
+        )
+    if isinstance(template, list):
+        return (
+            isinstance(actual, list)
+            and len(template) == len(actual)
+            and all(_same_json(t, a) for t, a in zip(template, actual, strict=True))
+        )
+    if isinstance(template, bool) or isinstance(actual, bool):
+        return template is actual
+    return bool(template == actual)
+
+
+def _same_request(request: HttpRequest, exchange: Any) -> bool:
+    """Whether a recorded exchange is the request a declared wrong answer describes: same method,
+    path, query parameters, the headers it names, and the same body."""
+    from tutor.checks.http_traffic import header_matches
+
+    if exchange.method != request.method or not _same_text(request.path.rstrip("/"), exchange.path.rstrip("/")):
+        return False
+    wanted_query = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in request.query.items()}
+    sent_query = dict(exchange.query_params)
+    if wanted_query.keys() != sent_query.keys():
+        return False
+    if not all(_same_text(v, sent_query[k]) for k, v in wanted_query.items()):
+        return False
+    for name, value in request.headers.items():
+        actual = exchange.request_header(name)
+        if actual is None:
+            return False
+        if name.lower() in _ANY_VALUE_HEADERS:
+            continue
+        # A declared `*` is the learner's literal `*` (If-Match: *), not "any value" as in a check.
+        if not (_same_text(value, actual) or (value.strip() != "*" and header_matches(value, actual))):
+            return False
+    if request.json_body is not None:
+        return _same_json(request.json_body, exchange.request_json())
+    if request.body is not None:
+        return bool(exchange.request_body.decode("utf-8", "replace").strip() == request.body.strip())
+    return True
 
 
 class ActionFailed(Exception):
@@ -295,27 +361,65 @@ class Session:
         added: it says why that particular mistake is a mistake."""
         result = evaluate(step.check, self.context(answer))
         if not result.passed and result.feedback is None:
-            for wrong in step.wrong_answers:
-                if wrong.feedback and self._did(wrong, answer):
-                    result = replace(result, feedback=wrong.feedback)
-                    break
+            matching = [w for w in step.wrong_answers if w.feedback and self._did(w, answer)]
+            if matching:
+                # Several declared mistakes can be inside one learner's traffic: the one they made last
+                # (then the most specific one) is what the feedback should be about.
+                def recency(wrong: WrongAnswer) -> tuple[int, int, int]:
+                    last = self._sent(wrong) if wrong.requests else None
+                    detail = sum(
+                        len(r.headers) + len(r.query) + (r.json_body is not None) + (r.body is not None)
+                        for r in wrong.requests
+                        if isinstance(r, HttpRequest)
+                    )
+                    return (-1 if last is None else last, len(wrong.requests), detail)
+
+                best = max(matching, key=recency) if any(w.requests for w in matching) else matching[0]
+                result = replace(result, feedback=best.feedback)
         return result
 
     def _did(self, wrong: WrongAnswer, answer: Answer | None) -> bool:
-        if wrong.answer is not None:
-            return _same_answer(wrong.answer, answer)
-        if wrong.files is not None and self.workspace is not None:
+        """Whether the learner did what `wrong` describes: every part it gives (the typed answer, the
+        files, the SQL, the requests) must match."""
+        if wrong.answer is not None and not _same_answer(wrong.answer, answer):
+            return False
+        if wrong.files is not None:
+            if self.workspace is None:
+                return False
             from tutor.code.workspace import list_files
 
             theirs = self.workspace.files()
             mine = list_files(self.pack.root / wrong.files)
-            return bool(mine) and all(
+            same = bool(mine) and all(
                 name in theirs and theirs[name].read_bytes() == path.read_bytes() for name, path in mine.items()
             )
-        if wrong.sql is not None and self.sql is not None:
+            if not same:
+                return False
+        if wrong.sql is not None:
+            if self.sql is None:
+                return False
             from sandboxes.sql.guard import split_statements
 
             expected = [_normal_sql(s.sql) for s in split_statements(wrong.sql)]
             ran = [_normal_sql(s) for s in self.sql.statements()]
-            return bool(expected) and ran[-len(expected) :] == expected
-        return False
+            if not expected or ran[-len(expected) :] != expected:
+                return False
+        if wrong.requests:
+            return self._sent(wrong) is not None
+        return wrong.answer is not None or wrong.sql is not None or wrong.files is not None
+
+    def _sent(self, wrong: WrongAnswer) -> int | None:
+        """Where the learner's requests since the step opened contain `wrong`'s requests, in order (other
+        requests may come between): the position of the last one, or None."""
+        if self.api is None:
+            return None
+        wanted = [r for r in wrong.requests if isinstance(r, HttpRequest)]
+        if not wanted:
+            return None
+        sent = [e for e in self.api.evidence().exchanges() if e.source != "tutor"]
+        position, last = 0, None
+        for index, exchange in enumerate(sent):
+            if position < len(wanted) and _same_request(wanted[position], exchange):
+                position += 1
+                last = index
+        return last if position == len(wanted) else None

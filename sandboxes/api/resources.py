@@ -20,7 +20,7 @@ from starlette.routing import Route
 from sandboxes.api.auth_routes import current_principal
 from sandboxes.api.caching import etag_matches, etag_of, not_modified_since
 from sandboxes.api.database import Column, Database
-from sandboxes.api.jsonio import JSON, MAX_INT, dumps, read_json
+from sandboxes.api.jsonio import JSON, MAX_INT, dumps, read_json, require_json_acceptable
 from sandboxes.api.problems import ApiError
 from sandboxes.api.recorder import trace_of
 from sandboxes.api.state import CacheEntry, IdempotentResult, State
@@ -272,6 +272,7 @@ class ResourceApi:
 
     async def read(self, request: Request, which: str) -> Response:
         self.authorize(request, write=False)
+        require_json_acceptable(request)
         state = self.state
         caching = state.settings.caching
         trace = trace_of(request.scope)
@@ -442,6 +443,7 @@ class ResourceApi:
             allow = "GET, HEAD"
             raise ApiError(405, f"{self.r.name} is read-only in this lesson", headers={"Allow": allow})
         self.authorize(request, write=True)
+        require_json_acceptable(request)
         data = await read_json(request) if mode != "delete" else None
         state = self.state
         idem: IdempotentResult | None = None
