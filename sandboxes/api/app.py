@@ -118,6 +118,10 @@ class State:
         self.started = time.time()
         self.strategies: dict[tuple[str, str], str] = {}
         """(resource, relation) -> strategy the learner switched to through /_sandbox/relations."""
+        self.cache_switch: dict[str, Any] = {}
+        """`app_cache_ttl` / `single_flight` as the learner set them through /_sandbox/caching."""
+        self.loading: dict[tuple[str, ...], asyncio.Future[CacheEntry]] = {}
+        """Cache keys being loaded now (single flight): later misses wait for this load."""
         self.auth = None
         if settings.auth is not None:
             from sandboxes.api.auth import AuthService
@@ -128,6 +132,17 @@ class State:
         with self.cache_lock:
             for key in [k for k in self.cache if k[1] == resource]:
                 del self.cache[key]
+
+    def cache_ttl(self) -> float | None:
+        caching = self.settings.caching
+        if caching is None:
+            return None
+        ttl = self.cache_switch.get("app_cache_ttl", caching.app_cache_ttl)
+        return float(ttl) if ttl else None
+
+    def single_flight(self) -> bool:
+        caching = self.settings.caching
+        return bool(caching and self.cache_switch.get("single_flight", caching.single_flight))
 
     def last_modified(self, table: str) -> float:
         return max(self.db.modified(), self.last_write.get(table, 0.0), self.started - 1)
@@ -389,7 +404,8 @@ class ResourceApi:
         entry: CacheEntry | None = None
         hit = False
         timing: list[str] = []
-        if caching and caching.app_cache_ttl:
+        ttl = state.cache_ttl()
+        if ttl:
             with state.cache_lock:
                 entry = state.cache.get(key)
                 if entry is not None and entry.expires < time.monotonic():
@@ -401,23 +417,36 @@ class ResourceApi:
                 trace.add(
                     "cache", "HIT" if hit else "MISS", key=key[2] + ("?" + key[3] if key[3] else ""), ttl_left=left
                 )
-        if entry is None:
-            db_begin = time.perf_counter()
-            if self.r.latency_ms:
-                await asyncio.sleep(self.r.latency_ms / 1000)
+        loading: asyncio.Future[CacheEntry] | None = None
+        if entry is None and ttl and state.single_flight():
+            in_flight = state.loading.get(key)
+            if in_flight is not None:
+                # Single flight: another request is loading this key; wait for its answer instead
+                # of sending the database the same query again.
+                entry = await asyncio.shield(in_flight)
+                hit = True
                 if trace:
-                    trace.add("latency", f"{self.r.latency_ms} ms of deliberate delay", self.r.latency_ms)
-            sync = self._list_sync if which == "list" else self._get_sync
-            payload, headers = await run_in_threadpool(sync, request)
-            db_ms = (time.perf_counter() - db_begin) * 1000
-            entry = CacheEntry(dumps(payload), headers, 0.0, db_ms)
-            if caching and caching.app_cache_ttl:
-                entry.expires = time.monotonic() + caching.app_cache_ttl
+                    trace.add("cache", "waited for the load already in flight (single flight)")
+            else:
+                loading = state.loading[key] = asyncio.get_running_loop().create_future()
+        if entry is None:
+            try:
+                entry = await self._load(request, which, trace, ttl)
+            except BaseException as exc:
+                if loading is not None:
+                    state.loading.pop(key, None)
+                    loading.set_exception(exc)
+                    loading.exception()  # retrieved: waiters re-raise it, nobody else has to
+                raise
+            if ttl:
                 with state.cache_lock:
                     state.cache[key] = entry
-            timing.append(f"db;dur={db_ms:.2f}")
+            if loading is not None:
+                state.loading.pop(key, None)
+                loading.set_result(entry)
+            timing.append(f"db;dur={entry.db_ms:.2f}")
         headers = dict(entry.headers)
-        if caching and caching.app_cache_ttl:
+        if ttl:
             headers["X-Cache"] = "HIT" if hit else "MISS"
             timing.insert(0, f'cache;desc="{"HIT" if hit else "MISS"}"')
         body = entry.body
@@ -446,6 +475,18 @@ class ResourceApi:
         if status == 304:
             return Response(status_code=304, headers=headers)
         return Response(body, status_code=200, media_type=JSON, headers=headers)
+
+    async def _load(self, request: Request, which: str, trace: Any, ttl: float | None) -> CacheEntry:
+        """Read from the database (after the lesson's deliberate delay): a cache miss, or no cache."""
+        db_begin = time.perf_counter()
+        if self.r.latency_ms:
+            await asyncio.sleep(self.r.latency_ms / 1000)
+            if trace:
+                trace.add("latency", f"{self.r.latency_ms} ms of deliberate delay", self.r.latency_ms)
+        sync = self._list_sync if which == "list" else self._get_sync
+        payload, headers = await run_in_threadpool(sync, request)
+        db_ms = (time.perf_counter() - db_begin) * 1000
+        return CacheEntry(dumps(payload), headers, time.monotonic() + ttl if ttl else 0.0, db_ms)
 
     def version_headers(self, headers: dict[str, str]) -> None:
         if self.version == "v1" and "v2" in self.state.settings.versions:
@@ -788,6 +829,61 @@ def relation_routes(state: State) -> list[Route]:
     ]
 
 
+def caching_routes(state: State) -> list[Route]:
+    """`/_sandbox/caching`: the application cache's settings now, and a switch to change them.
+
+    It stands in for a code change (adding a cache-aside cache, a per-key lock around its loads), so a
+    lesson can measure an endpoint before and after without a restart. Only with `caching.switchable`."""
+    caching = state.settings.caching
+    if caching is None or not caching.switchable:
+        return []
+
+    def describe() -> dict[str, Any]:
+        return {
+            "app_cache_ttl": state.cache_ttl(),
+            "single_flight": state.single_flight(),
+            "means": {
+                "app_cache_ttl": "seconds a cache-aside entry lives; null: no application cache",
+                "single_flight": "concurrent misses of one key share one database load",
+            },
+            "change": 'PUT /_sandbox/caching with {"app_cache_ttl": 30} or {"single_flight": true}',
+        }
+
+    async def caching_switch(request: Request) -> Response:
+        if request.method == "PUT":
+            data = await read_json(request)
+            errors: list[dict[str, str]] = []
+            if not isinstance(data, dict) or not data:
+                raise ApiError(422, 'send {"app_cache_ttl": SECONDS or null} and/or {"single_flight": true|false}')
+            for name in data:
+                if name not in ("app_cache_ttl", "single_flight"):
+                    errors.append({"field": name, "message": "unknown; use app_cache_ttl or single_flight"})
+            ttl = data.get("app_cache_ttl")
+            if (
+                "app_cache_ttl" in data
+                and ttl is not None
+                and (isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not 0 < ttl <= 86400)
+            ):
+                errors.append({"field": "app_cache_ttl", "message": "must be seconds above 0 (at most 86400) or null"})
+            if "single_flight" in data and not isinstance(data["single_flight"], bool):
+                errors.append({"field": "single_flight", "message": "must be true or false"})
+            if errors:
+                raise ApiError(422, "the caching switch was not changed", errors=errors)
+            state.cache_switch.update(data)
+            for resource in {r.name for r in state.settings.resources}:
+                state.invalidate(resource)  # a changed cache starts empty, as after a deploy
+            trace = trace_of(request.scope)
+            if trace:
+                trace.add(
+                    "handler",
+                    f"application cache is now {describe()['app_cache_ttl']} s, "
+                    f"single flight {'on' if state.single_flight() else 'off'}",
+                )
+        return json_response(describe())
+
+    return [Route("/_sandbox/caching", caching_switch, methods=["GET", "PUT"])]
+
+
 # -- rate limiting -------------------------------------------------------------------------------
 class RateLimitMiddleware:
     """Token bucket per client (the client's address and which tool sent it); API paths only."""
@@ -880,6 +976,8 @@ def build_app(
         routes.extend(auth_routes(state))
     controls = relation_routes(state)
     routes.extend(controls)
+    cache_controls = caching_routes(state)
+    routes.extend(cache_controls)
 
     spec_cache: dict[str, bytes] = {}
 
@@ -894,8 +992,10 @@ def build_app(
             body["auth"] = [route.path for route in auth_routes(state)]
             if state.auth.weak_modes:
                 body["weak_auth_modes"] = state.auth.weak_modes
-        if controls:
-            body["sandbox_controls"] = ["/_sandbox/relations"]
+        if controls or cache_controls:
+            body["sandbox_controls"] = ["/_sandbox/relations"] * bool(controls) + ["/_sandbox/caching"] * bool(
+                cache_controls
+            )
         return json_response(body)
 
     async def health(request: Request) -> Response:

@@ -97,9 +97,9 @@ class ApiSandbox:
         return ApiEvidence(self)
 
     def snapshot(self) -> dict[str, Any]:
-        """The settings a learner can switch at run time (relation loading strategies), so `pack test`
+        """The settings a learner can switch at run time (relation strategies, the caching switch), so `pack test`
         can put them back after a wrong answer (`Session.save_state`)."""
-        return {"strategies": dict(self.app.state.strategies)}
+        return {"strategies": dict(self.app.state.strategies), "cache_switch": dict(self.app.state.cache_switch)}
 
     def restore(self, snapshot: dict[str, Any]) -> None:
         state = self.app.state
@@ -107,6 +107,10 @@ class ApiSandbox:
             for resource, _ in set(state.strategies) | set(snapshot["strategies"]):
                 state.invalidate(resource)
             state.strategies = dict(snapshot["strategies"])
+        if state.cache_switch != snapshot["cache_switch"]:
+            state.cache_switch = dict(snapshot["cache_switch"])
+            for resource in {r.name for r in state.settings.resources}:
+                state.invalidate(resource)
 
     # -- the tutor's own requests ------------------------------------------------------------------
     def client(self) -> httpx.Client:
@@ -141,12 +145,27 @@ class ApiSandbox:
         from tutor.checks.http_traffic import found, read_value
 
         path, kwargs = prepared(request, self._replay_saved)
+        if request.repeat > 1:
+            return self._send_many(request.method, path, kwargs, request.repeat, request.concurrency)
         exchange = self.send(request.method, path, source=None, **kwargs)
         for name, source in request.save.items():
             value = read_value(source, exchange)
             if found(value):
                 self._replay_saved[name] = value
         return exchange
+
+    def _send_many(self, method: str, path: str, kwargs: dict[str, Any], times: int, concurrency: int) -> Exchange:
+        """The same request `times` times, `concurrency` at once (threads share one pooled client, as
+        the load tool's workers do); returns the last exchange to finish."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def one(_: int) -> Exchange:
+            return self.send(method, path, source=None, **dict(kwargs))
+
+        if concurrency <= 1:
+            return [one(i) for i in range(times)][-1]
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="replay") as pool:
+            return list(pool.map(one, range(times)))[-1]
 
     def stop(self) -> None:
         with self._client_lock:

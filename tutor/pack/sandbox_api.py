@@ -63,6 +63,16 @@ class HttpCaching(Model):
     app_cache_ttl: float | None = Field(
         default=None, gt=0, description="Seconds; turns on the cache-aside application cache (X-Cache: HIT|MISS)."
     )
+    single_flight: bool = Field(
+        default=False,
+        description="Concurrent misses of one key share a single database load: the first request loads, "
+        "the others wait for it and are answered from it (X-Cache: HIT).",
+    )
+    switchable: bool = Field(
+        default=False,
+        description="The learner may change `app_cache_ttl` and `single_flight` while the lesson runs, through "
+        "PUT /_sandbox/caching: it stands in for the code change that adds a cache or a per-key lock.",
+    )
 
 
 class RateLimit(Model):

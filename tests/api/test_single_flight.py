@@ -1,0 +1,94 @@
+"""The cache stampede and its single-flight cure, the learner's caching switch, and concurrent replay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sandboxes.api.sandbox import ApiSandbox
+from tests.api.helpers import make_db, settings
+from tutor.pack.actions import HttpRequest
+
+
+def _slow_books(**caching: object) -> dict[str, object]:
+    base = settings().model_dump(by_alias=True)
+    base["resources"][0]["latency_ms"] = 200
+    return {"resources": base["resources"], "caching": {"app_cache_ttl": 60, **caching}}
+
+
+@pytest.fixture()
+def db(tmp_path: Path) -> Path:
+    return make_db(tmp_path / "lesson.db")
+
+
+@pytest.fixture()
+def plain(db: Path) -> Iterator[ApiSandbox]:
+    sandbox = ApiSandbox.start(settings(**_slow_books(switchable=True)), database=db)
+    yield sandbox
+    sandbox.stop()
+
+
+def _burst(api: ApiSandbox, path: str, n: int = 8) -> list[str]:
+    api.mark()
+    api.send_as_outside_client(HttpRequest(path=path, repeat=n, concurrency=n))
+    return [e.header("x-cache") for e in api.recorder.since_mark()]
+
+
+def test_concurrent_misses_all_reach_the_database_without_single_flight(plain: ApiSandbox) -> None:
+    caches = _burst(plain, "/v1/books/4")
+    assert caches.count("MISS") == 8  # the stampede: every request loaded the same row
+    assert _burst(plain, "/v1/books/4", 3) == ["HIT"] * 3
+
+
+def test_single_flight_lets_one_request_load_and_the_others_wait(plain: ApiSandbox) -> None:
+    with httpx.Client(base_url=plain.base_url, trust_env=False, timeout=10) as c:
+        assert c.get("/_sandbox/caching").json()["single_flight"] is False
+        switched = c.put("/_sandbox/caching", json={"single_flight": True})
+        assert switched.status_code == 200 and switched.json()["single_flight"] is True
+    caches = _burst(plain, "/v1/books/5")
+    assert caches.count("MISS") == 1 and caches.count("HIT") == 7
+    traces = [e for e in plain.recorder.since_mark() if e.header("x-cache") == "HIT"]
+    assert all("db;dur" not in (e.header("server-timing") or "") for e in traces)
+
+
+def test_a_failed_load_fails_its_waiters_and_is_not_cached(plain: ApiSandbox) -> None:
+    with httpx.Client(base_url=plain.base_url, trust_env=False, timeout=10) as c:
+        c.put("/_sandbox/caching", json={"single_flight": True})
+    plain.mark()
+    plain.send_as_outside_client(HttpRequest(path="/v1/books/9999", repeat=4, concurrency=4))
+    assert [e.status for e in plain.recorder.since_mark()] == [404] * 4
+    assert plain.app.state.loading == {}
+
+
+def test_the_switch_adds_a_cache_and_refuses_nonsense(db: Path) -> None:
+    api = ApiSandbox.start(
+        settings(resources=_slow_books()["resources"], caching={"etag": True, "switchable": True}), database=db
+    )
+    try:
+        with httpx.Client(base_url=api.base_url, trust_env=False, timeout=10) as c:
+            assert "x-cache" not in c.get("/v1/books/2").headers
+            for bad in ({"app_cache_ttl": -1}, {"app_cache_ttl": "60"}, {"single_flight": "yes"}, {"ttl": 5}, {}):
+                refused = c.put("/_sandbox/caching", json=bad)
+                assert refused.status_code == 422, bad
+            assert c.put("/_sandbox/caching", json={"app_cache_ttl": 30}).json()["app_cache_ttl"] == 30
+            assert [c.get("/v1/books/2").headers["x-cache"] for _ in range(2)] == ["MISS", "HIT"]
+            snapshot = api.snapshot()
+            c.put("/_sandbox/caching", json={"app_cache_ttl": None})
+            assert "x-cache" not in c.get("/v1/books/2").headers
+            api.restore(snapshot)
+            assert c.get("/v1/books/2").headers["x-cache"] == "MISS"  # restored, and starting empty
+            assert "/_sandbox/caching" in c.get("/").json()["sandbox_controls"]
+    finally:
+        api.stop()
+
+
+def test_no_switch_unless_the_lesson_allows_it(db: Path) -> None:
+    api = ApiSandbox.start(settings(caching={"app_cache_ttl": 30}), database=db)
+    try:
+        with httpx.Client(base_url=api.base_url, trust_env=False, timeout=10) as c:
+            assert c.put("/_sandbox/caching", json={"single_flight": True}).status_code in (404, 405)
+    finally:
+        api.stop()
