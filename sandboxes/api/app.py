@@ -418,13 +418,14 @@ class ResourceApi:
                     "cache", "HIT" if hit else "MISS", key=key[2] + ("?" + key[3] if key[3] else ""), ttl_left=left
                 )
         loading: asyncio.Future[CacheEntry] | None = None
+        collapsed = False
         if entry is None and ttl and state.single_flight():
             in_flight = state.loading.get(key)
             if in_flight is not None:
                 # Single flight: another request is loading this key; wait for its answer instead
                 # of sending the database the same query again.
                 entry = await asyncio.shield(in_flight)
-                hit = True
+                collapsed = True
                 if trace:
                     trace.add("cache", "waited for the load already in flight (single flight)")
             else:
@@ -448,7 +449,10 @@ class ResourceApi:
         headers = dict(entry.headers)
         if ttl:
             headers["X-Cache"] = "HIT" if hit else "MISS"
-            timing.insert(0, f'cache;desc="{"HIT" if hit else "MISS"}"')
+            # RFC 9211: `collapsed` marks a miss that shared another request's load (single flight).
+            status_param = "hit" if hit else "fwd=miss; collapsed" if collapsed else "fwd=miss; stored"
+            headers["Cache-Status"] = f"sandbox; {status_param}"
+            timing.insert(0, f'cache;desc="{"HIT" if hit else "MISS, collapsed" if collapsed else "MISS"}"')
         body = entry.body
         self.version_headers(headers)
         if self.r.auth == "read":

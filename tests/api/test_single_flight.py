@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -34,7 +35,11 @@ def plain(db: Path) -> Iterator[ApiSandbox]:
 def _burst(api: ApiSandbox, path: str, n: int = 8) -> list[str]:
     api.mark()
     api.send_as_outside_client(HttpRequest(path=path, repeat=n, concurrency=n))
-    return [e.header("x-cache") for e in api.recorder.since_mark()]
+    return [e.header("x-cache") for e in _log(api, path)]
+
+
+def _log(api: ApiSandbox, path: str) -> list[Any]:
+    return [e for e in api.recorder.since_mark() if e.path == path]
 
 
 def test_concurrent_misses_all_reach_the_database_without_single_flight(plain: ApiSandbox) -> None:
@@ -48,10 +53,13 @@ def test_single_flight_lets_one_request_load_and_the_others_wait(plain: ApiSandb
         assert c.get("/_sandbox/caching").json()["single_flight"] is False
         switched = c.put("/_sandbox/caching", json={"single_flight": True})
         assert switched.status_code == 200 and switched.json()["single_flight"] is True
-    caches = _burst(plain, "/v1/books/5")
-    assert caches.count("MISS") == 1 and caches.count("HIT") == 7
-    traces = [e for e in plain.recorder.since_mark() if e.header("x-cache") == "HIT"]
-    assert all("db;dur" not in (e.header("server-timing") or "") for e in traces)
+    assert _burst(plain, "/v1/books/5") == ["MISS"] * 8
+    statuses = [e.header("cache-status") for e in _log(plain, "/v1/books/5")]
+    assert statuses.count("sandbox; fwd=miss; stored") == 1  # one request loaded ...
+    assert statuses.count("sandbox; fwd=miss; collapsed") == 7  # ... and seven shared its load (RFC 9211)
+    timings = [e.header("server-timing") or "" for e in _log(plain, "/v1/books/5")]
+    assert sum("db;dur" in t for t in timings) == 1
+    assert _burst(plain, "/v1/books/5", 2) == ["HIT"] * 2
 
 
 def test_a_failed_load_fails_its_waiters_and_is_not_cached(plain: ApiSandbox) -> None:
@@ -59,7 +67,7 @@ def test_a_failed_load_fails_its_waiters_and_is_not_cached(plain: ApiSandbox) ->
         c.put("/_sandbox/caching", json={"single_flight": True})
     plain.mark()
     plain.send_as_outside_client(HttpRequest(path="/v1/books/9999", repeat=4, concurrency=4))
-    assert [e.status for e in plain.recorder.since_mark()] == [404] * 4
+    assert [e.status for e in _log(plain, "/v1/books/9999")] == [404] * 4
     assert plain.app.state.loading == {}
 
 

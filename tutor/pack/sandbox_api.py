@@ -66,7 +66,7 @@ class HttpCaching(Model):
     single_flight: bool = Field(
         default=False,
         description="Concurrent misses of one key share a single database load: the first request loads, "
-        "the others wait for it and are answered from it (X-Cache: HIT).",
+        "the others wait for it and share its answer (X-Cache: MISS, Cache-Status: sandbox; fwd=miss; collapsed).",
     )
     switchable: bool = Field(
         default=False,
