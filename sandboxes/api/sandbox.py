@@ -97,20 +97,20 @@ class ApiSandbox:
         return ApiEvidence(self)
 
     def snapshot(self) -> dict[str, Any]:
-        """The settings a learner can switch at run time (relation strategies, the caching switch), so `pack test`
-        can put them back after a wrong answer (`Session.save_state`)."""
-        return {"strategies": dict(self.app.state.strategies), "cache_switch": dict(self.app.state.cache_switch)}
+        """What a learner can change at run time and what a wrong answer must not leave behind: relation
+        strategies, the caching switch and the application cache's entries, so `pack test` can put
+        them back after a wrong answer (`Session.save_state`)."""
+        state = self.app.state
+        with state.cache_lock:
+            cache = dict(state.cache)  # an entry is never changed once stored: a shallow copy will do
+        return {"strategies": dict(state.strategies), "cache_switch": dict(state.cache_switch), "cache": cache}
 
     def restore(self, snapshot: dict[str, Any]) -> None:
         state = self.app.state
-        if state.strategies != snapshot["strategies"]:
-            for resource, _ in set(state.strategies) | set(snapshot["strategies"]):
-                state.invalidate(resource)
-            state.strategies = dict(snapshot["strategies"])
-        if state.cache_switch != snapshot["cache_switch"]:
-            state.cache_switch = dict(snapshot["cache_switch"])
-            for resource in {r.name for r in state.settings.resources}:
-                state.invalidate(resource)
+        state.strategies = dict(snapshot["strategies"])
+        state.cache_switch = dict(snapshot["cache_switch"])
+        with state.cache_lock:
+            state.cache = dict(snapshot["cache"])  # consistent with the strategies it was built with
 
     # -- the tutor's own requests ------------------------------------------------------------------
     def client(self) -> httpx.Client:
