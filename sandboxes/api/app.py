@@ -140,6 +140,14 @@ class State:
         ttl = self.cache_switch.get("app_cache_ttl", caching.app_cache_ttl)
         return float(ttl) if ttl else None
 
+    def cache_control(self, resource: Resource) -> str | None:
+        chosen = self.cache_switch.get("cache_control", {})
+        if resource.name in chosen:
+            return str(chosen[resource.name]) or None
+        if resource.cache_control is not None:
+            return resource.cache_control
+        return self.settings.caching.cache_control if self.settings.caching else None
+
     def single_flight(self) -> bool:
         caching = self.settings.caching
         return bool(caching and self.cache_switch.get("single_flight", caching.single_flight))
@@ -459,8 +467,9 @@ class ResourceApi:
             headers["Vary"] = "Authorization, Cookie"
         status = 200
         if caching:
-            if caching.cache_control:
-                headers["Cache-Control"] = caching.cache_control
+            cache_control = state.cache_control(self.r)
+            if cache_control:
+                headers["Cache-Control"] = cache_control
             etag = etag_of(body) if caching.etag else None
             last_modified = state.last_modified(self.r.table) if caching.last_modified else None
             if etag:
@@ -842,15 +851,20 @@ def caching_routes(state: State) -> list[Route]:
     if caching is None or not caching.switchable:
         return []
 
+    resources = {r.name: r for r in state.settings.resources}
+
     def describe() -> dict[str, Any]:
         return {
             "app_cache_ttl": state.cache_ttl(),
             "single_flight": state.single_flight(),
+            "cache_control": {name: state.cache_control(r) for name, r in resources.items()},
             "means": {
                 "app_cache_ttl": "seconds a cache-aside entry lives; null: no application cache",
                 "single_flight": "concurrent misses of one key share one database load",
+                "cache_control": "the Cache-Control header each resource's GET responses carry",
             },
-            "change": 'PUT /_sandbox/caching with {"app_cache_ttl": 30} or {"single_flight": true}',
+            "change": 'PUT /_sandbox/caching with {"app_cache_ttl": 30}, {"single_flight": true} '
+            'or {"cache_control": {"RESOURCE": "max-age=60"}}',
         }
 
     async def caching_switch(request: Request) -> Response:
@@ -860,8 +874,21 @@ def caching_routes(state: State) -> list[Route]:
             if not isinstance(data, dict) or not data:
                 raise ApiError(422, 'send {"app_cache_ttl": SECONDS or null} and/or {"single_flight": true|false}')
             for name in data:
-                if name not in ("app_cache_ttl", "single_flight"):
-                    errors.append({"field": name, "message": "unknown; use app_cache_ttl or single_flight"})
+                if name not in ("app_cache_ttl", "single_flight", "cache_control"):
+                    errors.append(
+                        {"field": name, "message": "unknown; use app_cache_ttl, single_flight or cache_control"}
+                    )
+            chosen = data.get("cache_control", {})
+            if "cache_control" not in data:
+                pass
+            elif not isinstance(chosen, dict) or not chosen:
+                errors.append({"field": "cache_control", "message": 'must be {"RESOURCE": "directives", ...}'})
+            else:
+                for name, value in chosen.items():
+                    if name not in resources:
+                        errors.append({"field": f"cache_control.{name}", "message": f"no resource {name!r}"})
+                    elif not isinstance(value, str) or len(value) > 200 or not value.isprintable():
+                        errors.append({"field": f"cache_control.{name}", "message": "must be header text"})
             ttl = data.get("app_cache_ttl")
             if (
                 "app_cache_ttl" in data
@@ -873,9 +900,12 @@ def caching_routes(state: State) -> list[Route]:
                 errors.append({"field": "single_flight", "message": "must be true or false"})
             if errors:
                 raise ApiError(422, "the caching switch was not changed", errors=errors)
+            if "cache_control" in data:
+                data = {**data, "cache_control": {**state.cache_switch.get("cache_control", {}), **chosen}}
             state.cache_switch.update(data)
-            for resource in {r.name for r in state.settings.resources}:
-                state.invalidate(resource)  # a changed cache starts empty, as after a deploy
+            if "app_cache_ttl" in data or "single_flight" in data:
+                for resource in resources:
+                    state.invalidate(resource)  # a changed cache starts empty, as after a deploy
             trace = trace_of(request.scope)
             if trace:
                 trace.add(

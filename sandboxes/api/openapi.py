@@ -222,6 +222,11 @@ def spec(settings: ApiSettings, state: Any = None) -> dict[str, Any]:
                                         "maximum": 86400,
                                     },
                                     "single_flight": {"type": "boolean"},
+                                    "cache_control": {
+                                        "type": "object",
+                                        "minProperties": 1,
+                                        "additionalProperties": {"type": "string", "maxLength": 200},
+                                    },
                                 },
                                 "additionalProperties": False,
                                 "minProperties": 1,

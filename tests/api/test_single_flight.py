@@ -100,3 +100,42 @@ def test_no_switch_unless_the_lesson_allows_it(db: Path) -> None:
             assert c.put("/_sandbox/caching", json={"single_flight": True}).status_code in (404, 405)
     finally:
         api.stop()
+
+
+def test_header_lists_match_elements_in_any_order_and_case() -> None:
+    from tutor.checks.http_traffic import _list_differences
+
+    header = "Private, max-age=30, NO-STORE"
+    assert _list_differences("Cache-Control", ["no-store", "private", "max-age", "max-age=30"], header) == []
+    assert _list_differences("Cache-Control", ["!public", "!s-maxage"], header) == []
+    assert _list_differences("Cache-Control", ["max-age=60"], header) == [
+        "response header Cache-Control: should include max-age=60, got 'Private, max-age=30, NO-STORE'"
+    ]
+    assert _list_differences("Cache-Control", ["!private"], header)[0].endswith(
+        "should not include private, " + "got 'Private, max-age=30, NO-STORE'"
+    )
+    assert _list_differences("Cache-Control", ["no-store"], None) == [
+        "response header Cache-Control: should include no-store, the header is missing"
+    ]
+    # `no-store` is not `no-store-ish`, and `max-age` does not match `s-maxage`
+    assert _list_differences("Cache-Control", ["max-age"], "s-maxage=60") != []
+
+
+def test_the_switch_sets_a_resources_cache_control(db: Path) -> None:
+    resources = settings().model_dump(by_alias=True)["resources"]
+    resources[1]["cache_control"] = "no-cache"
+    api = ApiSandbox.start(
+        settings(resources=resources, caching={"cache_control": "max-age=60", "switchable": True}), database=db
+    )
+    try:
+        with httpx.Client(base_url=api.base_url, trust_env=False, timeout=10) as c:
+            assert c.get("/v1/books/1").headers["cache-control"] == "max-age=60"
+            assert c.get("/v1/authors/1").headers["cache-control"] == "no-cache"
+            assert c.put("/_sandbox/caching", json={"cache_control": {"nope": "x"}}).status_code == 422
+            assert c.put("/_sandbox/caching", json={"cache_control": {"books": 5}}).status_code == 422
+            changed = c.put("/_sandbox/caching", json={"cache_control": {"books": "private, max-age=30"}})
+            assert changed.json()["cache_control"] == {"books": "private, max-age=30", "authors": "no-cache"}
+            assert c.get("/v1/books/1").headers["cache-control"] == "private, max-age=30"
+            assert c.get("/v1/authors/1").headers["cache-control"] == "no-cache"
+    finally:
+        api.stop()

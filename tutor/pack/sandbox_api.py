@@ -54,6 +54,9 @@ class Resource(Model):
         default="none", description="'read': every call needs a login; 'write': only changes do."
     )
     write_role: str | None = Field(default=None, description="Role needed for changes (403 without it).")
+    cache_control: str | None = Field(
+        default=None, description="This resource's Cache-Control, instead of `caching.cache_control`."
+    )
 
 
 class HttpCaching(Model):
@@ -70,8 +73,9 @@ class HttpCaching(Model):
     )
     switchable: bool = Field(
         default=False,
-        description="The learner may change `app_cache_ttl` and `single_flight` while the lesson runs, through "
-        "PUT /_sandbox/caching: it stands in for the code change that adds a cache or a per-key lock.",
+        description="The learner may change `app_cache_ttl`, `single_flight` and each resource's `cache_control` "
+        "while the lesson runs, through PUT /_sandbox/caching: it stands in for the code change that adds a "
+        "cache, a per-key lock or a header.",
     )
 
 
