@@ -139,3 +139,17 @@ def test_the_switch_sets_a_resources_cache_control(db: Path) -> None:
             assert c.get("/v1/authors/1").headers["cache-control"] == "no-cache"
     finally:
         api.stop()
+
+
+def test_a_request_header_that_must_not_be_sent() -> None:
+    from types import SimpleNamespace
+
+    from tutor.checks.http_traffic import request_differences
+    from tutor.pack.specs_http import RequestMatch
+
+    match = RequestMatch.model_validate({"method": "GET", "absent_headers": ["If-None-Match"]})
+    sent = {"if-none-match": '"abc"'}
+    exchange = SimpleNamespace(method="GET", path="/v1/books/1", request_header=lambda name: sent.get(name.lower()))
+    assert request_differences(match, exchange) == ["request header If-None-Match: should not be sent, sent '\"abc\"'"]
+    sent.clear()
+    assert request_differences(match, exchange) == []

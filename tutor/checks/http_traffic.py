@@ -84,6 +84,11 @@ def request_differences(match: RequestMatch, exchange: Any) -> list[str]:
                 f"request header {name}: "
                 + ("missing" if actual is None else f"expected '{value}', sent '{shorten(actual, 60)}'")
             )
+    for name in match.absent_headers:
+        if exchange.request_header(name) is not None:
+            diffs.append(
+                f"request header {name}: should not be sent, sent '{shorten(exchange.request_header(name), 60)}'"
+            )
     if match.json_fields:
         body = exchange.request_json()
         if body is None:
@@ -179,7 +184,7 @@ def describe_request(match: RequestMatch) -> str:
     text = " ".join(parts)
     if match.query:
         text += "?" + "&".join(f"{k}={v}" for k, v in match.query.items())
-    extra = [f"{k}: {v}" for k, v in match.headers.items()]
+    extra = [f"{k}: {v}" for k, v in match.headers.items()] + [f"no {h}" for h in match.absent_headers]
     extra += [f"body {k}={shorten(v, 30)}" for k, v in match.json_fields.items()]
     return text + (f" with {', '.join(extra)}" if extra else "")
 

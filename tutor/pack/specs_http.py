@@ -22,6 +22,9 @@ class RequestMatch(Model):
     headers: dict[str, str] = Field(
         default_factory=dict, description="Request headers that must be present; '*' matches any value."
     )
+    absent_headers: list[str] = Field(
+        default_factory=list, description="Request headers that must not be sent: [If-None-Match]."
+    )
     json_fields: dict[str, Any] = Field(default_factory=dict, alias="json", description=JSON_PATH_HELP)
 
 
