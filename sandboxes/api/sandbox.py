@@ -52,7 +52,6 @@ class ApiSandbox:
         self.base_url = f"http://{server.host}:{server.port}"
         self._client: httpx.Client | None = None
         self._client_lock = threading.Lock()
-        self._replay_saved: dict[str, Any] = {}
 
     @classmethod
     def start(
@@ -97,20 +96,16 @@ class ApiSandbox:
         return ApiEvidence(self)
 
     def snapshot(self) -> dict[str, Any]:
-        """What a learner can change at run time and what a wrong answer must not leave behind: relation
-        strategies, the caching switch and the application cache's entries, so `pack test` can put
-        them back after a wrong answer (`Session.save_state`)."""
-        state = self.app.state
-        with state.cache_lock:
-            cache = dict(state.cache)  # an entry is never changed once stored: a shallow copy will do
-        return {"strategies": dict(state.strategies), "cache_switch": dict(state.cache_switch), "cache": cache}
+        """All the API's memory (cache, buckets, idempotency store, accounts, sessions, refresh-token
+        families, deny-list, relation strategies, the clock): see `sandboxes.api.state`."""
+        return self.app.state.snapshot()
 
     def restore(self, snapshot: dict[str, Any]) -> None:
-        state = self.app.state
-        state.strategies = dict(snapshot["strategies"])
-        state.cache_switch = dict(snapshot["cache_switch"])
-        with state.cache_lock:
-            state.cache = dict(snapshot["cache"])  # consistent with the strategies it was built with
+        self.app.state.restore(snapshot)
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move the lesson clock forward (a `wait` in a solution); returns the new lesson time."""
+        return self.app.state.clock.advance(seconds)
 
     # -- the tutor's own requests ------------------------------------------------------------------
     def client(self) -> httpx.Client:
@@ -136,27 +131,29 @@ class ApiSandbox:
             raise RuntimeError(f"the sandbox did not record {method} {path}")
         return exchange
 
-    def send_as_outside_client(self, request: HttpRequest) -> Exchange:
+    def send_as_outside_client(self, request: HttpRequest, saved: dict[str, Any] | None = None) -> Exchange:
         """Send a pack-format request the way curl would: no tutor client header (source 'outside').
 
-        `{name}` placeholders are filled from values an earlier replayed request `save`d (a token
-        from a login, an ETag), as a learner would copy them by hand."""
+        `{name}` placeholders are filled from `saved`, values an earlier request of the same action
+        `save`d (a token from a login, an ETag), as a learner would copy them by hand; this request's
+        own `save`s are added to it (a value the response does not have is not added)."""
         from tutor.checks.http_probe import prepared
         from tutor.checks.http_traffic import found, read_value
 
-        path, kwargs = prepared(request, self._replay_saved)
+        saved = {} if saved is None else saved
+        path, kwargs = prepared(request, saved)
         if request.repeat > 1:
             return self._send_many(request.method, path, kwargs, request.repeat, request.concurrency)
         exchange = self.send(request.method, path, source=None, **kwargs)
         for name, source in request.save.items():
             value = read_value(source, exchange)
             if found(value):
-                self._replay_saved[name] = value
+                saved[name] = value
         return exchange
 
     def _send_many(self, method: str, path: str, kwargs: dict[str, Any], times: int, concurrency: int) -> Exchange:
         """The same request `times` times, `concurrency` at once (threads share one pooled client, as
-        the load tool's workers do); returns the last exchange to finish."""
+        the load tool's workers do); returns the last exchange to finish. A repeated request saves nothing."""
         from concurrent.futures import ThreadPoolExecutor
 
         def one(_: int) -> Exchange:

@@ -122,8 +122,8 @@ def response_differences(expect: ResponseExpect, exchange: Any) -> list[str]:
                 f"response header {name}: "
                 + ("missing" if actual is None else f"expected '{value}', got '{shorten(actual, 60)}'")
             )
-    for name, wanted in expect.header_lists.items():
-        diffs.extend(_list_differences(name, wanted, exchange.header(name)))
+    for name, elements in expect.header_lists.items():
+        diffs.extend(_list_differences(name, elements, exchange.header(name)))
     for name in expect.absent_headers:
         if exchange.header(name) is not None:
             diffs.append(f"response header {name}: should be absent, got '{shorten(exchange.header(name), 60)}'")

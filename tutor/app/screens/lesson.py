@@ -27,6 +27,7 @@ from tutor.app.widgets.result_panel import ResultPanel
 from tutor.app.widgets.step_list import StepList
 from tutor.app.widgets.workbench_area import WorkbenchArea
 from tutor.checks.base import CheckResult
+from tutor.pack.actions import Wait
 from tutor.progress import ProgressError, StepProgress
 
 if TYPE_CHECKING:
@@ -88,7 +89,12 @@ def solution_text(step: Step) -> str:
             parts.append(f"Answer: {action.answer}")
     if action.sql:
         parts.append("SQL:\n" + "\n".join(f"  {line}" for line in action.sql.strip().splitlines()))
+    if action.wait is not None:
+        parts.append(f"Wait: move the lesson clock {action.wait:g} s forward (POST /_sandbox/clock)")
     for request in action.requests:
+        if isinstance(request, Wait):
+            parts.append(f"Wait: move the lesson clock {request.wait:g} s forward (POST /_sandbox/clock)")
+            continue
         line = f"{request.method} {request.path}"
         if request.query:
             line += " ?" + "&".join(f"{k}={v}" for k, v in request.query.items())
