@@ -99,9 +99,19 @@ def caching_routes(state: State) -> list[Route]:
             },
             "change": 'PUT /_sandbox/caching with {"app_cache_ttl": 30}, {"single_flight": true} '
             'or {"cache_control": {"RESOURCE": "max-age=60"}}',
+            "empty": "DELETE /_sandbox/caching empties the application cache",
         }
 
     async def caching_switch(request: Request) -> Response:
+        if request.method == "DELETE":
+            # Empty the application cache, as `redis-cli FLUSHDB` would after a fix made in the database.
+            with state.cache_lock:
+                emptied = len(state.cache)
+                state.cache.clear()
+            trace = trace_of(request.scope)
+            if trace:
+                trace.add("handler", f"the application cache was emptied ({emptied} entries)")
+            return json_response({**describe(), "emptied": emptied})
         if request.method == "PUT":
             data = await read_json(request)
             errors: list[dict[str, str]] = []
@@ -149,7 +159,7 @@ def caching_routes(state: State) -> list[Route]:
                 )
         return json_response(describe())
 
-    return [Route("/_sandbox/caching", caching_switch, methods=["GET", "PUT"])]
+    return [Route("/_sandbox/caching", caching_switch, methods=["GET", "PUT", "DELETE"])]
 
 
 def clock_routes(state: State) -> list[Route]:

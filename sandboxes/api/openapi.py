@@ -236,6 +236,11 @@ def spec(settings: ApiSettings, state: Any = None) -> dict[str, Any]:
                 },
                 "responses": {"200": {"description": "Changed"}, "415": PROBLEM, "422": PROBLEM},
             },
+            "delete": {
+                "summary": "Empty the application cache (as a FLUSHDB after a fix made in the database)",
+                "tags": tag,
+                "responses": {"200": {"description": "Emptied; `emptied` says how many entries"}},
+            },
         }
     return {
         "openapi": "3.1.0",

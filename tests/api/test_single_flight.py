@@ -89,6 +89,9 @@ def test_the_switch_adds_a_cache_and_refuses_nonsense(db: Path) -> None:
             api.restore(snapshot)
             assert c.get("/v1/books/2").headers["x-cache"] == "HIT"  # the cache and its switch as they were
             assert "/_sandbox/caching" in c.get("/").json()["sandbox_controls"]
+            emptied = c.delete("/_sandbox/caching")
+            assert emptied.status_code == 200 and emptied.json()["emptied"] == 1
+            assert c.get("/v1/books/2").headers["x-cache"] == "MISS"
     finally:
         api.stop()
 
