@@ -15,6 +15,7 @@ through exactly the path a learner's own action takes.
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -50,6 +51,43 @@ def _same_answer(a: Answer | None, b: Answer | None) -> bool:
 
 def _normal_sql(sql: str) -> str:
     return " ".join(sql.replace(";", " ").split()).casefold()
+
+
+_PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
+
+
+def _request_key(request: HttpRequest) -> tuple[str, str]:
+    return (request.method, request.path.split("?")[0])
+
+
+def _exchange_key(exchange: Any) -> tuple[str, str]:
+    return (exchange.method, exchange.path)
+
+
+def _same_text(expected: str, actual: str | None) -> bool:
+    if actual is None:
+        return False
+    if _PLACEHOLDER.search(expected):
+        parts = re.split(f"({_PLACEHOLDER.pattern})", expected)
+        pattern = "".join(".+" if _PLACEHOLDER.fullmatch(part) else re.escape(part) for part in parts)
+        return re.fullmatch(pattern, actual.strip()) is not None
+    return actual.strip() == expected.strip()
+
+
+def _same_request(request: HttpRequest, exchange: Any) -> bool:
+    """Does the recorded `exchange` look like a learner sent `request` (a declared wrong answer)?"""
+    path, _, query = request.path.partition("?")
+    if exchange.method != request.method or not _same_text(path, exchange.path):
+        return False
+    wanted = dict(pair.partition("=")[::2] for pair in query.split("&") if pair)
+    wanted.update({k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in request.query.items()})
+    if any(not _same_text(v, exchange.query_value(k)) for k, v in wanted.items()):
+        return False
+    if any(not _same_text(v, exchange.request_header(k)) for k, v in request.headers.items()):
+        return False
+    if request.json_body is not None and not _PLACEHOLDER.search(str(request.json_body)):
+        return bool(exchange.request_json() == request.json_body)
+    return True
 
 
 class ActionFailed(Exception):
@@ -270,19 +308,40 @@ class Session:
         added: it says why that particular mistake is a mistake."""
         result = evaluate(step.check, self.context(answer))
         if not result.passed and result.feedback is None:
-            for wrong in step.wrong_answers:
-                if wrong.feedback and self._did(wrong, answer):
-                    result = replace(result, feedback=wrong.feedback)
-                    break
+            # The most specific declared mistake wins: SQL and requests over requests alone, more
+            # requests over fewer (a wrong answer's requests can end another's).
+            done = [w for w in step.wrong_answers if w.feedback and self._did(w, answer)]
+            if done:
+                wrong = max(done, key=lambda w: (w.sql is not None, sum(getattr(r, "repeat", 0) for r in w.requests)))
+                result = replace(result, feedback=wrong.feedback)
         return result
 
     def _did(self, wrong: WrongAnswer, answer: Answer | None) -> bool:
         if wrong.answer is not None:
             return _same_answer(wrong.answer, answer)
+        did_sql: bool | None = None
         if wrong.sql is not None and self.sql is not None:
             from sandboxes.sql.guard import split_statements
 
             expected = [_normal_sql(s.sql) for s in split_statements(wrong.sql)]
             ran = [_normal_sql(s) for s in self.sql.statements()]
-            return bool(expected) and ran[-len(expected) :] == expected
-        return False
+            did_sql = bool(expected) and ran[-len(expected) :] == expected
+        requests = [r for r in wrong.requests if isinstance(r, HttpRequest)]
+        if requests and self.api is not None:
+            return did_sql is not False and self._sent(requests)
+        return bool(did_sql)
+
+    def _sent(self, requests: list[HttpRequest]) -> bool:
+        """The learner's last requests (curl, the workbench, the load tool) were these, in this order.
+        A `{name}` placeholder (a token, an ETag copied by hand) matches any value."""
+        expected = [r for r in requests for _ in range(r.repeat)]
+        assert self.api is not None
+        sent = [e for e in self.api.evidence().exchanges() if e.source != "tutor"]
+        if len(sent) < len(expected):
+            return False
+        recent = sent[-len(expected) :]
+        if any(r.repeat > 1 for r in requests):  # a load test's answers arrive in completion order
+            return sorted(map(_request_key, expected)) == sorted(map(_exchange_key, recent)) and all(
+                any(_same_request(r, e) for r in requests) for e in recent
+            )
+        return all(_same_request(r, e) for r, e in zip(expected, recent, strict=True))
