@@ -79,7 +79,10 @@ def check_sql_ran(spec: SqlRanCheck, ctx: CheckContext) -> CheckResult:
         return CheckResult(False, summary, got="no statement has run in this step yet")
     shown = ran[-5:]
     details = ["what you ran in this step" + (" (the last 5)" if len(ran) > 5 else "") + ":"]
-    details.extend(f"  {shorten(r.sql, 70)}: {_TRANSACTION_WORDS.get(r.transaction, r.transaction)}" for r in shown)
+    details.extend(
+        f"  {shorten(r.sql.rstrip().rstrip(';'), 70)}: {_TRANSACTION_WORDS.get(r.transaction, r.transaction)}"
+        for r in shown
+    )
     return CheckResult(False, summary, details=tuple(details))
 
 
