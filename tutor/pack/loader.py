@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from tutor import __version__
+from tutor.pack.actions import Action
 from tutor.pack.checks import CONCEPT_KINDS, HTTP_KINDS, SQL_KINDS, AllCheck, CheckSpec
 from tutor.pack.errors import PackLoadError, PackProblem
 from tutor.pack.models import Lesson, PackManifest, Step, version_tuple
@@ -221,11 +222,12 @@ def _check_step(entry_rel: str, located: Located, lesson: Lesson, index: int, st
 
     walk(step.check, (*base, "check"))
     concept = step.check.kind in CONCEPT_KINDS
-    actions = [("solution", step.solution)] + [
-        (f"wrong answer {i + 1}", wrong) for i, wrong in enumerate(step.wrong_answers)
+    actions: list[tuple[str, Action, DataPath]] = [
+        ("solution", step.solution, (*base, "solution")),
+        *((f"wrong answer {i + 1}", wrong, (*base, "wrong_answers", i)) for i, wrong in enumerate(step.wrong_answers)),
+        *((f"alternative {i + 1}", alt, (*base, "alternatives", i)) for i, alt in enumerate(step.alternatives)),
     ]
-    for number, (label, action) in enumerate(actions):
-        path: DataPath = (*base, "solution") if number == 0 else (*base, "wrong_answers", number - 1)
+    for label, action, path in actions:
         if concept and action.answer is None:
             problems.append(
                 _problem(
@@ -472,6 +474,7 @@ def load_pack(root: Path | str) -> PackLoad:
     problems.extend(found)
 
     entries: list[LessonFile] = []
+    seen_ids: set[str] = set()
     raws: list[_RawLesson] = []
     for path in files:
         rel = _rel(root, path)
@@ -511,7 +514,8 @@ def load_pack(root: Path | str) -> PackLoad:
             problems.extend(_check_step(rel, located, lesson, index, step))
         entry = LessonFile(lesson, rel, located)
         problems.extend(_check_lesson_files(root, entry))
-        if not any(e.lesson.id == lesson.id for e in entries):
+        if lesson.id not in seen_ids:
+            seen_ids.add(lesson.id)
             entries.append(entry)
     problems.extend(_check_ids(raws))
     problems.extend(_check_prerequisites(raws))
