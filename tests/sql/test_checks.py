@@ -274,3 +274,20 @@ class TestSqlRan:
     def test_bad_pattern_is_refused_by_the_format(self) -> None:
         with pytest.raises(ValueError, match="regular expression"):
             SPEC.validate_python({"kind": "sql_ran", "statements": [{"pattern": "("}]})
+
+
+def test_sql_plan_sorts(sandbox: SqlSandbox) -> None:
+    """`sorts: false` passes only when an index gives the ORDER BY order (no temporary B-tree)."""
+    query = "SELECT id, title FROM books WHERE author_id = 42 ORDER BY price"
+    spec = {
+        "kind": "sql_plan",
+        "query": query,
+        "uses_index": {"table": "books", "columns": ["author_id"]},
+        "sorts": False,
+    }
+    run(sandbox, "CREATE INDEX ix_a ON books(author_id)")
+    result = check(sandbox, spec)
+    assert not result.passed and "still sorts" in result.summary and "ORDER BY" in result.summary
+    assert check(sandbox, {**spec, "sorts": True}).passed
+    run(sandbox, "CREATE INDEX ix_ap ON books(author_id, price)")
+    assert check(sandbox, spec).passed

@@ -41,11 +41,18 @@ class SqlPlanCheck(Model):
     full_scan: list[Identifier] = Field(
         default_factory=list, description="Tables that must still be scanned (a 'feel the slow plan' step)."
     )
+    sorts: bool | None = Field(
+        default=None,
+        description=(
+            "false: the plan must not sort in a temporary B-tree (`USE TEMP B-TREE FOR ORDER BY`: "
+            "an index already gives the order); true: it must."
+        ),
+    )
 
     @model_validator(mode="after")
     def _check(self) -> SqlPlanCheck:
-        if self.uses_index is None and not self.no_full_scan and not self.full_scan:
-            raise ValueError("give `uses_index`, `no_full_scan` or `full_scan`")
+        if self.uses_index is None and not self.no_full_scan and not self.full_scan and self.sorts is None:
+            raise ValueError("give `uses_index`, `no_full_scan`, `full_scan` or `sorts`")
         return self
 
 
