@@ -11,6 +11,8 @@ Layers, outside in: traffic recorder (sees everything, 500s included) -> Date fr
 - `state`: everything the API remembers, its snapshot, and the lesson clock
 - `resources`: /v1|v2/{resource}[/{id}]: reads, writes, pages, sorting, filters, relations
 - `caching`: ETag, Last-Modified, Cache-Control, 304s and the application cache
+- `conditional`: If-Match / If-Unmodified-Since on writes (412) and required preconditions (428)
+- `versions`: Deprecation, Sunset and the successor link of an old version
 - `ratelimit`: the token bucket and its RateLimit headers
 - `auth` (accounts, tokens) and `auth_routes` (/auth/*)
 - `controls`: /_sandbox/relations, /_sandbox/clock, and the Date header
@@ -28,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from sandboxes.api.auth import bearer_challenge
 from sandboxes.api.auth_routes import auth_routes
 from sandboxes.api.controls import DateMiddleware, clock_routes, relation_routes
 from sandboxes.api.jsonio import JSON, dumps, json_response
@@ -112,12 +115,15 @@ def build_app(
         trace = trace_of(request.scope)
         if trace and exc.status in (401, 403):
             trace.add("auth", "refused", status=exc.status, reason=exc.detail)
+        headers = dict(exc.headers)
+        if exc.status == 401 and "WWW-Authenticate" not in headers:
+            headers["WWW-Authenticate"] = bearer_challenge()  # RFC 9110 §11.6.1: every 401 has a challenge
         return problem_response(
             exc.status,
             exc.detail,
             instance=request.url.path,
             problem_json=settings.problem_json,
-            headers=exc.headers,
+            headers=headers,
             errors=exc.errors,
             title=exc.title,
         )
