@@ -134,7 +134,8 @@ def build_app(
         if exc.status_code == 404:
             detail = f"nothing at {request.url.path[:200]}; see /docs for what this sandbox serves"
         elif exc.status_code == 405:
-            detail = f"{request.method} is not allowed on {request.url.path[:200]}"
+            allowed = dict(exc.headers or {}).get("Allow", "")
+            detail = f"{request.method} is not allowed on {request.url.path[:200]}; it allows {allowed}"
         return problem_response(
             exc.status_code,
             str(detail),

@@ -57,6 +57,8 @@ def relation_routes(state: State) -> list[Route]:
         if request.method == "PUT":
             data = await read_json(request)
             strategy = data.get("strategy") if isinstance(data, dict) else None
+            if not isinstance(strategy, str):
+                strategy = None
             if strategy == "join":
                 strategy = "select_in"  # its old name, kept so that older lessons still work
             if strategy not in how:

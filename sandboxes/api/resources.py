@@ -23,7 +23,7 @@ from sandboxes.api.auth_routes import current_principal
 from sandboxes.api.caching import etag_matches, etag_of, not_modified_since, personal_cache_control
 from sandboxes.api.conditional import check_write
 from sandboxes.api.database import Column, Database
-from sandboxes.api.jsonio import JSON, MAX_INT, dumps, read_json
+from sandboxes.api.jsonio import JSON, MAX_INT, MAX_TEXT, dumps, read_json
 from sandboxes.api.problems import ApiError
 from sandboxes.api.recorder import trace_of
 from sandboxes.api.state import CacheEntry, IdempotentResult, State
@@ -33,14 +33,24 @@ from tutor.pack.sandbox_api import Resource
 _INT_ID = re.compile(r"-?[0-9]{1,18}")
 
 
+MAX_FLOAT_INT = 2**1023
+_INT_PARAM = re.compile(r"-?[0-9]{1,19}")
+
+
+def sort_pattern(sortable: list[str], most: int | None) -> str:
+    """The regular expression `?sort=` must match (also in /openapi.json): 'col' or '-col', comma-separated."""
+    key = "-?(?:" + "|".join(re.escape(c) for c in sortable) + ")"
+    more = "" if most == 1 else f"(?:,{key})*"
+    return f"^{key}{more}$"
+
+
 def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ApiError(400, f"'{name}' must be a whole number (got '{raw[:40]}')") from exc
+    if not _INT_PARAM.fullmatch(raw):
+        raise ApiError(400, f"'{name}' must be a whole number (got '{raw[:40]}')")
+    value = int(raw)
     if not low <= value <= high:
         raise ApiError(400, f"'{name}' must be between {low} and {high} (got {value})")
     return value
@@ -68,23 +78,32 @@ def _check_value(column: Column, value: Any) -> str | None:
         return "must be a single value, not an object or a list"
     affinity = column.affinity
     if affinity == "INTEGER":
-        if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
             return f"must be an integer (got {type(value).__name__})"
         if abs(value) > MAX_INT:
             return "is too big for a 64-bit integer"
-    elif affinity in ("REAL", "NUMERIC"):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return f"must be a number (got {type(value).__name__})"
-        if isinstance(value, int) and abs(value) > MAX_INT:
-            return "is too big"
-    elif affinity == "TEXT":
+    elif affinity in ("REAL", "NUMERIC") and (isinstance(value, bool) or not isinstance(value, int | float)):
+        return f"must be a number (got {type(value).__name__})"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_FLOAT_INT:
+        return "is too big for a 64-bit float"
+    if affinity == "TEXT":
         if not isinstance(value, str):
             return f"must be a string (got {type(value).__name__})"
-        if len(value) > 10_000:
-            return "is longer than 10000 characters"
-    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
-        return "is too big"
+        if len(value) > MAX_TEXT:
+            return f"is longer than {MAX_TEXT} characters"
     return None
+
+
+def _stored(column: Column, value: Any) -> Any:
+    """The value as SQLite can keep it: 3.0 for an INTEGER column is 3; an integer too big for 64 bits
+    is kept as a real (as SQLite itself does with such a literal)."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if column.affinity == "INTEGER" and isinstance(value, float):
+        return int(value)
+    if isinstance(value, int) and abs(value) > MAX_INT:
+        return float(value)
+    return value
 
 
 class ResourceApi:
@@ -149,15 +168,21 @@ class ResourceApi:
                     item[relation.name] = found.get(item.get(relation.foreign_key))
 
     def _sort(self, request: Request) -> list[tuple[str, bool]]:
-        raw = request.query_params.get("sort", "")
+        raw = request.query_params.get("sort")
+        if raw is None:
+            return []
         keys: list[tuple[str, bool]] = []
-        for part in [p.strip() for p in raw.split(",") if p.strip()]:
+        for part in raw.split(","):
             descending = part.startswith("-")
-            column = part.lstrip("-+")
+            column = part.removeprefix("-")
             if column not in self.r.sortable:
                 allowed = ", ".join(self.r.sortable) or "nothing"
-                raise ApiError(400, f"cannot sort by '{column[:40]}'; sortable: {allowed}")
+                raise ApiError(
+                    400, f"cannot sort by '{part[:40]}'; sortable: {allowed} ('-' before one for descending)"
+                )
             keys.append((column, descending))
+        if self.r.pagination == "cursor" and len(keys) > 1:
+            raise ApiError(400, "with cursor pagination, sort by one column at most")
         return keys
 
     def _link(self, request: Request, **changes: Any) -> str:
@@ -188,8 +213,6 @@ class ResourceApi:
             table = f'"{self.r.table}"'
             id_col = f'"{self.r.id_column}"'
             if self.r.pagination == "cursor":
-                if len(sort) > 1:
-                    raise ApiError(400, "with cursor pagination, sort by one column at most")
                 order_cols = [sort[0][0], self.r.id_column] if sort else [self.r.id_column]
                 descending = bool(sort and sort[0][1])
                 raw_cursor = request.query_params.get("cursor")
@@ -385,6 +408,8 @@ class ResourceApi:
                 problem = "is required and must not be null"
             if problem:
                 errors.append({"field": name, "message": problem})
+            else:
+                data[name] = _stored(column, value)
         if mode in ("create", "replace"):
             for name in required:
                 if name not in data and not (mode == "replace" and name == self.r.id_column):
@@ -405,6 +430,9 @@ class ResourceApi:
         message = str(exc)
         if "UNIQUE" in message or "PRIMARY KEY" in message:
             return ApiError(409, f"conflicts with an existing {self.r.name} item: {message}")
+        if "FOREIGN KEY" in message:
+            # The body is well formed; what it points at does not exist now (RFC 9110 §15.5.10).
+            return ApiError(409, f"it points at something that does not exist: {message}")
         return ApiError(422, f"the database refused it: {message}")
 
     def _write_sync(self, request: Request, data: Any, mode: str) -> tuple[int, Any, dict[str, str]]:
@@ -441,7 +469,9 @@ class ResourceApi:
                         else f"INSERT INTO {table} DEFAULT VALUES"
                     )
                     cursor = conn.execute(sql, list(values.values()))
-                    item_id = values.get(self.r.id_column, cursor.lastrowid)
+                    item_id = values.get(self.r.id_column)
+                    if item_id is None:  # not sent, or sent as null: the database picked it
+                        item_id = cursor.lastrowid
                 else:
                     sets, args = self._assignments(conn, values, replace=mode == "replace")
                     if sets:
@@ -542,7 +572,9 @@ class ResourceApi:
             mode = {"PUT": "replace", "PATCH": "patch", "DELETE": "delete"}[request.method]
             return await self.write(request, mode)
 
+        # A read-only resource routes no write method, so a 405's Allow header lists exactly what works.
+        writes = self.r.writable
         return [
-            Route(self.base, collection, methods=["GET", "HEAD", "POST"]),
-            Route(self.base + "/{id}", item, methods=["GET", "HEAD", "PUT", "PATCH", "DELETE"]),
+            Route(self.base, collection, methods=["GET", "HEAD", *(["POST"] if writes else [])]),
+            Route(self.base + "/{id}", item, methods=["GET", "HEAD", *(["PUT", "PATCH", "DELETE"] if writes else [])]),
         ]
