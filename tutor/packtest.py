@@ -43,7 +43,7 @@ class Case:
     line: int
     lesson: str
     step: str
-    case: str  # "solution" | "wrong answer N" | "warning"
+    case: str  # "solution" | "wrong answer N" | "alternative N" | "warning"
     passed: bool
     message: str = ""
     severity: Literal["case", "warning"] = "case"
@@ -54,6 +54,8 @@ class Case:
             return f"{where}: warning: {self.message}"
         if self.case == "solution":
             return f"{where}: the solution was rejected: {self.message}"
+        if self.case.startswith("alternative"):
+            return f"{where}: {self.case} (a right answer) was rejected: {self.message}"
         if self.message.startswith("the check"):
             return f"{where}: {self.case}: {self.message}"
         return f"{where}: {self.case} was accepted" + (f" ({self.message})" if self.message else "")
@@ -183,6 +185,19 @@ def check_lesson(pack: Pack, entry: LessonFile, home: Home, *, strict: bool = Fa
                     cases.append(case(line, label, False, f"the check itself failed: {_one_line(result)}"))
                 else:
                     cases.append(case(line, label, not result.passed, _one_line(result) if result.passed else ""))
+            for number, alternative in enumerate(step.alternatives, start=1):
+                label = f"alternative {number}"
+                line = entry.source.value_pos(("steps", index, "alternatives", number - 1)).line
+                try:
+                    session.begin_step(step)
+                    answer, failure = _apply(session, alternative)
+                    verdict = None if failure is not None else session.check(step, answer)
+                finally:
+                    session.reset_step()  # from the step-open state, like every other case
+                if verdict is None:
+                    cases.append(case(line, label, False, f"it could not be applied: {failure}"))
+                else:
+                    cases.append(case(line, label, verdict.passed, "" if verdict.passed else _one_line(verdict)))
             line = entry.source.key_pos(("steps", index, "solution")).line
             session.begin_step(step)
             answer, failure = _apply(session, step.solution)

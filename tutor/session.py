@@ -15,6 +15,7 @@ through exactly the path a learner's own action takes.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
     from sandboxes.sql.sandbox import SqlSandbox
     from tutor.pack.loader import Pack
     from tutor.paths import Home
+
+PORT_ATTEMPTS = 5
+"""Tries at the remembered API port before taking any free one."""
 
 Progress = Callable[[str, float], None]
 """progress(what, fraction 0..1) while a sandbox is being prepared."""
@@ -90,14 +94,41 @@ class Session:
             from sandboxes.api.sandbox import ApiSandbox
 
             database = self.sql.path if self.sql else None
-            try:
-                self.api = ApiSandbox.start(settings.api, database=database, port=self._api_port)
-            except Exception:
-                if not self._api_port:
-                    raise
+            if not self._api_port:
+                self._api_port = self._remembered_port()
+            self.api = None
+            for attempt in range(PORT_ATTEMPTS if self._api_port else 1):
+                try:
+                    self.api = ApiSandbox.start(settings.api, database=database, port=self._api_port)
+                    break
+                except Exception:
+                    if not self._api_port:
+                        raise
+                    if attempt + 1 < PORT_ATTEMPTS:
+                        time.sleep(0.1)  # the lesson's previous server may still be closing its socket
+            if self.api is None:
                 self.api = ApiSandbox.start(settings.api, database=database)  # the old port is taken
             self._api_port = self.api.port
+            self._remember_port(self.api.port)
         self.started = True
+
+    # The API keeps its port across runs of the same lesson when that port is free, so a learner's curl
+    # lines in another terminal keep working after a restart.
+    @property
+    def _port_file(self) -> Any:
+        return self.home.sessions / self.lesson.id / "api-port"
+
+    def _remembered_port(self) -> int:
+        try:
+            port = int(self._port_file.read_text().strip())
+        except (OSError, ValueError):
+            return 0
+        return port if 1024 <= port <= 65535 else 0
+
+    def _remember_port(self, port: int) -> None:
+        with contextlib.suppress(OSError):
+            self._port_file.parent.mkdir(parents=True, exist_ok=True)
+            self._port_file.write_text(f"{port}\n")
 
     def problems(self) -> list[str]:
         """What is wrong with sandboxes that should be running (empty when all is well)."""

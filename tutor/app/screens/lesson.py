@@ -323,12 +323,8 @@ Progress is saved after every check, hint and step.
         session = self.session
         if session is not None:
             self.session = None
-
-            def close() -> None:
-                session.close()
-                self.tutor.sessions.discard(session)
-
-            self.app.run_worker(close, thread=True, group="close-session", exit_on_error=False)
+            # a daemon thread, not a worker: quitting must not wait for a server to wind down
+            self.tutor.close_sessions_of([session])
 
     # -- steps --------------------------------------------------------------------------------------------
     async def go_to(self, index: int) -> None:
