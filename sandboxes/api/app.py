@@ -54,6 +54,9 @@ class SandboxApp:
         await self.app(scope, receive, send)
 
 
+METHOD_ORDER = {m: i for i, m in enumerate(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))}
+
+
 def build_app(
     settings: ApiSettings,
     *,
@@ -131,17 +134,20 @@ def build_app(
     def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         detail = exc.detail
+        headers = dict(exc.headers or {})
         if exc.status_code == 404:
             detail = f"nothing at {request.url.path[:200]}; see /docs for what this sandbox serves"
         elif exc.status_code == 405:
-            allowed = dict(exc.headers or {}).get("Allow", "")
-            detail = f"{request.method} is not allowed on {request.url.path[:200]}; it allows {allowed}"
+            # Starlette lists the methods from a set, in a different order in every process.
+            methods = {m.strip() for m in headers.get("Allow", "").split(",") if m.strip()}
+            headers["Allow"] = ", ".join(sorted(methods, key=lambda m: (METHOD_ORDER.get(m, 99), m)))
+            detail = f"{request.method} is not allowed on {request.url.path[:200]}; it allows {headers['Allow']}"
         return problem_response(
             exc.status_code,
             str(detail),
             instance=request.url.path,
             problem_json=settings.problem_json,
-            headers=dict(exc.headers or {}),
+            headers=headers,
         )
 
     def on_crash(request: Request, exc: Exception) -> Response:
