@@ -98,7 +98,7 @@ def auth_routes(state: State) -> list[Route]:
                 httponly=True,
                 samesite="lax",
                 path="/",
-                max_age=settings.access_ttl_seconds * 12,
+                max_age=settings.session_ttl_seconds,
             )
         return response
 

@@ -82,6 +82,51 @@ def relation_routes(state: State) -> list[Route]:
     ]
 
 
+def weak_auth_routes(state: State) -> list[Route]:
+    """`/_sandbox/auth`: the weak auth modes in force, and a switch for each when the lesson makes them
+    `switchable`. Turning one off stands in for the code change that fixes it."""
+    auth = state.auth
+    if auth is None or auth.settings.weak is None or not auth.settings.weak.switchable:
+        return []
+    fixes = {
+        "accept_alg_none": "pin the algorithm: jwt.decode(token, key, algorithms=['HS256'])",
+        "guessable_secret": "sign with a random 256-bit key read from the environment "
+        "(a new key: every old token stops working)",
+        "skip_expiry": "check the 'exp' claim on every request",
+        "skip_owner_check": "load rows WHERE id = ? AND owner = <the caller>",
+    }
+
+    def describe() -> dict[str, Any]:
+        return {
+            "weak_modes": {name: auth.weak[name] for name in fixes},
+            "fixes": fixes,
+            "change": 'PUT /_sandbox/auth with {"accept_alg_none": false} (or any of the modes)',
+        }
+
+    async def weak(request: Request) -> Response:
+        if request.method == "PUT":
+            data = await read_json(request)
+            if not isinstance(data, dict) or not data:
+                raise ApiError(422, 'send a JSON object such as {"accept_alg_none": false}')
+            errors = [
+                {"field": str(name)[:40], "message": f"must be one of {', '.join(fixes)}, set to true or false"}
+                for name, value in data.items()
+                if name not in fixes or not isinstance(value, bool)
+            ]
+            if errors:
+                raise ApiError(422, "unknown weak mode or a value that is not true/false", errors=errors)
+            for name, value in data.items():
+                auth.set_weak(name, value)
+            with state.lock:
+                state.cache.clear()
+            trace = trace_of(request.scope)
+            if trace:
+                trace.add("handler", "weak auth modes now: " + (", ".join(auth.weak_modes) or "none"))
+        return json_response(describe())
+
+    return [Route("/_sandbox/auth", weak, methods=["GET", "PUT"])]
+
+
 def clock_routes(state: State) -> list[Route]:
     """`/_sandbox/clock`: read the lesson clock, and move it forward with `{"advance": SECONDS}`."""
 

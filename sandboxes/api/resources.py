@@ -23,7 +23,7 @@ from sandboxes.api.auth_routes import current_principal
 from sandboxes.api.caching import etag_matches, etag_of, not_modified_since, personal_cache_control
 from sandboxes.api.conditional import check_write
 from sandboxes.api.database import Column, Database
-from sandboxes.api.jsonio import JSON, MAX_INT, MAX_TEXT, dumps, read_json
+from sandboxes.api.jsonio import JSON, MAX_INT, MAX_TEXT, dumps, read_json, require_json_acceptable
 from sandboxes.api.problems import ApiError
 from sandboxes.api.recorder import trace_of
 from sandboxes.api.state import CacheEntry, IdempotentResult, State
@@ -130,6 +130,7 @@ class ResourceApi:
         if not needed and not (write and self.r.write_role):
             return
         principal = current_principal(self.state, request)
+        request.state.principal = principal
         if principal is None:
             raise ApiError(
                 401,
@@ -148,6 +149,17 @@ class ResourceApi:
         trace = trace_of(request.scope)
         if trace:
             trace.add("auth", "allowed", user=principal.username, role=principal.role, needs=self.r.write_role)
+
+    def owner(self, request: Request, by_id: bool) -> str | None:
+        """The user whose rows this request may see and change; None when rows are not owned. The
+        lesson's weak mode skips the check for rows asked for by id, the classic BOLA: the list is
+        scoped to the caller, `/items/{id}` is not."""
+        if not self.r.owner_column or self.state.auth is None:
+            return None
+        if by_id and self.state.auth.weak["skip_owner_check"]:
+            return None
+        principal = getattr(request.state, "principal", None)
+        return None if principal is None else str(principal.username)
 
     def embed(self, conn: sqlite3.Connection, items: list[dict[str, Any]]) -> None:
         for relation in self.r.relations:
@@ -204,6 +216,10 @@ class ResourceApi:
             if value is not None:
                 where.append(f'"{column}" = ?')
                 args.append(value)
+        owner = self.owner(request, by_id=False)
+        if owner is not None:
+            where.append(f'"{self.r.owner_column}" = ?')
+            args.append(owner)
         sort = self._sort(request)
         limit = _int_param(request, "limit", self.r.page_size, 1, self.r.max_page_size)
         headers: dict[str, str] = {}
@@ -268,10 +284,13 @@ class ResourceApi:
             body = {"data": items, "meta": meta, "links": links}
         return body, headers
 
-    def representation(self, conn: sqlite3.Connection, item_id: Any) -> Any | None:
-        """The body a GET of the item answers (relations embedded), or None when there is no such item."""
+    def representation(self, conn: sqlite3.Connection, item_id: Any, owner: str | None = None) -> Any | None:
+        """The body a GET of the item answers (relations embedded), or None when there is no such item
+        (or, with `owner_column`, none that belongs to `owner`)."""
+        mine = f' AND "{self.r.owner_column}" = ?' if owner is not None else ""
         row = conn.execute(
-            f'SELECT {self.select_list()} FROM "{self.r.table}" WHERE "{self.r.id_column}" = ?', (item_id,)
+            f'SELECT {self.select_list()} FROM "{self.r.table}" WHERE "{self.r.id_column}" = ?{mine}',
+            (item_id,) if owner is None else (item_id, owner),
         ).fetchone()
         if row is None:
             return None
@@ -281,8 +300,9 @@ class ResourceApi:
 
     def _get_sync(self, request: Request) -> tuple[Any, dict[str, str]]:
         item_id = self._item_id(request)
+        owner = self.owner(request, by_id=True)
         with self.state.db.connect(trace_of(request.scope)) as conn:
-            payload = self.representation(conn, item_id)
+            payload = self.representation(conn, item_id, owner)
         if payload is None:
             raise ApiError(404, f"there is no {self.r.name} item with id {item_id}")
         return payload, {}
@@ -295,11 +315,18 @@ class ResourceApi:
 
     async def read(self, request: Request, which: str) -> Response:
         self.authorize(request, write=False)
+        require_json_acceptable(request)
         state = self.state
         caching = state.settings.caching
         trace = trace_of(request.scope)
         begin = time.perf_counter()
-        key = (self.version, self.r.name, request.url.path, str(request.query_params))
+        key = (
+            self.version,
+            self.r.name,
+            request.url.path,
+            str(request.query_params),
+            str(self.owner(request, by_id=which == "item")),
+        )
         entry: CacheEntry | None = None
         hit = False
         timing: list[str] = []
@@ -440,12 +467,14 @@ class ResourceApi:
         (412/428), then change it; answer with the item as a GET would show it, and its ETag."""
         table, id_col = f'"{self.r.table}"', f'"{self.r.id_column}"'
         item_id: Any
+        owner = self.owner(request, by_id=mode != "create")
+        mine, mine_args = (f' AND "{self.r.owner_column}" = ?', [owner]) if owner is not None else ("", [])
         with self.state.db.connect(trace_of(request.scope)) as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 if mode != "create":
                     item_id = self._item_id(request)
-                    current = self.representation(conn, item_id)
+                    current = self.representation(conn, item_id, owner)
                     if current is None:
                         raise ApiError(404, f"there is no {self.r.name} item with id {item_id}")
                     check_write(
@@ -456,9 +485,14 @@ class ResourceApi:
                         what=f"{self.r.name} item {item_id}",
                     )
                 if mode == "delete":
-                    conn.execute(f"DELETE FROM {table} WHERE {id_col} = ?", (item_id,))
+                    conn.execute(f"DELETE FROM {table} WHERE {id_col} = ?{mine}", (item_id, *mine_args))
                     conn.execute("COMMIT")
                     return 204, None, {}
+                if owner is not None and isinstance(data, dict):
+                    if data.get(self.r.owner_column, owner) != owner:
+                        raise ApiError(403, f"'{owner}' may not give rows to another user")
+                    if mode in ("create", "replace"):
+                        data = {**data, str(self.r.owner_column): owner}
                 values = self._validate(conn, data, mode)
                 if mode == "create":
                     names = ", ".join(f'"{k}"' for k in values)
@@ -475,7 +509,9 @@ class ResourceApi:
                 else:
                     sets, args = self._assignments(conn, values, replace=mode == "replace")
                     if sets:
-                        conn.execute(f"UPDATE {table} SET {sets} WHERE {id_col} = ?", [*args, item_id])
+                        conn.execute(
+                            f"UPDATE {table} SET {sets} WHERE {id_col} = ?{mine}", [*args, item_id, *mine_args]
+                        )
                 payload = self.representation(conn, item_id)
                 conn.execute("COMMIT")
             except sqlite3.IntegrityError as exc:
@@ -516,6 +552,7 @@ class ResourceApi:
             allow = "GET, HEAD"
             raise ApiError(405, f"{self.r.name} is read-only in this lesson", headers={"Allow": allow})
         self.authorize(request, write=True)
+        require_json_acceptable(request)
         data = await read_json(request) if mode != "delete" else None
         state = self.state
         idem: IdempotentResult | None = None

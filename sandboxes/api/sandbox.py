@@ -124,8 +124,12 @@ class ApiSandbox:
         headers[REF] = ref
         if source is not None:
             headers[SOURCE] = source
-        response = self.client().request(method, path, headers=headers, **kwargs)
+        client = self.client()
+        response = client.request(method, path, headers=headers, **kwargs)
         response.read()
+        # Like curl without a cookie jar: a cookie a response set is sent again only when a request
+        # names it, so a replayed "forgot the cookie" mistake really goes without it.
+        client.cookies.clear()
         exchange = self.recorder.wait_for_ref(ref)
         if exchange is None:  # pragma: no cover - the recorder wraps every request
             raise RuntimeError(f"the sandbox did not record {method} {path}")

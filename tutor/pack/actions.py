@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
-from tutor.pack.base import JsonValue, Model, NonEmpty
+from tutor.pack.base import JsonValue, Model, NonEmpty, PackPath
 
 HttpMethod = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 Answer = str | int | float | bool | list[str]
@@ -86,8 +86,8 @@ RequestItem = Annotated[
 
 
 class Action(Model):
-    """A replayable learner action. Give at least one of `answer`, `sql`, `wait`, `requests`; when several
-    are given they are applied in that order (`sql`, then `wait`, then `requests`)."""
+    """A replayable learner action. Give at least one of `answer`, `files`, `sql`, `wait`, `requests`; when
+    several are given they are applied in the order `files`, `sql`, `wait`, `requests`."""
 
     answer: Answer | None = Field(
         default=None,
@@ -112,10 +112,16 @@ class Action(Model):
     def _finite_wait(cls, value: float | None) -> float | None:
         return None if value is None else _finite(value)
 
+    files: PackPath | None = Field(
+        default=None,
+        description="In a build-it lesson: a folder in the pack whose files are laid over the starter files in "
+        "the workspace, as if the learner had written them (a reference solution, or a real mistake).",
+    )
+
     @model_validator(mode="after")
     def _not_empty(self) -> Action:
-        if self.answer is None and self.sql is None and self.wait is None and not self.requests:
-            raise ValueError("give at least one of `answer`, `sql`, `wait` or `requests`")
+        if self.answer is None and self.sql is None and self.wait is None and not self.requests and self.files is None:
+            raise ValueError("give at least one of `answer`, `files`, `sql`, `wait` or `requests`")
         return self
 
     @property
