@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import re
 import secrets
 import threading
 from collections.abc import Iterator
@@ -28,6 +29,8 @@ WEAK_MODES = ("accept_alg_none", "guessable_secret", "skip_expiry", "skip_owner_
 
 
 REALM = "sandbox"
+USERNAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""ASCII letters, digits, '-' and '_' (str.isalnum() would also take 'é' and '٣')."""
 
 
 def bearer_challenge(error: str | None = None, description: str | None = None) -> str:
@@ -141,7 +144,7 @@ class AuthService:
 
     def register(self, username: str, password: str, role: str = "user") -> User:
         problems = []
-        if not (1 <= len(username) <= 64) or not username.replace("_", "").replace("-", "").isalnum():
+        if not USERNAME.fullmatch(username):
             problems.append({"field": "username", "message": "1 to 64 letters, digits, '-' or '_'"})
         if len(password) < 8:
             problems.append({"field": "password", "message": "at least 8 characters"})
