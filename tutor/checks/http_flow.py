@@ -63,7 +63,7 @@ def check_http_flow(spec: HttpFlowCheck, ctx: CheckContext) -> CheckResult:
         exchange, diffs = near
         return CheckResult(
             False,
-            f"No request matched {wanted}. Closest: {exchange.summary()}",
+            f"None of your requests is the one this step asks for. The closest: {exchange.summary()}",
             expected=wanted,
             got=exchange.summary(),
             first_difference=diffs[0] if diffs else None,

@@ -18,6 +18,11 @@ def reflow(text: str) -> str:
     return re.sub(r"(?<=\S)\n(?![\n\s]*[-*+]\s|\s*\d+[.)]\s|\n)", " ", text.strip())
 
 
+def _said_in(summary: str, feedback: str) -> bool:
+    words = " ".join(summary.split()).rstrip(".:!").casefold()
+    return bool(words) and " ".join(feedback.split()).casefold().startswith(words)
+
+
 class ResultPanel(Vertical):
     HELP: ClassVar[str] = """\
 ## The check's verdict
@@ -41,9 +46,12 @@ On success: why it works, and **F8** takes you to the next step.
         verdict = self.query_one("#verdict", Static)
         markdown = self.query_one("#explanation", Markdown)
         if result.passed:
-            parts: list[Content | str | tuple[str, str]] = [("✓ Passed", "bold $text-success"), f"  {result.summary}\n"]
-            if result.feedback:
-                parts.append(reflow(result.feedback) + "\n")
+            feedback = reflow(result.feedback) if result.feedback else ""
+            # "Right." as the summary and "Right. 503 in particular..." as the feedback: say it once
+            summary = "" if feedback and _said_in(result.summary, feedback) else f"  {result.summary}"
+            parts: list[Content | str | tuple[str, str]] = [("✓ Passed", "bold $text-success"), f"{summary}\n"]
+            if feedback:
+                parts.append(feedback + "\n")
             parts.append((next_hint, "bold"))
             verdict.update(Content.assemble(*parts))
             markdown.display = bool(explanation.strip())
