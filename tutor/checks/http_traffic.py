@@ -272,9 +272,9 @@ def check_http_traffic(spec: HttpTrafficCheck, ctx: CheckContext) -> CheckResult
         )
         return CheckResult(
             False,
-            summary + ". The closest: " + exchange.summary(),
+            summary + ".",
             expected=expected,
-            got=exchange.summary(),
+            got=f"{exchange.summary()} (the closest)",
             first_difference=diffs[0] if diffs else None,
             details=tuple(extra + [f"- {d}" for d in diffs[1:]] + show_exchange(exchange)),
         )

@@ -599,7 +599,9 @@ Progress is saved after every check, hint and step.
             result = replace(result, details=(*result.details, self._reset_advice()))
         self.last_result = result
         panel = self.query_one(ResultPanel)
-        panel.show_result(result, attempts, self.fill(step.explanation), self._next_hint())
+        seen = self.progress.get(step.id)
+        reveal = bool(seen and seen.solution_viewed)
+        panel.show_result(result, attempts, self.fill(step.explanation), self._next_hint(), reveal=reveal)
         self._update_feedback_box()
         box = self.query_one("#feedback", VerticalScroll)
         box.scroll_home(animate=False)

@@ -129,8 +129,9 @@ class RequestWorkbench(Vertical):
     RequestWorkbench #rw-url:focus { text-style: bold; }
     RequestWorkbench #rw-send { min-width: 8; }
     RequestWorkbench TabbedContent { height: 1fr; }
-    RequestWorkbench #rw-headers { height: 1fr; min-height: 2; max-height: 5; }
-    RequestWorkbench #rw-body { height: 1fr; min-height: 2; }
+    RequestWorkbench #rw-headers { height: 1fr; min-height: 1; max-height: 4; border-bottom: hkey $foreground 20%; }
+    RequestWorkbench #rw-body { height: 2fr; min-height: 1; }
+    RequestWorkbench TextArea:focus { background: $boost; }
     RequestWorkbench #rw-status { height: auto; padding: 0 1; text-style: bold; }
     RequestWorkbench #rw-response { height: 1fr; }
     RequestWorkbench #rw-curl { height: 1; padding: 0 1; color: $text-muted; }
@@ -208,14 +209,21 @@ round trip (what this screen waited) and the server's own time (its `Server-Timi
                     show_line_numbers=False,
                     soft_wrap=False,
                     placeholder="Headers, one per line:  Authorization: Bearer ...",
+                    compact=True,
                 )
                 # No language="json": tree-sitter-json 0.24.8 with tree-sitter 0.26.1 segfaults in Textual 8.2.8.
                 yield TextArea(
-                    "", id="rw-body", show_line_numbers=False, placeholder='JSON body, e.g. {"title": "Dune"}'
+                    "",
+                    id="rw-body",
+                    show_line_numbers=False,
+                    placeholder='JSON body, e.g. {"title": "Dune"}',
+                    compact=True,
                 )
             with TabPane("Response", id="rw-tab-response"):
                 yield Static("Nothing sent yet.", id="rw-status")
-                yield TextArea("", id="rw-response", read_only=True, show_line_numbers=False, soft_wrap=True)
+                yield TextArea(
+                    "", id="rw-response", read_only=True, show_line_numbers=False, soft_wrap=True, compact=True
+                )
             with TabPane("History", id="rw-tab-history"):
                 yield OptionList(id="rw-history")
             with TabPane("Traffic", id="rw-tab-traffic"):

@@ -39,7 +39,11 @@ On success: why it works, and **F8** takes you to the next step.
         self.display = False
         self.remove_class("-passed", "-failed")
 
-    def show_result(self, result: CheckResult, attempts: int, explanation: str, next_hint: str) -> None:
+    def show_result(
+        self, result: CheckResult, attempts: int, explanation: str, next_hint: str, *, reveal: bool = False
+    ) -> None:
+        """`reveal`: the learner asked for the solution, so the check's "expected" line may show; before
+        that it would hand over the exact answer (the first difference and the author's note teach)."""
         self.display = True
         self.set_class(result.passed, "-passed")
         self.set_class(not result.passed, "-failed")
@@ -59,7 +63,7 @@ On success: why it works, and **F8** takes you to the next step.
             return
         label = "⚠ The check could not run" if result.error else "✗ Not yet"
         parts = [(label, "bold $text-error"), (f"  (attempt {attempts})\n", "$text-muted"), (result.summary, "bold")]
-        if result.expected is not None:
+        if result.expected is not None and (reveal or result.error):
             parts.extend(["\n", ("expected: ", "$text-muted"), result.expected])
         if result.got is not None:
             parts.extend(["\n", ("got:      ", "$text-muted"), result.got])
