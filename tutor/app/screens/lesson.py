@@ -484,7 +484,8 @@ Progress is saved after every check, hint and step.
             if editor is not None:
                 self.call_after_refresh(editor.focus)
                 return
-        area.focus_input()
+        # after the refresh: a just-mounted choice list is not focusable until it is laid out
+        self.call_after_refresh(area.focus_input)
 
     def on_resize(self, event: Any) -> None:
         self._fit(event.size.width, event.size.height)

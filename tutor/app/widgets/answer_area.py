@@ -124,6 +124,10 @@ class AnswerArea(Vertical):
             if widget.focusable:
                 widget.focus()
                 return
+            inner = [w for w in widget.query("*") if w.focusable]  # a list of checkboxes: the first one
+            if inner:
+                inner[0].focus()
+                return
         inputs = self.query(Input)
         if inputs:
             inputs.first().focus()
