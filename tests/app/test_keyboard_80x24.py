@@ -196,3 +196,45 @@ async def test_an_api_lesson_at_80x24(builtin_app, settle) -> None:
     async with app.run_test(size=SIZE) as pilot:
         verdicts = await drive_whole_lesson(pilot, settle, "pages-and-status", hands_on="rw-url")
     assert len(verdicts) == 6
+
+
+async def test_a_mistake_in_the_way_names_the_reset_key_and_f4_clears_it(builtin_app, settle) -> None:
+    """UPDATE without WHERE, then the right UPDATE: it cannot pass on the changed data; the text says so
+    and names F4, and after F4 the same statement passes."""
+    app = builtin_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_lesson(pilot, settle, "update-safely")
+        step = screen.step
+        assert step is not None and step.solution.sql
+        wrong = next(w for w in step.wrong_answers if w.sql and "WHERE" not in w.sql.upper())
+        await run_sql(pilot, settle, wrong.sql)
+        await run_sql(pilot, settle, step.solution.sql)
+        text = await check(pilot, settle)
+        assert "✗ Not yet" in text and "press F4" in text
+        await pilot.press("f4")
+        await settle(pilot)
+        await pilot.pause(0.3)
+        await run_sql(pilot, settle, step.solution.sql)
+        assert "✓ Passed" in await check(pilot, settle)
+
+
+async def test_f1_lists_the_keys_that_reach_every_part(builtin_app, settle) -> None:
+    app = builtin_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_lesson(pilot, settle, "pages-and-status")
+        await pilot.press("f1")
+        await settle(pilot)
+        text = "\n".join(str(m._markdown) for m in app.screen.query("Markdown"))  # noqa: SLF001
+        for key in ("Ctrl+O", "Ctrl+N", "Ctrl+G", "Ctrl+L", "F4", "Ctrl+S", "Ctrl+U", "Traffic", "Enter", "Ctrl+Q"):
+            assert key in text, key
+
+
+async def test_footer_shows_quit_and_help_at_80_columns(builtin_app, settle) -> None:
+    app = builtin_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_lesson(pilot, settle, "pages-and-status")
+        footer = app.screen.query_one("Footer")
+        keys = [str(k.render()) for k in footer.query("FooterKey")]
+        right_edge = max(k.region.right for k in footer.query("FooterKey"))
+        assert any("Quit" in k for k in keys) and any("Help" in k for k in keys)
+        assert right_edge <= SIZE[0]
