@@ -42,8 +42,14 @@ async def type_text(pilot: Any, text: str) -> None:
 
 
 async def check(pilot: Any, settle: Any) -> str:
+    screen = pilot.app.screen
+    before = screen.last_result
     await pilot.press("f5")
-    await settle(pilot)
+    for _ in range(100):  # the check runs in a worker; on a busy machine it takes a moment
+        await settle(pilot)
+        if screen.last_result is not before and screen.last_result is not None:
+            break
+        await pilot.pause(0.1)
     await pilot.pause(0.2)
     return verdict_in_view(pilot.app)
 
@@ -125,6 +131,7 @@ async def send(pilot: Any, settle: Any, screen: LessonScreen, request: Any) -> N
         await type_text(pilot, json.dumps(request.json_body))
     await pilot.press("ctrl+r")
     await settle(pilot)
+    await pilot.pause(0.2)  # the sandbox logs an exchange just after its last byte
 
 
 async def do_step(pilot: Any, settle: Any, screen: LessonScreen, action: Any) -> None:

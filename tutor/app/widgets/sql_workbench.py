@@ -56,10 +56,10 @@ class SqlWorkbench(Vertical):
     DEFAULT_CSS = """
     SqlWorkbench { height: 1fr; }
     SqlWorkbench #sql-path { height: 1; color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis; }
-    SqlWorkbench #sql-editor { height: 1fr; min-height: 3; max-height: 8; }
+    SqlWorkbench #sql-editor { height: 8; }
     SqlWorkbench #sql-status { height: auto; max-height: 3; padding: 0 1; }
     SqlWorkbench #sql-status.-error { color: $error; }
-    SqlWorkbench #sql-tabs { height: 2fr; min-height: 5; }
+    SqlWorkbench #sql-tabs { height: 1fr; min-height: 4; }
     SqlWorkbench DataTable, SqlWorkbench Tree, SqlWorkbench OptionList { height: 1fr; }
     """
 
