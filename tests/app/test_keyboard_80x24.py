@@ -231,7 +231,7 @@ async def test_f1_lists_the_keys_that_reach_every_part(builtin_app, settle) -> N
         await open_lesson(pilot, settle, "pages-and-status")
         await pilot.press("f1")
         await settle(pilot)
-        text = "\n".join(str(m._markdown) for m in app.screen.query("Markdown"))  # noqa: SLF001
+        text = "\n".join(str(m._markdown) for m in app.screen.query("Markdown"))
         for key in ("Ctrl+O", "Ctrl+N", "Ctrl+G", "Ctrl+L", "F4", "Ctrl+S", "Ctrl+U", "Traffic", "Enter", "Ctrl+Q"):
             assert key in text, key
 
