@@ -162,6 +162,14 @@ class RequestWorkbench(Vertical):
         Binding(
             "f9", "run_load", "Load test", id="workbench.load", show=False, tooltip="Run the load tool on this request"
         ),
+        Binding(
+            "f10",
+            "advance_clock",
+            "Clock +60 s",
+            id="workbench.clock",
+            show=False,
+            tooltip="Move the sandbox's lesson clock 60 s forward (POST /_sandbox/clock)",
+        ),
     ]
     HELP: ClassVar[str] = """\
 ## Request workbench
@@ -172,6 +180,9 @@ round trip (what this screen waited) and the server's own time (its `Server-Timi
 - **Ctrl+S** copies the request as a curl command (also shown under the tabs)
 - **Ctrl+U** puts the last response's `access_token` into an `Authorization: Bearer` header
 - **Ctrl+L** clears the request; **F9** runs the load tool on it
+- **F10** moves the sandbox's lesson clock 60 s forward (tokens expire, cached answers age, rate limits
+  refill) by sending `POST /_sandbox/clock` with `{"advance": 60}`; send that request yourself for another
+  amount
 - Traffic: every request the sandbox received, yours and your terminal's (**↑/↓**, **Enter** opens
   its flow). Load: the request many times, with a latency chart, p50/p95/p99 and the cache hit ratio.
 """
@@ -334,6 +345,16 @@ round trip (what this screen waited) and the server's own time (its `Server-Timi
     def _recall(self, event: OptionList.OptionSelected) -> None:
         self.load_request(self.history[event.option_index])
         self.query_one("#rw-tabs", TabbedContent).active = "rw-tab-request"
+
+    def action_advance_clock(self) -> None:
+        """Time passes in the lesson without waiting: the clock request, filled in and sent."""
+        if self.api is None:
+            return
+        spec = RequestSpec("POST", "/_sandbox/clock", {}, '{"advance": 60}')
+        # Sent as it is, without touching the request being composed; the curl line shows it.
+        self.query_one("#rw-status", Static).update(f"Sending {spec.label()} ...")
+        self.query_one("#rw-curl", Static).update(spec.curl(self.base_url))
+        self.send_request(spec)
 
     def action_copy_curl(self) -> None:
         if self.api is None:
