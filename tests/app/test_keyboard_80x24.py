@@ -102,7 +102,11 @@ async def run_sql(pilot: Any, settle: Any, sql: str) -> None:
 
 async def send(pilot: Any, settle: Any, screen: LessonScreen, request: Any) -> None:
     app = pilot.app
-    await pilot.press("ctrl+o") if app.focused is None or app.focused.id != "rw-url" else None
+    for _ in range(3):  # Ctrl+O jumps between the answer/text and the workbench's editor
+        if app.focused is not None and app.focused.id == "rw-url":
+            break
+        await pilot.press("ctrl+o")
+        await pilot.pause()
     assert app.focused is not None and app.focused.id == "rw-url", app.focused
     await pilot.press("ctrl+l")  # a clean request: GET, no headers, no body
     if request.method != "GET":
@@ -114,7 +118,8 @@ async def send(pilot: Any, settle: Any, screen: LessonScreen, request: Any) -> N
     if request.query:
         target += "?" + "&".join(f"{k}={v}" for k, v in request.query.items())
     await type_text(pilot, target)
-    if request.json_body is not None:
+    body = json.dumps(request.json_body) if request.json_body is not None else (request.body or "")
+    if body or request.headers:
         tabs = screen.query_one("#rw-tabs", TabbedContent)
         for _ in range(5):
             if tabs.active == "rw-tab-request":
@@ -127,8 +132,9 @@ async def send(pilot: Any, settle: Any, screen: LessonScreen, request: Any) -> N
             await pilot.press("ctrl+n")
         await pilot.pause()
         assert app.focused is not None and app.focused.id == "rw-headers", app.focused
+        await type_text(pilot, "\n".join(f"{k}: {v}" for k, v in request.headers.items()))
         await pilot.press("tab")
-        await type_text(pilot, json.dumps(request.json_body))
+        await type_text(pilot, body)
     await pilot.press("ctrl+r")
     await settle(pilot)
     await pilot.pause(0.2)  # the sandbox logs an exchange just after its last byte
@@ -185,10 +191,11 @@ def builtin_app(app_factory):
 
 
 async def test_a_concept_lesson_at_80x24(builtin_app, settle) -> None:
+    """Status codes: choice, number and multiple-choice steps, with HTTP steps between them."""
     app = builtin_app()
     async with app.run_test(size=SIZE) as pilot:
-        verdicts = await drive_whole_lesson(pilot, settle, "status-codes", hands_on=None)
-    assert len(verdicts) == 5
+        verdicts = await drive_whole_lesson(pilot, settle, "status-codes", hands_on="rw-url")
+    assert len(verdicts) >= 5
 
 
 async def test_a_sql_lesson_at_80x24(builtin_app, settle) -> None:
@@ -202,7 +209,7 @@ async def test_an_api_lesson_at_80x24(builtin_app, settle) -> None:
     app = builtin_app()
     async with app.run_test(size=SIZE) as pilot:
         verdicts = await drive_whole_lesson(pilot, settle, "pages-and-status", hands_on="rw-url")
-    assert len(verdicts) == 6
+    assert len(verdicts) >= 6
 
 
 async def test_a_mistake_in_the_way_names_the_reset_key_and_f4_clears_it(builtin_app, settle) -> None:
