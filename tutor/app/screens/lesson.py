@@ -753,7 +753,8 @@ Progress is saved after every check, hint and step.
         if result.feedback:
             result = replace(result, feedback=self.fill(result.feedback))
         if not result.passed and not result.error and self._earlier_mistake_in_the_way(step, result):
-            result = replace(result, details=(*result.details, self._reset_advice()))
+            # first, where it is seen: nothing the learner types can pass until the data is put back
+            result = replace(result, details=(self._reset_advice(), *result.details))
         self.last_result = result
         panel = self.query_one(ResultPanel)
         seen = self.progress.get(step.id)
@@ -788,9 +789,8 @@ Progress is saved after every check, hint and step.
 
     def _reset_advice(self) -> str:
         return (
-            f"If an earlier attempt already changed the data (for example an UPDATE without WHERE), that "
-            f"change is still there and the right statement cannot undo it: press {RESET_KEY} to put this "
-            f"step's database back to how it started, then do it once more."
+            f"If an earlier attempt changed the data (an UPDATE without WHERE, say), that change is still "
+            f"there: press {RESET_KEY} to put this step's database back, then run your statement again."
         )
 
     def on_workbench_acted(self, message: WorkbenchActed) -> None:
