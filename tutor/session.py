@@ -101,7 +101,8 @@ class Session:
             self.workspace = Workspace.for_lesson(self.home, self.pack, self.lesson, self.workspace_choice)
             self.workspace.prepare()
             database = self.sql.template if self.sql is not None and self.lesson.build.database else None
-            self.code = CodeEvidenceImpl(self.workspace, self.lesson.build.module, self.pack.root, database)
+            copies = self.home.sessions / f"{self.lesson.id}-code"
+            self.code = CodeEvidenceImpl(self.workspace, self.lesson.build.module, self.pack.root, database, copies)
         self.started = True
 
     def problems(self) -> list[str]:

@@ -159,12 +159,15 @@ def _write(target: Path, data: bytes) -> None:
 class CodeEvidenceImpl:
     """What `code_http` and `code_tests` read: the workspace, the module, a fresh database copy."""
 
-    def __init__(self, workspace: Workspace, module: str, pack_root: Path, database: Path | None) -> None:
+    def __init__(
+        self, workspace: Workspace, module: str, pack_root: Path, database: Path | None, copies: Path | None = None
+    ) -> None:
         self._workspace = workspace
         self._module = module
         self._pack_root = pack_root
         self._database = database
-        self._copies = Path(tempfile.mkdtemp(prefix="backend-tutor-code-db-"))
+        self._copies = copies  # where the database copies go (made when first needed; a temp folder if None)
+        self._made: Path | None = None
 
     @property
     def workspace(self) -> Path:
@@ -181,11 +184,19 @@ class CodeEvidenceImpl:
     def fresh_database(self) -> Path | None:
         if self._database is None:
             return None
-        for old in self._copies.glob("*.db*"):
+        if self._made is None:
+            if self._copies is not None:
+                self._copies.mkdir(parents=True, exist_ok=True)
+                self._made = self._copies
+            else:
+                self._made = Path(tempfile.mkdtemp(prefix="backend-tutor-code-db-"))
+        for old in self._made.glob("lesson.db*"):
             old.unlink(missing_ok=True)
-        target = self._copies / "lesson.db"
+        target = self._made / "lesson.db"
         shutil.copyfile(self._database, target)
         return target
 
     def close(self) -> None:
-        shutil.rmtree(self._copies, ignore_errors=True)
+        if self._made is not None:
+            shutil.rmtree(self._made, ignore_errors=True)
+            self._made = None

@@ -8,11 +8,12 @@ The JSON document (format 1) is stable; fields may be added, never renamed or re
       "errors": ["FILE:LINE:COL: message", ...],
       "warnings": [...],
       "pack": {"id", "title", "version", "description", "authors": [{"name", "email", "url"}],
-               "min_tutor_version", "root"},
+               "min_tutor_version", "root",
+               "runs_code"},                # true: build-it lessons run Python the pack wrote (asked first)
       "tracks": [{"id", "title", "lessons": [
           {"id", "title", "file", "minutes", "prerequisites": [...], "sandboxes": ["sql", "api"],
            "steps": [{"id", "title", "check_kinds": [...], "hints": N, "wrong_answers": N,
-                      "solution": ["answer" | "sql" | "requests", ...]}]}]}],
+                      "solution": ["answer" | "sql" | "requests" | "files", ...]}]}]}],
       "totals": {"tracks", "lessons", "steps", "check_kinds": {kind: steps using it},
                  "sandboxes": {name: lessons using it}}
     }
@@ -23,6 +24,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from tutor.code.trust import runs_code
 from tutor.pack.checks import iter_kinds
 from tutor.pack.loader import PackLoad
 
@@ -49,6 +51,7 @@ def info_document(load: PackLoad) -> dict[str, Any]:
         "authors": [a.model_dump() for a in manifest.authors],
         "min_tutor_version": manifest.min_tutor_version,
         "root": str(pack.root.resolve()),
+        "runs_code": runs_code(pack),
     }
     kinds: Counter[str] = Counter()
     sandboxes: Counter[str] = Counter()
@@ -71,6 +74,7 @@ def info_document(load: PackLoad) -> dict[str, Any]:
                         ("answer", step.solution.answer is not None),
                         ("sql", step.solution.sql is not None),
                         ("requests", bool(step.solution.requests)),
+                        ("files", step.solution.files is not None),
                     )
                     if present
                 ]
@@ -119,6 +123,8 @@ def render_text(doc: dict[str, Any]) -> str:
     lines.append(f"check kinds: {kinds}")
     boxes = ", ".join(f"{k} ({n} lessons)" for k, n in totals["sandboxes"].items()) or "none"
     lines.append(f"sandboxes: {boxes}")
+    if pack.get("runs_code"):
+        lines.append("runs code: yes (build-it lessons run Python files from the pack)")
     for track in doc["tracks"]:
         lines.append("")
         lines.append(f"{track['title']} [{track['id']}]")
