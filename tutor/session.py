@@ -143,6 +143,11 @@ class Session:
     def begin_step(self, step: Step) -> None:
         """Evidence (statements run, traffic) counts from here on for `step`'s check."""
         self.step = step
+        if self.code is not None:
+            from tutor.pack.checks import iter_kinds
+
+            if "code_http" in iter_kinds(step.check):
+                self.code.launcher().prepare()  # a warm child ready for the learner's first save
         if self.sql is not None:
             self.sql.mark()
         if self.api is not None:
