@@ -2,10 +2,10 @@
 
 A Session on the built-in lesson `build-cursor-pagination` (its real database, its real step 1 check)
 watches the workspace with the same watcher the screen uses (and, as the screen does, opens the step
-first, which starts a spare child that loads Python, FastAPI and uvicorn before any save); each run writes app.py (alternating a
-wrong and the reference solution, so every save changes the file) and measures until the check's
-result is in hand: the watcher's wake-up, the child process start (Python, FastAPI, uvicorn), the
-probes over 127.0.0.1 and the stop. Budget: 1.5 s on a 2-core machine.
+first, which starts a spare child that loads Python, FastAPI and uvicorn before any save). Each run
+writes app.py (alternating a wrong and the reference solution, so every save changes the file) and
+measures until the check's result is in hand: the watcher's wake-up, the learner's module imported
+and served, the probes over 127.0.0.1, and the stop. Budget: 1.5 s on a 2-core machine.
 
     .venv/bin/python benchmarks/buildit_save_to_verdict.py [--runs 7] [--gap 1.0]
 

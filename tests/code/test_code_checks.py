@@ -13,7 +13,6 @@ from tutor.checks.base import CheckContext
 from tutor.code.workspace import CodeEvidenceImpl, Workspace
 from tutor.pack.checks import CodeHttpCheck, CodeTestsCheck
 
-
 OPEN: list[CodeEvidenceImpl] = []
 
 
