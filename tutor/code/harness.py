@@ -135,7 +135,7 @@ class Tracer:
             return connection
 
         connect.__doc__ = original.__doc__
-        sqlite3.connect = connect  # type: ignore[assignment]
+        sqlite3.connect = connect
         self.original_connect = original
 
 
@@ -156,7 +156,9 @@ def full_scans(statements: list[str], connect: Any) -> list[list[str]]:
                 continue
             try:
                 plan = explain(connection, sql)
-                out.append(sorted({step.table or step.name for step in plan.full_scans() if step.table or step.name}))
+                out.append(
+                    sorted({str(step.table or step.name) for step in plan.full_scans() if step.table or step.name})
+                )
             except Exception:
                 out.append([])
     finally:

@@ -71,7 +71,6 @@ class CheckDone(Message):
     progress: StepProgress | None
 
 
-@dataclass
 class FilesSaved(Message):
     """The learner saved files in a build-it workspace (from the watcher thread)."""
 
@@ -80,6 +79,7 @@ class FilesSaved(Message):
         self.names = names
 
 
+@dataclass
 class ProgressSaved(Message):
     progress: StepProgress
 
@@ -345,7 +345,11 @@ Progress is saved after every check, hint and step.
         from tutor.code.watch import watch
 
         try:
-            watch(folder, lambda names: self.post_message(FilesSaved(names)), stop)
+
+            def saved(names: list[str]) -> None:
+                self.post_message(FilesSaved(names))
+
+            watch(folder, saved, stop)
         except Exception as exc:  # no inotify, a folder on a network drive, ...
             self.app.call_from_thread(
                 self.query_one(BuildPanel).set_status,
