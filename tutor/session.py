@@ -5,22 +5,25 @@ through exactly the path a learner's own action takes.
 
     session = Session(pack, lesson, home)
     session.start()                  # blocking: builds/copies the database, starts the API (use a worker)
-    session.begin_step(step)         # evidence is counted from here
+    session.begin_step(step)         # evidence is counted from here; the step-open state is kept
     session.apply(step.solution)     # or the learner acts in the workbenches
     result = session.check(step, answer)
+    session.reset_step()             # F4: database and API memory back to the step-open state
     session.close()
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from tutor.checks import evaluate
 from tutor.checks.base import CheckContext, CheckResult
-from tutor.pack.actions import Action, Answer, WrongAnswer
+from tutor.pack.actions import Action, Answer, HttpRequest, Wait, WrongAnswer
 from tutor.pack.models import Lesson, Step
 
 if TYPE_CHECKING:
@@ -31,6 +34,9 @@ if TYPE_CHECKING:
     from tutor.code.workspace import CodeEvidenceImpl, Workspace
     from tutor.pack.loader import Pack
     from tutor.paths import Home
+
+PORT_ATTEMPTS = 5
+"""Tries at the remembered API port before taking any free one."""
 
 Progress = Callable[[str, float], None]
 """progress(what, fraction 0..1) while a sandbox is being prepared."""
@@ -50,8 +56,78 @@ def _normal_sql(sql: str) -> str:
     return " ".join(sql.replace(";", " ").split()).casefold()
 
 
+_ANY_VALUE_HEADERS = frozenset({"idempotency-key"})
+"""Headers whose value each learner makes up (a fresh UUID): a declared wrong answer matches any value."""
+
+_PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
+
+
+def _same_text(template: str, actual: str) -> bool:
+    """`actual` equals `template`, where each `{name}` placeholder (a value saved from an earlier
+    response, such as a token or an id) stands for any text."""
+    parts = _PLACEHOLDER.split(template)
+    if len(parts) == 1:
+        return template == actual
+    pattern = "[^/]+?".join(re.escape(part) for part in parts)
+    return re.fullmatch(pattern, actual, re.S) is not None
+
+
+def _same_json(template: Any, actual: Any) -> bool:
+    if isinstance(template, str):
+        return isinstance(actual, str) and _same_text(template, actual)
+    if isinstance(template, dict):
+        return (
+            isinstance(actual, dict)
+            and template.keys() == actual.keys()
+            and all(_same_json(v, actual[k]) for k, v in template.items())
+        )
+    if isinstance(template, list):
+        return (
+            isinstance(actual, list)
+            and len(template) == len(actual)
+            and all(_same_json(t, a) for t, a in zip(template, actual, strict=True))
+        )
+    if isinstance(template, bool) or isinstance(actual, bool):
+        return template is actual
+    return bool(template == actual)
+
+
+def _same_request(request: HttpRequest, exchange: Any) -> bool:
+    """Whether a recorded exchange is the request a declared wrong answer describes: same method,
+    path, query parameters, the headers it names, and the same body."""
+    from tutor.checks.http_traffic import header_matches
+
+    if exchange.method != request.method or not _same_text(request.path.rstrip("/"), exchange.path.rstrip("/")):
+        return False
+    wanted_query = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in request.query.items()}
+    sent_query = dict(exchange.query_params)
+    if wanted_query.keys() != sent_query.keys():
+        return False
+    if not all(_same_text(v, sent_query[k]) for k, v in wanted_query.items()):
+        return False
+    for name, value in request.headers.items():
+        actual = exchange.request_header(name)
+        if actual is None:
+            return False
+        if name.lower() in _ANY_VALUE_HEADERS:
+            continue
+        # A declared `*` is the learner's literal `*` (If-Match: *), not "any value" as in a check.
+        if not (_same_text(value, actual) or (value.strip() != "*" and header_matches(value, actual))):
+            return False
+    if request.json_body is not None:
+        return _same_json(request.json_body, exchange.request_json())
+    if request.body is not None:
+        return bool(exchange.request_body.decode("utf-8", "replace").strip() == request.body.strip())
+    return True
+
+
 class ActionFailed(Exception):
     """A replayed action could not be carried out (its SQL failed, a request could not be sent)."""
+
+
+class MissingValue(ActionFailed):
+    """A request's `save` found nothing in its response, or a request uses a `{name}` nothing saved:
+    the action itself is broken, whatever the check would say."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +147,8 @@ class Session:
         self.sql: SqlSandbox | None = None
         self.api: ApiSandbox | None = None
         self.step: Step | None = None
+        self.step_open: SessionState | None = None
+        """What the sandboxes held when `step` opened: what `reset_step()` (F4) and `pack test` go back to."""
         self.started = False
         self._api_port = 0  # once the API has run, a restart asks for the same port (the learner's curl still works)
 
@@ -88,13 +166,22 @@ class Session:
             from sandboxes.api.sandbox import ApiSandbox
 
             database = self.sql.path if self.sql else None
-            try:
-                self.api = ApiSandbox.start(settings.api, database=database, port=self._api_port)
-            except Exception:
-                if not self._api_port:
-                    raise
+            if not self._api_port:
+                self._api_port = self._remembered_port()
+            self.api = None
+            for attempt in range(PORT_ATTEMPTS if self._api_port else 1):
+                try:
+                    self.api = ApiSandbox.start(settings.api, database=database, port=self._api_port)
+                    break
+                except Exception:
+                    if not self._api_port:
+                        raise
+                    if attempt + 1 < PORT_ATTEMPTS:
+                        time.sleep(0.1)  # the lesson's previous server may still be closing its socket
+            if self.api is None:
                 self.api = ApiSandbox.start(settings.api, database=database)  # the old port is taken
             self._api_port = self.api.port
+            self._remember_port(self.api.port)
         if self.lesson.build is not None and self.workspace is None:
             from tutor.code.workspace import CodeEvidenceImpl, Workspace
 
@@ -104,6 +191,24 @@ class Session:
             copies = self.home.sessions / f"{self.lesson.id}-code"
             self.code = CodeEvidenceImpl(self.workspace, self.lesson.build.module, self.pack.root, database, copies)
         self.started = True
+
+    # The API keeps its port across runs of the same lesson when that port is free, so a learner's curl
+    # lines in another terminal keep working after a restart.
+    @property
+    def _port_file(self) -> Any:
+        return self.home.sessions / self.lesson.id / "api-port"
+
+    def _remembered_port(self) -> int:
+        try:
+            port = int(self._port_file.read_text().strip())
+        except (OSError, ValueError):
+            return 0
+        return port if 1024 <= port <= 65535 else 0
+
+    def _remember_port(self, port: int) -> None:
+        with contextlib.suppress(OSError):
+            self._port_file.parent.mkdir(parents=True, exist_ok=True)
+            self._port_file.write_text(f"{port}\n")
 
     def problems(self) -> list[str]:
         """What is wrong with sandboxes that should be running (empty when all is well)."""
@@ -141,7 +246,12 @@ class Session:
 
     # -- steps and evidence ----------------------------------------------------------------------
     def begin_step(self, step: Step) -> None:
-        """Evidence (statements run, traffic) counts from here on for `step`'s check."""
+        """Evidence (statements run, traffic) counts from here on for `step`'s check.
+
+        When `step` is another step than the current one, the sandboxes' state (database and API
+        memory) is kept as the step-open state, for `reset_step()`."""
+        if self.step is not step or self.step_open is None:
+            self.step_open = self.save_state()
         self.step = step
         if self.code is not None:
             from tutor.pack.checks import iter_kinds
@@ -153,12 +263,27 @@ class Session:
         if self.api is not None:
             self.api.mark()
 
-    def apply(self, action: Action) -> Any:
-        """Replay a learner action: SQL through the guarded learner connection, then HTTP requests as
-        an outside client. Returns the answer to check (None for hands-on actions).
+    def reset_step(self) -> None:
+        """Put the lesson's sandboxes back as they were when the current step opened: the SQL database
+        and everything the API remembers (cache, rate-limit buckets, idempotency keys, accounts,
+        sessions, refresh tokens, the deny-list, relation strategies, the clock). Evidence counts
+        again from here."""
+        if self.step_open is None:
+            raise ActionFailed("no step is open")
+        self.restore_state(self.step_open)
+        if self.sql is not None:
+            self.sql.mark()
+        if self.api is not None:
+            self.api.mark()
 
-        Raises ActionFailed when the SQL fails (with SQLite's message and where) or a request cannot
-        be sent; whatever ran before the failure stays applied, as it would for a learner.
+    def apply(self, action: Action) -> Any:
+        """Replay a learner action: `files` into the workspace, SQL through the guarded learner
+        connection, then the `wait` on the lesson clock, then HTTP requests as an outside client (with
+        `wait` items between them). Returns the answer to check (None for hands-on actions).
+
+        Raises ActionFailed when the SQL fails (with SQLite's message and where), a request cannot be
+        sent, or a `save` finds nothing; whatever ran before the failure stays applied, as it would for
+        a learner.
 
         `files` lays the starter files with the action's files over them in the workspace, as if the
         learner had written them (only `pack test` does this; a learner saves in their editor)."""
@@ -173,14 +298,45 @@ class Session:
             problem = run.describe_error()
             if problem is not None:
                 raise ActionFailed(f"its SQL failed: {problem}")
-        for request in action.requests:
-            if self.api is None:
-                raise ActionFailed("this lesson has no API sandbox running")
-            try:
-                self.api.send_as_outside_client(request)
-            except Exception as exc:
-                raise ActionFailed(f"{request.method} {request.path} could not be sent: {exc}") from exc
+        if action.wait is not None:
+            self._wait(action.wait)
+        saved: dict[str, Any] = {}  # `save`d values live for one action, as the format says
+        for number, item in enumerate(action.requests, start=1):
+            if isinstance(item, Wait):
+                self._wait(item.wait)
+                continue
+            self._send(number, item, saved)
         return action.answer
+
+    def _wait(self, seconds: float) -> None:
+        if self.api is None:
+            raise ActionFailed("only the API sandbox has a lesson clock, and this lesson has none running")
+        self.api.advance_clock(seconds)
+
+    def _send(self, number: int, request: HttpRequest, saved: dict[str, Any]) -> None:
+        from tutor.checks.http_probe import PLACEHOLDER
+
+        if self.api is None:
+            raise ActionFailed("this lesson has no API sandbox running")
+        texts = [request.path, *request.headers.values(), *map(str, request.query.values())]
+        texts += [request.body or "", repr(request.json_body)]
+        for text in texts:
+            for name in PLACEHOLDER.findall(text):
+                if name not in saved:
+                    raise MissingValue(
+                        f"request {number} ({request.method} {request.path}) uses {{{name}}}, but no earlier "
+                        f"request of this action saved a value called '{name}'"
+                    )
+        try:
+            exchange = self.api.send_as_outside_client(request, saved)
+        except Exception as exc:
+            raise ActionFailed(f"{request.method} {request.path} could not be sent: {exc}") from exc
+        for name, source in request.save.items():
+            if name not in saved:
+                raise MissingValue(
+                    f"request {number} ({request.method} {request.path}) should save '{name}' from {source}, "
+                    f"but its response ({exchange.status}) has no {source}"
+                )
 
     def save_state(self) -> SessionState:
         """What the sandboxes hold now, so `pack test` can put it back after a wrong answer."""
@@ -211,27 +367,65 @@ class Session:
         added: it says why that particular mistake is a mistake."""
         result = evaluate(step.check, self.context(answer))
         if not result.passed and result.feedback is None:
-            for wrong in step.wrong_answers:
-                if wrong.feedback and self._did(wrong, answer):
-                    result = replace(result, feedback=wrong.feedback)
-                    break
+            matching = [w for w in step.wrong_answers if w.feedback and self._did(w, answer)]
+            if matching:
+                # Several declared mistakes can be inside one learner's traffic: the one they made last
+                # (then the most specific one) is what the feedback should be about.
+                def recency(wrong: WrongAnswer) -> tuple[int, int, int]:
+                    last = self._sent(wrong) if wrong.requests else None
+                    detail = sum(
+                        len(r.headers) + len(r.query) + (r.json_body is not None) + (r.body is not None)
+                        for r in wrong.requests
+                        if isinstance(r, HttpRequest)
+                    )
+                    return (-1 if last is None else last, len(wrong.requests), detail)
+
+                best = max(matching, key=recency) if any(w.requests for w in matching) else matching[0]
+                result = replace(result, feedback=best.feedback)
         return result
 
     def _did(self, wrong: WrongAnswer, answer: Answer | None) -> bool:
-        if wrong.answer is not None:
-            return _same_answer(wrong.answer, answer)
-        if wrong.files is not None and self.workspace is not None:
+        """Whether the learner did what `wrong` describes: every part it gives (the typed answer, the
+        files, the SQL, the requests) must match."""
+        if wrong.answer is not None and not _same_answer(wrong.answer, answer):
+            return False
+        if wrong.files is not None:
+            if self.workspace is None:
+                return False
             from tutor.code.workspace import list_files
 
             theirs = self.workspace.files()
             mine = list_files(self.pack.root / wrong.files)
-            return bool(mine) and all(
+            same = bool(mine) and all(
                 name in theirs and theirs[name].read_bytes() == path.read_bytes() for name, path in mine.items()
             )
-        if wrong.sql is not None and self.sql is not None:
+            if not same:
+                return False
+        if wrong.sql is not None:
+            if self.sql is None:
+                return False
             from sandboxes.sql.guard import split_statements
 
             expected = [_normal_sql(s.sql) for s in split_statements(wrong.sql)]
             ran = [_normal_sql(s) for s in self.sql.statements()]
-            return bool(expected) and ran[-len(expected) :] == expected
-        return False
+            if not expected or ran[-len(expected) :] != expected:
+                return False
+        if wrong.requests:
+            return self._sent(wrong) is not None
+        return wrong.answer is not None or wrong.sql is not None or wrong.files is not None
+
+    def _sent(self, wrong: WrongAnswer) -> int | None:
+        """Where the learner's requests since the step opened contain `wrong`'s requests, in order (other
+        requests may come between): the position of the last one, or None."""
+        if self.api is None:
+            return None
+        wanted = [r for r in wrong.requests if isinstance(r, HttpRequest)]
+        if not wanted:
+            return None
+        sent = [e for e in self.api.evidence().exchanges() if e.source != "tutor"]
+        position, last = 0, None
+        for index, exchange in enumerate(sent):
+            if position < len(wanted) and _same_request(wanted[position], exchange):
+                position += 1
+                last = index
+        return last if position == len(wanted) else None

@@ -12,15 +12,32 @@ import contextlib
 import json
 import secrets
 import threading
-import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sandboxes.api.problems import ApiError
 from tutor.pack.sandbox_api import Auth
 
+if TYPE_CHECKING:
+    from sandboxes.api.state import Clock
+
 GUESSABLE_SECRET = "secret"  # noqa: S105 - deliberately weak, for the weak-auth lesson only
 SESSION_COOKIE = "session"
+WEAK_MODES = ("accept_alg_none", "guessable_secret", "skip_expiry", "skip_owner_check")
+
+
+REALM = "sandbox"
+
+
+def bearer_challenge(error: str | None = None, description: str | None = None) -> str:
+    """A `WWW-Authenticate: Bearer ...` challenge (RFC 6750 §3; RFC 9110 §11.6.1 requires one on 401)."""
+    params = [f'realm="{REALM}"']
+    if error:
+        params.append(f'error="{error}"')
+    if description:
+        params.append(f'error_description="{description}"')
+    return "Bearer " + ", ".join(params)
 
 
 @dataclass
@@ -50,10 +67,15 @@ class RefreshToken:
 @dataclass
 class AuthService:
     settings: Auth
+    clock: Clock
     users: dict[str, User] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)
     revoked_jti: set[str] = field(default_factory=set)
+    session_expiry: dict[str, float] = field(default_factory=dict)
+    """session id -> lesson time when the server stops honouring it, whatever the browser does."""
+    failed_logins: dict[str, tuple[int, float]] = field(default_factory=dict)
+    """username -> (wrong passwords in a row, locked until), for `login_throttle`."""
     refresh_ttl: float = 7 * 24 * 3600
 
     def __post_init__(self) -> None:
@@ -63,16 +85,51 @@ class AuthService:
         self._lock = threading.Lock()
         self._dummy_hash: str | None = None
         weak = self.settings.weak
-        self.secret = GUESSABLE_SECRET if weak and weak.guessable_secret else secrets.token_urlsafe(32)
+        self.weak: dict[str, bool] = {name: bool(weak and getattr(weak, name)) for name in WEAK_MODES}
+        """The weak modes in force now; a lesson with `weak.switchable` lets the learner change them."""
+        self.secret = GUESSABLE_SECRET if self.weak["guessable_secret"] else secrets.token_urlsafe(32)
         for seed in self.settings.users:
             self.users[seed.username] = User(seed.username, seed.role, seed_password=seed.password)
 
     @property
     def weak_modes(self) -> list[str]:
-        weak = self.settings.weak
-        if weak is None:
-            return []
-        return [name for name in ("accept_alg_none", "guessable_secret", "skip_expiry") if getattr(weak, name)]
+        return [name for name in WEAK_MODES if self.weak[name]]
+
+    def set_weak(self, name: str, on: bool) -> None:
+        """Turn one weak mode on or off, as the code change that fixes it would. A new key for
+        `guessable_secret` makes every token signed with the old one invalid, as rotating a key does."""
+        with self._lock:
+            if self.weak[name] == on:
+                return
+            self.weak[name] = on
+            if name == "guessable_secret":
+                self.secret = GUESSABLE_SECRET if on else secrets.token_urlsafe(32)
+
+    # -- the state model (sandboxes.api.state) ------------------------------------------------
+    def memory(self) -> dict[str, Any]:
+        """What a snapshot keeps: accounts, refresh-token families, sessions, the deny-list."""
+        with self._lock:
+            return {
+                "users": self.users,
+                "refresh_tokens": self.refresh_tokens,
+                "sessions": self.sessions,
+                "revoked_jti": self.revoked_jti,
+                "session_expiry": self.session_expiry,
+                "failed_logins": self.failed_logins,
+                "weak": self.weak,
+                "secret": self.secret,
+            }
+
+    def set_memory(self, memory: dict[str, Any]) -> None:
+        with self._lock:
+            self.users = memory["users"]
+            self.refresh_tokens = memory["refresh_tokens"]
+            self.sessions = memory["sessions"]
+            self.revoked_jti = memory["revoked_jti"]
+            self.session_expiry = memory["session_expiry"]
+            self.failed_logins = memory["failed_logins"]
+            self.weak = memory["weak"]
+            self.secret = memory["secret"]
 
     # -- passwords ---------------------------------------------------------------------------
     def _hash_of(self, user: User) -> str:
@@ -97,7 +154,48 @@ class AuthService:
         self.users[username].password_hash = self._hasher.hash(password)
         return self.users[username]
 
+    def _throttle_check(self, username: str) -> None:
+        if self.settings.login_throttle is None:
+            return
+        with self._lock:
+            _, locked_until = self.failed_logins.get(username, (0, 0.0))
+        left = locked_until - self.clock.now()
+        if left > 0:
+            # Checked before the password: a right guess during the lock must not be told apart.
+            wait = max(1, int(left + 0.999))
+            raise ApiError(
+                429,
+                f"too many failed logins for this account; try again in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
+
+    def _throttle_record(self, username: str, ok: bool) -> None:
+        throttle = self.settings.login_throttle
+        if throttle is None:
+            return
+        with self._lock:
+            if ok:
+                self.failed_logins.pop(username, None)
+                return
+            count, _ = self.failed_logins.get(username, (0, 0.0))
+            count += 1
+            locked_until = self.clock.now() + throttle.lockout_seconds if count >= throttle.max_failures else 0.0
+            if len(self.failed_logins) >= 10_000 and username not in self.failed_logins:
+                self.failed_logins.pop(next(iter(self.failed_logins)))
+            self.failed_logins[username] = (0 if locked_until else count, locked_until)
+
     def login(self, username: str, password: str) -> User:
+        """Check a password; with `login_throttle`, per-account locking (unknown usernames alike)."""
+        self._throttle_check(username)
+        try:
+            user = self._login(username, password)
+        except ApiError:
+            self._throttle_record(username, ok=False)
+            raise
+        self._throttle_record(username, ok=True)
+        return user
+
+    def _login(self, username: str, password: str) -> User:
         from argon2.exceptions import VerificationError, VerifyMismatchError
 
         user = self.users.get(username)
@@ -107,18 +205,18 @@ class AuthService:
                 self._dummy_hash = self._hasher.hash(secrets.token_hex(8))
             with contextlib.suppress(VerifyMismatchError, VerificationError):
                 self._hasher.verify(self._dummy_hash, password)
-            raise ApiError(401, "wrong username or password")
+            raise ApiError(401, "wrong username or password", headers={"WWW-Authenticate": bearer_challenge()})
         try:
             self._hasher.verify(self._hash_of(user), password)
         except (VerifyMismatchError, VerificationError) as exc:
-            raise ApiError(401, "wrong username or password") from exc
+            raise ApiError(401, "wrong username or password", headers={"WWW-Authenticate": bearer_challenge()}) from exc
         return user
 
     # -- tokens ------------------------------------------------------------------------------
     def issue_access(self, user: User) -> tuple[str, int]:
         import jwt
 
-        now = int(time.time())
+        now = int(self.clock.now())
         ttl = self.settings.access_ttl_seconds
         claims = {
             "sub": user.username,
@@ -128,30 +226,52 @@ class AuthService:
             "jti": secrets.token_hex(8),
             "typ": "access",
         }
-        return jwt.encode(claims, self.secret, algorithm="HS256"), ttl
+        with self._weak_key_quiet():
+            return jwt.encode(claims, self.secret, algorithm="HS256"), ttl
+
+    @contextlib.contextmanager
+    def _weak_key_quiet(self) -> Iterator[None]:
+        """PyJWT warns about the 6-byte guessable key on every use; the lesson wants that key, and the
+        warning would land on the learner's terminal."""
+        import warnings
+
+        from jwt.warnings import InsecureKeyLengthWarning
+
+        with warnings.catch_warnings():
+            if self.secret == GUESSABLE_SECRET:
+                warnings.simplefilter("ignore", InsecureKeyLengthWarning)
+            yield
 
     def issue_refresh(self, user: User, family: str | None = None) -> str:
         token = secrets.token_urlsafe(32)
         self.refresh_tokens[token] = RefreshToken(
-            user.username, time.time() + self.refresh_ttl, family or secrets.token_hex(8)
+            user.username, self.clock.now() + self.refresh_ttl, family or secrets.token_hex(8)
         )
         return token
 
     def rotate_refresh(self, token: str) -> tuple[User, str]:
         with self._lock:
             record = self.refresh_tokens.get(token)
-            if record is None or record.expires < time.time():
-                raise ApiError(401, "unknown or expired refresh token")
+            if record is None or record.expires < self.clock.now():
+                raise ApiError(
+                    401,
+                    "unknown or expired refresh token",
+                    headers={"WWW-Authenticate": bearer_challenge("invalid_token", "unknown refresh token")},
+                )
             if record.revoked:
                 # A revoked token used again: someone else may hold it. Revoke the whole family.
                 for other in self.refresh_tokens.values():
                     if other.family == record.family:
                         other.revoked = True
-                raise ApiError(401, "this refresh token was already used or revoked; log in again")
+                raise ApiError(
+                    401,
+                    "this refresh token was already used or revoked; log in again",
+                    headers={"WWW-Authenticate": bearer_challenge("invalid_token", "refresh token reused")},
+                )
             record.revoked = True
             user = self.users.get(record.username)
             if user is None:
-                raise ApiError(401, "the account no longer exists")
+                raise ApiError(401, "the account no longer exists", headers={"WWW-Authenticate": bearer_challenge()})
             return user, self.issue_refresh(user, record.family)
 
     def revoke_refresh(self, token: str) -> bool:
@@ -164,14 +284,14 @@ class AuthService:
     def start_session(self, user: User) -> str:
         sid = secrets.token_urlsafe(24)
         self.sessions[sid] = user.username
+        self.session_expiry[sid] = self.clock.now() + self.settings.session_ttl_seconds
         return sid
 
     # -- verifying ---------------------------------------------------------------------------
     def _decode(self, token: str) -> dict[str, Any]:
         import jwt
 
-        weak = self.settings.weak
-        if weak is not None and weak.accept_alg_none:
+        if self.weak["accept_alg_none"]:
             try:
                 header_b64, payload_b64 = token.split(".")[:2]
                 header = json.loads(base64.urlsafe_b64decode(header_b64 + "=" * (-len(header_b64) % 4)))
@@ -181,27 +301,52 @@ class AuthService:
                         return payload  # WEAK MODE: an unsigned token is trusted as it is
             except (ValueError, TypeError):
                 pass
-        options: dict[str, Any] = {"require": ["exp", "sub"]}
-        if weak is not None and weak.skip_expiry:
+        # PyJWT compares `exp` with the wall clock; the sandbox's clock may be ahead of it (a lesson
+        # waited). A negative leeway of that offset makes PyJWT's `exp <= now - leeway` read
+        # `exp <= lesson now`, so expiry is still PyJWT's own check. `iat` is not checked for being in
+        # the future (RFC 7519 §4.1.6 gives it no such rule; with the lesson clock ahead it would be).
+        options: dict[str, Any] = {"require": ["exp", "sub"], "verify_iat": False}
+        if self.weak["skip_expiry"]:
             options["verify_exp"] = False  # WEAK MODE: expired tokens still work
         try:
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                self.secret,
-                algorithms=["HS256"],
-                options=options,  # type: ignore[arg-type]
-            )
+            with self._weak_key_quiet():
+                claims: dict[str, Any] = jwt.decode(
+                    token,
+                    self.secret,
+                    algorithms=["HS256"],
+                    options=options,  # type: ignore[arg-type]
+                    leeway=-self.clock.offset,
+                )
         except jwt.ExpiredSignatureError as exc:
             raise ApiError(
                 401,
                 "the access token has expired; refresh it or log in again",
-                headers={"WWW-Authenticate": 'Bearer error="invalid_token", error_description="token expired"'},
+                headers={"WWW-Authenticate": bearer_challenge("invalid_token", "the access token expired")},
             ) from exc
-        except jwt.InvalidTokenError as exc:
+        except jwt.MissingRequiredClaimError as exc:
             raise ApiError(
                 401,
-                f"the access token is not valid: {exc}",
-                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                f"the access token has no '{exc.claim}' claim",
+                headers={"WWW-Authenticate": bearer_challenge("invalid_token", "a required claim is missing")},
+            ) from exc
+        except jwt.InvalidSignatureError as exc:
+            raise ApiError(
+                401,
+                "the access token's signature does not match: it was changed or signed with another key",
+                headers={"WWW-Authenticate": bearer_challenge("invalid_token", "bad signature")},
+            ) from exc
+        except jwt.InvalidAlgorithmError as exc:
+            raise ApiError(
+                401,
+                "the access token is signed with an algorithm this API does not accept (it accepts HS256)",
+                headers={"WWW-Authenticate": bearer_challenge("invalid_token", "algorithm not accepted")},
+            ) from exc
+        except jwt.InvalidTokenError as exc:
+            # PyJWT's own message names its internals ("Invalid header padding", ...): not shown.
+            raise ApiError(
+                401,
+                "the access token is not a valid JWT: expected three base64url parts, header.payload.signature",
+                headers={"WWW-Authenticate": bearer_challenge("invalid_token", "malformed token")},
             ) from exc
         return claims
 
@@ -214,25 +359,33 @@ class AuthService:
                 raise ApiError(
                     401,
                     "use 'Authorization: Bearer <access token>'",
-                    headers={"WWW-Authenticate": 'Bearer realm="sandbox"'},
+                    headers={"WWW-Authenticate": bearer_challenge()},
                 )
             claims = self._decode(token.strip())
             if claims.get("jti") in self.revoked_jti:
                 raise ApiError(
                     401,
                     "the access token was revoked (logged out)",
-                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                    headers={"WWW-Authenticate": bearer_challenge("invalid_token", "the token was revoked")},
                 )
             return Principal(str(claims.get("sub")), str(claims.get("role", "user")), "bearer", claims.get("jti"))
         sid = cookies.get(SESSION_COOKIE)
         if sid and self.settings.cookie_sessions:
             username = self.sessions.get(sid)
+            if username is not None and self.session_expiry.get(sid, float("inf")) <= self.clock.now():
+                # Expired on the server's clock, whatever the browser kept. Said as such: a client can
+                # tell "log in again, it timed out" from "this id was never valid".
+                raise ApiError(
+                    401,
+                    "the session expired on the server; log in again",
+                    headers={"WWW-Authenticate": bearer_challenge()},
+                )
             user = self.users.get(username) if username else None
             if user is None:
                 raise ApiError(
                     401,
                     "the session cookie is unknown or ended; log in again",
-                    headers={"WWW-Authenticate": 'Bearer realm="sandbox"'},
+                    headers={"WWW-Authenticate": bearer_challenge()},
                 )
             return Principal(user.username, user.role, "cookie")
         return None

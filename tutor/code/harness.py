@@ -156,9 +156,8 @@ def full_scans(statements: list[str], connect: Any) -> list[list[str]]:
                 continue
             try:
                 plan = explain(connection, sql)
-                out.append(
-                    sorted({str(step.table or step.name) for step in plan.full_scans() if step.table or step.name})
-                )
+                scanned = {step.table or step.name for step in plan.full_scans()}
+                out.append(sorted(name for name in scanned if name))
             except Exception:
                 out.append([])
     finally:

@@ -4,6 +4,9 @@ problem with its `FILE:LINE:COL`. Nothing in a pack is executed; YAML is read wi
 from __future__ import annotations
 
 import difflib
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -11,7 +14,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from tutor import __version__
-from tutor.pack.checks import CODE_KINDS, CONCEPT_KINDS, HTTP_KINDS, SQL_KINDS, AllCheck, CheckSpec
+from tutor.pack.actions import Action
+from tutor.pack.checks import CODE_KINDS, CONCEPT_KINDS, HTTP_KINDS, SQL_KINDS, AllCheck, CheckSpec, iter_kinds
 from tutor.pack.errors import PackLoadError, PackProblem
 from tutor.pack.models import Lesson, PackManifest, Step, version_tuple
 from tutor.pack.specs_concept import ChoiceCheck, NumberCheck
@@ -231,11 +235,39 @@ def _check_step(entry_rel: str, located: Located, lesson: Lesson, index: int, st
 
     walk(step.check, (*base, "check"))
     concept = step.check.kind in CONCEPT_KINDS
-    actions = [("solution", step.solution)] + [
-        (f"wrong answer {i + 1}", wrong) for i, wrong in enumerate(step.wrong_answers)
+    actions: list[tuple[str, Action, DataPath]] = [
+        ("solution", step.solution, (*base, "solution")),
+        *((f"wrong answer {i + 1}", wrong, (*base, "wrong_answers", i)) for i, wrong in enumerate(step.wrong_answers)),
+        *((f"alternative {i + 1}", alt, (*base, "alternatives", i)) for i, alt in enumerate(step.alternatives)),
     ]
-    for number, (label, action) in enumerate(actions):
-        path: DataPath = (*base, "solution") if number == 0 else (*base, "wrong_answers", number - 1)
+    for label, action, path in actions:
+        must_fail = label.startswith("wrong")
+        judged = set(iter_kinds(step.check)) - {"all"}
+        # An HTTP request can change the database that `sql_state` reads; every other SQL kind reads
+        # the learner's own statements, so it needs `sql`.
+        reaches_state = bool(action.requests) and judged <= {"sql_state"}
+        if judged and judged <= SQL_KINDS and action.sql is None and not reaches_state:
+            problems.append(
+                _problem(
+                    entry_rel,
+                    located,
+                    path,
+                    f"the {label} needs `sql`: a '{step.check.kind}' check judges the learner's SQL and the "
+                    "database, so an action without `sql` cannot "
+                    + ("show that the check rejects this mistake" if must_fail else "pass it"),
+                )
+            )
+        if judged and judged <= {"http_traffic", "http_flow"} and not action.requests:
+            problems.append(
+                _problem(
+                    entry_rel,
+                    located,
+                    path,
+                    f"the {label} needs `requests`: a '{step.check.kind}' check judges the requests the learner "
+                    "sent, so an action without `requests` cannot "
+                    + ("show that the check rejects this mistake" if must_fail else "pass it"),
+                )
+            )
         if concept and action.answer is None:
             problems.append(
                 _problem(
@@ -252,6 +284,16 @@ def _check_step(entry_rel: str, located: Located, lesson: Lesson, index: int, st
                     located,
                     (*path, "sql"),
                     f"the {label} runs SQL, but the lesson has no SQL sandbox",
+                    key=True,
+                )
+            )
+        if action.wait is not None and lesson.sandboxes.api is None:
+            problems.append(
+                _problem(
+                    entry_rel,
+                    located,
+                    (*path, "wait"),
+                    f"the {label} waits on the lesson clock, but only an API sandbox has one",
                     key=True,
                 )
             )
@@ -305,6 +347,34 @@ def _check_step(entry_rel: str, located: Located, lesson: Lesson, index: int, st
     return problems
 
 
+def _check_renamed_steps(entry: LessonFile) -> list[PackProblem]:
+    problems: list[PackProblem] = []
+    ids = [step.id for step in entry.lesson.steps]
+    for old, new in entry.lesson.renamed.items():
+        if new not in ids:
+            hint = difflib.get_close_matches(new, ids, n=1)
+            problems.append(
+                _problem(
+                    entry.path,
+                    entry.source,
+                    ("renamed", old),
+                    f"renamed: '{old}' -> '{new}', but this lesson has no step '{new}'"
+                    + (f" (did you mean '{hint[0]}'?)" if hint else ""),
+                )
+            )
+        if old in ids:
+            problems.append(
+                _problem(
+                    entry.path,
+                    entry.source,
+                    ("renamed", old),
+                    f"renamed: '{old}' is still a step of this lesson; list only ids that are gone",
+                    key=True,
+                )
+            )
+    return problems
+
+
 def _pack_file_problem(
     root: Path, entry: LessonFile, value: str, path: DataPath, *, folder: bool = False
 ) -> PackProblem | None:
@@ -354,6 +424,7 @@ def _build_problems(root: Path, entry: LessonFile) -> list[PackProblem]:
         walk(step.check, ("steps", index, "check"))
         actions: list[tuple[DataPath, Any]] = [(("steps", index, "solution"), step.solution)]
         actions += [(("steps", index, "wrong_answers", i), w) for i, w in enumerate(step.wrong_answers)]
+        actions += [(("steps", index, "alternatives", i), a) for i, a in enumerate(step.alternatives)]
         for path, action in actions:
             if action.files is not None:
                 found.append(_pack_file_problem(root, entry, action.files, (*path, "files"), folder=True))
@@ -366,6 +437,24 @@ def _check_lesson_files(root: Path, entry: LessonFile) -> list[PackProblem]:
     sql = entry.lesson.sandboxes.sql
     if sql is None:
         return problems
+    from tutor.pack.sandbox_sql import DataTable
+    from tutor.pack.table_data import TableRows, read_rows
+
+    earlier: dict[str, TableRows] = {}
+    for index, table in enumerate(sql.tables):
+        if not isinstance(table, DataTable):
+            continue
+        rows, found = read_rows(
+            table,
+            pack_root=root,
+            lesson_rel=entry.path,
+            lesson_source=entry.source,
+            table_path=("sandboxes", "sql", "tables", index),
+            earlier=earlier,
+        )
+        problems.extend(found)
+        if rows is not None:
+            earlier[table.name] = rows
     resolved_root = root.resolve()
     for index, script in enumerate(sql.scripts):
         path: DataPath = ("sandboxes", "sql", "scripts", index)
@@ -448,7 +537,18 @@ def _check_ids(raws: list[_RawLesson]) -> list[PackProblem]:
     return problems
 
 
-def _check_prerequisites(raws: list[_RawLesson]) -> list[PackProblem]:
+def _consequence(missing_id: str, unread: list[str]) -> str:
+    """A note for an error that may only follow from a lesson file that could not be read."""
+    if not unread:
+        return ""
+    named = [rel for rel in unread if missing_id in Path(rel).stem]
+    if named:
+        return f" [a consequence: {named[0]} could not be read, so its lesson is missing; fix that file first]"
+    return f" [perhaps a consequence: {', '.join(unread)} could not be read; fix that first]"
+
+
+def _check_prerequisites(raws: list[_RawLesson], unread: list[str] | None = None) -> list[PackProblem]:
+    unread = unread or []
     problems: list[PackProblem] = []
     ids: dict[str, _RawLesson] = {}
     for raw in raws:
@@ -464,7 +564,8 @@ def _check_prerequisites(raws: list[_RawLesson]) -> list[PackProblem]:
                         raw.path,
                         raw.source,
                         ("prerequisites", index),
-                        f"prerequisite '{prereq}' names no lesson in this pack{suggestion}",
+                        f"prerequisite '{prereq}' names no lesson in this pack{suggestion}"
+                        + _consequence(prereq, unread),
                     )
                 )
     # cycles: depth-first search, each cycle reported once, at the edge that closes it
@@ -500,9 +601,32 @@ def _check_prerequisites(raws: list[_RawLesson]) -> list[PackProblem]:
     return problems
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a pack is read.
+
+    Reading a pack allocates hundreds of thousands of small containers (parsed values, their
+    positions, models) that all stay alive; each automatic collection walks every one of them, so
+    the collector's cost grew with the square of the pack's size (a 1,000-lesson pack spent over
+    two thirds of its load time there). Parsing creates no garbage cycles worth collecting early;
+    the collector resumes, and catches up, when the pack is read.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load_pack(root: Path | str) -> PackLoad:
     """Load and validate the pack at `root`. Never raises for a bad pack: every problem is in the result."""
-    root = Path(root)
+    with _collector_paused():
+        return _load_pack(Path(root))
+
+
+def _load_pack(root: Path) -> PackLoad:
     problems: list[PackProblem] = []
     if not root.is_dir():
         return PackLoad(
@@ -548,12 +672,15 @@ def load_pack(root: Path | str) -> PackLoad:
     problems.extend(found)
 
     entries: list[LessonFile] = []
+    seen_ids: set[str] = set()
     raws: list[_RawLesson] = []
+    unread: list[str] = []
     for path in files:
         rel = _rel(root, path)
         located, found = read_yaml_file(path, rel)
         problems.extend(found)
         if located is None:
+            unread.append(rel)
             continue
         raw = _RawLesson.read(rel, located)
         raws.append(raw)
@@ -587,10 +714,12 @@ def load_pack(root: Path | str) -> PackLoad:
             problems.extend(_check_step(rel, located, lesson, index, step))
         entry = LessonFile(lesson, rel, located)
         problems.extend(_check_lesson_files(root, entry))
-        if not any(e.lesson.id == lesson.id for e in entries):
+        problems.extend(_check_renamed_steps(entry))
+        if lesson.id not in seen_ids:
+            seen_ids.add(lesson.id)
             entries.append(entry)
     problems.extend(_check_ids(raws))
-    problems.extend(_check_prerequisites(raws))
+    problems.extend(_check_prerequisites(raws, unread))
     if manifest is not None:
         for track in manifest.tracks:
             # "no lessons" means no lesson files; a file that failed validation has its own errors
@@ -604,6 +733,31 @@ def load_pack(root: Path | str) -> PackLoad:
                         pos.col,
                         f"track '{track.id}' has no lessons (put lesson files in the folder '{track.id}/')",
                         severity="warning",
+                    )
+                )
+    if manifest is not None and manifest_src is not None:
+        lesson_ids = [raw.id for raw in raws if raw.id is not None]
+        for old, new in manifest.renamed.items():
+            if new not in lesson_ids:
+                hint = difflib.get_close_matches(new, lesson_ids, n=1)
+                problems.append(
+                    _problem(
+                        MANIFEST,
+                        manifest_src,
+                        ("renamed", old),
+                        f"renamed: '{old}' -> '{new}', but no lesson has the id '{new}'"
+                        + (f" (did you mean '{hint[0]}'?)" if hint else "")
+                        + _consequence(new, unread),
+                    )
+                )
+            if old in lesson_ids:
+                problems.append(
+                    _problem(
+                        MANIFEST,
+                        manifest_src,
+                        ("renamed", old),
+                        f"renamed: '{old}' is still the id of a lesson; list only ids that are gone",
+                        key=True,
                     )
                 )
     order = {t: i for i, t in enumerate(track_ids)}

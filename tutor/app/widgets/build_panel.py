@@ -63,6 +63,6 @@ the starter files back after asking, and keeps your files in a backup folder.
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         if event.button.id == "build-open":
-            self.app.call_later(self.screen.run_action, "open_editor")
+            self.call_later(self.screen.run_action, "open_editor")
         elif event.button.id == "build-reset":
             self.post_message(self.ResetRequested())
