@@ -34,7 +34,9 @@ from tutor.paths import Home
 
 ENTRY_POINT_GROUP = "backend_tutor.packs"
 INSTALL_RECORD = ".installed.json"
-CODE_KINDS = frozenset({"code_tests"})
+# Both run Python the pack wrote: code_tests its test files, code_http the starter files the learner's
+# app grows from (an untouched starter runs as the pack wrote it).
+CODE_KINDS = frozenset({"code_http", "code_tests"})
 
 
 class InstallError(Exception):
