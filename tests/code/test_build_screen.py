@@ -124,3 +124,33 @@ async def test_a_pack_that_runs_code_is_asked_about_first(fixed_home: Home) -> N
     finally:
         app.close_sessions()
         app.store.close()
+
+
+async def test_reset_asks_first_and_keeps_a_backup(fixed_home: Home) -> None:
+    from textual.widgets import Button
+
+    from tutor.app.screens.confirm import ConfirmScreen
+
+    trust.trust(fixed_home, load_pack_or_raise(PACK))
+    app = make_app(PACK, fixed_home)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await saver(fixed_home, RIGHT, "Passed")(pilot)
+            app.screen.query_one("#build-reset", Button).focus()
+            await pilot.press("enter")  # keyboard only
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            assert "app.py changed" in str(app.screen.query_one("#confirm-question").render())
+            await pilot.press("n")
+            await pilot.pause(0.3)
+            assert workspace_file(fixed_home).read_text() == RIGHT  # "no" keeps the learner's files
+            app.screen.query_one("#build-reset", Button).focus()
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.press("y")
+            await pilot.pause(0.5)
+            assert workspace_file(fixed_home).read_text() == (PACK / "http/hello/starter/app.py").read_text()
+            (backup,) = (workspace_file(fixed_home).parent / ".backups").iterdir()
+            assert (backup / "app.py").read_text() == RIGHT
+    finally:
+        app.close_sessions()
+        app.store.close()
