@@ -188,7 +188,8 @@ class Session:
             self.workspace = Workspace.for_lesson(self.home, self.pack, self.lesson, self.workspace_choice)
             self.workspace.prepare()
             database = self.sql.template if self.sql is not None and self.lesson.build.database else None
-            self.code = CodeEvidenceImpl(self.workspace, self.lesson.build.module, self.pack.root, database)
+            copies = self.home.sessions / f"{self.lesson.id}-code"
+            self.code = CodeEvidenceImpl(self.workspace, self.lesson.build.module, self.pack.root, database, copies)
         self.started = True
 
     # The API keeps its port across runs of the same lesson when that port is free, so a learner's curl
@@ -252,6 +253,11 @@ class Session:
         if self.step is not step or self.step_open is None:
             self.step_open = self.save_state()
         self.step = step
+        if self.code is not None:
+            from tutor.pack.checks import iter_kinds
+
+            if "code_http" in iter_kinds(step.check):
+                self.code.launcher().prepare()  # a warm child ready for the learner's first save
         if self.sql is not None:
             self.sql.mark()
         if self.api is not None:

@@ -13,7 +13,7 @@ The JSON document (format 1) is stable; fields may be added, never renamed or re
           {"id", "title", "file", "minutes", "prerequisites": [...], "sandboxes": ["sql", "api"], "notes",
            "renamed": {old: new},
            "steps": [{"id", "title", "check_kinds": [...], "hints": N, "wrong_answers": N,
-                      "solution": ["answer" | "sql" | "requests", ...], "notes"}]}]}],
+                      "solution": ["answer" | "sql" | "requests" | "files", ...], "notes"}]}]}],
       "totals": {"tracks", "lessons", "steps", "check_kinds": {kind: steps using it},
                  "sandboxes": {name: lessons using it}}
     }
@@ -75,6 +75,7 @@ def info_document(load: PackLoad) -> dict[str, Any]:
                         ("answer", step.solution.answer is not None),
                         ("sql", step.solution.sql is not None),
                         ("requests", bool(step.solution.requests)),
+                        ("files", step.solution.files is not None),
                     )
                     if present
                 ]

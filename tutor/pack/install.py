@@ -34,7 +34,9 @@ from tutor.paths import Home
 
 ENTRY_POINT_GROUP = "backend_tutor.packs"
 INSTALL_RECORD = ".installed.json"
-CODE_KINDS = frozenset({"code_tests"})
+# Both run Python the pack wrote: code_tests its test files, code_http the starter files the learner's
+# app grows from (an untouched starter runs as the pack wrote it).
+CODE_KINDS = frozenset({"code_http", "code_tests"})
 
 
 class InstallError(Exception):
@@ -294,6 +296,10 @@ def install(source: Path, home: Home, *, trust: bool = False, force: bool = Fals
             target.rename(old)
         staged.rename(target)
         moved = follow_renames(target, pack.id, home)
+        if trust and runs_code(pack):
+            from tutor.code import trust as trusted
+
+            trusted.trust(home, pack)  # the learner said yes at install: the app need not ask again
         hidden = _hidden_progress(pack, home)
         entry = InstalledPack(pack.id, pack.title, pack.version, target, "installed", runs_code(pack))
         return InstallReport(entry, previous.version if previous else None, moved, hidden)
