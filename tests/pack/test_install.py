@@ -94,18 +94,31 @@ def test_round_trip_new_validate_test_build_install_list_open_remove(tmp_path: P
 
 
 def _open_in_the_app(root: Path, home: Path) -> None:
+    """The installed pack opens in the app (Pilot), and a step's instructor notes never reach the screen."""
     import asyncio
+    import html
 
     from tutor.app import make_app
+
+    def screen_text(app) -> str:
+        return html.unescape(app.export_screenshot()).replace("\xa0", " ")
 
     async def run() -> None:
         app = make_app(root, Home(home))
         try:
-            async with app.run_test(size=(100, 30)) as pilot:
+            async with app.run_test(size=(120, 40)) as pilot:
                 await pilot.pause()
+                await app.workers.wait_for_complete()
                 assert app.index.id == "cohort-b"
-                text = " ".join(str(w.render()) for w in app.screen.query("*") if hasattr(w, "render"))
-                assert "Status" in text or "status" in text
+                assert "What a status code says" in screen_text(app)
+                app.open_lesson("status-classes", "conflict")
+                for _ in range(5):
+                    await pilot.pause()
+                    await app.workers.wait_for_complete()
+                shown = screen_text(app)
+                assert "Which 4xx?" in shown
+                assert "A step can have notes too" not in shown
+                assert "For instructors only" not in shown
         finally:
             app.close_sessions()
             app.store.close()
