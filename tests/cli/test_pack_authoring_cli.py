@@ -76,7 +76,7 @@ def test_build_is_reproducible(tmp_path: Path) -> None:
     pack = write_pack(tmp_path / "pack", {"databases/01.yaml": LESSON})
     first = cli("pack", "build", str(pack), "-o", str(tmp_path / "a.zip"), home=tmp_path / "home")
     second = cli("pack", "build", str(pack), "-o", str(tmp_path / "b.zip"), home=tmp_path / "home")
-    assert first.returncode == 0, first.stdout + first.stderr
+    assert first.returncode == 0 and second.returncode == 0, first.stdout + first.stderr
     assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes()
     sha = [line for line in first.stdout.splitlines() if line.startswith("sha256 ")]
     assert sha and sha[0].split()[1] == (tmp_path / "a.zip.sha256").read_text().split()[0]
