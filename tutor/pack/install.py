@@ -25,12 +25,11 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tutor.pack.archive import ArchiveError, extract_pack
-from tutor.pack.loader import Pack, load_pack
-from tutor.pack.models import version_tuple
-from tutor.paths import Home
+if TYPE_CHECKING:  # the loader (pydantic) is imported only when a pack is installed: starting stays cheap
+    from tutor.pack.loader import Pack
+    from tutor.paths import Home
 
 ENTRY_POINT_GROUP = "backend_tutor.packs"
 INSTALL_RECORD = ".installed.json"
@@ -155,6 +154,42 @@ def wheel_packs() -> list[InstalledPack]:
     return found
 
 
+def _paths_key() -> str:
+    """Changes when a distribution is installed or removed: the folders on sys.path and their mtimes."""
+    import sys
+
+    parts = []
+    for entry in sys.path:
+        try:
+            parts.append(f"{entry}:{os.stat(entry or '.').st_mtime_ns}")
+        except OSError:
+            parts.append(f"{entry}:-")
+    return "\n".join(parts)
+
+
+def has_wheel_packs(home: Home) -> bool:
+    """Whether any installed distribution publishes a pack, without scanning every distribution's metadata
+    on each start (that costs hundreds of milliseconds): the answer is cached in cache/wheel-packs.json
+    until the folders on sys.path change."""
+    cache = home.cache / "wheel-packs.json"
+    key = _paths_key()
+    try:
+        cached = json.loads(cache.read_text(encoding="utf-8"))
+        if cached.get("key") == key:
+            return bool(cached.get("found"))
+    except (OSError, ValueError, AttributeError):
+        pass
+    from importlib.metadata import entry_points
+
+    found = bool(entry_points(group=ENTRY_POINT_GROUP))
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps({"key": key, "found": found}), encoding="utf-8")
+    except OSError:
+        pass
+    return found
+
+
 def installed(home: Home) -> list[InstalledPack]:
     """Installed packs (sorted by id), then wheel packs whose id no installed folder uses."""
     result: list[InstalledPack] = []
@@ -249,6 +284,10 @@ def _verify_checksums(root: Path) -> None:
 
 def install(source: Path, home: Home, *, trust: bool = False, force: bool = False) -> InstallReport:
     """Validate the pack at `source` (a folder or a .zip) and install it as packs/<id>/."""
+    from tutor.pack.archive import ArchiveError, extract_pack
+    from tutor.pack.loader import load_pack
+    from tutor.pack.models import version_tuple
+
     home.packs.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".install-", dir=home.packs))
     try:
