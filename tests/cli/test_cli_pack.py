@@ -74,7 +74,7 @@ def test_info_json_is_stable_and_complete() -> None:
     lesson = next(lesson for t in doc["tracks"] for lesson in t["lessons"] if lesson["id"] == "status-codes")
     assert lesson["file"] == "http/01-status-codes.yaml"
     assert {s["id"] for s in lesson["steps"]} >= {"classes", "auth-codes"}
-    assert set(lesson["steps"][0]) == {"id", "title", "check_kinds", "hints", "wrong_answers", "solution"}
+    assert set(lesson["steps"][0]) == {"id", "title", "check_kinds", "hints", "wrong_answers", "solution", "notes"}
     assert doc["totals"]["lessons"] == sum(len(t["lessons"]) for t in doc["tracks"])
     assert doc["totals"]["check_kinds"]["choice"] >= 2
 
