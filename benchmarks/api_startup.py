@@ -48,12 +48,16 @@ print(json.dumps(out))
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON line")
     args = parser.parse_args()
     root = Path(__file__).resolve().parent.parent
     results = []
     for _ in range(args.runs):
         done = subprocess.run([sys.executable, "-c", CHILD], cwd=root, capture_output=True, text=True, check=True)
         results.append(json.loads(done.stdout))
+    if args.json:
+        print(json.dumps({key: round(statistics.median(r[key] for r in results), 4) for key in results[0]}))
+        return
     for key in ("imports", "start", "first", "stop"):
         values = [r[key] * 1000 for r in results]
         print(f"{key:>8}: median {statistics.median(values):6.1f} ms   (min {min(values):.1f}, max {max(values):.1f})")

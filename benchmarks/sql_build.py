@@ -8,6 +8,7 @@ Prints medians (and min/max) over the runs. Targets (issue 4): build <= 1.5 s, f
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import statistics
 import tempfile
@@ -56,6 +57,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--json", action="store_true", help="print the medians (seconds) as one JSON line")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bt-bench-"))
     try:
@@ -85,6 +87,10 @@ def main() -> None:
                 resets.append(time.perf_counter() - started)
         finally:
             box.close()
+        if args.json:
+            medians = {"build": builds, "fresh_copy": copies, "reset": resets}
+            print(json.dumps({k: round(statistics.median(v), 4) for k, v in medians.items()} | {"mb": round(size)}))
+            return
         print(f"{args.rows:,} rows x 5 columns, database {size:.0f} MB")
         print(line("build (INSERT ... SELECT, recursive CTE)", builds))
         print(line("fresh copy (file copy + atomic rename)", copies))

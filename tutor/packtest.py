@@ -4,10 +4,16 @@ For each lesson, in pack order, the sandboxes it declares are started headlessly
 `Session` the app uses. For each step, in order:
 
 - each of `wrong_answers` is applied from the state a learner has when the step opens, and the check
-  must reject it; the state is then put back, so a wrong answer never leaks into later steps;
-- the reference `solution` is applied the way a learner's action is (typed answer, SQL on the guarded
-  learner connection, HTTP requests as an outside client) and the check must accept it; its effects
-  carry forward, as they would for a learner.
+  must reject it; the state is then put back (`Session.reset_step`, the learner's F4), so a wrong
+  answer never leaks into another case or a later step;
+- the reference `solution` is applied from that same step-open state, the way a learner's action is
+  (typed answer, SQL on the guarded learner connection, the lesson clock moved by `wait`, HTTP
+  requests as an outside client), and the check must accept it; its effects carry forward, as they
+  would for a learner.
+
+"State" is all of it: the SQL database and everything the API sandbox remembers (its cache,
+rate-limit buckets, idempotency keys, accounts, sessions, refresh tokens, deny-list, relation
+strategies and clock), so the verdicts do not depend on the order of the cases.
 
 Everything runs in a throwaway BACKEND_TUTOR_HOME unless one is given, and nothing is left behind.
 """
@@ -28,7 +34,7 @@ from tutor.pack.checks import CONCEPT_KINDS
 from tutor.pack.loader import LessonFile, Pack
 from tutor.pack.models import Step
 from tutor.paths import Home
-from tutor.session import ActionFailed, Session
+from tutor.session import ActionFailed, MissingValue, Session
 
 
 @dataclass(frozen=True)
@@ -37,7 +43,7 @@ class Case:
     line: int
     lesson: str
     step: str
-    case: str  # "solution" | "wrong answer N" | "warning"
+    case: str  # "solution" | "wrong answer N" | "alternative N" | "warning"
     passed: bool
     message: str = ""
     severity: Literal["case", "warning"] = "case"
@@ -48,6 +54,8 @@ class Case:
             return f"{where}: warning: {self.message}"
         if self.case == "solution":
             return f"{where}: the solution was rejected: {self.message}"
+        if self.case.startswith("alternative"):
+            return f"{where}: {self.case} (a right answer) was rejected: {self.message}"
         if self.message.startswith("the check"):
             return f"{where}: {self.case}: {self.message}"
         return f"{where}: {self.case} was accepted" + (f" ({self.message})" if self.message else "")
@@ -154,22 +162,43 @@ def check_lesson(pack: Pack, entry: LessonFile, home: Home, *, strict: bool = Fa
             def case(line: int, label: str, passed: bool, message: str = "", step: Step = step) -> Case:
                 return Case(entry.path, line, lesson.id, step.id, label, passed=passed, message=message)
 
+            session.begin_step(step)  # keeps the step-open state every case starts from
             for number, wrong in enumerate(step.wrong_answers, start=1):
                 label = f"wrong answer {number}"
                 line = entry.source.value_pos(("steps", index, "wrong_answers", number - 1)).line
-                state = session.save_state()
                 try:
                     session.begin_step(step)
                     # A wrong answer that fails to run (bad SQL, say) is judged like any other:
-                    # the check decides, on whatever evidence it left.
-                    answer, _ = _apply(session, wrong)
+                    # the check decides, on whatever evidence it left. One that cannot be replayed
+                    # as written (a `save` that found nothing) is the author's to fix.
+                    try:
+                        answer = session.apply(wrong)
+                    except MissingValue as exc:
+                        cases.append(case(line, label, False, f"the check cannot judge it: {exc}"))
+                        continue
+                    except ActionFailed:
+                        answer = wrong.answer
                     result = session.check(step, answer)
                 finally:
-                    session.restore_state(state)
+                    session.reset_step()
                 if result.error:
                     cases.append(case(line, label, False, f"the check itself failed: {_one_line(result)}"))
                 else:
                     cases.append(case(line, label, not result.passed, _one_line(result) if result.passed else ""))
+            for number, alternative in enumerate(step.alternatives, start=1):
+                label = f"alternative {number}"
+                line = entry.source.value_pos(("steps", index, "alternatives", number - 1)).line
+                state = session.save_state()
+                try:
+                    session.begin_step(step)
+                    answer, failure = _apply(session, alternative)
+                    verdict = None if failure is not None else session.check(step, answer)
+                finally:
+                    session.restore_state(state)
+                if verdict is None:
+                    cases.append(case(line, label, False, f"it could not be applied: {failure}"))
+                else:
+                    cases.append(case(line, label, verdict.passed, "" if verdict.passed else _one_line(verdict)))
             line = entry.source.key_pos(("steps", index, "solution")).line
             session.begin_step(step)
             answer, failure = _apply(session, step.solution)

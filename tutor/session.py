@@ -5,22 +5,24 @@ through exactly the path a learner's own action takes.
 
     session = Session(pack, lesson, home)
     session.start()                  # blocking: builds/copies the database, starts the API (use a worker)
-    session.begin_step(step)         # evidence is counted from here
+    session.begin_step(step)         # evidence is counted from here; the step-open state is kept
     session.apply(step.solution)     # or the learner acts in the workbenches
     result = session.check(step, answer)
+    session.reset_step()             # F4: database and API memory back to the step-open state
     session.close()
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from tutor.checks import evaluate
 from tutor.checks.base import CheckContext, CheckResult
-from tutor.pack.actions import Action, Answer, WrongAnswer
+from tutor.pack.actions import Action, Answer, HttpRequest, Wait, WrongAnswer
 from tutor.pack.models import Lesson, Step
 
 if TYPE_CHECKING:
@@ -28,6 +30,9 @@ if TYPE_CHECKING:
     from sandboxes.sql.sandbox import SqlSandbox
     from tutor.pack.loader import Pack
     from tutor.paths import Home
+
+PORT_ATTEMPTS = 5
+"""Tries at the remembered API port before taking any free one."""
 
 Progress = Callable[[str, float], None]
 """progress(what, fraction 0..1) while a sandbox is being prepared."""
@@ -51,6 +56,11 @@ class ActionFailed(Exception):
     """A replayed action could not be carried out (its SQL failed, a request could not be sent)."""
 
 
+class MissingValue(ActionFailed):
+    """A request's `save` found nothing in its response, or a request uses a `{name}` nothing saved:
+    the action itself is broken, whatever the check would say."""
+
+
 @dataclass(frozen=True)
 class SessionState:
     sql: bytes | None
@@ -65,6 +75,8 @@ class Session:
         self.sql: SqlSandbox | None = None
         self.api: ApiSandbox | None = None
         self.step: Step | None = None
+        self.step_open: SessionState | None = None
+        """What the sandboxes held when `step` opened: what `reset_step()` (F4) and `pack test` go back to."""
         self.started = False
         self._api_port = 0  # once the API has run, a restart asks for the same port (the learner's curl still works)
 
@@ -82,14 +94,41 @@ class Session:
             from sandboxes.api.sandbox import ApiSandbox
 
             database = self.sql.path if self.sql else None
-            try:
-                self.api = ApiSandbox.start(settings.api, database=database, port=self._api_port)
-            except Exception:
-                if not self._api_port:
-                    raise
+            if not self._api_port:
+                self._api_port = self._remembered_port()
+            self.api = None
+            for attempt in range(PORT_ATTEMPTS if self._api_port else 1):
+                try:
+                    self.api = ApiSandbox.start(settings.api, database=database, port=self._api_port)
+                    break
+                except Exception:
+                    if not self._api_port:
+                        raise
+                    if attempt + 1 < PORT_ATTEMPTS:
+                        time.sleep(0.1)  # the lesson's previous server may still be closing its socket
+            if self.api is None:
                 self.api = ApiSandbox.start(settings.api, database=database)  # the old port is taken
             self._api_port = self.api.port
+            self._remember_port(self.api.port)
         self.started = True
+
+    # The API keeps its port across runs of the same lesson when that port is free, so a learner's curl
+    # lines in another terminal keep working after a restart.
+    @property
+    def _port_file(self) -> Any:
+        return self.home.sessions / self.lesson.id / "api-port"
+
+    def _remembered_port(self) -> int:
+        try:
+            port = int(self._port_file.read_text().strip())
+        except (OSError, ValueError):
+            return 0
+        return port if 1024 <= port <= 65535 else 0
+
+    def _remember_port(self, port: int) -> None:
+        with contextlib.suppress(OSError):
+            self._port_file.parent.mkdir(parents=True, exist_ok=True)
+            self._port_file.write_text(f"{port}\n")
 
     def problems(self) -> list[str]:
         """What is wrong with sandboxes that should be running (empty when all is well)."""
@@ -123,19 +162,39 @@ class Session:
 
     # -- steps and evidence ----------------------------------------------------------------------
     def begin_step(self, step: Step) -> None:
-        """Evidence (statements run, traffic) counts from here on for `step`'s check."""
+        """Evidence (statements run, traffic) counts from here on for `step`'s check.
+
+        When `step` is another step than the current one, the sandboxes' state (database and API
+        memory) is kept as the step-open state, for `reset_step()`."""
+        if self.step is not step or self.step_open is None:
+            self.step_open = self.save_state()
         self.step = step
         if self.sql is not None:
             self.sql.mark()
         if self.api is not None:
             self.api.mark()
 
-    def apply(self, action: Action) -> Any:
-        """Replay a learner action: SQL through the guarded learner connection, then HTTP requests as
-        an outside client. Returns the answer to check (None for hands-on actions).
+    def reset_step(self) -> None:
+        """Put the lesson's sandboxes back as they were when the current step opened: the SQL database
+        and everything the API remembers (cache, rate-limit buckets, idempotency keys, accounts,
+        sessions, refresh tokens, the deny-list, relation strategies, the clock). Evidence counts
+        again from here."""
+        if self.step_open is None:
+            raise ActionFailed("no step is open")
+        self.restore_state(self.step_open)
+        if self.sql is not None:
+            self.sql.mark()
+        if self.api is not None:
+            self.api.mark()
 
-        Raises ActionFailed when the SQL fails (with SQLite's message and where) or a request cannot
-        be sent; whatever ran before the failure stays applied, as it would for a learner."""
+    def apply(self, action: Action) -> Any:
+        """Replay a learner action: SQL through the guarded learner connection, then the `wait` on the
+        lesson clock, then HTTP requests as an outside client (with `wait` items between them).
+        Returns the answer to check (None for hands-on actions).
+
+        Raises ActionFailed when the SQL fails (with SQLite's message and where), a request cannot be
+        sent, or a `save` finds nothing; whatever ran before the failure stays applied, as it would for
+        a learner."""
         if action.sql is not None:
             if self.sql is None:
                 raise ActionFailed("this lesson has no SQL sandbox running")
@@ -143,14 +202,45 @@ class Session:
             problem = run.describe_error()
             if problem is not None:
                 raise ActionFailed(f"its SQL failed: {problem}")
-        for request in action.requests:
-            if self.api is None:
-                raise ActionFailed("this lesson has no API sandbox running")
-            try:
-                self.api.send_as_outside_client(request)
-            except Exception as exc:
-                raise ActionFailed(f"{request.method} {request.path} could not be sent: {exc}") from exc
+        if action.wait is not None:
+            self._wait(action.wait)
+        saved: dict[str, Any] = {}  # `save`d values live for one action, as the format says
+        for number, item in enumerate(action.requests, start=1):
+            if isinstance(item, Wait):
+                self._wait(item.wait)
+                continue
+            self._send(number, item, saved)
         return action.answer
+
+    def _wait(self, seconds: float) -> None:
+        if self.api is None:
+            raise ActionFailed("only the API sandbox has a lesson clock, and this lesson has none running")
+        self.api.advance_clock(seconds)
+
+    def _send(self, number: int, request: HttpRequest, saved: dict[str, Any]) -> None:
+        from tutor.checks.http_probe import PLACEHOLDER
+
+        if self.api is None:
+            raise ActionFailed("this lesson has no API sandbox running")
+        texts = [request.path, *request.headers.values(), *map(str, request.query.values())]
+        texts += [request.body or "", repr(request.json_body)]
+        for text in texts:
+            for name in PLACEHOLDER.findall(text):
+                if name not in saved:
+                    raise MissingValue(
+                        f"request {number} ({request.method} {request.path}) uses {{{name}}}, but no earlier "
+                        f"request of this action saved a value called '{name}'"
+                    )
+        try:
+            exchange = self.api.send_as_outside_client(request, saved)
+        except Exception as exc:
+            raise ActionFailed(f"{request.method} {request.path} could not be sent: {exc}") from exc
+        for name, source in request.save.items():
+            if name not in saved:
+                raise MissingValue(
+                    f"request {number} ({request.method} {request.path}) should save '{name}' from {source}, "
+                    f"but its response ({exchange.status}) has no {source}"
+                )
 
     def save_state(self) -> SessionState:
         """What the sandboxes hold now, so `pack test` can put it back after a wrong answer."""

@@ -12,15 +12,30 @@ import contextlib
 import json
 import secrets
 import threading
-import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sandboxes.api.problems import ApiError
 from tutor.pack.sandbox_api import Auth
 
+if TYPE_CHECKING:
+    from sandboxes.api.state import Clock
+
 GUESSABLE_SECRET = "secret"  # noqa: S105 - deliberately weak, for the weak-auth lesson only
 SESSION_COOKIE = "session"
+
+
+REALM = "sandbox"
+
+
+def bearer_challenge(error: str | None = None, description: str | None = None) -> str:
+    """A `WWW-Authenticate: Bearer ...` challenge (RFC 6750 §3; RFC 9110 §11.6.1 requires one on 401)."""
+    params = [f'realm="{REALM}"']
+    if error:
+        params.append(f'error="{error}"')
+    if description:
+        params.append(f'error_description="{description}"')
+    return "Bearer " + ", ".join(params)
 
 
 @dataclass
@@ -50,6 +65,7 @@ class RefreshToken:
 @dataclass
 class AuthService:
     settings: Auth
+    clock: Clock
     users: dict[str, User] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)
@@ -73,6 +89,24 @@ class AuthService:
         if weak is None:
             return []
         return [name for name in ("accept_alg_none", "guessable_secret", "skip_expiry") if getattr(weak, name)]
+
+    # -- the state model (sandboxes.api.state) ------------------------------------------------
+    def memory(self) -> dict[str, Any]:
+        """What a snapshot keeps: accounts, refresh-token families, sessions, the deny-list."""
+        with self._lock:
+            return {
+                "users": self.users,
+                "refresh_tokens": self.refresh_tokens,
+                "sessions": self.sessions,
+                "revoked_jti": self.revoked_jti,
+            }
+
+    def set_memory(self, memory: dict[str, Any]) -> None:
+        with self._lock:
+            self.users = memory["users"]
+            self.refresh_tokens = memory["refresh_tokens"]
+            self.sessions = memory["sessions"]
+            self.revoked_jti = memory["revoked_jti"]
 
     # -- passwords ---------------------------------------------------------------------------
     def _hash_of(self, user: User) -> str:
@@ -107,18 +141,18 @@ class AuthService:
                 self._dummy_hash = self._hasher.hash(secrets.token_hex(8))
             with contextlib.suppress(VerifyMismatchError, VerificationError):
                 self._hasher.verify(self._dummy_hash, password)
-            raise ApiError(401, "wrong username or password")
+            raise ApiError(401, "wrong username or password", headers={"WWW-Authenticate": bearer_challenge()})
         try:
             self._hasher.verify(self._hash_of(user), password)
         except (VerifyMismatchError, VerificationError) as exc:
-            raise ApiError(401, "wrong username or password") from exc
+            raise ApiError(401, "wrong username or password", headers={"WWW-Authenticate": bearer_challenge()}) from exc
         return user
 
     # -- tokens ------------------------------------------------------------------------------
     def issue_access(self, user: User) -> tuple[str, int]:
         import jwt
 
-        now = int(time.time())
+        now = int(self.clock.now())
         ttl = self.settings.access_ttl_seconds
         claims = {
             "sub": user.username,
@@ -133,25 +167,33 @@ class AuthService:
     def issue_refresh(self, user: User, family: str | None = None) -> str:
         token = secrets.token_urlsafe(32)
         self.refresh_tokens[token] = RefreshToken(
-            user.username, time.time() + self.refresh_ttl, family or secrets.token_hex(8)
+            user.username, self.clock.now() + self.refresh_ttl, family or secrets.token_hex(8)
         )
         return token
 
     def rotate_refresh(self, token: str) -> tuple[User, str]:
         with self._lock:
             record = self.refresh_tokens.get(token)
-            if record is None or record.expires < time.time():
-                raise ApiError(401, "unknown or expired refresh token")
+            if record is None or record.expires < self.clock.now():
+                raise ApiError(
+                    401,
+                    "unknown or expired refresh token",
+                    headers={"WWW-Authenticate": bearer_challenge("invalid_token", "unknown refresh token")},
+                )
             if record.revoked:
                 # A revoked token used again: someone else may hold it. Revoke the whole family.
                 for other in self.refresh_tokens.values():
                     if other.family == record.family:
                         other.revoked = True
-                raise ApiError(401, "this refresh token was already used or revoked; log in again")
+                raise ApiError(
+                    401,
+                    "this refresh token was already used or revoked; log in again",
+                    headers={"WWW-Authenticate": bearer_challenge("invalid_token", "refresh token reused")},
+                )
             record.revoked = True
             user = self.users.get(record.username)
             if user is None:
-                raise ApiError(401, "the account no longer exists")
+                raise ApiError(401, "the account no longer exists", headers={"WWW-Authenticate": bearer_challenge()})
             return user, self.issue_refresh(user, record.family)
 
     def revoke_refresh(self, token: str) -> bool:
@@ -181,7 +223,11 @@ class AuthService:
                         return payload  # WEAK MODE: an unsigned token is trusted as it is
             except (ValueError, TypeError):
                 pass
-        options: dict[str, Any] = {"require": ["exp", "sub"]}
+        # PyJWT compares `exp` with the wall clock; the sandbox's clock may be ahead of it (a lesson
+        # waited). A negative leeway of that offset makes PyJWT's `exp <= now - leeway` read
+        # `exp <= lesson now`, so expiry is still PyJWT's own check. `iat` is not checked for being in
+        # the future (RFC 7519 §4.1.6 gives it no such rule; with the lesson clock ahead it would be).
+        options: dict[str, Any] = {"require": ["exp", "sub"], "verify_iat": False}
         if weak is not None and weak.skip_expiry:
             options["verify_exp"] = False  # WEAK MODE: expired tokens still work
         try:
@@ -190,18 +236,38 @@ class AuthService:
                 self.secret,
                 algorithms=["HS256"],
                 options=options,  # type: ignore[arg-type]
+                leeway=-self.clock.offset,
             )
         except jwt.ExpiredSignatureError as exc:
             raise ApiError(
                 401,
                 "the access token has expired; refresh it or log in again",
-                headers={"WWW-Authenticate": 'Bearer error="invalid_token", error_description="token expired"'},
+                headers={"WWW-Authenticate": bearer_challenge("invalid_token", "the access token expired")},
             ) from exc
-        except jwt.InvalidTokenError as exc:
+        except jwt.MissingRequiredClaimError as exc:
             raise ApiError(
                 401,
-                f"the access token is not valid: {exc}",
-                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                f"the access token has no '{exc.claim}' claim",
+                headers={"WWW-Authenticate": bearer_challenge("invalid_token", "a required claim is missing")},
+            ) from exc
+        except jwt.InvalidSignatureError as exc:
+            raise ApiError(
+                401,
+                "the access token's signature does not match: it was changed or signed with another key",
+                headers={"WWW-Authenticate": bearer_challenge("invalid_token", "bad signature")},
+            ) from exc
+        except jwt.InvalidAlgorithmError as exc:
+            raise ApiError(
+                401,
+                "the access token is signed with an algorithm this API does not accept (it accepts HS256)",
+                headers={"WWW-Authenticate": bearer_challenge("invalid_token", "algorithm not accepted")},
+            ) from exc
+        except jwt.InvalidTokenError as exc:
+            # PyJWT's own message names its internals ("Invalid header padding", ...): not shown.
+            raise ApiError(
+                401,
+                "the access token is not a valid JWT: expected three base64url parts, header.payload.signature",
+                headers={"WWW-Authenticate": bearer_challenge("invalid_token", "malformed token")},
             ) from exc
         return claims
 
@@ -214,14 +280,14 @@ class AuthService:
                 raise ApiError(
                     401,
                     "use 'Authorization: Bearer <access token>'",
-                    headers={"WWW-Authenticate": 'Bearer realm="sandbox"'},
+                    headers={"WWW-Authenticate": bearer_challenge()},
                 )
             claims = self._decode(token.strip())
             if claims.get("jti") in self.revoked_jti:
                 raise ApiError(
                     401,
                     "the access token was revoked (logged out)",
-                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                    headers={"WWW-Authenticate": bearer_challenge("invalid_token", "the token was revoked")},
                 )
             return Principal(str(claims.get("sub")), str(claims.get("role", "user")), "bearer", claims.get("jti"))
         sid = cookies.get(SESSION_COOKIE)
@@ -232,7 +298,7 @@ class AuthService:
                 raise ApiError(
                     401,
                     "the session cookie is unknown or ended; log in again",
-                    headers={"WWW-Authenticate": 'Bearer realm="sandbox"'},
+                    headers={"WWW-Authenticate": bearer_challenge()},
                 )
             return Principal(user.username, user.role, "cookie")
         return None

@@ -52,7 +52,6 @@ class ApiSandbox:
         self.base_url = f"http://{server.host}:{server.port}"
         self._client: httpx.Client | None = None
         self._client_lock = threading.Lock()
-        self._replay_saved: dict[str, Any] = {}
 
     @classmethod
     def start(
@@ -97,16 +96,16 @@ class ApiSandbox:
         return ApiEvidence(self)
 
     def snapshot(self) -> dict[str, Any]:
-        """The settings a learner can switch at run time (relation loading strategies), so `pack test`
-        can put them back after a wrong answer (`Session.save_state`)."""
-        return {"strategies": dict(self.app.state.strategies)}
+        """All the API's memory (cache, buckets, idempotency store, accounts, sessions, refresh-token
+        families, deny-list, relation strategies, the clock): see `sandboxes.api.state`."""
+        return self.app.state.snapshot()
 
     def restore(self, snapshot: dict[str, Any]) -> None:
-        state = self.app.state
-        if state.strategies != snapshot["strategies"]:
-            for resource, _ in set(state.strategies) | set(snapshot["strategies"]):
-                state.invalidate(resource)
-            state.strategies = dict(snapshot["strategies"])
+        self.app.state.restore(snapshot)
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move the lesson clock forward (a `wait` in a solution); returns the new lesson time."""
+        return self.app.state.clock.advance(seconds)
 
     # -- the tutor's own requests ------------------------------------------------------------------
     def client(self) -> httpx.Client:
@@ -132,20 +131,22 @@ class ApiSandbox:
             raise RuntimeError(f"the sandbox did not record {method} {path}")
         return exchange
 
-    def send_as_outside_client(self, request: HttpRequest) -> Exchange:
+    def send_as_outside_client(self, request: HttpRequest, saved: dict[str, Any] | None = None) -> Exchange:
         """Send a pack-format request the way curl would: no tutor client header (source 'outside').
 
-        `{name}` placeholders are filled from values an earlier replayed request `save`d (a token
-        from a login, an ETag), as a learner would copy them by hand."""
+        `{name}` placeholders are filled from `saved`, values an earlier request of the same action
+        `save`d (a token from a login, an ETag), as a learner would copy them by hand; this request's
+        own `save`s are added to it (a value the response does not have is not added)."""
         from tutor.checks.http_probe import prepared
         from tutor.checks.http_traffic import found, read_value
 
-        path, kwargs = prepared(request, self._replay_saved)
+        saved = {} if saved is None else saved
+        path, kwargs = prepared(request, saved)
         exchange = self.send(request.method, path, source=None, **kwargs)
         for name, source in request.save.items():
             value = read_value(source, exchange)
             if found(value):
-                self._replay_saved[name] = value
+                saved[name] = value
         return exchange
 
     def stop(self) -> None:

@@ -95,6 +95,7 @@ class ThreadedServer:
             timeout_graceful_shutdown=1,
             timeout_keep_alive=5,
             h11_max_incomplete_event_size=64 * 1024,
+            date_header=False,  # the app sends Date from the lesson clock (sandboxes.api.state.Clock)
         )
         server = _Server(config)
         self._server = server

@@ -44,6 +44,30 @@ SETTABLE_PRAGMAS = frozenset({"foreign_keys"})
 
 ROW_KEYWORDS = ("SELECT", "WITH", "VALUES")
 
+MAX_VALUE_BYTES = 10_000_000
+"""The biggest string or blob one value may be (SQLITE_LIMIT_LENGTH). SQLite checks it as it builds the
+value, so `randomblob(1000000000)` fails at once instead of allocating a gigabyte between two progress
+ticks. Lesson data is far below it."""
+MAX_SQL_BYTES = 1_000_000
+"""The longest statement the learner may send (SQLITE_LIMIT_SQL_LENGTH)."""
+MAX_GROWTH_BYTES = 256 * 1024 * 1024
+"""How far past its starting size a lesson database (and the temporary one) may grow: a statement that
+would fill the disk fails with "database or disk is full" instead (PRAGMA max_page_count)."""
+
+LEARNER_LIMITS = {
+    sqlite3.SQLITE_LIMIT_LENGTH: MAX_VALUE_BYTES,
+    sqlite3.SQLITE_LIMIT_SQL_LENGTH: MAX_SQL_BYTES,
+    sqlite3.SQLITE_LIMIT_COLUMN: 1000,
+    sqlite3.SQLITE_LIMIT_EXPR_DEPTH: 500,
+    sqlite3.SQLITE_LIMIT_COMPOUND_SELECT: 200,
+    sqlite3.SQLITE_LIMIT_FUNCTION_ARG: 100,
+    sqlite3.SQLITE_LIMIT_LIKE_PATTERN_LENGTH: 10_000,
+    sqlite3.SQLITE_LIMIT_TRIGGER_DEPTH: 100,
+    sqlite3.SQLITE_LIMIT_WORKER_THREADS: 0,
+}
+"""SQLite's own run-time limits on the learner's connection (https://www.sqlite.org/c3ref/c_limit_attached.html).
+ATTACHED stays as it is: a plain VACUUM attaches a temporary database."""
+
 
 def _deny_reason(action: int, arg1: str | None, arg2: str | None) -> str | None:
     if action == sqlite3.SQLITE_ATTACH:
@@ -214,12 +238,36 @@ class RunResult:
         return text
 
 
+def _syntax_error_at(fragment: str) -> bool:
+    """Whether SQLite's parser stops inside `fragment` with a syntax error (not just "incomplete input").
+    Parsed with EXPLAIN on an empty in-memory database: nothing runs, no table needs to exist."""
+    probe = sqlite3.connect(":memory:")
+    try:
+        probe.execute("EXPLAIN " + fragment)
+    except sqlite3.Error as exc:
+        return "syntax error" in str(exc)
+    finally:
+        probe.close()
+    return False
+
+
+def _token_index(sql: str, token: str) -> int:
+    """Where in `sql` the token SQLite complains about is: the first occurrence up to which the text
+    parses, and at which it stops parsing (`... (year)CREATE INDEX` points at the second CREATE)."""
+    starts = [m.start() for m in re.finditer(re.escape(token), sql)]
+    if len(starts) > 1:
+        for index in starts:
+            if not _syntax_error_at(sql[:index]) and _syntax_error_at(sql[: index + len(token)]):
+                return index
+    return starts[0] if starts else -1
+
+
 def _locate(statement: Statement, message: str) -> str:
     """Where the error is: the statement, and the token SQLite names in `near "X"` when there is one."""
     where = f"statement {statement.number} (line {statement.line}, column {statement.column})"
     match = re.search(r'near "(.+?)"', message)
     if match:
-        index = statement.sql.find(match.group(1))
+        index = _token_index(statement.sql, match.group(1))
         if index >= 0:
             before = statement.sql[:index]
             line = statement.line + before.count("\n")
@@ -232,12 +280,29 @@ class GuardedConnection:
     """The learner's connection: autocommit (so BEGIN/COMMIT are theirs to type), authorizer on, a deadline
     per statement, Cancel from any thread. Usable again after a denied, failed or stopped statement."""
 
-    def __init__(self, path: str, *, time_limit: float = 3.0, max_rows: int = DEFAULT_MAX_ROWS) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        time_limit: float = 3.0,
+        max_rows: int = DEFAULT_MAX_ROWS,
+        max_db_bytes: int | None = None,
+    ) -> None:
         self.time_limit = time_limit
         self.max_rows = max_rows
         self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=1.0)
         if hasattr(self.conn, "enable_load_extension"):
             self.conn.enable_load_extension(False)
+        for category, limit in LEARNER_LIMITS.items():
+            self.conn.setlimit(category, limit)
+        # Set before the authorizer goes on: the learner may read max_page_count but not change it.
+        page_size = self.conn.execute("PRAGMA page_size").fetchone()[0] or 4096
+        pages = self.conn.execute("PRAGMA page_count").fetchone()[0]
+        if max_db_bytes is None:
+            max_db_bytes = pages * page_size + MAX_GROWTH_BYTES
+        self.max_db_bytes = max(max_db_bytes, pages * page_size)
+        self.conn.execute(f"PRAGMA main.max_page_count = {int(self.max_db_bytes // page_size) + 1}")
+        self.conn.execute(f"PRAGMA temp.max_page_count = {MAX_GROWTH_BYTES // page_size}")
         self._denied: str | None = None
         self._deadline = float("inf")
         self._cancelled = threading.Event()
@@ -263,6 +328,24 @@ class GuardedConnection:
             self._stop_reason = f"stopped after the time limit of {self.time_limit:g} s"
             return 1
         return 0
+
+    def _plain(self, message: str) -> str:
+        """SQLite's words for a limit it enforced, said plainly (the original stays at the end)."""
+        if "string or blob too big" in message:
+            return (
+                f"refused: one value may be at most {MAX_VALUE_BYTES // 1_000_000} MB here, and this statement "
+                f"would build a bigger one ({message})"
+            )
+        if "database or disk is full" in message:
+            return (
+                f"refused: the lesson database may not grow past {self.max_db_bytes / 1_048_576:,.0f} MB, and "
+                f"this statement would make it bigger ({message}). Nothing of it was kept."
+            )
+        if "query string is too large" in message or "statement too long" in message:
+            return f"refused: a statement may be at most {MAX_SQL_BYTES // 1000:,} KB long here ({message})"
+        if "too many" in message or "too deep" in message:
+            return f"refused: {message} (the lesson database keeps statements small)"
+        return message
 
     def cancel(self) -> None:
         """Stop the running statement (thread-safe). The next run starts clean."""
@@ -324,6 +407,8 @@ class GuardedConnection:
             elif self._cancelled.is_set() and "interrupt" in message:
                 message = "interrupted: cancelled"
                 out.stopped = True
+            else:
+                message = self._plain(message)
             out.error = message
         finally:
             self._deadline = float("inf")

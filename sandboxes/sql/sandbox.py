@@ -91,8 +91,21 @@ class SqlSandbox:
             if self._closed:
                 raise RuntimeError("the SQL sandbox is closed")
             if self._learner is None:
-                self._learner = GuardedConnection(str(self.path), time_limit=self.settings.time_limit)
+                self._learner = GuardedConnection(
+                    str(self.path), time_limit=self.settings.time_limit, max_db_bytes=self._max_db_bytes()
+                )
             return self._learner
+
+    def _max_db_bytes(self) -> int:
+        """The lesson database may grow this far: its starting size plus a fixed allowance, however
+        often the learner's connection reopens."""
+        from .guard import MAX_GROWTH_BYTES
+
+        try:
+            start = self.template.stat().st_size
+        except OSError:
+            start = 0
+        return start + MAX_GROWTH_BYTES
 
     def connect(self) -> sqlite3.Connection:
         """The tutor's own connection to the live database: reads only (query_only), never the learner's."""

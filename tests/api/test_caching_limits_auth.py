@@ -96,8 +96,14 @@ def test_token_bucket_rate_limit(db: Path) -> None:
         with _client(api) as c:
             statuses = [c.get("/v1/books/1") for _ in range(4)]
             assert [r.status_code for r in statuses] == [200, 200, 200, 429]
-            assert statuses[0].headers["ratelimit-limit"] == "3"
-            assert [r.headers["ratelimit-remaining"] for r in statuses[:3]] == ["2", "1", "0"]
+            # draft-ietf-httpapi-ratelimit-headers: a policy (quota, window) and the live counters
+            assert statuses[0].headers["ratelimit-policy"] == '"bucket";q=3;w=6'
+            assert [r.headers["ratelimit"] for r in statuses[:3]] == [
+                '"bucket";r=2;t=2',
+                '"bucket";r=1;t=4',
+                '"bucket";r=0;t=6',
+            ]
+            assert "ratelimit-limit" not in statuses[0].headers  # the old draft's fields are gone
             limited = statuses[3]
             assert (
                 limited.headers["retry-after"] == "2" and limited.headers["content-type"] == "application/problem+json"

@@ -167,7 +167,7 @@ async def test_resume_after_restart_lands_on_the_same_step(app_factory, settle) 
     again = app_factory()
     async with again.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert "continue where you left off" in text_of(again, "#continue-bar")
+        assert "Press c to continue: First lesson: Type it" in text_of(again, "#continue-bar")
         assert "◐ started" in str(again.screen.query_one(CourseList).get_option("first").prompt)
         await pilot.press("c")
         await settle(pilot)
@@ -301,3 +301,45 @@ async def test_usable_at_80x24(app_factory, settle) -> None:
         await pilot.press("enter", "f5")
         await settle(pilot)
         assert "Not yet" in text_of(app, "#verdict")
+
+
+async def test_continue_goes_to_the_next_lesson_after_a_finished_one(app_factory, settle, tutor_home) -> None:
+    """Finishing a lesson's last step and going back: `c` opens the next lesson, not the finished one."""
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        index = app.index
+        first, second = index.lessons[0], index.lessons[1]
+        for step_id in first.step_ids:
+            app.store.record_attempt(index.id, index.version, first.id, step_id, passed=True)
+        app.store.visit(index.id, index.version, first.id, first.step_ids[-1])
+        assert app.next_place() == (second.id, second.step_ids[0])
+        app.screen.load_progress()
+        await settle(pilot)
+        assert f"Press c to continue: {second.title}" in text_of(app, "#continue-bar")
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(app.screen, LessonScreen) and app.screen.outline.id == second.id
+
+
+def test_next_unfinished_resumes_inside_a_lesson_then_wraps() -> None:
+    from tutor.app.app import next_unfinished
+    from tutor.progress import Position
+
+    class Outline:
+        def __init__(self, id: str, steps: list[str]) -> None:
+            self.id, self.step_ids = id, steps
+
+    class Index:
+        lessons = [Outline("a", ["1", "2", "3"]), Outline("b", ["1"])]
+
+    class Done:
+        passed = True
+
+    progress = {"a": {"1": Done(), "3": Done()}}
+    assert next_unfinished(Index(), progress, None) == ("a", "2")  # type: ignore[arg-type]
+    assert next_unfinished(Index(), progress, Position("a", "3", 0)) == ("a", "2")  # type: ignore[arg-type]
+    progress["a"]["2"] = Done()
+    assert next_unfinished(Index(), progress, Position("a", "3", 0)) == ("b", "1")  # type: ignore[arg-type]
+    progress["b"] = {"1": Done()}
+    assert next_unfinished(Index(), progress, Position("b", "1", 0)) is None  # type: ignore[arg-type]

@@ -133,3 +133,19 @@ async def test_no_api_sandbox() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("ctrl+r")
         assert "no sandbox API" in str(app.query_one("#rw-base", Static).render())
+
+
+async def test_f10_moves_the_lesson_clock_without_touching_the_request_being_composed(api: ApiSandbox) -> None:
+    app = WorkbenchHost(FakeSession(api))
+    async with app.run_test(size=(80, 24)) as pilot:
+        wb = app.query_one(RequestWorkbench)
+        wb.query_one("#rw-url", Input).value = "/v1/books/7"
+        wb.query_one("#rw-url", Input).focus()
+        before = api.app.state.clock.offset
+        await pilot.press("f10")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert api.app.state.clock.offset == before + 60
+        assert "POST /_sandbox/clock  ->  200 OK" in str(wb.query_one("#rw-status", Static).render())
+        assert '"offset_seconds"' in wb.query_one("#rw-response", TextArea).text
+        assert wb.query_one("#rw-url", Input).value == "/v1/books/7"

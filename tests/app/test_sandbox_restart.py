@@ -132,3 +132,26 @@ async def test_http_step_sent_from_the_request_workbench_is_checked(
         await pilot.press("f5")
         await settle(pilot)
         assert "Passed" in str(app.screen.query_one("#verdict", Static).render())
+
+
+def test_the_api_keeps_its_port_across_runs_of_the_same_lesson(tutor_home) -> None:
+    """curl lines in the learner's other terminal keep working after the tutor restarts."""
+    from tests.conftest import BUILTIN
+    from tutor.pack.loader import load_pack_or_raise
+    from tutor.paths import Home
+    from tutor.session import Session
+
+    pack = load_pack_or_raise(BUILTIN)
+    lesson = pack.lesson("n-plus-one")
+    assert lesson is not None
+    with Session(pack, lesson, Home(tutor_home)) as first:
+        first.start()
+        assert first.api is not None
+        port = first.api.port
+    with Session(pack, lesson, Home(tutor_home)) as again:
+        again.start()
+        assert again.api is not None and again.api.port == port
+        # the port is taken by the running one: a third run takes another, and says nothing is wrong
+        with Session(pack, lesson, Home(tutor_home)) as third:
+            third.start()
+            assert third.api is not None and third.api.port != port

@@ -80,3 +80,36 @@ def test_runs_in_a_throwaway_home_and_leaves_nothing(tmp_path: Path, tutor_home:
     assert report.failed_count == 0
     assert {t.ident for t in threading.enumerate()} <= before
     assert list(tutor_home.iterdir()) == []  # the learner's (here: the test's) home was never touched
+
+
+def test_alternatives_must_pass_too(tmp_path: Path) -> None:
+    """An `alternatives:` entry is another right answer: pack test fails when the check rejects it."""
+    text_lesson = """\
+    id: second
+    title: Another lesson
+    track: http
+    steps:
+      - id: two
+        title: Two
+        text: Name the method.
+        check:
+          kind: text
+          accept: [PUT, PATCH]
+        solution: {answer: PUT}
+        alternatives:
+          - answer: patch
+          - answer: POST
+        wrong_answers:
+          - answer: GET
+    """
+    root = write_pack(tmp_path, {"http/01.yaml": text_lesson})
+    result = run(str(root), "--json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    doc = json.loads(result.stdout)
+    by_case = {c["case"]: c for c in doc["cases"] if c["severity"] == "case"}
+    assert by_case["alternative 1"]["passed"] is True
+    assert by_case["alternative 2"]["passed"] is False
+    assert by_case["alternative 2"]["line"] == 14
+    assert by_case["solution"]["passed"] is True
+    plain = run(str(root))
+    assert "http/01.yaml:14: second/two: alternative 2 (a right answer) was rejected" in plain.stdout

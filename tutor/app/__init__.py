@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from tutor.paths import Home
 
 
+QUIT_GRACE_SECONDS = 0.1
+
+
 def make_app(pack_path: Path | None = None, home: Home | None = None) -> TutorApp:
     """Build the app: read the pack's outline (fast, no validation) and open the progress store."""
     from tutor.app.app import TutorApp
@@ -40,6 +43,8 @@ def run(pack_path: Path | None) -> int:
     try:
         app.run()
     finally:
-        app.close_sessions()
+        # Quitting is instant: the sandboxes got their stop signal on the key; give them a moment to close
+        # their sockets, then leave (their threads are daemons; progress is already committed).
+        app.close_sessions(wait=QUIT_GRACE_SECONDS)
         app.store.close()
     return app.return_code or 0

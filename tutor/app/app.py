@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
 from collections.abc import Iterable
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
     from tutor.pack.index import PackIndex
     from tutor.pack.loader import PackLoad
     from tutor.paths import Home
-    from tutor.progress import ProgressStore
+    from tutor.progress import Position, ProgressStore, StepProgress
     from tutor.session import Session
 
 
@@ -37,6 +39,7 @@ class TutorApp(App[int]):
     COMMANDS = App.COMMANDS | {lesson_commands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help", id="help", tooltip="Explain the part of the screen that has focus"),
+        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True, tooltip="Leave the tutor (your progress is saved)"),
     ]
 
     def __init__(self, index: PackIndex, store: ProgressStore, home: Home, startup_notice: str | None = None) -> None:
@@ -48,6 +51,7 @@ class TutorApp(App[int]):
         self.pack_load: PackLoad | None = None
         self.pack_ready = threading.Event()  # set once the full validation is done (a worker waits on it)
         self.sessions: set[Session] = set()
+        self._stopping_threads: list[threading.Thread] = []
         self.title = index.title
         self.sub_title = f"{index.id} {index.version}"
 
@@ -104,17 +108,18 @@ class TutorApp(App[int]):
             self.pop_screen()
         self.push_screen(LessonScreen(outline, step_id))
 
-    def continue_learning(self) -> None:
+    def next_place(self) -> tuple[str, str] | None:
+        """Where `c` goes: the first unfinished step from where the learner was (that step itself when it
+        is not passed yet), else the next unfinished lesson in pack order. None when everything is done."""
         position = self.store.position(self.index.id)
-        if position is not None and self.index.lesson(position.lesson_id) is not None:
-            self.open_lesson(position.lesson_id, position.step_id)
+        return next_unfinished(self.index, self.store.pack_steps(self.index.id), position)
+
+    def continue_learning(self) -> None:
+        place = self.next_place()
+        if place is None:
+            self.notify("Every lesson is done. Pick any lesson to revisit it.")
             return
-        for lesson in self.index.lessons:  # nothing yet: the first lesson not done
-            steps = self.store.lesson_steps(self.index.id, lesson.id)
-            if not all(steps.get(s) and steps[s].passed for s in lesson.step_ids):
-                self.open_lesson(lesson.id)
-                return
-        self.notify("Every lesson is done. Pick any lesson to revisit it.")
+        self.open_lesson(*place)
 
     def show_pack_problems(self) -> None:
         from tutor.app.screens.problems import PackProblemsScreen
@@ -160,13 +165,65 @@ class TutorApp(App[int]):
             )
 
     # -- sessions -------------------------------------------------------------------------------------
-    def close_sessions(self) -> None:
-        for session in list(self.sessions):
-            try:
-                session.close()
-            except Exception as exc:
-                self.log.error(f"closing a session failed: {exc}")
+    async def action_quit(self) -> None:
+        """Leave at once: the sandboxes are told to stop in the background, the screen goes now."""
+        self.close_sessions(wait=0.0)
+        self.exit()
+
+    def close_sessions(self, wait: float | None = None) -> None:
+        """Stop every open session's sandboxes, each in its own thread. `wait`: how long to wait for them
+        (None: until done). The servers are daemon threads of this process: nothing outlives it."""
+        self.close_sessions_of(list(self.sessions))
+        if wait is None or wait > 0:
+            deadline = None if wait is None else time.monotonic() + wait
+            for thread in list(self._stopping_threads):
+                thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+
+    def close_sessions_of(self, sessions: list[Session]) -> None:
+        """Tell these sessions' sandboxes to stop, each in a daemon thread; returns at once."""
+        threads = []
+        for session in sessions:
             self.sessions.discard(session)
+            thread = threading.Thread(target=_close_quietly, args=(session,), name="close-session", daemon=True)
+            thread.start()
+            threads.append(thread)
+        self._stopping_threads.extend(threads)
 
     def on_unmount(self) -> None:
-        self.close_sessions()
+        self.close_sessions(wait=0.0)
+
+
+def _close_quietly(session: Session) -> None:
+    with contextlib.suppress(Exception):  # the process is leaving: a failed stop has nobody to tell
+        session.close()
+
+
+def next_unfinished(
+    index: PackIndex, progress: dict[str, dict[str, StepProgress]], position: Position | None
+) -> tuple[str, str] | None:
+    """(lesson id, step id) of the next step to do: from the remembered position onwards in its lesson,
+    then the following lessons, wrapping around to the first ones."""
+
+    def passed(lesson_id: str, step_id: str) -> bool:
+        step = progress.get(lesson_id, {}).get(step_id)
+        return bool(step and step.passed)
+
+    lessons = list(index.lessons)
+    if not lessons:
+        return None
+    start = 0
+    if position is not None:
+        here = next((i for i, lesson in enumerate(lessons) if lesson.id == position.lesson_id), None)
+        if here is not None:
+            lesson = lessons[here]
+            ids = lesson.step_ids
+            at = ids.index(position.step_id) if position.step_id in ids else 0
+            for step_id in ids[at:] + ids[:at]:
+                if not passed(lesson.id, step_id):
+                    return lesson.id, step_id
+            start = here + 1
+    for lesson in lessons[start:] + lessons[:start]:
+        for step_id in lesson.step_ids:
+            if not passed(lesson.id, step_id):
+                return lesson.id, step_id
+    return None

@@ -10,5 +10,6 @@ STYLE = {PASSED: "$text-success", IN_PROGRESS: "$text-warning", NOT_STARTED: "$t
 
 
 def badge(status: str, width: int = 8) -> str:
-    """'✓ done    ' padded to `width` characters after the symbol."""
-    return f"{SYMBOL[status]} {WORD[status]:<{width}}"
+    """'✓ done    ' padded to `width` characters after the symbol, and always at least one space after
+    the word (so 'has errors' does not run into the title after it)."""
+    return f"{SYMBOL[status]} {WORD[status]:<{width}} "

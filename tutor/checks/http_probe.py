@@ -14,16 +14,16 @@ from tutor.checks.http_traffic import describe_response, found, read_value, resp
 from tutor.pack.actions import HttpRequest
 from tutor.pack.specs_http import HttpProbeCheck
 
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def substitute(text: str, saved: dict[str, Any]) -> str:
-    return _PLACEHOLDER.sub(lambda m: str(saved[m.group(1)]) if m.group(1) in saved else m.group(0), text)
+    return PLACEHOLDER.sub(lambda m: str(saved[m.group(1)]) if m.group(1) in saved else m.group(0), text)
 
 
 def _substitute_json(value: Any, saved: dict[str, Any]) -> Any:
     if isinstance(value, str):
-        whole = _PLACEHOLDER.fullmatch(value)
+        whole = PLACEHOLDER.fullmatch(value)
         if whole and whole.group(1) in saved:
             return saved[whole.group(1)]  # keeps the saved value's JSON type
         return substitute(value, saved)

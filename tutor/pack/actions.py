@@ -7,9 +7,10 @@ HTTP requests sent to the sandbox as an outside client would send them.
 
 from __future__ import annotations
 
-from typing import Literal
+import math
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from tutor.pack.base import JsonValue, Model, NonEmpty
 
@@ -42,9 +43,51 @@ class HttpRequest(Model):
         return self
 
 
+MAX_WAIT = 366 * 24 * 3600
+"""A year and a day: the most one `wait` may move the lesson clock (as `POST /_sandbox/clock`)."""
+
+WaitSeconds = Annotated[
+    float,
+    Field(
+        ge=0,
+        le=MAX_WAIT,
+        description="Seconds to move the API sandbox's lesson clock forward (token expiry, cache TTL, "
+        "rate-limit refill follow it); nothing really sleeps.",
+    ),
+]
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number of seconds")
+    return value
+
+
+class Wait(Model):
+    """An item of a `requests` list that moves the lesson clock between two requests: `{wait: 61}`."""
+
+    wait: WaitSeconds
+
+    _finite = field_validator("wait")(_finite)
+
+
+def _request_or_wait(value: Any) -> str:
+    if isinstance(value, dict) and "wait" in value:
+        return "Wait"
+    if isinstance(value, Wait):
+        return "Wait"
+    return "HttpRequest"
+
+
+RequestItem = Annotated[
+    Annotated[HttpRequest, Tag("HttpRequest")] | Annotated[Wait, Tag("Wait")],
+    Discriminator(_request_or_wait),
+]
+
+
 class Action(Model):
-    """A replayable learner action. Give at least one of `answer`, `sql`, `requests`; when several are
-    given they are applied in that order (`sql` first, then `requests`)."""
+    """A replayable learner action. Give at least one of `answer`, `sql`, `wait`, `requests`; when several
+    are given they are applied in that order (`sql`, then `wait`, then `requests`)."""
 
     answer: Answer | None = Field(
         default=None,
@@ -53,15 +96,32 @@ class Action(Model):
     sql: str | None = Field(
         default=None, description="SQL run in the SQL workbench, on the guarded learner connection."
     )
-    requests: list[HttpRequest] = Field(
-        default_factory=list, description="HTTP requests sent to the sandbox API from outside the tutor."
+    wait: WaitSeconds | None = Field(
+        default=None,
+        description="Seconds to move the API sandbox's lesson clock forward, after `sql` and before "
+        "`requests` (as a learner's `POST /_sandbox/clock`).",
     )
+    requests: list[RequestItem] = Field(
+        default_factory=list,
+        description="HTTP requests sent to the sandbox API from outside the tutor; an item `{wait: SECONDS}` "
+        "moves the lesson clock between two of them.",
+    )
+
+    @field_validator("wait")
+    @classmethod
+    def _finite_wait(cls, value: float | None) -> float | None:
+        return None if value is None else _finite(value)
 
     @model_validator(mode="after")
     def _not_empty(self) -> Action:
-        if self.answer is None and self.sql is None and not self.requests:
-            raise ValueError("give at least one of `answer`, `sql` or `requests`")
+        if self.answer is None and self.sql is None and self.wait is None and not self.requests:
+            raise ValueError("give at least one of `answer`, `sql`, `wait` or `requests`")
         return self
+
+    @property
+    def http_requests(self) -> list[HttpRequest]:
+        """The requests alone, without the waits between them."""
+        return [item for item in self.requests if isinstance(item, HttpRequest)]
 
 
 class WrongAnswer(Action):

@@ -4,6 +4,9 @@ problem with its `FILE:LINE:COL`. Nothing in a pack is executed; YAML is read wi
 from __future__ import annotations
 
 import difflib
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -11,6 +14,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from tutor import __version__
+from tutor.pack.actions import Action
 from tutor.pack.checks import CONCEPT_KINDS, HTTP_KINDS, SQL_KINDS, AllCheck, CheckSpec, iter_kinds
 from tutor.pack.errors import PackLoadError, PackProblem
 from tutor.pack.models import Lesson, PackManifest, Step, version_tuple
@@ -221,13 +225,18 @@ def _check_step(entry_rel: str, located: Located, lesson: Lesson, index: int, st
 
     walk(step.check, (*base, "check"))
     concept = step.check.kind in CONCEPT_KINDS
-    actions = [("solution", step.solution)] + [
-        (f"wrong answer {i + 1}", wrong) for i, wrong in enumerate(step.wrong_answers)
+    actions: list[tuple[str, Action, DataPath]] = [
+        ("solution", step.solution, (*base, "solution")),
+        *((f"wrong answer {i + 1}", wrong, (*base, "wrong_answers", i)) for i, wrong in enumerate(step.wrong_answers)),
+        *((f"alternative {i + 1}", alt, (*base, "alternatives", i)) for i, alt in enumerate(step.alternatives)),
     ]
-    for number, (label, action) in enumerate(actions):
-        path: DataPath = (*base, "solution") if number == 0 else (*base, "wrong_answers", number - 1)
+    for label, action, path in actions:
+        must_fail = label.startswith("wrong")
         judged = set(iter_kinds(step.check)) - {"all"}
-        if judged and judged <= SQL_KINDS and action.sql is None:
+        # An HTTP request can change the database that `sql_state` reads; every other SQL kind reads
+        # the learner's own statements, so it needs `sql`.
+        reaches_state = bool(action.requests) and judged <= {"sql_state"}
+        if judged and judged <= SQL_KINDS and action.sql is None and not reaches_state:
             problems.append(
                 _problem(
                     entry_rel,
@@ -235,7 +244,7 @@ def _check_step(entry_rel: str, located: Located, lesson: Lesson, index: int, st
                     path,
                     f"the {label} needs `sql`: a '{step.check.kind}' check judges the learner's SQL and the "
                     "database, so an action without `sql` cannot "
-                    + ("pass it" if number == 0 else "show that the check rejects this mistake"),
+                    + ("show that the check rejects this mistake" if must_fail else "pass it"),
                 )
             )
         if judged and judged <= {"http_traffic", "http_flow"} and not action.requests:
@@ -246,7 +255,7 @@ def _check_step(entry_rel: str, located: Located, lesson: Lesson, index: int, st
                     path,
                     f"the {label} needs `requests`: a '{step.check.kind}' check judges the requests the learner "
                     "sent, so an action without `requests` cannot "
-                    + ("pass it" if number == 0 else "show that the check rejects this mistake"),
+                    + ("show that the check rejects this mistake" if must_fail else "pass it"),
                 )
             )
         if concept and action.answer is None:
@@ -265,6 +274,16 @@ def _check_step(entry_rel: str, located: Located, lesson: Lesson, index: int, st
                     located,
                     (*path, "sql"),
                     f"the {label} runs SQL, but the lesson has no SQL sandbox",
+                    key=True,
+                )
+            )
+        if action.wait is not None and lesson.sandboxes.api is None:
+            problems.append(
+                _problem(
+                    entry_rel,
+                    located,
+                    (*path, "wait"),
+                    f"the {label} waits on the lesson clock, but only an API sandbox has one",
                     key=True,
                 )
             )
@@ -505,9 +524,32 @@ def _check_prerequisites(raws: list[_RawLesson], unread: list[str] | None = None
     return problems
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a pack is read.
+
+    Reading a pack allocates hundreds of thousands of small containers (parsed values, their
+    positions, models) that all stay alive; each automatic collection walks every one of them, so
+    the collector's cost grew with the square of the pack's size (a 1,000-lesson pack spent over
+    two thirds of its load time there). Parsing creates no garbage cycles worth collecting early;
+    the collector resumes, and catches up, when the pack is read.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load_pack(root: Path | str) -> PackLoad:
     """Load and validate the pack at `root`. Never raises for a bad pack: every problem is in the result."""
-    root = Path(root)
+    with _collector_paused():
+        return _load_pack(Path(root))
+
+
+def _load_pack(root: Path) -> PackLoad:
     problems: list[PackProblem] = []
     if not root.is_dir():
         return PackLoad(
@@ -553,6 +595,7 @@ def load_pack(root: Path | str) -> PackLoad:
     problems.extend(found)
 
     entries: list[LessonFile] = []
+    seen_ids: set[str] = set()
     raws: list[_RawLesson] = []
     unread: list[str] = []
     for path in files:
@@ -595,7 +638,8 @@ def load_pack(root: Path | str) -> PackLoad:
         entry = LessonFile(lesson, rel, located)
         problems.extend(_check_lesson_files(root, entry))
         problems.extend(_check_renamed_steps(entry))
-        if not any(e.lesson.id == lesson.id for e in entries):
+        if lesson.id not in seen_ids:
+            seen_ids.add(lesson.id)
             entries.append(entry)
     problems.extend(_check_ids(raws))
     problems.extend(_check_prerequisites(raws, unread))

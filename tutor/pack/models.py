@@ -69,6 +69,11 @@ class Step(Model):
     wrong_answers: list[WrongAnswer] = Field(
         default_factory=list, description="Answers the check must reject: `pack test` proves it does."
     )
+    alternatives: list[Action] = Field(
+        default_factory=list,
+        description="Other right answers, often better than the reference (a covering index, a stricter "
+        "header): `pack test` proves the check accepts each of them too.",
+    )
     explanation: Markdown = Field(default="", description="Shown after the step is passed: the why.")
     notes: Markdown = Field(default="", description=NOTES_DESCRIPTION)
 

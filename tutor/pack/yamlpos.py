@@ -8,7 +8,7 @@ and is stopped after `max_values` values instead of eating memory. Deep nesting 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -16,9 +16,43 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 try:
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _SafeLoader
 except ImportError:  # pragma: no cover - libyaml is part of every PyYAML wheel we install
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+
+class _Loader(_SafeLoader):
+    """The safe loader with a quicker tag resolver.
+
+    libyaml parses in C but asks the Python resolver for every node's tag, and the generic
+    resolver (built for path resolvers we never use) was the largest cost of loading a pack.
+    This one gives the same answers as PyYAML's `Resolver`, from the same table of implicit
+    resolvers; `tests/pack/test_yamlpos_resolver.py` holds it to that.
+    """
+
+    _implicit = _SafeLoader.yaml_implicit_resolvers
+    _wildcard = tuple(_implicit.get(None, ()))
+
+    def descend_resolver(self, current_node: object, current_index: object) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
+    def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is ScalarNode:
+            if implicit[0]:
+                for tag, regexp in self._implicit.get(value[:1], ()):
+                    if regexp.match(value):
+                        return tag
+                for tag, regexp in self._wildcard:
+                    if regexp.match(value):
+                        return tag
+            return self.DEFAULT_SCALAR_TAG
+        if kind is SequenceNode:
+            return self.DEFAULT_SEQUENCE_TAG
+        return self.DEFAULT_MAPPING_TAG
+
 
 Path = tuple[str | int, ...]
 MAX_VALUES = 50_000
@@ -41,31 +75,54 @@ class YamlProblem(Exception):
         self.message = message
 
 
-@dataclass
 class Located:
-    """Plain data plus where each part of it was written."""
+    """Plain data plus where each part of it was written.
 
-    data: Any
-    values: dict[Path, Pos] = field(default_factory=dict)
-    keys: dict[Path, Pos] = field(default_factory=dict)
-    ends: dict[Path, Pos] = field(default_factory=dict)
-    duplicate_keys: list[tuple[Path, Pos, Pos]] = field(default_factory=list)
+    Positions are kept as the parser's own marks and turned into `Pos` only when asked for: a clean
+    file never needs most of them, and building hundreds of thousands of small objects up front
+    was most of the cost of loading a big pack.
+    """
+
+    __slots__ = ("_ends", "_keys", "_values", "data", "duplicate_keys")
+
+    def __init__(self, data: Any = None) -> None:
+        self.data = data
+        self._values: dict[Path, Any] = {}  # path -> start mark of the value
+        self._ends: dict[Path, Any] = {}  # path -> end mark of the value
+        self._keys: dict[Path, Any] = {}  # path -> start mark of the key
+        self.duplicate_keys: list[tuple[Path, Pos, Pos]] = []
 
     def value_pos(self, path: Path) -> Pos:
         """Where the value at `path` starts; falls back to the nearest enclosing value."""
         for cut in range(len(path), -1, -1):
-            found = self.values.get(path[:cut])
+            found = self._values.get(path[:cut])
             if found is not None:
-                return found
+                return _mark_pos(found)
         return Pos(1, 1)
 
     def key_pos(self, path: Path) -> Pos:
         """Where the key naming `path` stands (the value's position for list items and the root)."""
-        return self.keys.get(path) or self.value_pos(path)
+        found = self._keys.get(path)
+        return _mark_pos(found) if found is not None else self.value_pos(path)
+
+    def end_pos(self, path: Path) -> Pos | None:
+        """Where the value at `path` ends, if it was read."""
+        found = self._ends.get(path)
+        return _mark_pos(found) if found is not None else None
+
+
+def _mark_pos(mark: Any) -> Pos:
+    return Pos(mark.line + 1, mark.column + 1)
 
 
 def _pos(node: Node) -> Pos:
-    return Pos(node.start_mark.line + 1, node.start_mark.column + 1)
+    return _mark_pos(node.start_mark)
+
+
+_STR = _Y + "str"
+_SEQ = _Y + "seq"
+_MAP = _Y + "map"
+_ALLOWED_TAGS = SCALAR_TAGS | {_SEQ, _MAP}
 
 
 class _Walker:
@@ -73,7 +130,7 @@ class _Walker:
         self.budget = max_values
         self.max_values = max_values
         self.constructor = SafeConstructor()
-        self.out = Located(data=None)
+        self.out = Located()
 
     def walk(self, node: Node, path: Path, depth: int) -> Any:
         self.budget -= 1
@@ -85,10 +142,13 @@ class _Walker:
             )
         if depth > MAX_DEPTH:
             raise YamlProblem(_pos(node), f"nested more than {MAX_DEPTH} levels deep")
-        self.out.values[path] = _pos(node)
-        self.out.ends[path] = Pos(node.end_mark.line + 1, node.end_mark.column + 1)
-        if node.tag not in SCALAR_TAGS | {_Y + "seq", _Y + "map"}:
-            shown = node.tag.replace(_Y, "!!")
+        self.out._values[path] = node.start_mark
+        self.out._ends[path] = node.end_mark
+        tag = node.tag
+        if tag == _STR:  # most values: plain text needs no constructor
+            return node.value
+        if tag not in _ALLOWED_TAGS:
+            shown = tag.replace(_Y, "!!")
             raise YamlProblem(_pos(node), f"the YAML tag '{shown}' is not allowed: pack files hold plain data")
         if isinstance(node, ScalarNode):
             try:
@@ -103,21 +163,28 @@ class _Walker:
 
     def _mapping(self, node: MappingNode, path: Path, depth: int) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
-        first_seen: dict[Any, Pos] = {}
+        first_seen: dict[Any, Any] = {}
+        keys = self.out._keys
         for key_node, value_node in node.value:
             if key_node.tag == MERGE_TAG:
                 self._merge(result, value_node, path, depth)
                 continue
             if not isinstance(key_node, ScalarNode):
                 raise YamlProblem(_pos(key_node), "a key must be a plain value, not a list or a mapping")
-            key = self.constructor.construct_object(key_node, deep=True)
-            if not isinstance(key, str | int | float | bool) and key is not None:
-                key = str(key)
+            if key_node.tag == _STR:
+                key: Any = key_node.value
+            elif key_node.tag not in SCALAR_TAGS:
+                shown = key_node.tag.replace(_Y, "!!")
+                raise YamlProblem(_pos(key_node), f"the YAML tag '{shown}' is not allowed: pack files hold plain data")
+            else:
+                key = self.constructor.construct_object(key_node, deep=True)
+                if not isinstance(key, str | int | float | bool) and key is not None:
+                    key = str(key)
             child: Path = (*path, key)
             if key in first_seen:
-                self.out.duplicate_keys.append((child, _pos(key_node), first_seen[key]))
-            first_seen[key] = _pos(key_node)
-            self.out.keys[child] = _pos(key_node)
+                self.out.duplicate_keys.append((child, _pos(key_node), _mark_pos(first_seen[key])))
+            first_seen[key] = key_node.start_mark
+            keys[child] = key_node.start_mark
             result[key] = self.walk(value_node, child, depth + 1)
         return result
 

@@ -32,13 +32,13 @@ class CourseMapScreen(Screen[None]):
             id="pack_problems",
             tooltip="Every problem found in the pack, with file:line:col",
         ),
-        Binding("ctrl+q", "app.quit", "Quit", id="quit", tooltip="Leave the tutor (your progress is saved)"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.progress: Progress = {}
         self.broken: dict[str, list[str]] = {}
+        self._placed_cursor = False
 
     @property
     def tutor(self) -> TutorApp:
@@ -104,16 +104,25 @@ class CourseMapScreen(Screen[None]):
         index = self.tutor.index
         try:
             position = self.tutor.store.position(index.id)
+            place = self.tutor.next_place()
         except ProgressError:
-            position = None
-        lesson = index.lesson(position.lesson_id) if position else None
-        if position is not None and lesson is not None:
-            step = next((s.title for s in lesson.steps if s.id == position.step_id), position.step_id)
-            bar.update(f"Press [b]c[/b] to continue where you left off: {lesson.title}: {step}")
-        elif index.lessons:
-            bar.update(f"Welcome! Press [b]c[/b] to start with {index.lessons[0].title}, or pick any lesson.")
-        else:
+            position, place = None, None
+        lesson = index.lesson(place[0]) if place else None
+        if not index.lessons:
             bar.update("This pack has no lessons yet.")
+        elif place is None or lesson is None:
+            bar.update("Every lesson is done. Pick any lesson to revisit it.")
+        elif position is None:
+            bar.update(f"Welcome! Press [b]c[/b] to start with {lesson.title}, or pick any lesson.")
+        else:
+            step = next((s.title for s in lesson.steps if s.id == place[1]), place[1])
+            bar.update(f"Press [b]c[/b] to continue: {lesson.title}: {step}")
+            if not self._placed_cursor:  # the first time: the cursor on the lesson in progress
+                self._placed_cursor = True
+                course = self.query_one(CourseList)
+                ids = [o.id for o in course.options]
+                if lesson.id in ids:
+                    course.highlighted = ids.index(lesson.id)
 
     def _show_card(self) -> None:
         option = self.query_one(CourseList).highlighted_option

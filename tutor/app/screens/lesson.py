@@ -27,6 +27,7 @@ from tutor.app.widgets.result_panel import ResultPanel
 from tutor.app.widgets.step_list import StepList
 from tutor.app.widgets.workbench_area import WorkbenchArea
 from tutor.checks.base import CheckResult
+from tutor.pack.actions import Wait
 from tutor.progress import ProgressError, StepProgress
 
 if TYPE_CHECKING:
@@ -88,7 +89,12 @@ def solution_text(step: Step) -> str:
             parts.append(f"Answer: {action.answer}")
     if action.sql:
         parts.append("SQL:\n" + "\n".join(f"  {line}" for line in action.sql.strip().splitlines()))
+    if action.wait is not None:
+        parts.append(f"Wait: move the lesson clock {action.wait:g} s forward (POST /_sandbox/clock)")
     for request in action.requests:
+        if isinstance(request, Wait):
+            parts.append(f"Wait: move the lesson clock {request.wait:g} s forward (POST /_sandbox/clock)")
+            continue
         line = f"{request.method} {request.path}"
         if request.query:
             line += " ?" + "&".join(f"{k}={v}" for k, v in request.query.items())
@@ -317,12 +323,8 @@ Progress is saved after every check, hint and step.
         session = self.session
         if session is not None:
             self.session = None
-
-            def close() -> None:
-                session.close()
-                self.tutor.sessions.discard(session)
-
-            self.app.run_worker(close, thread=True, group="close-session", exit_on_error=False)
+            # a daemon thread, not a worker: quitting must not wait for a server to wind down
+            self.tutor.close_sessions_of([session])
 
     # -- steps --------------------------------------------------------------------------------------------
     async def go_to(self, index: int) -> None:

@@ -39,7 +39,7 @@ best done first (advice: nothing is locked). Press **Enter** to open it.
             systems = " and ".join(kinds[s] for s in lesson.sandboxes)
             parts.append((f"Hands on: {systems} on your machine\n", "$text-muted"))
         if lesson.summary:
-            parts.extend(["\n", lesson.summary, "\n"])
+            parts.extend(["\n", " ".join(lesson.summary.split()), "\n"])  # YAML line breaks are not the author's
         if lesson.prerequisites:
             parts.append(("\nBest after: ", "bold"))
             names = []

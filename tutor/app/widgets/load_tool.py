@@ -14,6 +14,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Sparkline, Static
 
 SOURCE_HEADER = "X-Backend-Tutor-Client"
+REF_HEADER = "X-Backend-Tutor-Ref"
+"""The load tool's requests carry a ref starting with 'load-': the traffic view labels them 'load'."""
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -82,10 +84,11 @@ async def run_load(
     async with httpx.AsyncClient(base_url=base_url, trust_env=False, timeout=30, limits=limits) as client:
 
         async def worker() -> None:
-            for _ in queue:
+            for number in queue:
                 begin = time.perf_counter()
                 try:
-                    response = await client.request(method, url, headers=headers, content=body)
+                    sent = {**headers, REF_HEADER: f"load-{number}"}
+                    response = await client.request(method, url, headers=sent, content=body)
                     status, cache = response.status_code, response.headers.get("x-cache")
                 except httpx.HTTPError:
                     status, cache = 0, None

@@ -108,6 +108,14 @@ class RequestWorkbench(Vertical):
             "f4", "copy_curl", "Copy as curl", id="workbench.copy_curl", tooltip="Copy this request as a curl command"
         ),
         Binding("f9", "run_load", "Load test", id="workbench.load", tooltip="Run the load tool on this request"),
+        Binding(
+            "f10",
+            "advance_clock",
+            "Clock +60 s",
+            id="workbench.clock",
+            show=False,
+            tooltip="Move the sandbox's lesson clock 60 s forward (POST /_sandbox/clock)",
+        ),
     ]
     HELP: ClassVar[str] = """\
 ## Request workbench
@@ -115,6 +123,9 @@ Type a path relative to the sandbox (`/v1/books?limit=5`), pick a method, add he
 `Name: value` lines and a JSON body, then **Ctrl+R** (or Ctrl+Enter) to send. **F4** copies the request as a
 curl command. The Traffic tab shows every request the sandbox received, yours and your terminal's;
 the Load tab sends the request many times and shows p50/p95/p99 and the cache hit ratio.
+**F10** moves the sandbox's lesson clock 60 s forward (tokens expire, cached answers age, rate limits
+refill) by sending `POST /_sandbox/clock` with `{"advance": 60}`; send that request yourself for another
+amount.
 """
 
     def __init__(self, session: Any, *, id: str | None = None) -> None:
@@ -247,6 +258,16 @@ the Load tab sends the request many times and shows p50/p95/p99 and the cache hi
     def _recall(self, event: OptionList.OptionSelected) -> None:
         self.load_request(self.history[event.option_index])
         self.query_one("#rw-tabs", TabbedContent).active = "rw-tab-request"
+
+    def action_advance_clock(self) -> None:
+        """Time passes in the lesson without waiting: the clock request, filled in and sent."""
+        if self.api is None:
+            return
+        spec = RequestSpec("POST", "/_sandbox/clock", {}, '{"advance": 60}')
+        # Sent as it is, without touching the request being composed; the curl line shows it.
+        self.query_one("#rw-status", Static).update(f"Sending {spec.label()} ...")
+        self.query_one("#rw-curl", Static).update(spec.curl(self.base_url))
+        self.send_request(spec)
 
     def action_copy_curl(self) -> None:
         if self.api is None:

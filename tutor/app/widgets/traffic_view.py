@@ -45,8 +45,11 @@ class TrafficView(Vertical):
         super().__init__(id=id)
         self.recorder = recorder
         self.poll = poll
-        self.last_id = 0
+        self.last_id = 0  # the highest exchange id shown so far
         self._by_key: dict[str, Any] = {}
+        # Ids are given when a request arrives and the log is written when it ends, so under concurrent
+        # traffic the log is not in id order: remember what was shown, not just the last id.
+        self._seen: set[int] = set()
 
     def compose(self) -> ComposeResult:
         table: DataTable[Any] = DataTable(id="traffic-table", cursor_type="row", zebra_stripes=True)
@@ -62,18 +65,31 @@ class TrafficView(Vertical):
         if self.poll > 0:
             self.set_interval(self.poll, self.refresh_traffic)
 
+    @staticmethod
+    def source_label(exchange: Any) -> str:
+        """Who sent it: outside (curl, a browser), workbench, load (the load tool), tutor (a check)."""
+        if exchange.source == "workbench" and str(getattr(exchange, "ref", "") or "").startswith("load-"):
+            return "load"
+        return str(exchange.source)
+
     def refresh_traffic(self) -> int:
         """Add rows for exchanges the recorder got since the last look; returns how many."""
         if self.recorder is None:
             return 0
-        new = self.recorder.since(self.last_id)
+        logged = self.recorder.all()
+        new = [e for e in logged if e.id not in self._seen]
         if not new:
             return 0
+        if len(new) > MAX_ROWS:
+            self._seen.update(e.id for e in new[:-MAX_ROWS])
+            new = new[-MAX_ROWS:]
         table = self.query_one(DataTable)
         for exchange in new:
+            self._seen.add(exchange.id)
             status = Text(str(exchange.status), style=STATUS_STYLE.get(exchange.status // 100, ""))
-            source = Text(exchange.source, style="bold" if exchange.source == "outside" else "")
-            path = exchange.target if len(exchange.target) <= 60 else exchange.target[:57] + "..."
+            label = self.source_label(exchange)
+            source = Text(label, style="bold" if label == "outside" else "")
+            path = exchange.target if len(exchange.target) <= 60 else exchange.target[:59] + "…"
             key = str(exchange.id)
             table.add_row(
                 str(exchange.id),
@@ -86,11 +102,15 @@ class TrafficView(Vertical):
                 key=key,
             )
             self._by_key[key] = exchange
-            self.last_id = exchange.id
+            self.last_id = max(self.last_id, exchange.id)
         while table.row_count > MAX_ROWS:
             first = next(iter(table.rows))
             table.remove_row(first)
             self._by_key.pop(first.value or "", None)
+        # forget ids the recorder itself no longer holds (its log is bounded too)
+        if logged and len(self._seen) > 2 * len(logged):
+            oldest = min(e.id for e in logged)
+            self._seen = {i for i in self._seen if i >= oldest}
         table.move_cursor(row=table.row_count - 1)
         return len(new)
 

@@ -1,0 +1,44 @@
+"""JSON in and out: the body parser every handler uses, and compact JSON responses."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from sandboxes.api.problems import ApiError
+
+JSON = "application/json"
+MAX_INT = 2**63 - 1
+
+
+def dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(dumps(value), status_code=status, media_type=JSON, headers=headers)
+
+
+async def read_json(request: Request) -> Any:
+    """The request body as JSON: 415 for another content type, 400 when it does not parse."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = await request.body()
+    if not body:
+        raise ApiError(400, "this request needs a JSON body")
+    if content_type and not (content_type == JSON or content_type.endswith("+json")):
+        raise ApiError(415, f"send JSON with 'Content-Type: application/json' (got '{content_type}')")
+
+    def no_constants(name: str) -> Any:
+        raise ValueError(f"{name} is not valid JSON")
+
+    try:
+        return json.loads(body, parse_constant=no_constants)
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "the body is not UTF-8 text") from exc
+    except json.JSONDecodeError as exc:
+        raise ApiError(400, f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    except (ValueError, RecursionError) as exc:
+        raise ApiError(400, f"the body is not valid JSON: {exc}"[:200]) from exc

@@ -1,0 +1,467 @@
+"""A lesson's resources: a collection at /v1/{name} and its items at /v1/{name}/{id}, backed by one
+table of the lesson database. Reads, writes, pagination, sorting, filters and embedded relations."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import sqlite3
+import time
+from email.utils import formatdate
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from sandboxes.api.auth_routes import current_principal
+from sandboxes.api.caching import etag_matches, etag_of, not_modified_since
+from sandboxes.api.database import Column, Database
+from sandboxes.api.jsonio import JSON, MAX_INT, dumps, read_json
+from sandboxes.api.problems import ApiError
+from sandboxes.api.recorder import trace_of
+from sandboxes.api.state import CacheEntry, IdempotentResult, State
+from tutor.pack.sandbox_api import Resource
+
+
+# -- resources -----------------------------------------------------------------------------------
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ApiError(400, f"'{name}' must be a whole number (got '{raw[:40]}')") from exc
+    if not low <= value <= high:
+        raise ApiError(400, f"'{name}' must be between {low} and {high} (got {value})")
+    return value
+
+
+def _encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(dumps(values)).decode().rstrip("=")
+
+
+def _decode_cursor(raw: str, size: int) -> list[Any]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    except (ValueError, TypeError) as exc:
+        raise ApiError(400, "the cursor is not one this API gave out; start again without it") from exc
+    if not isinstance(values, list) or len(values) != size:
+        raise ApiError(400, "the cursor is not one this API gave out; start again without it")
+    return values
+
+
+def _check_value(column: Column, value: Any) -> str | None:
+    """Why `value` does not fit `column`, or None."""
+    if value is None:
+        return "must not be null" if column.notnull else None
+    if isinstance(value, dict | list):
+        return "must be a single value, not an object or a list"
+    affinity = column.affinity
+    if affinity == "INTEGER":
+        if isinstance(value, bool) or not isinstance(value, int):
+            return f"must be an integer (got {type(value).__name__})"
+        if abs(value) > MAX_INT:
+            return "is too big for a 64-bit integer"
+    elif affinity in ("REAL", "NUMERIC"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"must be a number (got {type(value).__name__})"
+        if isinstance(value, int) and abs(value) > MAX_INT:
+            return "is too big"
+    elif affinity == "TEXT":
+        if not isinstance(value, str):
+            return f"must be a string (got {type(value).__name__})"
+        if len(value) > 10_000:
+            return "is longer than 10000 characters"
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        return "is too big"
+    return None
+
+
+class ResourceApi:
+    def __init__(self, state: State, resource: Resource, version: str) -> None:
+        self.state = state
+        self.r = resource
+        self.version = version
+        self.base = f"/{version}/{resource.name}"
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def select_list(self) -> str:
+        if self.r.fields:
+            cols = list(dict.fromkeys([self.r.id_column, *self.r.fields]))
+            return ", ".join(f'"{c}"' for c in cols)
+        return "*"
+
+    def _item_id(self, request: Request) -> int | str:
+        raw = request.path_params["id"]
+        return int(raw) if raw.lstrip("-").isdigit() and len(raw) < 19 else raw
+
+    def authorize(self, request: Request, write: bool) -> None:
+        needed = self.r.auth == "read" or (self.r.auth == "write" and write)
+        if not needed and not (write and self.r.write_role):
+            return
+        principal = current_principal(self.state, request)
+        if principal is None:
+            raise ApiError(
+                401,
+                "log in first: this endpoint needs an access token or a session",
+                headers={"WWW-Authenticate": 'Bearer realm="sandbox"'},
+            )
+        if write and self.r.write_role and principal.role != self.r.write_role:
+            trace = trace_of(request.scope)
+            if trace:
+                trace.add("auth", "denied", user=principal.username, role=principal.role, needs=self.r.write_role)
+            raise ApiError(
+                403,
+                f"'{principal.username}' (role '{principal.role}') may not change {self.r.name}; "
+                f"that needs role '{self.r.write_role}'",
+            )
+        trace = trace_of(request.scope)
+        if trace:
+            trace.add("auth", "allowed", user=principal.username, role=principal.role, needs=self.r.write_role)
+
+    def embed(self, conn: sqlite3.Connection, items: list[dict[str, Any]]) -> None:
+        for relation in self.r.relations:
+            if self.state.strategies.get((self.r.name, relation.name), relation.strategy) == "per_row":
+                for item in items:
+                    row = conn.execute(
+                        f'SELECT * FROM "{relation.table}" WHERE id = ?', (item.get(relation.foreign_key),)
+                    ).fetchone()
+                    item[relation.name] = dict(row) if row else None
+            else:
+                keys = sorted({item.get(relation.foreign_key) for item in items} - {None}, key=str)
+                found: dict[Any, dict[str, Any]] = {}
+                if keys:
+                    marks = ",".join("?" * len(keys))
+                    for row in conn.execute(f'SELECT * FROM "{relation.table}" WHERE id IN ({marks})', keys):
+                        found[row["id"]] = dict(row)
+                for item in items:
+                    item[relation.name] = found.get(item.get(relation.foreign_key))
+
+    def _sort(self, request: Request) -> list[tuple[str, bool]]:
+        raw = request.query_params.get("sort", "")
+        keys: list[tuple[str, bool]] = []
+        for part in [p.strip() for p in raw.split(",") if p.strip()]:
+            descending = part.startswith("-")
+            column = part.lstrip("-+")
+            if column not in self.r.sortable:
+                allowed = ", ".join(self.r.sortable) or "nothing"
+                raise ApiError(400, f"cannot sort by '{column[:40]}'; sortable: {allowed}")
+            keys.append((column, descending))
+        return keys
+
+    def _link(self, request: Request, **changes: Any) -> str:
+        params = dict(request.query_params)
+        for key, value in changes.items():
+            if value is None:
+                params.pop(key, None)
+            else:
+                params[key] = str(value)
+        from urllib.parse import urlencode
+
+        return f"{self.base}?{urlencode(params)}" if params else self.base
+
+    # -- reads -----------------------------------------------------------------------------------
+    def _list_sync(self, request: Request) -> tuple[Any, dict[str, str]]:
+        where, args = [], []
+        for param, column in self.r.filters.items():
+            value = request.query_params.get(param)
+            if value is not None:
+                where.append(f'"{column}" = ?')
+                args.append(value)
+        sort = self._sort(request)
+        limit = _int_param(request, "limit", self.r.page_size, 1, self.r.max_page_size)
+        headers: dict[str, str] = {}
+        links: dict[str, str] = {}
+        meta: dict[str, Any] = {"limit": limit}
+        with self.state.db.connect(trace_of(request.scope)) as conn:
+            table = f'"{self.r.table}"'
+            id_col = f'"{self.r.id_column}"'
+            if self.r.pagination == "cursor":
+                if len(sort) > 1:
+                    raise ApiError(400, "with cursor pagination, sort by one column at most")
+                order_cols = [sort[0][0], self.r.id_column] if sort else [self.r.id_column]
+                descending = bool(sort and sort[0][1])
+                raw_cursor = request.query_params.get("cursor")
+                if raw_cursor:
+                    values = _decode_cursor(raw_cursor, len(order_cols))
+                    cols = ", ".join(f'"{c}"' for c in order_cols)
+                    marks = ", ".join("?" * len(order_cols))
+                    where.append(f"({cols}) {'<' if descending else '>'} ({marks})")
+                    args.extend(values)
+                clause = f" WHERE {' AND '.join(where)}" if where else ""
+                direction = " DESC" if descending else ""
+                order = ", ".join(f'"{c}"{direction}' for c in order_cols)
+                rows = conn.execute(
+                    f"SELECT {self.select_list()} FROM {table}{clause} ORDER BY {order} LIMIT ?", [*args, limit + 1]
+                ).fetchall()
+                items = [dict(r) for r in rows[:limit]]
+                next_cursor = None
+                if len(rows) > limit and items:
+                    next_cursor = _encode_cursor([items[-1].get(c) for c in order_cols])
+                    links["next"] = self._link(request, cursor=next_cursor)
+                meta["next_cursor"] = next_cursor
+            else:
+                clause = f" WHERE {' AND '.join(where)}" if where else ""
+                order = ", ".join(f'"{c}"{" DESC" if d else ""}' for c, d in sort) or id_col
+                if self.r.pagination == "none":
+                    rows = conn.execute(
+                        f"SELECT {self.select_list()} FROM {table}{clause} ORDER BY {order}", args
+                    ).fetchall()
+                    items = [dict(r) for r in rows]
+                else:
+                    offset = _int_param(request, "offset", 0, 0, 10**12)
+                    total = conn.execute(f"SELECT count(*) FROM {table}{clause}", args).fetchone()[0]
+                    rows = conn.execute(
+                        f"SELECT {self.select_list()} FROM {table}{clause} ORDER BY {order} LIMIT ? OFFSET ?",
+                        [*args, limit, offset],
+                    ).fetchall()
+                    items = [dict(r) for r in rows]
+                    meta.update(total=total, offset=offset)
+                    headers["X-Total-Count"] = str(total)
+                    links["first"] = self._link(request, offset=None)
+                    if offset > 0:
+                        links["prev"] = self._link(request, offset=max(offset - limit, 0) or None)
+                    if offset + limit < total:
+                        links["next"] = self._link(request, offset=offset + limit)
+                    last = max((total - 1) // limit * limit, 0)
+                    links["last"] = self._link(request, offset=last or None)
+            self.embed(conn, items)
+        if links:
+            headers["Link"] = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items())
+        if self.version == "v1":
+            body: dict[str, Any] = {"items": items, **meta}
+        else:
+            body = {"data": items, "meta": meta, "links": links}
+        return body, headers
+
+    def _get_sync(self, request: Request) -> tuple[Any, dict[str, str]]:
+        item_id = self._item_id(request)
+        with self.state.db.connect(trace_of(request.scope)) as conn:
+            row = conn.execute(
+                f'SELECT {self.select_list()} FROM "{self.r.table}" WHERE "{self.r.id_column}" = ?', (item_id,)
+            ).fetchone()
+            if row is None:
+                raise ApiError(404, f"there is no {self.r.name} item with id {item_id}")
+            item = dict(row)
+            self.embed(conn, [item])
+        return (item if self.version == "v1" else {"data": item}), {}
+
+    async def read(self, request: Request, which: str) -> Response:
+        self.authorize(request, write=False)
+        state = self.state
+        caching = state.settings.caching
+        trace = trace_of(request.scope)
+        begin = time.perf_counter()
+        key = (self.version, self.r.name, request.url.path, str(request.query_params))
+        entry: CacheEntry | None = None
+        hit = False
+        timing: list[str] = []
+        if caching and caching.app_cache_ttl:
+            with state.cache_lock:
+                entry = state.cache.get(key)
+                if entry is not None and entry.expires <= state.clock.now():
+                    del state.cache[key]
+                    entry = None
+            hit = entry is not None
+            if trace:
+                left = round(entry.expires - state.clock.now(), 3) if entry else None
+                trace.add(
+                    "cache", "HIT" if hit else "MISS", key=key[2] + ("?" + key[3] if key[3] else ""), ttl_left=left
+                )
+        if entry is None:
+            db_begin = time.perf_counter()
+            if self.r.latency_ms:
+                await asyncio.sleep(self.r.latency_ms / 1000)
+                if trace:
+                    trace.add("latency", f"{self.r.latency_ms} ms of deliberate delay", self.r.latency_ms)
+            sync = self._list_sync if which == "list" else self._get_sync
+            payload, headers = await run_in_threadpool(sync, request)
+            db_ms = (time.perf_counter() - db_begin) * 1000
+            stored = state.clock.now()
+            entry = CacheEntry(dumps(payload), headers, stored, stored, db_ms)
+            if caching and caching.app_cache_ttl:
+                entry.expires = stored + caching.app_cache_ttl
+                with state.cache_lock:
+                    state.cache[key] = entry
+            timing.append(f"db;dur={db_ms:.2f}")
+        headers = dict(entry.headers)
+        if caching and caching.app_cache_ttl:
+            headers["X-Cache"] = "HIT" if hit else "MISS"
+            if hit:  # RFC 9111 §5.1: how long ago the origin made this answer
+                headers["Age"] = str(max(0, int(state.clock.now() - entry.stored)))
+            timing.insert(0, f'cache;desc="{"HIT" if hit else "MISS"}"')
+        body = entry.body
+        self.version_headers(headers)
+        if self.r.auth == "read":
+            headers["Vary"] = "Authorization, Cookie"
+        status = 200
+        if caching:
+            if caching.cache_control:
+                headers["Cache-Control"] = caching.cache_control
+            etag = etag_of(body) if caching.etag else None
+            last_modified = state.last_modified(self.r.table) if caching.last_modified else None
+            if etag:
+                headers["ETag"] = etag
+            if last_modified:
+                headers["Last-Modified"] = formatdate(last_modified, usegmt=True)
+            inm = request.headers.get("if-none-match")
+            ims = request.headers.get("if-modified-since")
+            if (etag and inm is not None and etag_matches(inm, etag)) or (
+                inm is None and last_modified and ims and not_modified_since(ims, last_modified)
+            ):
+                status = 304
+                body = b""
+        timing.append(f"total;dur={(time.perf_counter() - begin) * 1000:.2f}")
+        headers["Server-Timing"] = ", ".join(timing)
+        if status == 304:
+            return Response(status_code=304, headers=headers)
+        return Response(body, status_code=200, media_type=JSON, headers=headers)
+
+    def version_headers(self, headers: dict[str, str]) -> None:
+        if self.version == "v1" and "v2" in self.state.settings.versions:
+            headers["Deprecation"] = "true"
+            successor = f'</v2/{self.r.name}>; rel="successor-version"'
+            headers["Link"] = f"{headers['Link']}, {successor}" if "Link" in headers else successor
+
+    # -- writes ----------------------------------------------------------------------------------
+    def _validate(self, conn: sqlite3.Connection, data: Any, mode: str) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise ApiError(422, f"send a JSON object (got {type(data).__name__})")
+        columns = {c.name: c for c in Database.columns(conn, self.r.table)}
+        errors = []
+        for name, value in data.items():
+            column = columns.get(name)
+            if column is None:
+                errors.append({"field": name, "message": f"unknown field; known: {', '.join(columns)}"})
+                continue
+            problem = _check_value(column, value)
+            if problem:
+                errors.append({"field": name, "message": problem})
+        if mode in ("create", "replace"):
+            for column in columns.values():
+                auto = column.pk and column.affinity == "INTEGER"
+                if column.notnull and not column.has_default and not auto and column.name not in data:
+                    errors.append({"field": column.name, "message": "is required"})
+        if mode != "create" and self.r.id_column in data:
+            errors.append({"field": self.r.id_column, "message": "the id is in the URL; it cannot be changed"})
+        if errors:
+            raise ApiError(422, "the body breaks the rules of this resource", errors=errors)
+        return data
+
+    def _integrity(self, exc: sqlite3.IntegrityError) -> ApiError:
+        message = str(exc)
+        if "UNIQUE" in message or "PRIMARY KEY" in message:
+            return ApiError(409, f"conflicts with an existing {self.r.name} item: {message}")
+        return ApiError(422, f"the database refused it: {message}")
+
+    def _write_sync(self, request: Request, data: Any, mode: str) -> tuple[int, Any, dict[str, str]]:
+        table, id_col = f'"{self.r.table}"', f'"{self.r.id_column}"'
+        item_id: Any
+        with self.state.db.connect(trace_of(request.scope)) as conn:
+            try:
+                if mode == "delete":
+                    item_id = self._item_id(request)
+                    cursor = conn.execute(f"DELETE FROM {table} WHERE {id_col} = ?", (item_id,))
+                    if cursor.rowcount == 0:
+                        raise ApiError(404, f"there is no {self.r.name} item with id {item_id}")
+                    return 204, None, {}
+                values = self._validate(conn, data, mode)
+                if mode == "create":
+                    names = ", ".join(f'"{k}"' for k in values)
+                    marks = ", ".join("?" * len(values))
+                    sql = (
+                        f"INSERT INTO {table} ({names}) VALUES ({marks})"
+                        if values
+                        else f"INSERT INTO {table} DEFAULT VALUES"
+                    )
+                    cursor = conn.execute(sql, list(values.values()))
+                    item_id = values.get(self.r.id_column, cursor.lastrowid)
+                else:
+                    item_id = self._item_id(request)
+                    if values:
+                        sets = ", ".join(f'"{k}" = ?' for k in values)
+                        cursor = conn.execute(
+                            f"UPDATE {table} SET {sets} WHERE {id_col} = ?", [*values.values(), item_id]
+                        )
+                        found = cursor.rowcount > 0
+                    else:
+                        found = conn.execute(f"SELECT 1 FROM {table} WHERE {id_col} = ?", (item_id,)).fetchone()
+                    if not found:
+                        raise ApiError(404, f"there is no {self.r.name} item with id {item_id}")
+            except sqlite3.IntegrityError as exc:
+                raise self._integrity(exc) from exc
+            except (OverflowError, sqlite3.InterfaceError) as exc:
+                raise ApiError(422, f"a value cannot be stored: {exc}") from exc
+            row = conn.execute(f"SELECT {self.select_list()} FROM {table} WHERE {id_col} = ?", (item_id,)).fetchone()
+            item = dict(row) if row else values
+        headers = {"Location": f"{self.base}/{item_id}"} if mode == "create" else {}
+        return (201 if mode == "create" else 200), (item if self.version == "v1" else {"data": item}), headers
+
+    async def write(self, request: Request, mode: str) -> Response:
+        if not self.r.writable:
+            allow = "GET, HEAD"
+            raise ApiError(405, f"{self.r.name} is read-only in this lesson", headers={"Allow": allow})
+        self.authorize(request, write=True)
+        data = await read_json(request) if mode != "delete" else None
+        state = self.state
+        idem: IdempotentResult | None = None
+        key = request.headers.get("idempotency-key") if state.settings.idempotency_keys and mode == "create" else None
+        if key is not None:
+            if not key.strip() or len(key) > 255:
+                raise ApiError(400, "Idempotency-Key must be 1 to 255 characters")
+            fingerprint = hashlib.sha256(request.url.path.encode() + b"\0" + dumps(data)).hexdigest()
+            with state.cache_lock:
+                idem = state.idempotency.get(key)
+                if idem is None:
+                    state.idempotency[key] = IdempotentResult(fingerprint)
+            if idem is not None:
+                if idem.fingerprint != fingerprint:
+                    raise ApiError(422, "this Idempotency-Key was already used for a different request")
+                if not idem.done:
+                    raise ApiError(409, "a request with this Idempotency-Key is still being processed")
+                return Response(
+                    idem.body,
+                    status_code=idem.status,
+                    media_type=JSON,
+                    headers={**idem.headers, "Idempotent-Replayed": "true"},
+                )
+        try:
+            status, payload, headers = await run_in_threadpool(self._write_sync, request, data, mode)
+        except ApiError:
+            if key is not None:
+                with state.cache_lock:
+                    state.idempotency.pop(key, None)
+            raise
+        state.last_write[self.r.table] = state.clock.now()
+        state.invalidate(self.r.name)
+        body = dumps(payload) if payload is not None else b""
+        if key is not None:
+            state.idempotency[key] = IdempotentResult(
+                state.idempotency[key].fingerprint, status, body, headers, done=True
+            )
+        if status == 204:
+            return Response(status_code=204, headers=headers)
+        return Response(body, status_code=status, media_type=JSON, headers=headers)
+
+    # -- routes ------------------------------------------------------------------------------------
+    def routes(self) -> list[Route]:
+        async def collection(request: Request) -> Response:
+            if request.method in ("GET", "HEAD"):
+                return await self.read(request, "list")
+            return await self.write(request, "create")
+
+        async def item(request: Request) -> Response:
+            if request.method in ("GET", "HEAD"):
+                return await self.read(request, "item")
+            mode = {"PUT": "replace", "PATCH": "patch", "DELETE": "delete"}[request.method]
+            return await self.write(request, mode)
+
+        return [
+            Route(self.base, collection, methods=["GET", "HEAD", "POST"]),
+            Route(self.base + "/{id}", item, methods=["GET", "HEAD", "PUT", "PATCH", "DELETE"]),
+        ]

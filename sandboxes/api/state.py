@@ -1,0 +1,172 @@
+"""Everything the API sandbox remembers between requests, and the lesson clock it reads time from.
+
+The state model (docs/sandbox-api.md, "State"): the SQL database lives in its own file; everything
+else the API holds is here, in memory, and `State.snapshot()` / `State.restore()` copy it as one
+piece: the application cache, the rate-limit buckets, the idempotency store, the accounts, sessions,
+refresh-token families and the access-token deny-list, the relation loading strategies a learner
+switched, the times of the last writes, and the clock's offset. `pack test` and the learner's
+"reset this step" put the database and this snapshot back together.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sandboxes.api.database import Database
+
+if TYPE_CHECKING:
+    from sandboxes.api.auth import AuthService
+    from tutor.pack.sandbox_api import ApiSettings
+
+MAX_ADVANCE = 366 * 24 * 3600
+"""The most one `POST /_sandbox/clock` (or one `wait`) may move the clock: a year and a day."""
+
+
+class Clock:
+    """Lesson time: the wall clock plus an offset that `advance()` grows.
+
+    Starts at real time; `advance` only moves it forward. Restoring a snapshot puts the offset back
+    (the clock returns to where the step opened, plus the real time since). `latency_ms` and every
+    duration the tutor measures stay on the real clock: only what the API *says* about time follows
+    this one (token `iat`/`exp`, cache TTL and `Age`, rate-limit refill, `Retry-After`, `Date`,
+    `Last-Modified`)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+        self._changes: list[tuple[float, float]] = [(0.0, 0.0)]
+        """(wall time from which, offset in effect): to date a wall-clock instant (a file's mtime)."""
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        """Seconds since the epoch, lesson time."""
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> float:
+        if not 0 <= seconds <= MAX_ADVANCE:
+            raise ValueError(f"an advance must be between 0 and {MAX_ADVANCE} seconds")
+        with self._lock:
+            self._set(self.offset + seconds)
+        return self.now()
+
+    def _set(self, offset: float) -> None:
+        self.offset = offset
+        self._changes.append((time.time(), offset))
+        del self._changes[:-64]
+
+    def at(self, wall: float) -> float:
+        """The lesson time of the wall-clock instant `wall` (a file's modification time)."""
+        offset = self._changes[0][1]
+        for since, value in self._changes:
+            if since <= wall:
+                offset = value
+        return wall + offset
+
+    def set_offset(self, offset: float) -> None:
+        with self._lock:
+            self._set(offset)
+
+
+@dataclass
+class CacheEntry:
+    body: bytes
+    headers: dict[str, str]
+    stored: float  # lesson time
+    expires: float  # lesson time
+    db_ms: float
+
+
+@dataclass
+class IdempotentResult:
+    fingerprint: str
+    status: int = 0
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    done: bool = False
+
+
+class TokenBucket:
+    """`capacity` tokens, `refill` per second of lesson time."""
+
+    def __init__(self, capacity: int, refill: float, now: float) -> None:
+        self.capacity = capacity
+        self.refill = refill
+        self.tokens = float(capacity)
+        self.updated = now
+
+    def take(self, now: float) -> tuple[bool, float]:
+        """(allowed, seconds until the next token)."""
+        self.tokens = min(self.capacity, self.tokens + max(now - self.updated, 0.0) * self.refill)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True, 0.0
+        return False, (1 - self.tokens) / self.refill
+
+
+class State:
+    def __init__(self, settings: ApiSettings, database: Path | None) -> None:
+        self.settings = settings
+        self.db = Database(database)
+        self.clock = Clock()
+        self.lock = threading.RLock()
+        """Guards every dictionary below; held briefly, never across a database call."""
+        self.cache: dict[tuple[str, ...], CacheEntry] = {}
+        self.idempotency: dict[str, IdempotentResult] = {}
+        self.buckets: dict[tuple[str, str], TokenBucket] = {}
+        self.last_write: dict[str, float] = {}
+        """table -> lesson time of the API's last write to it."""
+        self.started = self.clock.now()
+        self.strategies: dict[tuple[str, str], str] = {}
+        """(resource, relation) -> strategy the learner switched to through /_sandbox/relations."""
+        self.auth: AuthService | None = None
+        if settings.auth is not None:
+            from sandboxes.api.auth import AuthService
+
+            self.auth = AuthService(settings.auth, self.clock)
+
+    @property
+    def cache_lock(self) -> threading.RLock:
+        return self.lock
+
+    def invalidate(self, resource: str) -> None:
+        with self.lock:
+            for key in [k for k in self.cache if k[1] == resource]:
+                del self.cache[key]
+
+    def last_modified(self, table: str) -> float:
+        """When `table` last changed, lesson time: the API's own writes, or the database file's."""
+        modified = self.db.modified()
+        return max(self.clock.at(modified) if modified else 0.0, self.last_write.get(table, 0.0), self.started - 1)
+
+    # -- the state model -------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """A deep copy of all the API's memory (not the database: the SQL sandbox snapshots that)."""
+        with self.lock:
+            memory: dict[str, Any] = {
+                "cache": self.cache,
+                "idempotency": {k: v for k, v in self.idempotency.items() if v.done},
+                "buckets": self.buckets,
+                "last_write": self.last_write,
+                "strategies": self.strategies,
+                "clock_offset": self.clock.offset,
+            }
+            if self.auth is not None:
+                memory["auth"] = self.auth.memory()
+            return copy.deepcopy(memory)
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        memory = copy.deepcopy(snapshot)
+        with self.lock:
+            self.cache = memory["cache"]
+            self.idempotency = memory["idempotency"]
+            self.buckets = memory["buckets"]
+            self.last_write = memory["last_write"]
+            self.strategies = memory["strategies"]
+            self.clock.set_offset(memory["clock_offset"])
+            if self.auth is not None and "auth" in memory:
+                self.auth.set_memory(memory["auth"])
