@@ -339,3 +339,24 @@ def test_unknown_pack_id_names_the_installed_ones(tmp_path: Path) -> None:
     result = cli("pack", "validate", "no-such-pack", home=home)
     assert result.returncode == 2
     assert "'no-such-pack' is neither a pack folder, a .zip, nor the id of an installed pack" in result.stderr
+
+
+def test_the_wheel_pack_scan_is_cached_until_sys_path_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+
+    from tutor.pack.install import has_wheel_packs
+
+    home = Home(tmp_path / "home")
+    assert has_wheel_packs(home) is False
+    assert (home.cache / "wheel-packs.json").is_file()
+
+    def boom(**_: object) -> object:
+        raise AssertionError("scanned again although nothing on sys.path changed")
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", boom)
+    assert has_wheel_packs(home) is False
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda **_: ["a pack"])
+    assert has_wheel_packs(home) is True
