@@ -360,3 +360,29 @@ def test_the_wheel_pack_scan_is_cached_until_sys_path_changes(tmp_path: Path, mo
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.setattr(importlib.metadata, "entry_points", lambda **_: ["a pack"])
     assert has_wheel_packs(home) is True
+
+
+def test_opening_a_new_version_from_a_folder_follows_its_renames(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cohort may get a new version as a folder or zip, not through install: opening it moves progress too."""
+    import tutor.app
+    from tutor.cli import open_tutor
+
+    home = Home(tmp_path / "home")
+    monkeypatch.setenv("BACKEND_TUTOR_HOME", str(home.root))
+    with ProgressStore.open(home.progress_db) as store:
+        store.record_attempt("upg", "1.0.0", "b", "old-step", passed=True)
+    v2 = _write_pack(
+        tmp_path / "v2",
+        "2.0.0",
+        {"bee": ["new-step"]},
+        renamed="renamed: {b: bee}\n",
+        steps_renamed={"old-step": "new-step"},
+    )
+    opened: list[Path | None] = []
+    monkeypatch.setattr(tutor.app, "run", lambda path: opened.append(path) or 0)
+    assert open_tutor(v2) == 0
+    assert opened == [v2]
+    with ProgressStore.open(home.progress_db) as store:
+        assert store.step("upg", "bee", "new-step").passed
