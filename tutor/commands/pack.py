@@ -247,7 +247,7 @@ def build_command(path: Path, output: Path | None) -> None:
     click.echo(f"sha256 {result.sha256}  (also in {result.archive.name}.sha256)")
     click.echo(
         "note: lesson files go in whole: solutions, wrong answers and notes are readable in the zip "
-        "(learners run `pack test` with them; the tutor never shows notes)"
+        "(the tutor shows a solution on F7 and a wrong answer's feedback; it never shows notes)"
     )
 
 
