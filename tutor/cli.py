@@ -69,8 +69,7 @@ def resolve_pack_path(path: Path | None, param_hint: str = "PATH") -> Path:
         return found.root
     if path.is_dir() and len(path.parts) == 1 and (home.packs / path.name / "pack.yaml").is_file():
         click.echo(
-            f"note: using the folder ./{path.name}; for the installed pack '{path.name}', run this from "
-            "another folder",
+            f"note: using the folder ./{path.name}; for the installed pack '{path.name}', run this from another folder",
             err=True,
         )
     from tutor.pack.archive import ArchiveError, resolve_pack_source
