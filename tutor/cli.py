@@ -141,9 +141,21 @@ def pack_path_option(function: Any) -> Any:
 @click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="backend-tutor")
 @pack_path_option
+@click.option(
+    "--workspace",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where build-it lessons keep your code (default: workspace/ in the tutor's home).",
+)
 @click.pass_context
-def main_group(ctx: click.Context, pack_path: Path | None) -> None:
+def main_group(ctx: click.Context, pack_path: Path | None, workspace: Path | None) -> None:
     """Learn backend engineering on real systems: run with no command to open the tutor."""
+    if workspace is not None:
+        import os
+
+        from tutor.code.workspace import ENV_WORKSPACE
+
+        os.environ[ENV_WORKSPACE] = str(workspace.expanduser().resolve())
     if ctx.invoked_subcommand is not None:
         return
     sys.exit(open_tutor(pack_path))

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from tutor import __version__
 from tutor.pack.actions import Action
-from tutor.pack.checks import CONCEPT_KINDS, HTTP_KINDS, SQL_KINDS, AllCheck, CheckSpec, iter_kinds
+from tutor.pack.checks import CODE_KINDS, CONCEPT_KINDS, HTTP_KINDS, SQL_KINDS, AllCheck, CheckSpec, iter_kinds
 from tutor.pack.errors import PackLoadError, PackProblem
 from tutor.pack.models import Lesson, PackManifest, Step, version_tuple
 from tutor.pack.specs_concept import ChoiceCheck, NumberCheck
@@ -219,6 +219,16 @@ def _check_step(entry_rel: str, located: Located, lesson: Lesson, index: int, st
                     f"check kind '{check.kind}' needs the lesson's API sandbox: add `sandboxes: api:`",
                 )
             )
+        if check.kind in CODE_KINDS and lesson.build is None:
+            problems.append(
+                _problem(
+                    entry_rel,
+                    located,
+                    kind_path,
+                    f"check kind '{check.kind}' runs the learner's code: the lesson needs `build:` with its "
+                    "starter files",
+                )
+            )
         if isinstance(check, AllCheck):
             for i, inner in enumerate(check.checks):
                 walk(inner, (*path, "checks", i))
@@ -297,6 +307,16 @@ def _check_step(entry_rel: str, located: Located, lesson: Lesson, index: int, st
                     key=True,
                 )
             )
+        if action.files is not None and lesson.build is None:
+            problems.append(
+                _problem(
+                    entry_rel,
+                    located,
+                    (*path, "files"),
+                    f"the {label} gives files, but the lesson has no `build:` workspace",
+                    key=True,
+                )
+            )
         check = step.check
         if isinstance(check, ChoiceCheck) and action.answer is not None:
             picked = action.answer if isinstance(action.answer, list) else [action.answer]
@@ -355,8 +375,65 @@ def _check_renamed_steps(entry: LessonFile) -> list[PackProblem]:
     return problems
 
 
+def _pack_file_problem(
+    root: Path, entry: LessonFile, value: str, path: DataPath, *, folder: bool = False
+) -> PackProblem | None:
+    resolved_root = root.resolve()
+    target = (root / value).resolve()
+    what = "folder" if folder else "file"
+    if not target.is_relative_to(resolved_root):
+        return _problem(entry.path, entry.source, path, f"'{value}' points outside the pack folder")
+    if not (target.is_dir() if folder else target.is_file()):
+        return _problem(
+            entry.path, entry.source, path, f"{what} not found: '{value}' (paths are relative to the pack folder)"
+        )
+    return None
+
+
+def _build_problems(root: Path, entry: LessonFile) -> list[PackProblem]:
+    """Files a build-it lesson names: the starter folder (with the app module and the file to open), each
+    solution's and wrong answer's `files` folder, each `code_tests` file."""
+    lesson = entry.lesson
+    found: list[PackProblem | None] = []
+    build = lesson.build
+    if build is not None:
+        problem = _pack_file_problem(root, entry, build.starter, ("build", "starter"), folder=True)
+        found.append(problem)
+        if problem is None:
+            module_file = build.module.replace(".", "/") + ".py"
+            for name, key in ((module_file, "module"), (build.open, "open")):
+                if not (root / build.starter / name).is_file():
+                    found.append(
+                        _problem(
+                            entry.path,
+                            entry.source,
+                            ("build", key),
+                            f"the starter folder '{build.starter}' has no '{name}'",
+                        )
+                    )
+
+    def walk(check: CheckSpec, path: DataPath) -> None:
+        tests = getattr(check, "tests", None)
+        if check.kind == "code_tests" and isinstance(tests, str):
+            found.append(_pack_file_problem(root, entry, tests, (*path, "tests")))
+        if isinstance(check, AllCheck):
+            for i, inner in enumerate(check.checks):
+                walk(inner, (*path, "checks", i))
+
+    for index, step in enumerate(lesson.steps):
+        walk(step.check, ("steps", index, "check"))
+        actions: list[tuple[DataPath, Any]] = [(("steps", index, "solution"), step.solution)]
+        actions += [(("steps", index, "wrong_answers", i), w) for i, w in enumerate(step.wrong_answers)]
+        actions += [(("steps", index, "alternatives", i), a) for i, a in enumerate(step.alternatives)]
+        for path, action in actions:
+            if action.files is not None:
+                found.append(_pack_file_problem(root, entry, action.files, (*path, "files"), folder=True))
+    return [p for p in found if p is not None]
+
+
 def _check_lesson_files(root: Path, entry: LessonFile) -> list[PackProblem]:
     problems: list[PackProblem] = []
+    problems.extend(_build_problems(root, entry))
     sql = entry.lesson.sandboxes.sql
     if sql is None:
         return problems

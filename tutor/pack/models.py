@@ -16,6 +16,7 @@ from tutor.pack.base import Markdown, Model, NonEmpty, Slug
 from tutor.pack.checks import CheckSpec
 from tutor.pack.sandbox_api import ApiSettings
 from tutor.pack.sandbox_sql import SqlSettings
+from tutor.pack.specs_code import BuildSettings
 
 FORMAT_VERSION = 1
 NOTES_DESCRIPTION = "For instructors: shown by `pack info` and `pack test`, never to learners."
@@ -89,6 +90,10 @@ class Lesson(Model):
         default_factory=list, description="Lesson ids best done first (advice; nothing is locked)."
     )
     sandboxes: Sandboxes = Field(default_factory=Sandboxes)
+    build: BuildSettings | None = Field(
+        default=None,
+        description="A build-it lesson: the learner writes code in a workspace folder, in their own editor.",
+    )
     steps: list[Step] = Field(min_length=1)
     notes: Markdown = Field(default="", description=NOTES_DESCRIPTION)
     renamed: dict[Slug, Slug] = Field(
