@@ -95,7 +95,10 @@ def pick_pack() -> Path | bool | None:
 
     builtin = _outline(builtin_pack_path(), "built-in")
     entries = ([builtin] if builtin is not None else []) + others
-    choices = [PackChoice(e.id, e.title, e.version, e.source, e.root, e.runs_code) for e in entries]
+    # the built-in pack is trusted (its build-it lessons ship with the tutor): no warning for it
+    choices = [
+        PackChoice(e.id, e.title, e.version, e.source, e.root, e.runs_code and e is not builtin) for e in entries
+    ]
     chosen = PackPickerApp(choices).run()
     return chosen if chosen is not None else False
 

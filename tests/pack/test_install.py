@@ -285,26 +285,50 @@ def _code_pack(root: Path) -> Path:
     return root
 
 
-def test_a_pack_that_runs_code_needs_trust(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tutor.pack import install as install_module
+def test_a_pack_that_runs_code_needs_trust(tmp_path: Path) -> None:
+    """The built-in pack has build-it lessons (the learner's app runs the pack's starter files and tests):
+    a copy of it is a pack that runs code."""
+    import shutil
 
-    root = _code_pack(tmp_path / "code")
-    monkeypatch.setattr(install_module, "runs_code", lambda pack: True)
+    from tutor.code import trust
+
+    root = tmp_path / "course"
+    shutil.copytree(REPO / "lessons", root)
     home = Home(tmp_path / "home")
     with pytest.raises(InstallError, match=r"runs Python code from the pack on this machine.*--trust"):
         install(root, home)
-    assert install(root, home, trust=True).pack.runs_code
+    assert not (home.packs / "backend-tutor-core").exists()
+    report = install(root, home, trust=True)
+    assert report.pack.runs_code
+    installed_pack = load_pack_ok(home.packs / "backend-tutor-core")
+    assert trust.is_trusted(home, installed_pack)  # the app will not ask again for this version
+    listed = cli("pack", "list", home=home.root)
+    assert "[runs code]" in listed.stdout
+    info = cli("pack", "info", str(root), home=home.root)
+    assert "runs code: yes" in info.stdout
 
 
-def test_runs_code_is_read_from_code_tests_kinds(tmp_path: Path) -> None:
+def load_pack_ok(root: Path):
+    from tutor.pack.loader import load_pack
+
+    result = load_pack(root)
+    assert result.pack is not None
+    return result.pack
+
+
+def test_runs_code_is_read_from_code_kinds_and_build_lessons(tmp_path: Path) -> None:
+    from tutor.pack.checks import CODE_KINDS
+    from tutor.pack.install import CODE_KINDS as RAW_CODE_KINDS
     from tutor.pack.install import runs_code_raw
 
+    assert RAW_CODE_KINDS == CODE_KINDS
     root = _code_pack(tmp_path / "p")
     assert not runs_code_raw(root)
     (root / "basics" / "02-build.yaml").write_text(
         "id: b\ntitle: B\ntrack: basics\nsteps:\n  - id: s\n    check: {kind: all, checks: [{kind: code_tests}]}\n"
     )
     assert runs_code_raw(root)
+    assert runs_code_raw(REPO / "lessons")
 
 
 def test_a_pack_published_as_a_wheel_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # the loader (pydantic) is imported only when a pack is insta
 
 ENTRY_POINT_GROUP = "backend_tutor.packs"
 INSTALL_RECORD = ".installed.json"
-CODE_KINDS = frozenset({"code_tests"})
+CODE_KINDS = frozenset({"code_http", "code_tests"})  # tutor.pack.checks.CODE_KINDS, without pydantic
 
 
 class InstallError(Exception):
@@ -63,17 +63,11 @@ class InstallReport:
 
 
 def runs_code(pack: Pack) -> bool:
-    """True when any step runs Python on the learner's machine (a `code_tests` check, or a model field
-    that says so)."""
-    from tutor.pack.checks import iter_kinds
+    """True when any lesson runs Python from the pack on the learner's machine: a build-it lesson, or a
+    step checked by `code_http` or `code_tests` (the same rule the app asks its question by)."""
+    from tutor.code.trust import runs_code as pack_runs_code
 
-    if getattr(pack.manifest, "runs_code", False):
-        return True
-    for entry in pack.lessons:
-        for step in entry.lesson.steps:
-            if CODE_KINDS & set(iter_kinds(step.check)):
-                return True
-    return False
+    return pack_runs_code(pack)
 
 
 def runs_code_raw(root: Path) -> bool:
@@ -86,13 +80,13 @@ def runs_code_raw(root: Path) -> bool:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
-        if not any(kind in text for kind in CODE_KINDS):
+        if not any(kind in text for kind in CODE_KINDS) and "build" not in text:
             continue
         try:
             data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
         except yaml.YAMLError:
             continue
-        if _mentions_code_kind(data):
+        if (isinstance(data, dict) and data.get("build") is not None) or _mentions_code_kind(data):
             return True
     return False
 
@@ -307,9 +301,10 @@ def install(source: Path, home: Home, *, trust: bool = False, force: bool = Fals
                 "the pack does not validate; nothing was installed", [str(p) for p in result.errors or result.problems]
             )
         pack = result.pack
-        if runs_code(pack) and not trust:
+        code = runs_code(pack)
+        if code and not trust:
             raise InstallError(
-                f"{pack.id} runs Python code from the pack on this machine (code exercises); "
+                f"{pack.id} runs Python code from the pack on this machine (build-it lessons); "
                 "install it only from an author you trust, with --trust"
             )
         target = home.packs / pack.id
@@ -332,9 +327,13 @@ def install(source: Path, home: Home, *, trust: bool = False, force: bool = Fals
         if target.exists():
             target.rename(old)
         staged.rename(target)
+        if code:  # the learner said yes on the command line: the app does not ask again for this version
+            from tutor.code.trust import trust as record_trust
+
+            record_trust(home, pack)
         moved = follow_renames(target, pack.id, home)
         hidden = _hidden_progress(pack, home)
-        entry = InstalledPack(pack.id, pack.title, pack.version, target, "installed", runs_code(pack))
+        entry = InstalledPack(pack.id, pack.title, pack.version, target, "installed", code)
         return InstallReport(entry, previous.version if previous else None, moved, hidden)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
