@@ -143,3 +143,17 @@ def test_a_traffic_check_needs_requests_not_only_waits_or_answers(tmp_path: Path
         "http/01.yaml:19:9: the wrong answer 1 needs `requests`: a 'http_traffic' check judges the requests the "
         "learner sent, so an action without `requests` cannot show that the check rejects this mistake",
     ]
+
+
+def test_a_quote_inside_double_quotes_is_named(tmp_path: Path) -> None:
+    lesson = GOOD_LESSON.format(id="q").replace("text: Pick one.", 'text: "Send {"count": 3} back"')
+    found = problems(write_pack(tmp_path, {"http/01.yaml": lesson}))
+    assert len(found) == 1
+    assert found[0].startswith('http/01.yaml:7:19: a quoted text ends early on this line: a " inside "..." closes it')
+
+
+def test_a_key_indented_too_far_is_indentation_not_a_colon_trap(tmp_path: Path) -> None:
+    lesson = GOOD_LESSON.format(id="i").replace("    text: Pick one.", "     text: Pick one.")
+    found = problems(write_pack(tmp_path, {"http/01.yaml": lesson}))
+    assert len(found) == 1
+    assert "indentation: this line is not lined up" in found[0], found[0]

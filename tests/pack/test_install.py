@@ -47,10 +47,10 @@ def test_round_trip_new_validate_test_build_install_list_open_remove(tmp_path: P
         .startswith("# yaml-language-server: $schema=../schema/lesson.schema.json")
     )
     validated = cli("pack", "validate", str(folder), home=home)
-    assert validated.returncode == 0 and "ok: cohort-b 0.1.0: 3 lessons, 6 steps, 0 warnings" in validated.stdout
+    assert validated.returncode == 0 and "ok: cohort-b 0.1.0: 4 lessons, 7 steps, 0 warnings" in validated.stdout
     tested = cli("pack", "test", str(folder), home=home)
     assert tested.returncode == 0, tested.stdout
-    assert tested.stdout.strip().endswith("13 passed, 0 failed")
+    assert tested.stdout.strip().endswith("16 passed, 0 failed")
 
     (folder / "basics" / "01-status-classes.yaml~").write_text("backup")
     (folder / ".git").mkdir()
@@ -64,6 +64,10 @@ def test_round_trip_new_validate_test_build_install_list_open_remove(tmp_path: P
     assert names == [
         "README.md",
         "basics/01-status-classes.yaml",
+        "build/01-build-count.yaml",
+        "build/01-build-count/reference/app.py",
+        "build/01-build-count/starter/app.py",
+        "build/01-build-count/wrong-list/app.py",
         "databases/01-first-queries.yaml",
         "http/01-first-requests.yaml",
         "pack-manifest.json",
@@ -77,11 +81,14 @@ def test_round_trip_new_validate_test_build_install_list_open_remove(tmp_path: P
     assert (tmp_path / "dist" / "cohort-b.zip.sha256").read_text().split()[0] == checksum
     assert "left out (5): .git/HEAD, .gitignore, basics/01-status-classes.yaml~, schema/" in built.stdout
 
-    installed_ = cli("pack", "install", str(archive), home=home)
+    refused = cli("pack", "install", str(archive), home=home)
+    assert refused.returncode == 1 and "--trust" in refused.stderr  # its build-it lesson runs code
+    installed_ = cli("pack", "install", str(archive), "--trust", home=home)
     assert installed_.returncode == 0, installed_.stdout + installed_.stderr
     assert "installed cohort-b 0.1.0" in installed_.stdout
     listed = cli("pack", "list", home=home)
     assert listed.stdout.split()[:3] == ["cohort-b", "0.1.0", "Cohort"]
+    assert "[runs code]" in listed.stdout
     info = cli("pack", "info", "cohort-b", home=home)
     assert info.returncode == 0 and "Cohort b  (cohort-b 0.1.0)" in info.stdout
 
