@@ -2,8 +2,9 @@
 
 One example lesson per kind of step: a concept lesson (choice, text, number), an SQL lesson on a
 small table with its rows in the lesson (sql_result, sql_schema), an HTTP lesson on the sandbox
-API (http_traffic), and a build-it lesson where the learner writes a small app (code_http). Each lesson file starts with the editor schema line, and `schema/` holds the
-schemas it points at. README.md tells the author what to do next.
+API (http_traffic), and a build-it lesson where the learner writes a small app (code_http). Each
+lesson file starts with the editor schema line, and `schema/` holds the schemas it points at.
+README.md tells the author what to do next.
 """
 
 from __future__ import annotations
