@@ -22,6 +22,7 @@ LAZY_COMMANDS: dict[str, dict[str, str]] = {
         "pack": "tutor.commands.pack:pack",
         "progress": "tutor.commands.progress:progress",
         "sandbox": "tutor.commands.sandbox:sandbox",
+        "whoami": "tutor.commands.progress:whoami",
     },
     "sandbox": {"api": "tutor.commands.sandbox_api:api"},
 }
@@ -48,17 +49,71 @@ class LazyGroup(click.Group):
 
 
 def resolve_pack_path(path: Path | None, param_hint: str = "PATH") -> Path:
-    """The pack folder to use: the built-in pack, a folder, or a .zip unpacked safely into the state folder."""
+    """The pack folder to use: the built-in pack, a folder, a .zip unpacked safely into the state folder,
+    or the id of an installed pack."""
     from tutor.paths import Home, builtin_pack_path
 
     if path is None:
         return builtin_pack_path()
+    home = Home.from_env()
+    if not path.exists():
+        from tutor.pack.install import find, installed
+
+        found = find(str(path), home)
+        if found is None:
+            known = ", ".join(p.id for p in installed(home)) or "none installed"
+            raise click.BadParameter(
+                f"'{path}' is neither a pack folder, a .zip, nor the id of an installed pack ({known})",
+                param_hint=param_hint,
+            )
+        return found.root
     from tutor.pack.archive import ArchiveError, resolve_pack_source
 
     try:
-        return resolve_pack_source(path, Home.from_env().packs)
+        return resolve_pack_source(path, home.cache / "unpacked")
     except ArchiveError as exc:
         raise click.BadParameter(str(exc), param_hint=param_hint) from None
+
+
+def pick_pack() -> Path | bool | None:
+    """With packs installed besides the built-in one, ask which to open (a picker screen).
+    Returns the chosen folder, None for the built-in pack when there is nothing to pick, False to quit."""
+    from tutor.paths import Home, builtin_pack_path
+
+    home = Home.from_env()
+    from tutor.pack.install import _outline, installed
+
+    others = installed(home)
+    if not others:
+        return None
+    from tutor.app.screens.pack_picker import PackChoice, PackPickerApp
+
+    builtin = _outline(builtin_pack_path(), "built-in")
+    entries = ([builtin] if builtin is not None else []) + others
+    choices = [PackChoice(e.id, e.title, e.version, e.source, e.root, e.runs_code) for e in entries]
+    chosen = PackPickerApp(choices).run()
+    return chosen if chosen is not None else False
+
+
+def open_tutor(pack_path: Path | None) -> int:
+    """Open the app on `pack_path` (or ask which pack when several are installed)."""
+    if pack_path is None:
+        picked = pick_pack()
+        if picked is False:
+            return 0
+        pack_path = picked if isinstance(picked, Path) else None
+    if pack_path is not None:
+        from tutor.pack.install import follow_renames, read_renames
+        from tutor.paths import Home
+
+        lessons, steps = read_renames(pack_path)
+        if lessons or steps:
+            from tutor.pack.index import read_index
+
+            follow_renames(pack_path, read_index(pack_path).id, Home.from_env())
+    from tutor.app import run
+
+    return run(pack_path)
 
 
 def pack_path_option(function: Any) -> Any:
@@ -71,24 +126,34 @@ def pack_path_option(function: Any) -> Any:
     return click.option(
         "--pack",
         "pack_path",
-        type=click.Path(exists=True, path_type=Path),
+        type=click.Path(path_type=Path),
         default=None,
         callback=resolve,
-        help="A lesson-pack folder or .zip (default: the built-in pack).",
+        help="A lesson-pack folder, a .zip, or an installed pack's id (default: the built-in pack).",
     )(function)
 
 
 @click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="backend-tutor")
 @pack_path_option
+@click.option(
+    "--workspace",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where build-it lessons keep your code (default: workspace/ in the tutor's home).",
+)
 @click.pass_context
-def main_group(ctx: click.Context, pack_path: Path | None) -> None:
+def main_group(ctx: click.Context, pack_path: Path | None, workspace: Path | None) -> None:
     """Learn backend engineering on real systems: run with no command to open the tutor."""
+    if workspace is not None:
+        import os
+
+        from tutor.code.workspace import ENV_WORKSPACE
+
+        os.environ[ENV_WORKSPACE] = str(workspace.expanduser().resolve())
     if ctx.invoked_subcommand is not None:
         return
-    from tutor.app import run
-
-    sys.exit(run(pack_path))
+    sys.exit(open_tutor(pack_path))
 
 
 def main() -> None:

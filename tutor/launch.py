@@ -6,19 +6,44 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 
 def main() -> None:
     if len(sys.argv) == 1:
-        from tutor.app import run
+        from tutor.paths import Home
 
-        code = run(None)
-        # Everything is saved and closed by now (progress is committed as it happens; the sandboxes got
-        # their stop signal on the key). Skip the interpreter's teardown, which spends most of a second
-        # freeing memory, so quitting is instant; the sandbox threads end with the process.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+        packs = Home.from_env().packs
+        if not _has_installed_packs(packs) and not _has_wheel_packs():
+            from tutor.app import run
+
+            exit_now(run(None))
+        from tutor.cli import open_tutor
+
+        exit_now(open_tutor(None))
     from tutor.cli import main as cli_main
 
     cli_main()
+
+
+def exit_now(code: int) -> None:
+    """Leave once the app has closed. Everything is saved and closed by now (progress is committed as
+    it happens; the sandboxes got their stop signal on the key). Skip the interpreter's teardown,
+    which spends most of a second freeing memory, so quitting is instant; the sandbox threads end
+    with the process."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _has_installed_packs(packs: Path) -> bool:
+    try:
+        return any(not e.name.startswith(".") and e.is_dir() for e in os.scandir(packs))
+    except OSError:
+        return False
+
+
+def _has_wheel_packs() -> bool:
+    from importlib.metadata import entry_points
+
+    return bool(entry_points(group="backend_tutor.packs"))

@@ -56,6 +56,8 @@ class Case:
             return f"{where}: the solution was rejected: {self.message}"
         if self.case.startswith("alternative"):
             return f"{where}: {self.case} (a right answer) was rejected: {self.message}"
+        if self.case == "the starter files":
+            return f"{where}: the starter files: {self.message}"
         if self.message.startswith("the check"):
             return f"{where}: {self.case}: {self.message}"
         return f"{where}: {self.case} was accepted" + (f" ({self.message})" if self.message else "")
@@ -137,6 +139,19 @@ def _warnings(entry: LessonFile, index: int, step: Step, strict: bool) -> list[C
     return out
 
 
+def _starter_case(session: Session, entry: LessonFile, index: int, step: Step) -> Case:
+    """A build-it step: the untouched starter files must fail its check (else there is nothing to build)."""
+    assert session.workspace is not None
+    session.workspace.lay(None)
+    session.begin_step(step)
+    result = session.check(step)
+    line = entry.source.key_pos(("steps", index, "check")).line
+    if result.error:
+        return Case(entry.path, line, entry.lesson.id, step.id, "the starter files", False, _one_line(result))
+    message = "" if not result.passed else "the untouched starter files already pass: there is nothing to build"
+    return Case(entry.path, line, entry.lesson.id, step.id, "the starter files", not result.passed, message)
+
+
 def check_lesson(pack: Pack, entry: LessonFile, home: Home, *, strict: bool = False) -> list[Case]:
     cases: list[Case] = []
     lesson = entry.lesson
@@ -163,6 +178,8 @@ def check_lesson(pack: Pack, entry: LessonFile, home: Home, *, strict: bool = Fa
                 return Case(entry.path, line, lesson.id, step.id, label, passed=passed, message=message)
 
             session.begin_step(step)  # keeps the step-open state every case starts from
+            if lesson.build is not None and session.workspace is not None:
+                cases.append(_starter_case(session, entry, index, step))
             for number, wrong in enumerate(step.wrong_answers, start=1):
                 label = f"wrong answer {number}"
                 line = entry.source.value_pos(("steps", index, "wrong_answers", number - 1)).line
@@ -185,16 +202,29 @@ def check_lesson(pack: Pack, entry: LessonFile, home: Home, *, strict: bool = Fa
                     cases.append(case(line, label, False, f"the check itself failed: {_one_line(result)}"))
                 else:
                     cases.append(case(line, label, not result.passed, _one_line(result) if result.passed else ""))
+                    if not result.passed and wrong.feedback and result.feedback != wrong.feedback:
+                        shown = "no feedback" if result.feedback is None else "another answer's feedback"
+                        cases.append(
+                            Case(
+                                entry.path,
+                                line,
+                                lesson.id,
+                                step.id,
+                                f"{label} feedback",
+                                passed=not strict,
+                                message=f"a learner who gives this answer sees {shown}, not the one written for it",
+                                severity="warning",
+                            )
+                        )
             for number, alternative in enumerate(step.alternatives, start=1):
                 label = f"alternative {number}"
                 line = entry.source.value_pos(("steps", index, "alternatives", number - 1)).line
-                state = session.save_state()
                 try:
                     session.begin_step(step)
                     answer, failure = _apply(session, alternative)
                     verdict = None if failure is not None else session.check(step, answer)
                 finally:
-                    session.restore_state(state)
+                    session.reset_step()
                 if verdict is None:
                     cases.append(case(line, label, False, f"it could not be applied: {failure}"))
                 else:

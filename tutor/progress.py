@@ -301,6 +301,58 @@ class ProgressStore:
         )
         return int(count)
 
+    def apply_renames(
+        self, pack_id: str, lessons: dict[str, str], steps: dict[str, dict[str, str]]
+    ) -> list[tuple[str, str]]:
+        """Move progress from renamed ids to their new ids: `lessons` old -> new, `steps` per (new) lesson
+        id old step -> new step. A record already kept under the new id wins and the old one stays, hidden.
+        Running it twice changes nothing. Returns the (old, new) 'lesson' or 'lesson/step' pairs moved."""
+        moved: list[tuple[str, str]] = []
+        statements: list[tuple[str, tuple[object, ...]]] = []
+        current = self.pack_steps(pack_id)
+        after: dict[str, set[str]] = {lesson: set(steps_) for lesson, steps_ in current.items()}
+        for old, new in lessons.items():
+            if old not in current or old == new:
+                continue
+            taken = after.setdefault(new, set())
+            for step_id in current[old]:
+                if step_id in taken:
+                    continue
+                statements.append(
+                    (
+                        "UPDATE step_progress SET lesson_id = ? WHERE pack_id = ? AND lesson_id = ? AND step_id = ?",
+                        (new, pack_id, old, step_id),
+                    )
+                )
+                taken.add(step_id)
+                after[old].discard(step_id)
+            statements.append(
+                ("UPDATE position SET lesson_id = ? WHERE pack_id = ? AND lesson_id = ?", (new, pack_id, old))
+            )
+            moved.append((old, new))
+        for lesson_id, renames in steps.items():
+            for old, new in renames.items():
+                if old not in after.get(lesson_id, set()) or new in after[lesson_id] or old == new:
+                    continue
+                statements.append(
+                    (
+                        "UPDATE step_progress SET step_id = ? WHERE pack_id = ? AND lesson_id = ? AND step_id = ?",
+                        (new, pack_id, lesson_id, old),
+                    )
+                )
+                statements.append(
+                    (
+                        "UPDATE position SET step_id = ? WHERE pack_id = ? AND lesson_id = ? AND step_id = ?",
+                        (new, pack_id, lesson_id, old),
+                    )
+                )
+                after[lesson_id].discard(old)
+                after[lesson_id].add(new)
+                moved.append((f"{lesson_id}/{old}", f"{lesson_id}/{new}"))
+        if statements:
+            self._write(statements)
+        return moved
+
     def set_setting(self, key: str, value: str) -> None:
         self._write(
             [

@@ -15,6 +15,7 @@ through exactly the path a learner's own action takes.
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -26,8 +27,11 @@ from tutor.pack.actions import Action, Answer, HttpRequest, Wait, WrongAnswer
 from tutor.pack.models import Lesson, Step
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from sandboxes.api.sandbox import ApiSandbox
     from sandboxes.sql.sandbox import SqlSandbox
+    from tutor.code.workspace import CodeEvidenceImpl, Workspace
     from tutor.pack.loader import Pack
     from tutor.paths import Home
 
@@ -52,6 +56,71 @@ def _normal_sql(sql: str) -> str:
     return " ".join(sql.replace(";", " ").split()).casefold()
 
 
+_ANY_VALUE_HEADERS = frozenset({"idempotency-key"})
+"""Headers whose value each learner makes up (a fresh UUID): a declared wrong answer matches any value."""
+
+_PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
+
+
+def _same_text(template: str, actual: str) -> bool:
+    """`actual` equals `template`, where each `{name}` placeholder (a value saved from an earlier
+    response, such as a token or an id) stands for any text."""
+    parts = _PLACEHOLDER.split(template)
+    if len(parts) == 1:
+        return template == actual
+    pattern = "[^/]+?".join(re.escape(part) for part in parts)
+    return re.fullmatch(pattern, actual, re.S) is not None
+
+
+def _same_json(template: Any, actual: Any) -> bool:
+    if isinstance(template, str):
+        return isinstance(actual, str) and _same_text(template, actual)
+    if isinstance(template, dict):
+        return (
+            isinstance(actual, dict)
+            and template.keys() == actual.keys()
+            and all(_same_json(v, actual[k]) for k, v in template.items())
+        )
+    if isinstance(template, list):
+        return (
+            isinstance(actual, list)
+            and len(template) == len(actual)
+            and all(_same_json(t, a) for t, a in zip(template, actual, strict=True))
+        )
+    if isinstance(template, bool) or isinstance(actual, bool):
+        return template is actual
+    return bool(template == actual)
+
+
+def _same_request(request: HttpRequest, exchange: Any) -> bool:
+    """Whether a recorded exchange is the request a declared wrong answer describes: same method,
+    path, query parameters, the headers it names, and the same body."""
+    from tutor.checks.http_traffic import header_matches
+
+    if exchange.method != request.method or not _same_text(request.path.rstrip("/"), exchange.path.rstrip("/")):
+        return False
+    wanted_query = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in request.query.items()}
+    sent_query = dict(exchange.query_params)
+    if wanted_query.keys() != sent_query.keys():
+        return False
+    if not all(_same_text(v, sent_query[k]) for k, v in wanted_query.items()):
+        return False
+    for name, value in request.headers.items():
+        actual = exchange.request_header(name)
+        if actual is None:
+            return False
+        if name.lower() in _ANY_VALUE_HEADERS:
+            continue
+        # A declared `*` is the learner's literal `*` (If-Match: *), not "any value" as in a check.
+        if not (_same_text(value, actual) or (value.strip() != "*" and header_matches(value, actual))):
+            return False
+    if request.json_body is not None:
+        return _same_json(request.json_body, exchange.request_json())
+    if request.body is not None:
+        return bool(exchange.request_body.decode("utf-8", "replace").strip() == request.body.strip())
+    return True
+
+
 class ActionFailed(Exception):
     """A replayed action could not be carried out (its SQL failed, a request could not be sent)."""
 
@@ -68,10 +137,13 @@ class SessionState:
 
 
 class Session:
-    def __init__(self, pack: Pack, lesson: Lesson, home: Home) -> None:
+    def __init__(self, pack: Pack, lesson: Lesson, home: Home, workspace: Path | None = None) -> None:
         self.pack = pack
         self.lesson = lesson
         self.home = home
+        self.workspace_choice = workspace  # `--workspace DIR`: build-it files go under it instead of the home
+        self.workspace: Workspace | None = None
+        self.code: CodeEvidenceImpl | None = None
         self.sql: SqlSandbox | None = None
         self.api: ApiSandbox | None = None
         self.step: Step | None = None
@@ -110,6 +182,13 @@ class Session:
                 self.api = ApiSandbox.start(settings.api, database=database)  # the old port is taken
             self._api_port = self.api.port
             self._remember_port(self.api.port)
+        if self.lesson.build is not None and self.workspace is None:
+            from tutor.code.workspace import CodeEvidenceImpl, Workspace
+
+            self.workspace = Workspace.for_lesson(self.home, self.pack, self.lesson, self.workspace_choice)
+            self.workspace.prepare()
+            database = self.sql.template if self.sql is not None and self.lesson.build.database else None
+            self.code = CodeEvidenceImpl(self.workspace, self.lesson.build.module, self.pack.root, database)
         self.started = True
 
     # The API keeps its port across runs of the same lesson when that port is free, so a learner's curl
@@ -146,6 +225,10 @@ class Session:
         self.start(progress)
 
     def close(self) -> None:
+        if self.code is not None:
+            self.code.close()
+            self.code = None
+            self.workspace = None
         if self.api is not None:
             self.api.stop()
             self.api = None
@@ -188,13 +271,20 @@ class Session:
             self.api.mark()
 
     def apply(self, action: Action) -> Any:
-        """Replay a learner action: SQL through the guarded learner connection, then the `wait` on the
-        lesson clock, then HTTP requests as an outside client (with `wait` items between them).
-        Returns the answer to check (None for hands-on actions).
+        """Replay a learner action: `files` into the workspace, SQL through the guarded learner
+        connection, then the `wait` on the lesson clock, then HTTP requests as an outside client (with
+        `wait` items between them). Returns the answer to check (None for hands-on actions).
 
         Raises ActionFailed when the SQL fails (with SQLite's message and where), a request cannot be
         sent, or a `save` finds nothing; whatever ran before the failure stays applied, as it would for
-        a learner."""
+        a learner.
+
+        `files` lays the starter files with the action's files over them in the workspace, as if the
+        learner had written them (only `pack test` does this; a learner saves in their editor)."""
+        if action.files is not None:
+            if self.workspace is None:
+                raise ActionFailed("this lesson has no workspace (`build:`)")
+            self.workspace.lay(self.pack.root / action.files)
         if action.sql is not None:
             if self.sql is None:
                 raise ActionFailed("this lesson has no SQL sandbox running")
@@ -260,6 +350,7 @@ class Session:
             answer=answer,
             sql=self.sql.evidence() if self.sql is not None else None,
             http=self.api.evidence() if self.api is not None else None,
+            code=self.code,
         )
 
     def check(self, step: Step, answer: Answer | None = None) -> CheckResult:
@@ -270,19 +361,80 @@ class Session:
         added: it says why that particular mistake is a mistake."""
         result = evaluate(step.check, self.context(answer))
         if not result.passed and result.feedback is None:
-            for wrong in step.wrong_answers:
-                if wrong.feedback and self._did(wrong, answer):
-                    result = replace(result, feedback=wrong.feedback)
-                    break
+            matching = [w for w in step.wrong_answers if w.feedback and self._did(w, answer)]
+            if matching:
+                # Several declared mistakes can be inside one learner's traffic: the one they made last,
+                # then the most specific one (SQL as well as requests; more requests; more details) is
+                # what the feedback should be about.
+                def recency(wrong: WrongAnswer) -> tuple[int, bool, int, int]:
+                    last = self._sent(wrong) if wrong.requests else None
+                    sent = [r for r in wrong.requests if isinstance(r, HttpRequest)]
+                    detail = sum(
+                        len(r.headers) + len(r.query) + (r.json_body is not None) + (r.body is not None) for r in sent
+                    )
+                    count = sum(r.repeat for r in sent)
+                    return (-1 if last is None else last, wrong.sql is not None, count, detail)
+
+                best = max(matching, key=recency) if any(w.requests for w in matching) else matching[0]
+                result = replace(result, feedback=best.feedback)
         return result
 
     def _did(self, wrong: WrongAnswer, answer: Answer | None) -> bool:
-        if wrong.answer is not None:
-            return _same_answer(wrong.answer, answer)
-        if wrong.sql is not None and self.sql is not None:
+        """Whether the learner did what `wrong` describes: every part it gives (the typed answer, the
+        files, the SQL, the requests) must match."""
+        if wrong.answer is not None and not _same_answer(wrong.answer, answer):
+            return False
+        if wrong.files is not None:
+            if self.workspace is None:
+                return False
+            from tutor.code.workspace import list_files
+
+            theirs = self.workspace.files()
+            mine = list_files(self.pack.root / wrong.files)
+            same = bool(mine) and all(
+                name in theirs and theirs[name].read_bytes() == path.read_bytes() for name, path in mine.items()
+            )
+            if not same:
+                return False
+        if wrong.sql is not None:
+            if self.sql is None:
+                return False
             from sandboxes.sql.guard import split_statements
 
             expected = [_normal_sql(s.sql) for s in split_statements(wrong.sql)]
             ran = [_normal_sql(s) for s in self.sql.statements()]
-            return bool(expected) and ran[-len(expected) :] == expected
-        return False
+            if not expected or ran[-len(expected) :] != expected:
+                return False
+        if wrong.requests:
+            return self._sent(wrong) is not None
+        return wrong.answer is not None or wrong.sql is not None or wrong.files is not None
+
+    def _sent(self, wrong: WrongAnswer) -> int | None:
+        """Where the learner's requests since the step opened contain `wrong`'s requests, in order (other
+        requests may come between): the position of the last one, or None."""
+        if self.api is None:
+            return None
+        requests = [r for r in wrong.requests if isinstance(r, HttpRequest)]
+        wanted = [r for r in requests for _ in range(r.repeat)]
+        if not wanted:
+            return None
+        sent = [e for e in self.api.evidence().exchanges() if e.source != "tutor"]
+        if any(r.repeat > 1 for r in requests):
+            # A burst (the load tool, `repeat` with `concurrency`) is logged in the order its answers
+            # came back: the learner's last requests must be the same ones, in any order.
+            recent = sent[-len(wanted) :]
+            if len(recent) < len(wanted):
+                return None
+            pending = list(wanted)
+            for exchange in recent:
+                match = next((r for r in pending if _same_request(r, exchange)), None)
+                if match is None:
+                    return None
+                pending.remove(match)
+            return len(sent) - 1
+        position, last = 0, None
+        for index, exchange in enumerate(sent):
+            if position < len(wanted) and _same_request(wanted[position], exchange):
+                position += 1
+                last = index
+        return last if position == len(wanted) else None

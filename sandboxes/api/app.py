@@ -13,7 +13,7 @@ Layers, outside in: traffic recorder (sees everything, 500s included) -> Date fr
 - `caching`: ETag, Last-Modified, Cache-Control, 304s and the application cache
 - `ratelimit`: the token bucket and its RateLimit headers
 - `auth` (accounts, tokens) and `auth_routes` (/auth/*)
-- `controls`: /_sandbox/relations, /_sandbox/clock, and the Date header
+- `controls`: /_sandbox/relations, /_sandbox/caching, /_sandbox/clock, /_sandbox/auth, and the Date header
 - `problems`: errors as problem+json; `openapi`: the /openapi.json document
 """
 
@@ -29,7 +29,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from sandboxes.api.auth_routes import auth_routes
-from sandboxes.api.controls import DateMiddleware, clock_routes, relation_routes
+from sandboxes.api.controls import DateMiddleware, caching_routes, clock_routes, relation_routes, weak_auth_routes
 from sandboxes.api.jsonio import JSON, dumps, json_response
 from sandboxes.api.problems import ApiError, problem_response
 from sandboxes.api.ratelimit import RateLimitMiddleware
@@ -71,7 +71,11 @@ def build_app(
         routes.extend(auth_routes(state))
     controls = relation_routes(state)
     routes.extend(controls)
+    weak_controls = weak_auth_routes(state)
+    routes.extend(weak_controls)
     routes.extend(clock_routes(state))
+    cache_controls = caching_routes(state)
+    routes.extend(cache_controls)
 
     spec_cache: dict[str, bytes] = {}
 
@@ -86,7 +90,12 @@ def build_app(
             body["auth"] = [route.path for route in auth_routes(state)]
             if state.auth.weak_modes:
                 body["weak_auth_modes"] = state.auth.weak_modes
-        body["sandbox_controls"] = ["/_sandbox/clock", *(["/_sandbox/relations"] if controls else [])]
+        body["sandbox_controls"] = [
+            "/_sandbox/clock",
+            *(["/_sandbox/relations"] if controls else []),
+            *(["/_sandbox/auth"] if weak_controls else []),
+            *(["/_sandbox/caching"] if cache_controls else []),
+        ]
         return json_response(body)
 
     async def health(request: Request) -> Response:

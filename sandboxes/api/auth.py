@@ -12,6 +12,7 @@ import contextlib
 import json
 import secrets
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 GUESSABLE_SECRET = "secret"  # noqa: S105 - deliberately weak, for the weak-auth lesson only
 SESSION_COOKIE = "session"
+WEAK_MODES = ("accept_alg_none", "guessable_secret", "skip_expiry", "skip_owner_check")
 
 
 REALM = "sandbox"
@@ -70,6 +72,10 @@ class AuthService:
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)
     revoked_jti: set[str] = field(default_factory=set)
+    session_expiry: dict[str, float] = field(default_factory=dict)
+    """session id -> lesson time when the server stops honouring it, whatever the browser does."""
+    failed_logins: dict[str, tuple[int, float]] = field(default_factory=dict)
+    """username -> (wrong passwords in a row, locked until), for `login_throttle`."""
     refresh_ttl: float = 7 * 24 * 3600
 
     def __post_init__(self) -> None:
@@ -79,16 +85,25 @@ class AuthService:
         self._lock = threading.Lock()
         self._dummy_hash: str | None = None
         weak = self.settings.weak
-        self.secret = GUESSABLE_SECRET if weak and weak.guessable_secret else secrets.token_urlsafe(32)
+        self.weak: dict[str, bool] = {name: bool(weak and getattr(weak, name)) for name in WEAK_MODES}
+        """The weak modes in force now; a lesson with `weak.switchable` lets the learner change them."""
+        self.secret = GUESSABLE_SECRET if self.weak["guessable_secret"] else secrets.token_urlsafe(32)
         for seed in self.settings.users:
             self.users[seed.username] = User(seed.username, seed.role, seed_password=seed.password)
 
     @property
     def weak_modes(self) -> list[str]:
-        weak = self.settings.weak
-        if weak is None:
-            return []
-        return [name for name in ("accept_alg_none", "guessable_secret", "skip_expiry") if getattr(weak, name)]
+        return [name for name in WEAK_MODES if self.weak[name]]
+
+    def set_weak(self, name: str, on: bool) -> None:
+        """Turn one weak mode on or off, as the code change that fixes it would. A new key for
+        `guessable_secret` makes every token signed with the old one invalid, as rotating a key does."""
+        with self._lock:
+            if self.weak[name] == on:
+                return
+            self.weak[name] = on
+            if name == "guessable_secret":
+                self.secret = GUESSABLE_SECRET if on else secrets.token_urlsafe(32)
 
     # -- the state model (sandboxes.api.state) ------------------------------------------------
     def memory(self) -> dict[str, Any]:
@@ -99,6 +114,10 @@ class AuthService:
                 "refresh_tokens": self.refresh_tokens,
                 "sessions": self.sessions,
                 "revoked_jti": self.revoked_jti,
+                "session_expiry": self.session_expiry,
+                "failed_logins": self.failed_logins,
+                "weak": self.weak,
+                "secret": self.secret,
             }
 
     def set_memory(self, memory: dict[str, Any]) -> None:
@@ -107,6 +126,10 @@ class AuthService:
             self.refresh_tokens = memory["refresh_tokens"]
             self.sessions = memory["sessions"]
             self.revoked_jti = memory["revoked_jti"]
+            self.session_expiry = memory["session_expiry"]
+            self.failed_logins = memory["failed_logins"]
+            self.weak = memory["weak"]
+            self.secret = memory["secret"]
 
     # -- passwords ---------------------------------------------------------------------------
     def _hash_of(self, user: User) -> str:
@@ -131,7 +154,48 @@ class AuthService:
         self.users[username].password_hash = self._hasher.hash(password)
         return self.users[username]
 
+    def _throttle_check(self, username: str) -> None:
+        if self.settings.login_throttle is None:
+            return
+        with self._lock:
+            _, locked_until = self.failed_logins.get(username, (0, 0.0))
+        left = locked_until - self.clock.now()
+        if left > 0:
+            # Checked before the password: a right guess during the lock must not be told apart.
+            wait = max(1, int(left + 0.999))
+            raise ApiError(
+                429,
+                f"too many failed logins for this account; try again in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
+
+    def _throttle_record(self, username: str, ok: bool) -> None:
+        throttle = self.settings.login_throttle
+        if throttle is None:
+            return
+        with self._lock:
+            if ok:
+                self.failed_logins.pop(username, None)
+                return
+            count, _ = self.failed_logins.get(username, (0, 0.0))
+            count += 1
+            locked_until = self.clock.now() + throttle.lockout_seconds if count >= throttle.max_failures else 0.0
+            if len(self.failed_logins) >= 10_000 and username not in self.failed_logins:
+                self.failed_logins.pop(next(iter(self.failed_logins)))
+            self.failed_logins[username] = (0 if locked_until else count, locked_until)
+
     def login(self, username: str, password: str) -> User:
+        """Check a password; with `login_throttle`, per-account locking (unknown usernames alike)."""
+        self._throttle_check(username)
+        try:
+            user = self._login(username, password)
+        except ApiError:
+            self._throttle_record(username, ok=False)
+            raise
+        self._throttle_record(username, ok=True)
+        return user
+
+    def _login(self, username: str, password: str) -> User:
         from argon2.exceptions import VerificationError, VerifyMismatchError
 
         user = self.users.get(username)
@@ -162,7 +226,21 @@ class AuthService:
             "jti": secrets.token_hex(8),
             "typ": "access",
         }
-        return jwt.encode(claims, self.secret, algorithm="HS256"), ttl
+        with self._weak_key_quiet():
+            return jwt.encode(claims, self.secret, algorithm="HS256"), ttl
+
+    @contextlib.contextmanager
+    def _weak_key_quiet(self) -> Iterator[None]:
+        """PyJWT warns about the 6-byte guessable key on every use; the lesson wants that key, and the
+        warning would land on the learner's terminal."""
+        import warnings
+
+        from jwt.warnings import InsecureKeyLengthWarning
+
+        with warnings.catch_warnings():
+            if self.secret == GUESSABLE_SECRET:
+                warnings.simplefilter("ignore", InsecureKeyLengthWarning)
+            yield
 
     def issue_refresh(self, user: User, family: str | None = None) -> str:
         token = secrets.token_urlsafe(32)
@@ -206,14 +284,14 @@ class AuthService:
     def start_session(self, user: User) -> str:
         sid = secrets.token_urlsafe(24)
         self.sessions[sid] = user.username
+        self.session_expiry[sid] = self.clock.now() + self.settings.session_ttl_seconds
         return sid
 
     # -- verifying ---------------------------------------------------------------------------
     def _decode(self, token: str) -> dict[str, Any]:
         import jwt
 
-        weak = self.settings.weak
-        if weak is not None and weak.accept_alg_none:
+        if self.weak["accept_alg_none"]:
             try:
                 header_b64, payload_b64 = token.split(".")[:2]
                 header = json.loads(base64.urlsafe_b64decode(header_b64 + "=" * (-len(header_b64) % 4)))
@@ -228,16 +306,17 @@ class AuthService:
         # `exp <= lesson now`, so expiry is still PyJWT's own check. `iat` is not checked for being in
         # the future (RFC 7519 §4.1.6 gives it no such rule; with the lesson clock ahead it would be).
         options: dict[str, Any] = {"require": ["exp", "sub"], "verify_iat": False}
-        if weak is not None and weak.skip_expiry:
+        if self.weak["skip_expiry"]:
             options["verify_exp"] = False  # WEAK MODE: expired tokens still work
         try:
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                self.secret,
-                algorithms=["HS256"],
-                options=options,  # type: ignore[arg-type]
-                leeway=-self.clock.offset,
-            )
+            with self._weak_key_quiet():
+                claims: dict[str, Any] = jwt.decode(
+                    token,
+                    self.secret,
+                    algorithms=["HS256"],
+                    options=options,  # type: ignore[arg-type]
+                    leeway=-self.clock.offset,
+                )
         except jwt.ExpiredSignatureError as exc:
             raise ApiError(
                 401,
@@ -293,6 +372,14 @@ class AuthService:
         sid = cookies.get(SESSION_COOKIE)
         if sid and self.settings.cookie_sessions:
             username = self.sessions.get(sid)
+            if username is not None and self.session_expiry.get(sid, float("inf")) <= self.clock.now():
+                # Expired on the server's clock, whatever the browser kept. Said as such: a client can
+                # tell "log in again, it timed out" from "this id was never valid".
+                raise ApiError(
+                    401,
+                    "the session expired on the server; log in again",
+                    headers={"WWW-Authenticate": bearer_challenge()},
+                )
             user = self.users.get(username) if username else None
             if user is None:
                 raise ApiError(

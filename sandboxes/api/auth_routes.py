@@ -91,7 +91,7 @@ def auth_routes(state: State) -> list[Route]:
                 httponly=True,
                 samesite="lax",
                 path="/",
-                max_age=settings.access_ttl_seconds * 12,
+                max_age=settings.session_ttl_seconds,
             )
         return response
 
@@ -133,7 +133,11 @@ def auth_routes(state: State) -> list[Route]:
 
     async def me(request: Request) -> Response:
         principal = need_login(request)
-        return json_response({"username": principal.username, "role": principal.role, "via": principal.via})
+        # Personal data: no cache may keep it (RFC 9111 §5.2.2.5).
+        return json_response(
+            {"username": principal.username, "role": principal.role, "via": principal.via},
+            headers={"Cache-Control": "no-store"},
+        )
 
     async def admin(request: Request) -> Response:
         principal = need_login(request)
@@ -141,7 +145,9 @@ def auth_routes(state: State) -> list[Route]:
             raise ApiError(
                 403, f"'{principal.username}' is logged in but has role '{principal.role}'; this needs role 'admin'"
             )
-        return json_response({"message": "welcome, admin", "users": sorted(auth.users)})
+        return json_response(
+            {"message": "welcome, admin", "users": sorted(auth.users)}, headers={"Cache-Control": "no-store"}
+        )
 
     routes = [
         Route("/auth/register", register, methods=["POST"]),

@@ -22,6 +22,45 @@ def json_response(value: Any, status: int = 200, headers: dict[str, str] | None 
     return Response(dumps(value), status_code=status, media_type=JSON, headers=headers)
 
 
+def accepts_json(accept: str) -> bool:
+    """Whether an `Accept` header (RFC 9110 §12.5.1) lets the server answer `application/json`.
+
+    The most specific media range that covers JSON decides (`application/json`, then `application/*`,
+    then `*/*`), and it must have a weight above 0. A header that cannot be read is ignored, as if absent.
+    """
+    weights: dict[str, float] = {}
+    for part in accept.split(","):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        if not media:
+            continue
+        weight = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    return True
+        weights[media.lower()] = weight
+    if not weights:
+        return True
+    for media in (JSON, "application/*", "*/*"):
+        if media in weights:
+            return weights[media] > 0
+    return False
+
+
+def require_json_acceptable(request: Request) -> None:
+    """406 Not Acceptable (RFC 9110 §15.5.7) when the client's `Accept` rules out the only format this
+    API can send. No `Accept` header means anything is fine."""
+    accept = request.headers.get("accept")
+    if accept is not None and not accepts_json(accept):
+        raise ApiError(
+            406,
+            f"this API answers only in application/json, and 'Accept: {accept[:80]}' rules that out",
+        )
+
+
 async def read_json(request: Request) -> Any:
     """The request body as JSON: 415 for another content type, 400 when it does not parse."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

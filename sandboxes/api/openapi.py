@@ -199,6 +199,49 @@ def spec(settings: ApiSettings, state: Any = None) -> dict[str, Any]:
                 "responses": {"200": {"description": "Switched"}, "404": PROBLEM, "422": PROBLEM},
             },
         }
+    if settings.caching is not None and settings.caching.switchable:
+        tag = ["sandbox controls"]
+        paths["/_sandbox/caching"] = {
+            "get": {
+                "summary": "The application cache's TTL and single-flight setting now",
+                "tags": tag,
+                "responses": {"200": {"description": "OK"}},
+            },
+            "put": {
+                "summary": "Change them (stands in for the code change that adds a cache or a per-key lock)",
+                "tags": tag,
+                "requestBody": {
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "app_cache_ttl": {
+                                        "type": ["number", "null"],
+                                        "exclusiveMinimum": 0,
+                                        "maximum": 86400,
+                                    },
+                                    "single_flight": {"type": "boolean"},
+                                    "cache_control": {
+                                        "type": "object",
+                                        "minProperties": 1,
+                                        "additionalProperties": {"type": "string", "maxLength": 200},
+                                    },
+                                },
+                                "additionalProperties": False,
+                                "minProperties": 1,
+                            }
+                        }
+                    }
+                },
+                "responses": {"200": {"description": "Changed"}, "415": PROBLEM, "422": PROBLEM},
+            },
+            "delete": {
+                "summary": "Empty the application cache (as a FLUSHDB after a fix made in the database)",
+                "tags": tag,
+                "responses": {"200": {"description": "Emptied; `emptied` says how many entries"}},
+            },
+        }
     return {
         "openapi": "3.1.0",
         "info": {"title": "backend-tutor sandbox API", "version": "1.0", "description": description},

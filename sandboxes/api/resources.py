@@ -20,7 +20,7 @@ from starlette.routing import Route
 from sandboxes.api.auth_routes import current_principal
 from sandboxes.api.caching import etag_matches, etag_of, not_modified_since
 from sandboxes.api.database import Column, Database
-from sandboxes.api.jsonio import JSON, MAX_INT, dumps, read_json
+from sandboxes.api.jsonio import JSON, MAX_INT, dumps, read_json, require_json_acceptable
 from sandboxes.api.problems import ApiError
 from sandboxes.api.recorder import trace_of
 from sandboxes.api.state import CacheEntry, IdempotentResult, State
@@ -105,6 +105,7 @@ class ResourceApi:
         if not needed and not (write and self.r.write_role):
             return
         principal = current_principal(self.state, request)
+        request.state.principal = principal
         if principal is None:
             raise ApiError(
                 401,
@@ -123,6 +124,17 @@ class ResourceApi:
         trace = trace_of(request.scope)
         if trace:
             trace.add("auth", "allowed", user=principal.username, role=principal.role, needs=self.r.write_role)
+
+    def owner(self, request: Request, by_id: bool) -> str | None:
+        """The user whose rows this request may see and change; None when rows are not owned. The
+        lesson's weak mode skips the check for rows asked for by id, the classic BOLA: the list is
+        scoped to the caller, `/items/{id}` is not."""
+        if not self.r.owner_column or self.state.auth is None:
+            return None
+        if by_id and self.state.auth.weak["skip_owner_check"]:
+            return None
+        principal = getattr(request.state, "principal", None)
+        return None if principal is None else str(principal.username)
 
     def embed(self, conn: sqlite3.Connection, items: list[dict[str, Any]]) -> None:
         for relation in self.r.relations:
@@ -173,6 +185,10 @@ class ResourceApi:
             if value is not None:
                 where.append(f'"{column}" = ?')
                 args.append(value)
+        owner = self.owner(request, by_id=False)
+        if owner is not None:
+            where.append(f'"{self.r.owner_column}" = ?')
+            args.append(owner)
         sort = self._sort(request)
         limit = _int_param(request, "limit", self.r.page_size, 1, self.r.max_page_size)
         headers: dict[str, str] = {}
@@ -241,9 +257,12 @@ class ResourceApi:
 
     def _get_sync(self, request: Request) -> tuple[Any, dict[str, str]]:
         item_id = self._item_id(request)
+        owner = self.owner(request, by_id=True)
+        mine = f' AND "{self.r.owner_column}" = ?' if owner is not None else ""
         with self.state.db.connect(trace_of(request.scope)) as conn:
             row = conn.execute(
-                f'SELECT {self.select_list()} FROM "{self.r.table}" WHERE "{self.r.id_column}" = ?', (item_id,)
+                f'SELECT {self.select_list()} FROM "{self.r.table}" WHERE "{self.r.id_column}" = ?{mine}',
+                (item_id,) if owner is None else (item_id, owner),
             ).fetchone()
             if row is None:
                 raise ApiError(404, f"there is no {self.r.name} item with id {item_id}")
@@ -253,15 +272,23 @@ class ResourceApi:
 
     async def read(self, request: Request, which: str) -> Response:
         self.authorize(request, write=False)
+        require_json_acceptable(request)
         state = self.state
         caching = state.settings.caching
         trace = trace_of(request.scope)
         begin = time.perf_counter()
-        key = (self.version, self.r.name, request.url.path, str(request.query_params))
+        key = (
+            self.version,
+            self.r.name,
+            request.url.path,
+            str(request.query_params),
+            str(self.owner(request, by_id=which == "item")),
+        )
         entry: CacheEntry | None = None
         hit = False
         timing: list[str] = []
-        if caching and caching.app_cache_ttl:
+        ttl = state.cache_ttl()
+        if ttl:
             with state.cache_lock:
                 entry = state.cache.get(key)
                 if entry is not None and entry.expires <= state.clock.now():
@@ -273,36 +300,56 @@ class ResourceApi:
                 trace.add(
                     "cache", "HIT" if hit else "MISS", key=key[2] + ("?" + key[3] if key[3] else ""), ttl_left=left
                 )
-        if entry is None:
-            db_begin = time.perf_counter()
-            if self.r.latency_ms:
-                await asyncio.sleep(self.r.latency_ms / 1000)
+        loading: asyncio.Future[CacheEntry] | None = None
+        collapsed = False
+        if entry is None and ttl and state.single_flight():
+            with state.cache_lock:
+                in_flight = state.loading.get(key)
+                if in_flight is None:
+                    loading = state.loading[key] = asyncio.get_running_loop().create_future()
+            if in_flight is not None:
+                # Single flight: another request is loading this key; wait for its answer instead
+                # of sending the database the same query again.
+                entry = await asyncio.shield(in_flight)
+                collapsed = True
                 if trace:
-                    trace.add("latency", f"{self.r.latency_ms} ms of deliberate delay", self.r.latency_ms)
-            sync = self._list_sync if which == "list" else self._get_sync
-            payload, headers = await run_in_threadpool(sync, request)
-            db_ms = (time.perf_counter() - db_begin) * 1000
-            stored = state.clock.now()
-            entry = CacheEntry(dumps(payload), headers, stored, stored, db_ms)
-            if caching and caching.app_cache_ttl:
-                entry.expires = stored + caching.app_cache_ttl
+                    trace.add("cache", "waited for the load already in flight (single flight)")
+        if entry is None:
+            try:
+                entry = await self._load(request, which, trace, ttl)
+            except BaseException as exc:
+                if loading is not None:
+                    with state.cache_lock:
+                        state.loading.pop(key, None)
+                    loading.set_exception(exc)
+                    loading.exception()  # retrieved: the waiters re-raise it, nobody else must
+                raise
+            if ttl:
                 with state.cache_lock:
                     state.cache[key] = entry
-            timing.append(f"db;dur={db_ms:.2f}")
+            if loading is not None:
+                with state.cache_lock:
+                    state.loading.pop(key, None)
+                loading.set_result(entry)
+            timing.append(f"db;dur={entry.db_ms:.2f}")
         headers = dict(entry.headers)
-        if caching and caching.app_cache_ttl:
+        if ttl:
             headers["X-Cache"] = "HIT" if hit else "MISS"
+            # RFC 9211: `collapsed` marks a miss that shared another request's load (single flight).
+            cache_status = "hit" if hit else "fwd=miss; collapsed" if collapsed else "fwd=miss; stored"
+            headers["Cache-Status"] = f"sandbox; {cache_status}"
             if hit:  # RFC 9111 §5.1: how long ago the origin made this answer
                 headers["Age"] = str(max(0, int(state.clock.now() - entry.stored)))
-            timing.insert(0, f'cache;desc="{"HIT" if hit else "MISS"}"')
+            timing.insert(0, f'cache;desc="{"HIT" if hit else "MISS, collapsed" if collapsed else "MISS"}"')
         body = entry.body
         self.version_headers(headers)
         if self.r.auth == "read":
             headers["Vary"] = "Authorization, Cookie"
         status = 200
         if caching:
-            if caching.cache_control:
-                headers["Cache-Control"] = caching.cache_control
+            cache_control = state.cache_control(self.r)
+            if cache_control:
+                headers["Cache-Control"] = cache_control
             etag = etag_of(body) if caching.etag else None
             last_modified = state.last_modified(self.r.table) if caching.last_modified else None
             if etag:
@@ -321,6 +368,19 @@ class ResourceApi:
         if status == 304:
             return Response(status_code=304, headers=headers)
         return Response(body, status_code=200, media_type=JSON, headers=headers)
+
+    async def _load(self, request: Request, which: str, trace: Any, ttl: float | None) -> CacheEntry:
+        """Read from the database (after the lesson's deliberate delay): a cache miss, or no cache."""
+        db_begin = time.perf_counter()
+        if self.r.latency_ms:
+            await asyncio.sleep(self.r.latency_ms / 1000)
+            if trace:
+                trace.add("latency", f"{self.r.latency_ms} ms of deliberate delay", self.r.latency_ms)
+        sync = self._list_sync if which == "list" else self._get_sync
+        payload, headers = await run_in_threadpool(sync, request)
+        db_ms = (time.perf_counter() - db_begin) * 1000
+        stored = self.state.clock.now()
+        return CacheEntry(dumps(payload), headers, stored, stored + ttl if ttl else stored, db_ms)
 
     def version_headers(self, headers: dict[str, str]) -> None:
         if self.version == "v1" and "v2" in self.state.settings.versions:
@@ -362,14 +422,21 @@ class ResourceApi:
     def _write_sync(self, request: Request, data: Any, mode: str) -> tuple[int, Any, dict[str, str]]:
         table, id_col = f'"{self.r.table}"', f'"{self.r.id_column}"'
         item_id: Any
+        owner = self.owner(request, by_id=mode != "create")
+        mine, mine_args = (f' AND "{self.r.owner_column}" = ?', [owner]) if owner is not None else ("", [])
         with self.state.db.connect(trace_of(request.scope)) as conn:
             try:
                 if mode == "delete":
                     item_id = self._item_id(request)
-                    cursor = conn.execute(f"DELETE FROM {table} WHERE {id_col} = ?", (item_id,))
+                    cursor = conn.execute(f"DELETE FROM {table} WHERE {id_col} = ?{mine}", (item_id, *mine_args))
                     if cursor.rowcount == 0:
                         raise ApiError(404, f"there is no {self.r.name} item with id {item_id}")
                     return 204, None, {}
+                if owner is not None and isinstance(data, dict):
+                    if data.get(self.r.owner_column, owner) != owner:
+                        raise ApiError(403, f"'{owner}' may not give rows to another user")
+                    if mode in ("create", "replace"):
+                        data = {**data, str(self.r.owner_column): owner}
                 values = self._validate(conn, data, mode)
                 if mode == "create":
                     names = ", ".join(f'"{k}"' for k in values)
@@ -386,11 +453,14 @@ class ResourceApi:
                     if values:
                         sets = ", ".join(f'"{k}" = ?' for k in values)
                         cursor = conn.execute(
-                            f"UPDATE {table} SET {sets} WHERE {id_col} = ?", [*values.values(), item_id]
+                            f"UPDATE {table} SET {sets} WHERE {id_col} = ?{mine}",
+                            [*values.values(), item_id, *mine_args],
                         )
                         found = cursor.rowcount > 0
                     else:
-                        found = conn.execute(f"SELECT 1 FROM {table} WHERE {id_col} = ?", (item_id,)).fetchone()
+                        found = conn.execute(
+                            f"SELECT 1 FROM {table} WHERE {id_col} = ?{mine}", (item_id, *mine_args)
+                        ).fetchone()
                     if not found:
                         raise ApiError(404, f"there is no {self.r.name} item with id {item_id}")
             except sqlite3.IntegrityError as exc:
@@ -407,6 +477,7 @@ class ResourceApi:
             allow = "GET, HEAD"
             raise ApiError(405, f"{self.r.name} is read-only in this lesson", headers={"Allow": allow})
         self.authorize(request, write=True)
+        require_json_acceptable(request)
         data = await read_json(request) if mode != "delete" else None
         state = self.state
         idem: IdempotentResult | None = None

@@ -124,8 +124,12 @@ class ApiSandbox:
         headers[REF] = ref
         if source is not None:
             headers[SOURCE] = source
-        response = self.client().request(method, path, headers=headers, **kwargs)
+        client = self.client()
+        response = client.request(method, path, headers=headers, **kwargs)
         response.read()
+        # Like curl without a cookie jar: a cookie a response set is sent again only when a request
+        # names it, so a replayed "forgot the cookie" mistake really goes without it.
+        client.cookies.clear()
         exchange = self.recorder.wait_for_ref(ref)
         if exchange is None:  # pragma: no cover - the recorder wraps every request
             raise RuntimeError(f"the sandbox did not record {method} {path}")
@@ -142,12 +146,27 @@ class ApiSandbox:
 
         saved = {} if saved is None else saved
         path, kwargs = prepared(request, saved)
+        if request.repeat > 1:
+            return self._send_many(request.method, path, kwargs, request.repeat, request.concurrency)
         exchange = self.send(request.method, path, source=None, **kwargs)
         for name, source in request.save.items():
             value = read_value(source, exchange)
             if found(value):
                 saved[name] = value
         return exchange
+
+    def _send_many(self, method: str, path: str, kwargs: dict[str, Any], times: int, concurrency: int) -> Exchange:
+        """The same request `times` times, `concurrency` at once (threads share one pooled client, as
+        the load tool's workers do); returns the last exchange to finish. A repeated request saves nothing."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def one(_: int) -> Exchange:
+            return self.send(method, path, source=None, **dict(kwargs))
+
+        if concurrency <= 1:
+            return [one(i) for i in range(times)][-1]
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="replay") as pool:
+            return list(pool.map(one, range(times)))[-1]
 
     def stop(self) -> None:
         with self._client_lock:

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from tutor.pack.sandbox_sql import SqlSettings
+from tutor.pack.sandbox_sql import DataTable, GeneratedTable, SqlSettings
 
 from .generate import GENERATOR_VERSION, build_tables
 
@@ -43,6 +43,14 @@ def settings_key(settings: SqlSettings, pack_root: Path) -> str:
         except OSError as exc:
             raise SqlBuildError(f"cannot read script '{script}': {exc.strerror or exc}") from exc
         digest.update(b"\0script\0" + str(script).encode() + b"\0" + hashlib.sha256(content).digest())
+    for table in settings.tables:
+        data_file = getattr(table, "csv", None) or getattr(table, "json_file", None)
+        if data_file:
+            try:
+                content = (Path(pack_root) / data_file).read_bytes()
+            except OSError as exc:
+                raise SqlBuildError(f"cannot read '{data_file}': {exc.strerror or exc}") from exc
+            digest.update(b"\0data\0" + str(data_file).encode() + b"\0" + hashlib.sha256(content).digest())
     return digest.hexdigest()[:32]
 
 
@@ -60,8 +68,19 @@ def build_database(settings: SqlSettings, pack_root: Path, target: Path, progres
         conn.execute("PRAGMA temp_store = MEMORY")
         extra = len(settings.scripts) + (1 if settings.sql else 0)
         tables_end = 1.0 if extra == 0 else 0.9 if settings.tables else 0.0
-        if settings.tables:
-            build_tables(conn, settings.tables, progress, start=0.0, end=tables_end)
+        generated = [t for t in settings.tables if isinstance(t, GeneratedTable)]
+        given = [t for t in settings.tables if isinstance(t, DataTable)]
+        if generated:
+            build_tables(conn, generated, progress, start=0.0, end=tables_end)
+        if given:
+            from tutor.pack.table_data import insert_tables
+
+            if progress is not None:
+                progress("loading the pack's tables", tables_end)
+            try:
+                insert_tables(conn, given, Path(pack_root))
+            except (ValueError, sqlite3.Error) as exc:
+                raise SqlBuildError(f"a table's rows could not be loaded: {exc}") from exc
         for number, script in enumerate(settings.scripts):
             if progress is not None:
                 progress(f"running {script}", tables_end + (1 - tables_end) * number / extra)

@@ -14,11 +14,11 @@ def test_concept_lesson_through_the_session(tutor_home: Path) -> None:
     pack = load_pack_or_raise(BUILTIN)
     lesson = pack.lesson("status-codes")
     assert lesson is not None
-    step = next(s for s in lesson.steps if s.id == "conflict-or-invalid")
+    step = next(s for s in lesson.steps if s.id == "retry-budget")
     with Session(pack, lesson, Home(tutor_home)) as session:
         session.start()
         session.begin_step(step)
-        wrong = session.check(step, "  422 ")
+        wrong = session.check(step, "  2.5 ")
         assert not wrong.passed
-        assert wrong.feedback is not None and "invalid by themselves" in wrong.feedback
-        assert session.check(step, "409").passed
+        assert wrong.feedback is not None and "in minutes" in wrong.feedback
+        assert session.check(step, "150").passed

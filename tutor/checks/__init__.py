@@ -29,6 +29,8 @@ KIND_MODULES: dict[str, str] = {
     "http_probe": "tutor.checks.http_probe",
     "http_value": "tutor.checks.http_value",
     "http_flow": "tutor.checks.http_flow",
+    "code_http": "tutor.checks.code_http",
+    "code_tests": "tutor.checks.code_tests",
 }
 
 _REGISTRY: dict[str, CheckFunction] = {}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -83,6 +84,25 @@ class HttpEvidence(Protocol):
         """Send the checker's own request to the sandbox (marked as the tutor's, not the learner's)."""
 
 
+class CodeEvidence(Protocol):
+    """What build-it check kinds may read. Implemented by `tutor.code.workspace.CodeEvidenceImpl`."""
+
+    @property
+    def workspace(self) -> Path:
+        """The learner's folder, with their files as saved."""
+
+    @property
+    def module(self) -> str:
+        """The module that holds the learner's `app`."""
+
+    @property
+    def pack_root(self) -> Path:
+        """The pack's folder (where `code_tests` files are)."""
+
+    def fresh_database(self) -> Path | None:
+        """A fresh copy of the lesson's starting database for the learner's code, or None."""
+
+
 class CheckUnavailable(Exception):
     """The evidence a check needs is missing (no sandbox running, nothing run yet)."""
 
@@ -92,6 +112,7 @@ class CheckContext:
     answer: Answer | None = None
     sql: SqlEvidence | None = None
     http: HttpEvidence | None = None
+    code: CodeEvidence | None = None
 
     def need_sql(self) -> SqlEvidence:
         if self.sql is None:
@@ -102,6 +123,11 @@ class CheckContext:
         if self.http is None:
             raise CheckUnavailable("this check reads the sandbox API, but no API sandbox is running")
         return self.http
+
+    def need_code(self) -> CodeEvidence:
+        if self.code is None:
+            raise CheckUnavailable("this check runs your code, but the lesson has no workspace")
+        return self.code
 
     def need_answer(self) -> Answer:
         if self.answer is None or self.answer == "" or self.answer == []:

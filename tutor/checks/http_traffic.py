@@ -84,6 +84,11 @@ def request_differences(match: RequestMatch, exchange: Any) -> list[str]:
                 f"request header {name}: "
                 + ("missing" if actual is None else f"expected '{value}', sent '{shorten(actual, 60)}'")
             )
+    for name in match.absent_headers:
+        if exchange.request_header(name) is not None:
+            diffs.append(
+                f"request header {name}: should not be sent, sent '{shorten(exchange.request_header(name), 60)}'"
+            )
     if match.json_fields:
         body = exchange.request_json()
         if body is None:
@@ -117,6 +122,8 @@ def response_differences(expect: ResponseExpect, exchange: Any) -> list[str]:
                 f"response header {name}: "
                 + ("missing" if actual is None else f"expected '{value}', got '{shorten(actual, 60)}'")
             )
+    for name, elements in expect.header_lists.items():
+        diffs.extend(_list_differences(name, elements, exchange.header(name)))
     for name in expect.absent_headers:
         if exchange.header(name) is not None:
             diffs.append(f"response header {name}: should be absent, got '{shorten(exchange.header(name), 60)}'")
@@ -126,6 +133,32 @@ def response_differences(expect: ResponseExpect, exchange: Any) -> list[str]:
             actual = json_path(body, path) if body is not None else _MISSING
             if not same_value(value, actual):
                 diffs.append(f"response body {path}: expected {_fmt(value)}, got {_fmt(actual)}")
+    return diffs
+
+
+def _list_elements(value: str | None) -> list[str]:
+    return [part.strip().lower().replace(" ", "") for part in (value or "").split(",") if part.strip()]
+
+
+def _has_element(elements: list[str], wanted: str) -> bool:
+    wanted = wanted.strip().lower().replace(" ", "")
+    if "=" in wanted:
+        name, _, value = wanted.partition("=")
+        return any(e.partition("=")[0] == name and e.partition("=")[2].strip('"') == value.strip('"') for e in elements)
+    return any(e.partition("=")[0] == wanted for e in elements)
+
+
+def _list_differences(name: str, wanted: list[str], actual: str | None) -> list[str]:
+    """`Cache-Control: [no-store, '!public']` against the header's comma-separated elements."""
+    elements = _list_elements(actual)
+    got = f"got '{shorten(actual, 60)}'" if actual is not None else "the header is missing"
+    diffs = []
+    for item in wanted:
+        if item.startswith("!"):
+            if _has_element(elements, item[1:]):
+                diffs.append(f"response header {name}: should not include {item[1:]}, {got}")
+        elif not _has_element(elements, item):
+            diffs.append(f"response header {name}: should include {item}, {got}")
     return diffs
 
 
@@ -151,7 +184,7 @@ def describe_request(match: RequestMatch) -> str:
     text = " ".join(parts)
     if match.query:
         text += "?" + "&".join(f"{k}={v}" for k, v in match.query.items())
-    extra = [f"{k}: {v}" for k, v in match.headers.items()]
+    extra = [f"{k}: {v}" for k, v in match.headers.items()] + [f"no {h}" for h in match.absent_headers]
     extra += [f"body {k}={shorten(v, 30)}" for k, v in match.json_fields.items()]
     return text + (f" with {', '.join(extra)}" if extra else "")
 
@@ -161,6 +194,7 @@ def describe_response(expect: ResponseExpect) -> str:
     if expect.status is not None:
         parts.append(" or ".join(map(str, expect.status)) if isinstance(expect.status, list) else str(expect.status))
     parts += [f"{k}: {v}" for k, v in expect.headers.items()]
+    parts += [f"{k} including {', '.join(v)}" for k, v in expect.header_lists.items()]
     parts += [f"no {h}" for h in expect.absent_headers]
     parts += [f"body {k}={shorten(v, 30)}" for k, v in expect.json_fields.items()]
     return ", ".join(parts) or "any response"

@@ -6,12 +6,20 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from tutor.cli import LazyGroup, resolve_pack_path
 
-PACK_ARGUMENT = click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tutor.pack.loader import Pack
+    from tutor.packtest import Case
+    from tutor.paths import Home
+
+PACK_ARGUMENT = click.argument("path", required=False, type=click.Path(path_type=Path))
 
 
 def _plural(count: int, noun: str) -> str:
@@ -126,7 +134,7 @@ def test_command(path: Path | None, lesson_id: str | None, as_json: bool, strict
     Exit 0 only when nothing failed.
     """
     from tutor.pack.loader import load_pack
-    from tutor.packtest import Case, run_pack_test
+    from tutor.packtest import run_pack_test
 
     result = load_pack(resolve_pack_path(path))
     if not result.ok or result.pack is None:
@@ -137,13 +145,182 @@ def test_command(path: Path | None, lesson_id: str | None, as_json: bool, strict
     if lesson_id is not None and result.pack.lesson(lesson_id) is None:
         raise click.BadParameter(f"no lesson '{lesson_id}' in this pack", param_hint="--lesson")
 
-    def show(case: Case) -> None:
-        if not as_json and (not case.passed or case.severity == "warning"):
-            click.echo(case.line_text())
-
+    show = _case_printer(result.pack, quiet=as_json)
     report = run_pack_test(result.pack, lesson_id=lesson_id, home=home, strict=strict, on_case=show)
     if as_json:
         click.echo(json.dumps(report.as_json(), indent=2))
     else:
         click.echo(f"{report.passed_count} passed, {report.failed_count} failed")
     sys.exit(0 if report.failed_count == 0 else 1)
+
+
+def _home() -> Home:
+    from tutor.paths import Home
+
+    return Home.from_env()
+
+
+@pack.command(name="new")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--title", default=None, help="The pack's title (default: from the folder name).")
+@click.option("--id", "pack_id", default=None, help="The pack's id (default: from the folder name).")
+def new_command(folder: Path, title: str | None, pack_id: str | None) -> None:
+    """Start a pack in FOLDER: one example lesson per kind of step, a README, editor schemas."""
+    from tutor.pack.scaffold import ScaffoldError, scaffold
+
+    try:
+        written = scaffold(folder, title=title, pack_id=pack_id)
+    except ScaffoldError as exc:
+        raise click.BadParameter(str(exc), param_hint="FOLDER") from None
+    for path in written:
+        click.echo(f"wrote {path}")
+    click.echo(f"next: backend-tutor pack validate {folder} && backend-tutor pack test {folder}")
+
+
+def _case_printer(pack_obj: Pack, quiet: bool = False) -> Callable[[Case], None]:
+    """Print failures and warnings; mark a failure that may only follow from an earlier failed solution
+    in the same lesson, and show the step's instructor notes beside its first failure."""
+    failed_solution: dict[str, str] = {}
+    noted: set[tuple[str, str]] = set()
+
+    def show(case: Case) -> None:
+        if quiet or (case.passed and case.severity != "warning"):
+            return
+        line = case.line_text()
+        earlier = failed_solution.get(case.lesson)
+        if not case.passed and earlier is not None and earlier != case.step:
+            line += (
+                f" [perhaps a consequence: the solution of step '{earlier}' failed earlier, "
+                "and a solution's effects carry forward; fix that one first]"
+            )
+        click.echo(line)
+        if not case.passed and case.case == "solution":
+            failed_solution.setdefault(case.lesson, case.step)
+        lesson = pack_obj.lesson(case.lesson)
+        step = next((s for s in lesson.steps if s.id == case.step), None) if lesson else None
+        if not case.passed and step is not None and step.notes and (case.lesson, case.step) not in noted:
+            noted.add((case.lesson, case.step))
+            click.echo(f"    notes: {' '.join(step.notes.split())}")
+
+    return show
+
+
+def _run_tests(root: Path) -> tuple[object, int]:
+    from tutor.pack.loader import load_pack
+    from tutor.packtest import run_pack_test
+
+    result = load_pack(root)
+    for problem in result.problems:
+        click.echo(str(problem))
+    if not result.ok or result.pack is None:
+        click.echo(f"refused: the pack does not validate ({_plural(len(result.errors), 'error')})", err=True)
+        sys.exit(1)
+    report = run_pack_test(result.pack, on_case=_case_printer(result.pack))
+    click.echo(f"pack test: {report.passed_count} passed, {report.failed_count} failed")
+    if report.failed_count:
+        click.echo("refused: `pack test` failed; fix the cases above first", err=True)
+        sys.exit(1)
+    return result.pack, report.passed_count
+
+
+@pack.command(name="build")
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The zip to write (default: ID-VERSION.zip in the current folder).",
+)
+def build_command(path: Path, output: Path | None) -> None:
+    """Validate and test the pack in PATH, then write it as one zip with a checksum."""
+    from tutor.pack.build import build_zip
+    from tutor.pack.loader import Pack
+
+    built_pack, _ = _run_tests(path)
+    assert isinstance(built_pack, Pack)
+    target = output or Path(f"{built_pack.id}-{built_pack.version}.zip")
+    result = build_zip(built_pack, target)
+    if result.left_out:
+        click.echo(f"left out ({len(result.left_out)}): {', '.join(result.left_out)}")
+    click.echo(f"built {result.archive} ({len(result.files)} files, {result.archive.stat().st_size:,} bytes)")
+    click.echo(f"sha256 {result.sha256}  (also in {result.archive.name}.sha256)")
+
+
+@pack.command(name="install")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--trust", is_flag=True, help="Allow a pack that runs Python code from its author on this machine.")
+@click.option("--force", is_flag=True, help="Install even when an installed version is newer.")
+def install_command(source: Path, trust: bool, force: bool) -> None:
+    """Validate a pack (folder or .zip) and install it into $BACKEND_TUTOR_HOME/packs/ID."""
+    from tutor.pack.install import InstallError, install
+
+    try:
+        report = install(source, _home(), trust=trust, force=force)
+    except InstallError as exc:
+        for problem in exc.problems:
+            click.echo(problem)
+        click.echo(f"not installed: {exc}", err=True)
+        sys.exit(1)
+    entry = report.pack
+    if report.previous_version is None:
+        click.echo(f"installed {entry.id} {entry.version}: {entry.title}")
+    elif report.previous_version == entry.version:
+        click.echo(f"reinstalled {entry.id} {entry.version}: progress kept")
+    else:
+        click.echo(f"upgraded {entry.id} {report.previous_version} -> {entry.version}: progress kept")
+    for old, new in report.moved:
+        click.echo(f"progress moved: {old} -> {new} (renamed)")
+    if report.hidden:
+        click.echo(f"progress kept but not shown (no longer in this version): {', '.join(report.hidden)}")
+    if entry.runs_code:
+        click.echo("note: this pack runs Python code (you passed --trust)")
+    click.echo(f"open it with: backend-tutor --pack {entry.id}")
+
+
+@pack.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON list: id, title, version, source, runs_code, path.")
+def list_command(as_json: bool) -> None:
+    """Installed packs (and packs published as Python packages)."""
+    from tutor.pack.install import installed
+
+    entries = installed(_home())
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": e.id,
+                        "title": e.title,
+                        "version": e.version,
+                        "source": e.source,
+                        "runs_code": e.runs_code,
+                        "path": str(e.root),
+                    }
+                    for e in entries
+                ],
+                indent=2,
+            )
+        )
+        return
+    if not entries:
+        click.echo("no packs installed (the built-in pack is always there); install one: backend-tutor pack install")
+        return
+    width = max(len(e.id) for e in entries)
+    for e in entries:
+        flag = "  [runs code]" if e.runs_code else ""
+        click.echo(f"{e.id:<{width}}  {e.version:<8}  {e.title}  ({e.source}){flag}")
+
+
+@pack.command(name="remove")
+@click.argument("pack_id")
+def remove_command(pack_id: str) -> None:
+    """Remove an installed pack. Your progress in it is kept."""
+    from tutor.pack.install import InstallError, remove
+
+    try:
+        remove(pack_id, _home())
+    except InstallError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"removed {pack_id} (your progress in it is kept)")

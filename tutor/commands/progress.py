@@ -32,59 +32,30 @@ def _open_store() -> ProgressStore:
     return store
 
 
-def _print_json(pack_path: Path | None) -> None:
-    """The export an instructor collects. Stable shape (fields may be added, never renamed):
-    {"progress_format": 1, "pack": {id, title, version}, "position": {lesson, step} | null,
-     "lessons": [{"id", "title", "track", "status", "steps": [{"id", "status", "attempts", "hints_used",
-     "solution_viewed", "first_activity", "last_activity", "completed_at", "pack_version"}]}]}
-    Times are ISO 8601 in UTC; steps never visited are listed with status "not_started"."""
+def _learner(store: ProgressStore) -> str:
+    from tutor.progress_export import LEARNER_SETTING
+
+    return store.setting(LEARNER_SETTING) or ""
+
+
+def _export_json(pack_path: Path | None, learner: str | None = None) -> str:
+    """The export an instructor collects; see tutor/progress_export.py for the stable shape."""
     import json
-    from dataclasses import asdict
-    from datetime import UTC
 
     from tutor.pack.index import read_index
-    from tutor.progress import NOT_STARTED, lesson_status
+    from tutor.progress_export import export_json
 
     index = read_index(pack_path or builtin_pack_path())
     with _open_store() as store:
         steps_by_lesson = store.pack_steps(index.id)
         position = store.position(index.id)
+        name = learner if learner is not None else _learner(store)
+    where = (position.lesson_id, position.step_id) if position else None
+    return json.dumps(export_json(index, name, steps_by_lesson, where), indent=2)
 
-    def iso(value: object) -> object:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return datetime.fromtimestamp(value, UTC).isoformat(timespec="seconds")
-        return value
 
-    lessons = []
-    for lesson in index.lessons:
-        recorded = steps_by_lesson.get(lesson.id, {})
-        steps = []
-        for step_id in lesson.step_ids:
-            if step_id in recorded:
-                row = asdict(recorded[step_id])
-                row.pop("lesson_id", None)
-                row.pop("step_id", None)
-                steps.append(
-                    {"id": step_id, **{k: (iso(v) if k.endswith(("_activity", "_at")) else v) for k, v in row.items()}}
-                )
-            else:
-                steps.append({"id": step_id, "status": NOT_STARTED})
-        lessons.append(
-            {
-                "id": lesson.id,
-                "title": lesson.title,
-                "track": lesson.track,
-                "status": lesson_status(lesson.step_ids, recorded),
-                "steps": steps,
-            }
-        )
-    doc = {
-        "progress_format": 1,
-        "pack": {"id": index.id, "title": index.title, "version": index.version},
-        "position": {"lesson": position.lesson_id, "step": position.step_id} if position else None,
-        "lessons": lessons,
-    }
-    click.echo(json.dumps(doc, indent=2))
+def _print_json(pack_path: Path | None) -> None:
+    click.echo(_export_json(pack_path))
 
 
 def _when(timestamp: float | None) -> str:
@@ -178,3 +149,120 @@ def reset(lesson: str | None, pack_path: Path | None, yes: bool) -> None:
             sys.exit(1)
         removed = store.reset(index.id, lesson)
     click.echo(f"Reset: forgot {removed} step(s) of {what}.")
+
+
+@progress.command(name="export")
+@pack_path_option
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+@click.option("--name", default=None, help="Your name as your instructor knows it (saved, as with `whoami`).")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write to this file."
+)
+def export(pack_path: Path | None, fmt: str, name: str | None, output: Path | None) -> None:
+    """Your progress in a pack, with your name, for an instructor (columns: see docs/pack-format.md)."""
+    from tutor.pack.index import read_index
+    from tutor.progress_export import COLUMNS, LEARNER_SETTING, export_rows, rows_to_csv
+
+    with _open_store() as store:
+        if name:
+            store.set_setting(LEARNER_SETTING, name.strip())
+        learner = _learner(store)
+        if not learner and sys.stdin.isatty():
+            learner = click.prompt("Your name, as your instructor knows you", type=str).strip()
+            store.set_setting(LEARNER_SETTING, learner)
+        if not learner:
+            click.echo("error: no learner name: run `backend-tutor whoami NAME` or pass --name NAME", err=True)
+            sys.exit(2)
+    if fmt == "json":
+        text = _export_json(pack_path, learner) + "\n"
+    else:
+        index = read_index(pack_path or builtin_pack_path())
+        with _open_store() as store:
+            recorded = store.pack_steps(index.id)
+        text = rows_to_csv(export_rows(index, learner, recorded), COLUMNS)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output} ({learner}); send it to your instructor", err=True)
+
+
+@progress.command(name="merge")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write every learner's rows here (CSV) and the per-step summary next to it (NAME-summary.csv).",
+)
+def merge_command(files: tuple[Path, ...], output: Path | None) -> None:
+    """Combine a cohort's exports (CSV or JSON) and show, per step, where learners get stuck."""
+    from rich.bar import Bar
+    from rich.console import Console
+    from rich.table import Table
+
+    from tutor.progress_export import COLUMNS, SUMMARY_COLUMNS, ExportError, merge, read_export, rows_to_csv
+
+    rows = []
+    failed = False
+    for path in files:
+        try:
+            rows.extend(read_export(path))
+        except ExportError as exc:
+            click.echo(str(exc), err=True)
+            failed = True
+    if failed:
+        sys.exit(1)
+    merged, summaries = merge(rows)
+    learners = sorted({r["learner"] for r in merged})
+    console = Console(highlight=False)
+    table = Table(
+        title=f"{len(learners)} learners, {len(summaries)} steps", title_justify="left", pad_edge=False, box=None
+    )
+    table.add_column("step", ratio=1, min_width=14, overflow="fold")
+    table.add_column("passed", ratio=1, min_width=12, max_width=24)
+    table.add_column("%", justify="right", no_wrap=True)
+    table.add_column("tries", justify="right", no_wrap=True)
+    table.add_column("hints", justify="right", no_wrap=True)
+    table.add_column("sol.", justify="right", no_wrap=True)
+    table.add_column("stuck", justify="right", no_wrap=True)
+    worst = max(summaries, key=lambda s: (s.stuck, -s.completion_rate), default=None)
+    for summary in summaries:
+        median = "-" if summary.median_attempts is None else f"{summary.median_attempts:g}"
+        stuck = f"{summary.stuck}" + (" ◀" if summary is worst and summary.stuck else "")
+        table.add_row(
+            f"{summary.lesson_id}/{summary.step_id}",
+            Bar(size=1.0, begin=0.0, end=summary.completion_rate, width=None),
+            f"{round(summary.completion_rate * 100)}",
+            median,
+            str(summary.hints_used),
+            str(summary.solutions_viewed),
+            stuck,
+        )
+    console.print(table)
+    if worst is not None and worst.stuck:
+        click.echo(
+            f"Most stuck: {worst.lesson_id}/{worst.step_id} ({worst.step_title}): {worst.stuck} of "
+            f"{worst.learners} started it and have not passed."
+        )
+    if output is not None:
+        output.write_text(rows_to_csv(merged, COLUMNS), encoding="utf-8")
+        summary_path = output.with_name(f"{output.stem}-summary.csv")
+        summary_path.write_text(rows_to_csv([s.as_row() for s in summaries], SUMMARY_COLUMNS), encoding="utf-8")
+        click.echo(f"wrote {output} and {summary_path}")
+
+
+@click.command()
+@click.argument("name", required=False)
+def whoami(name: str | None) -> None:
+    """Set (or show) your name, which `progress export` puts in each export for your instructor."""
+    from tutor.progress_export import LEARNER_SETTING
+
+    with _open_store() as store:
+        if name is None:
+            current = store.setting(LEARNER_SETTING)
+            click.echo(current or "no name set: backend-tutor whoami NAME")
+            sys.exit(0 if current else 1)
+        store.set_setting(LEARNER_SETTING, name.strip())
+    click.echo(f"your exports now say: {name.strip()}")

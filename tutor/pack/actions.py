@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
-from tutor.pack.base import JsonValue, Model, NonEmpty
+from tutor.pack.base import JsonValue, Model, NonEmpty, PackPath
 
 HttpMethod = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 Answer = str | int | float | bool | list[str]
@@ -32,6 +32,18 @@ class HttpRequest(Model):
         default_factory=dict,
         description="In a solution or wrong answer: values to carry to the next requests of the same "
         "action, name -> 'json:PATH', 'header:NAME' or 'status' (use them as `{name}`).",
+    )
+    repeat: int = Field(
+        default=1,
+        ge=1,
+        le=1000,
+        description="In a solution or wrong answer: send this request this many times, as the load tool does.",
+    )
+    concurrency: int = Field(
+        default=1,
+        ge=1,
+        le=100,
+        description="With `repeat`: how many of the repeats are in flight at once (1: one after another).",
     )
 
     @model_validator(mode="after")
@@ -86,8 +98,8 @@ RequestItem = Annotated[
 
 
 class Action(Model):
-    """A replayable learner action. Give at least one of `answer`, `sql`, `wait`, `requests`; when several
-    are given they are applied in that order (`sql`, then `wait`, then `requests`)."""
+    """A replayable learner action. Give at least one of `answer`, `files`, `sql`, `wait`, `requests`; when
+    several are given they are applied in the order `files`, `sql`, `wait`, `requests`."""
 
     answer: Answer | None = Field(
         default=None,
@@ -112,10 +124,16 @@ class Action(Model):
     def _finite_wait(cls, value: float | None) -> float | None:
         return None if value is None else _finite(value)
 
+    files: PackPath | None = Field(
+        default=None,
+        description="In a build-it lesson: a folder in the pack whose files are laid over the starter files in "
+        "the workspace, as if the learner had written them (a reference solution, or a real mistake).",
+    )
+
     @model_validator(mode="after")
     def _not_empty(self) -> Action:
-        if self.answer is None and self.sql is None and self.wait is None and not self.requests:
-            raise ValueError("give at least one of `answer`, `sql`, `wait` or `requests`")
+        if self.answer is None and self.sql is None and self.wait is None and not self.requests and self.files is None:
+            raise ValueError("give at least one of `answer`, `files`, `sql`, `wait` or `requests`")
         return self
 
     @property

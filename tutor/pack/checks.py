@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from tutor.pack.base import Model
+from tutor.pack.specs_code import CodeHttpCheck, CodeTestsCheck
 from tutor.pack.specs_concept import ChoiceCheck, NumberCheck, TextCheck
 from tutor.pack.specs_http import HttpFlowCheck, HttpProbeCheck, HttpTrafficCheck, HttpValueCheck
 from tutor.pack.specs_sql import (
@@ -40,6 +41,8 @@ CheckSpec = Annotated[
     | HttpProbeCheck
     | HttpValueCheck
     | HttpFlowCheck
+    | CodeHttpCheck
+    | CodeTestsCheck
     | AllCheck,
     Field(discriminator="kind"),
 ]
@@ -49,6 +52,8 @@ CONCEPT_KINDS = frozenset({"choice", "text", "number", "http_value"})
 """Kinds the learner answers by typing or picking (http_value reads the sandbox, but the answer is typed)."""
 SQL_KINDS = frozenset({"sql_result", "sql_plan", "sql_schema", "sql_state", "sql_cost", "sql_ran"})
 HTTP_KINDS = frozenset({"http_traffic", "http_probe", "http_value", "http_flow"})
+CODE_KINDS = frozenset({"code_http", "code_tests"})
+"""Kinds that run the learner's own code (a build-it lesson, with `build:`)."""
 
 
 def iter_kinds(check: CheckSpec) -> list[str]:

@@ -71,6 +71,8 @@ SECTIONS: list[tuple[str, list[type[BaseModel]]]] = [
             sandbox_sql.WordsColumn,
             sandbox_sql.TemplateColumn,
             sandbox_sql.ForeignKeyColumn,
+            sandbox_sql.DataTable,
+            sandbox_sql.DataColumn,
         ],
     ),
     (
@@ -129,6 +131,27 @@ def _default(info: Any) -> str:
     return f"`{value}`"
 
 
+def _limits(info: Any) -> str:
+    """The numeric and length limits the schema carries, in words (a value outside them is an error)."""
+    words: list[str] = []
+    for item in info.metadata:
+        for attr, text in (
+            ("ge", "at least {}"),
+            ("gt", "more than {}"),
+            ("le", "at most {}"),
+            ("lt", "less than {}"),
+            ("min_length", "at least {} long"),
+            ("max_length", "at most {} long"),
+        ):
+            value = getattr(item, attr, None)
+            if value is not None:
+                words.append(text.format(value))
+        pattern = getattr(item, "pattern", None)
+        if isinstance(pattern, str) and pattern:
+            words.append(f"matches `{pattern}`".replace("|", "\\|"))
+    return ("Limits: " + ", ".join(words) + ".") if words else ""
+
+
 def render() -> str:
     out = [
         "# Pack format reference",
@@ -148,6 +171,9 @@ def render() -> str:
             for name, info in model.model_fields.items():
                 key = info.alias or name
                 description = (info.description or "").replace("|", "\\|")
+                limits = _limits(info)
+                if limits:
+                    description = f"{description} {limits}".strip()
                 out.append(f"| `{key}` | {type_name(info.annotation)} | {_default(info)} | {description} |")
             out.append("")
     return "\n".join(out)

@@ -8,11 +8,12 @@ The JSON document (format 1) is stable; fields may be added, never renamed or re
       "errors": ["FILE:LINE:COL: message", ...],
       "warnings": [...],
       "pack": {"id", "title", "version", "description", "authors": [{"name", "email", "url"}],
-               "min_tutor_version", "root"},
+               "min_tutor_version", "root", "runs_code", "renamed": {old: new}},
       "tracks": [{"id", "title", "lessons": [
-          {"id", "title", "file", "minutes", "prerequisites": [...], "sandboxes": ["sql", "api"],
+          {"id", "title", "file", "minutes", "prerequisites": [...], "sandboxes": ["sql", "api"], "notes",
+           "renamed": {old: new},
            "steps": [{"id", "title", "check_kinds": [...], "hints": N, "wrong_answers": N,
-                      "solution": ["answer" | "sql" | "requests", ...]}]}]}],
+                      "solution": ["answer" | "sql" | "requests", ...], "notes"}]}]}],
       "totals": {"tracks", "lessons", "steps", "check_kinds": {kind: steps using it},
                  "sandboxes": {name: lessons using it}}
     }
@@ -24,6 +25,7 @@ from collections import Counter
 from typing import Any
 
 from tutor.pack.checks import iter_kinds
+from tutor.pack.install import runs_code
 from tutor.pack.loader import PackLoad
 
 
@@ -49,6 +51,8 @@ def info_document(load: PackLoad) -> dict[str, Any]:
         "authors": [a.model_dump() for a in manifest.authors],
         "min_tutor_version": manifest.min_tutor_version,
         "root": str(pack.root.resolve()),
+        "runs_code": runs_code(pack),
+        "renamed": dict(manifest.renamed),
     }
     kinds: Counter[str] = Counter()
     sandboxes: Counter[str] = Counter()
@@ -82,6 +86,7 @@ def info_document(load: PackLoad) -> dict[str, Any]:
                         "hints": len(step.hints),
                         "wrong_answers": len(step.wrong_answers),
                         "solution": solution,
+                        "notes": step.notes,
                     }
                 )
             steps_total += len(steps)
@@ -93,6 +98,8 @@ def info_document(load: PackLoad) -> dict[str, Any]:
                     "minutes": lesson.minutes,
                     "prerequisites": list(lesson.prerequisites),
                     "sandboxes": used,
+                    "notes": lesson.notes,
+                    "renamed": dict(lesson.renamed),
                     "steps": steps,
                 }
             )
@@ -113,6 +120,8 @@ def render_text(doc: dict[str, Any]) -> str:
     if pack is None:
         return "\n".join(doc["errors"]) + "\n"
     lines.append(f"{pack['title']}  ({pack['id']} {pack['version']})")
+    if pack.get("runs_code"):
+        lines.append("runs code: yes: its code exercises run Python from the pack (installing needs --trust)")
     totals = doc["totals"]
     lines.append(f"{totals['tracks']} tracks, {totals['lessons']} lessons, {totals['steps']} steps")
     kinds = ", ".join(f"{k} x{n}" for k, n in totals["check_kinds"].items()) or "none"
@@ -128,8 +137,12 @@ def render_text(doc: dict[str, Any]) -> str:
             extra = f", {lesson['minutes']} min" if lesson["minutes"] else ""
             boxes = f", sandboxes: {'+'.join(lesson['sandboxes'])}" if lesson["sandboxes"] else ""
             lines.append(f"  {lesson['id']}: {lesson['title']} ({len(lesson['steps'])} steps{extra}{boxes})")
+            if lesson.get("notes"):
+                lines.append(f"    notes: {' '.join(lesson['notes'].split())}")
             for step in lesson["steps"]:
                 lines.append(f"    - {step['id']}: {'+'.join(step['check_kinds'])}")
+                if step.get("notes"):
+                    lines.append(f"      notes: {' '.join(step['notes'].split())}")
     if not doc["valid"]:
         lines.append("")
         lines.append(f"{len(doc['errors'])} errors: run `backend-tutor pack validate` to see them")

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from tutor import __version__
 from tutor.pack.actions import Action
-from tutor.pack.checks import CONCEPT_KINDS, HTTP_KINDS, SQL_KINDS, AllCheck, CheckSpec
+from tutor.pack.checks import CODE_KINDS, CONCEPT_KINDS, HTTP_KINDS, SQL_KINDS, AllCheck, CheckSpec, iter_kinds
 from tutor.pack.errors import PackLoadError, PackProblem
 from tutor.pack.models import Lesson, PackManifest, Step, version_tuple
 from tutor.pack.specs_concept import ChoiceCheck, NumberCheck
@@ -219,6 +219,16 @@ def _check_step(entry_rel: str, located: Located, lesson: Lesson, index: int, st
                     f"check kind '{check.kind}' needs the lesson's API sandbox: add `sandboxes: api:`",
                 )
             )
+        if check.kind in CODE_KINDS and lesson.build is None:
+            problems.append(
+                _problem(
+                    entry_rel,
+                    located,
+                    kind_path,
+                    f"check kind '{check.kind}' runs the learner's code: the lesson needs `build:` with its "
+                    "starter files",
+                )
+            )
         if isinstance(check, AllCheck):
             for i, inner in enumerate(check.checks):
                 walk(inner, (*path, "checks", i))
@@ -231,6 +241,33 @@ def _check_step(entry_rel: str, located: Located, lesson: Lesson, index: int, st
         *((f"alternative {i + 1}", alt, (*base, "alternatives", i)) for i, alt in enumerate(step.alternatives)),
     ]
     for label, action, path in actions:
+        must_fail = label.startswith("wrong")
+        judged = set(iter_kinds(step.check)) - {"all"}
+        # An HTTP request can change the database that `sql_state` reads; every other SQL kind reads
+        # the learner's own statements, so it needs `sql`.
+        reaches_state = bool(action.requests) and judged <= {"sql_state"}
+        if judged and judged <= SQL_KINDS and action.sql is None and not reaches_state:
+            problems.append(
+                _problem(
+                    entry_rel,
+                    located,
+                    path,
+                    f"the {label} needs `sql`: a '{step.check.kind}' check judges the learner's SQL and the "
+                    "database, so an action without `sql` cannot "
+                    + ("show that the check rejects this mistake" if must_fail else "pass it"),
+                )
+            )
+        if judged and judged <= {"http_traffic", "http_flow"} and not action.requests:
+            problems.append(
+                _problem(
+                    entry_rel,
+                    located,
+                    path,
+                    f"the {label} needs `requests`: a '{step.check.kind}' check judges the requests the learner "
+                    "sent, so an action without `requests` cannot "
+                    + ("show that the check rejects this mistake" if must_fail else "pass it"),
+                )
+            )
         if concept and action.answer is None:
             problems.append(
                 _problem(
@@ -270,6 +307,16 @@ def _check_step(entry_rel: str, located: Located, lesson: Lesson, index: int, st
                     key=True,
                 )
             )
+        if action.files is not None and lesson.build is None:
+            problems.append(
+                _problem(
+                    entry_rel,
+                    located,
+                    (*path, "files"),
+                    f"the {label} gives files, but the lesson has no `build:` workspace",
+                    key=True,
+                )
+            )
         check = step.check
         if isinstance(check, ChoiceCheck) and action.answer is not None:
             picked = action.answer if isinstance(action.answer, list) else [action.answer]
@@ -300,11 +347,114 @@ def _check_step(entry_rel: str, located: Located, lesson: Lesson, index: int, st
     return problems
 
 
+def _check_renamed_steps(entry: LessonFile) -> list[PackProblem]:
+    problems: list[PackProblem] = []
+    ids = [step.id for step in entry.lesson.steps]
+    for old, new in entry.lesson.renamed.items():
+        if new not in ids:
+            hint = difflib.get_close_matches(new, ids, n=1)
+            problems.append(
+                _problem(
+                    entry.path,
+                    entry.source,
+                    ("renamed", old),
+                    f"renamed: '{old}' -> '{new}', but this lesson has no step '{new}'"
+                    + (f" (did you mean '{hint[0]}'?)" if hint else ""),
+                )
+            )
+        if old in ids:
+            problems.append(
+                _problem(
+                    entry.path,
+                    entry.source,
+                    ("renamed", old),
+                    f"renamed: '{old}' is still a step of this lesson; list only ids that are gone",
+                    key=True,
+                )
+            )
+    return problems
+
+
+def _pack_file_problem(
+    root: Path, entry: LessonFile, value: str, path: DataPath, *, folder: bool = False
+) -> PackProblem | None:
+    resolved_root = root.resolve()
+    target = (root / value).resolve()
+    what = "folder" if folder else "file"
+    if not target.is_relative_to(resolved_root):
+        return _problem(entry.path, entry.source, path, f"'{value}' points outside the pack folder")
+    if not (target.is_dir() if folder else target.is_file()):
+        return _problem(
+            entry.path, entry.source, path, f"{what} not found: '{value}' (paths are relative to the pack folder)"
+        )
+    return None
+
+
+def _build_problems(root: Path, entry: LessonFile) -> list[PackProblem]:
+    """Files a build-it lesson names: the starter folder (with the app module and the file to open), each
+    solution's and wrong answer's `files` folder, each `code_tests` file."""
+    lesson = entry.lesson
+    found: list[PackProblem | None] = []
+    build = lesson.build
+    if build is not None:
+        problem = _pack_file_problem(root, entry, build.starter, ("build", "starter"), folder=True)
+        found.append(problem)
+        if problem is None:
+            module_file = build.module.replace(".", "/") + ".py"
+            for name, key in ((module_file, "module"), (build.open, "open")):
+                if not (root / build.starter / name).is_file():
+                    found.append(
+                        _problem(
+                            entry.path,
+                            entry.source,
+                            ("build", key),
+                            f"the starter folder '{build.starter}' has no '{name}'",
+                        )
+                    )
+
+    def walk(check: CheckSpec, path: DataPath) -> None:
+        tests = getattr(check, "tests", None)
+        if check.kind == "code_tests" and isinstance(tests, str):
+            found.append(_pack_file_problem(root, entry, tests, (*path, "tests")))
+        if isinstance(check, AllCheck):
+            for i, inner in enumerate(check.checks):
+                walk(inner, (*path, "checks", i))
+
+    for index, step in enumerate(lesson.steps):
+        walk(step.check, ("steps", index, "check"))
+        actions: list[tuple[DataPath, Any]] = [(("steps", index, "solution"), step.solution)]
+        actions += [(("steps", index, "wrong_answers", i), w) for i, w in enumerate(step.wrong_answers)]
+        actions += [(("steps", index, "alternatives", i), a) for i, a in enumerate(step.alternatives)]
+        for path, action in actions:
+            if action.files is not None:
+                found.append(_pack_file_problem(root, entry, action.files, (*path, "files"), folder=True))
+    return [p for p in found if p is not None]
+
+
 def _check_lesson_files(root: Path, entry: LessonFile) -> list[PackProblem]:
     problems: list[PackProblem] = []
+    problems.extend(_build_problems(root, entry))
     sql = entry.lesson.sandboxes.sql
     if sql is None:
         return problems
+    from tutor.pack.sandbox_sql import DataTable
+    from tutor.pack.table_data import TableRows, read_rows
+
+    earlier: dict[str, TableRows] = {}
+    for index, table in enumerate(sql.tables):
+        if not isinstance(table, DataTable):
+            continue
+        rows, found = read_rows(
+            table,
+            pack_root=root,
+            lesson_rel=entry.path,
+            lesson_source=entry.source,
+            table_path=("sandboxes", "sql", "tables", index),
+            earlier=earlier,
+        )
+        problems.extend(found)
+        if rows is not None:
+            earlier[table.name] = rows
     resolved_root = root.resolve()
     for index, script in enumerate(sql.scripts):
         path: DataPath = ("sandboxes", "sql", "scripts", index)
@@ -387,7 +537,18 @@ def _check_ids(raws: list[_RawLesson]) -> list[PackProblem]:
     return problems
 
 
-def _check_prerequisites(raws: list[_RawLesson]) -> list[PackProblem]:
+def _consequence(missing_id: str, unread: list[str]) -> str:
+    """A note for an error that may only follow from a lesson file that could not be read."""
+    if not unread:
+        return ""
+    named = [rel for rel in unread if missing_id in Path(rel).stem]
+    if named:
+        return f" [a consequence: {named[0]} could not be read, so its lesson is missing; fix that file first]"
+    return f" [perhaps a consequence: {', '.join(unread)} could not be read; fix that first]"
+
+
+def _check_prerequisites(raws: list[_RawLesson], unread: list[str] | None = None) -> list[PackProblem]:
+    unread = unread or []
     problems: list[PackProblem] = []
     ids: dict[str, _RawLesson] = {}
     for raw in raws:
@@ -403,7 +564,8 @@ def _check_prerequisites(raws: list[_RawLesson]) -> list[PackProblem]:
                         raw.path,
                         raw.source,
                         ("prerequisites", index),
-                        f"prerequisite '{prereq}' names no lesson in this pack{suggestion}",
+                        f"prerequisite '{prereq}' names no lesson in this pack{suggestion}"
+                        + _consequence(prereq, unread),
                     )
                 )
     # cycles: depth-first search, each cycle reported once, at the edge that closes it
@@ -512,11 +674,13 @@ def _load_pack(root: Path) -> PackLoad:
     entries: list[LessonFile] = []
     seen_ids: set[str] = set()
     raws: list[_RawLesson] = []
+    unread: list[str] = []
     for path in files:
         rel = _rel(root, path)
         located, found = read_yaml_file(path, rel)
         problems.extend(found)
         if located is None:
+            unread.append(rel)
             continue
         raw = _RawLesson.read(rel, located)
         raws.append(raw)
@@ -550,11 +714,12 @@ def _load_pack(root: Path) -> PackLoad:
             problems.extend(_check_step(rel, located, lesson, index, step))
         entry = LessonFile(lesson, rel, located)
         problems.extend(_check_lesson_files(root, entry))
+        problems.extend(_check_renamed_steps(entry))
         if lesson.id not in seen_ids:
             seen_ids.add(lesson.id)
             entries.append(entry)
     problems.extend(_check_ids(raws))
-    problems.extend(_check_prerequisites(raws))
+    problems.extend(_check_prerequisites(raws, unread))
     if manifest is not None:
         for track in manifest.tracks:
             # "no lessons" means no lesson files; a file that failed validation has its own errors
@@ -568,6 +733,31 @@ def _load_pack(root: Path) -> PackLoad:
                         pos.col,
                         f"track '{track.id}' has no lessons (put lesson files in the folder '{track.id}/')",
                         severity="warning",
+                    )
+                )
+    if manifest is not None and manifest_src is not None:
+        lesson_ids = [raw.id for raw in raws if raw.id is not None]
+        for old, new in manifest.renamed.items():
+            if new not in lesson_ids:
+                hint = difflib.get_close_matches(new, lesson_ids, n=1)
+                problems.append(
+                    _problem(
+                        MANIFEST,
+                        manifest_src,
+                        ("renamed", old),
+                        f"renamed: '{old}' -> '{new}', but no lesson has the id '{new}'"
+                        + (f" (did you mean '{hint[0]}'?)" if hint else "")
+                        + _consequence(new, unread),
+                    )
+                )
+            if old in lesson_ids:
+                problems.append(
+                    _problem(
+                        MANIFEST,
+                        manifest_src,
+                        ("renamed", old),
+                        f"renamed: '{old}' is still the id of a lesson; list only ids that are gone",
+                        key=True,
                     )
                 )
     order = {t: i for i, t in enumerate(track_ids)}

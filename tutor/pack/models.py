@@ -16,8 +16,10 @@ from tutor.pack.base import Markdown, Model, NonEmpty, Slug
 from tutor.pack.checks import CheckSpec
 from tutor.pack.sandbox_api import ApiSettings
 from tutor.pack.sandbox_sql import SqlSettings
+from tutor.pack.specs_code import BuildSettings
 
 FORMAT_VERSION = 1
+NOTES_DESCRIPTION = "For instructors: shown by `pack info` and `pack test`, never to learners."
 VERSION_PATTERN = r"^\d+(\.\d+){0,2}([-+.][0-9A-Za-z.-]+)?$"
 
 
@@ -46,6 +48,10 @@ class PackManifest(Model):
         default="0.1.0", pattern=VERSION_PATTERN, description="The oldest backend-tutor that can run this pack."
     )
     tracks: list[Track] = Field(min_length=1, description="Tracks in the order the course map shows them.")
+    renamed: dict[Slug, Slug] = Field(
+        default_factory=dict,
+        description="Lesson ids renamed since an earlier version, old id -> new id: learners' progress follows.",
+    )
 
 
 class Sandboxes(Model):
@@ -70,6 +76,7 @@ class Step(Model):
         "header): `pack test` proves the check accepts each of them too.",
     )
     explanation: Markdown = Field(default="", description="Shown after the step is passed: the why.")
+    notes: Markdown = Field(default="", description=NOTES_DESCRIPTION)
 
 
 class Lesson(Model):
@@ -83,7 +90,16 @@ class Lesson(Model):
         default_factory=list, description="Lesson ids best done first (advice; nothing is locked)."
     )
     sandboxes: Sandboxes = Field(default_factory=Sandboxes)
+    build: BuildSettings | None = Field(
+        default=None,
+        description="A build-it lesson: the learner writes code in a workspace folder, in their own editor.",
+    )
     steps: list[Step] = Field(min_length=1)
+    notes: Markdown = Field(default="", description=NOTES_DESCRIPTION)
+    renamed: dict[Slug, Slug] = Field(
+        default_factory=dict,
+        description="Step ids renamed since an earlier version, old id -> new id: learners' progress follows.",
+    )
 
     @field_validator("prerequisites")
     @classmethod

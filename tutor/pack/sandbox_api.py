@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from tutor.pack.base import Identifier, Model, Slug
 
@@ -54,6 +54,22 @@ class Resource(Model):
         default="none", description="'read': every call needs a login; 'write': only changes do."
     )
     write_role: str | None = Field(default=None, description="Role needed for changes (403 without it).")
+    owner_column: Identifier | None = Field(
+        default=None,
+        description="Object-level authorization: each row belongs to the user named in this column. "
+        "Lists show the caller's own rows; another user's item answers 404 as if it did not exist "
+        "(RFC 9110 15.5.5); a POST stores the caller as the owner. Needs `auth: read`.",
+    )
+
+    cache_control: str | None = Field(
+        default=None, description="This resource's Cache-Control, instead of `caching.cache_control`."
+    )
+
+    @model_validator(mode="after")
+    def _owner_needs_login(self) -> Resource:
+        if self.owner_column and self.auth != "read":
+            raise ValueError("`owner_column` needs `auth: read`: only a logged-in caller owns rows")
+        return self
 
 
 class HttpCaching(Model):
@@ -62,6 +78,17 @@ class HttpCaching(Model):
     cache_control: str | None = Field(default=None, description="Sent on cacheable GETs: 'max-age=60', 'no-cache', ...")
     app_cache_ttl: float | None = Field(
         default=None, gt=0, description="Seconds; turns on the cache-aside application cache (X-Cache: HIT|MISS)."
+    )
+    single_flight: bool = Field(
+        default=False,
+        description="Concurrent misses of one key share a single database load: the first request loads, "
+        "the others wait for it and share its answer (X-Cache: MISS, Cache-Status: sandbox; fwd=miss; collapsed).",
+    )
+    switchable: bool = Field(
+        default=False,
+        description="The learner may change `app_cache_ttl`, `single_flight` and each resource's `cache_control` "
+        "while the lesson runs, through PUT /_sandbox/caching: it stands in for the code change that adds a "
+        "cache, a per-key lock or a header.",
     )
 
 
@@ -76,6 +103,25 @@ class WeakAuth(Model):
     accept_alg_none: bool = False
     guessable_secret: bool = False
     skip_expiry: bool = False
+    skip_owner_check: bool = Field(
+        default=False,
+        description="Ignore `owner_column` for rows asked for by id: lists stay scoped to the caller, but any "
+        "logged-in user reads, changes or deletes anyone's row at /{resource}/{id} (OWASP API1:2023 BOLA).",
+    )
+    switchable: bool = Field(
+        default=False,
+        description="The learner may turn each weak mode off (and on) through PUT /_sandbox/auth: it stands in "
+        "for the code change that fixes it (pin the algorithm, a random key, check exp, check the owner).",
+    )
+
+
+class LoginThrottle(Model):
+    """Per-account login throttling: after `max_failures` wrong passwords in a row, the account's logins
+    answer 429 for `lockout_seconds`, right password or not. Unknown usernames are counted the same way,
+    so the lock does not reveal which accounts exist."""
+
+    max_failures: int = Field(default=5, ge=1, le=1000)
+    lockout_seconds: int = Field(default=60, ge=1, le=86400)
 
 
 class Auth(Model):
@@ -83,8 +129,14 @@ class Auth(Model):
     access_ttl_seconds: int = Field(default=300, ge=1)
     refresh_tokens: bool = False
     cookie_sessions: bool = False
+    session_ttl_seconds: int = Field(
+        default=3600,
+        ge=1,
+        description="How long the server keeps a cookie session after login (and the cookie's Max-Age).",
+    )
     users: list[ApiUser] = Field(default_factory=list, description="Accounts that exist when the sandbox starts.")
     weak: WeakAuth | None = None
+    login_throttle: LoginThrottle | None = None
 
 
 class ApiUser(Model):

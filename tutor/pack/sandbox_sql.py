@@ -8,9 +8,9 @@ this definition (scripts included); each lesson start and each reset gets a fres
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
 from tutor.pack.base import Identifier, Model, NonEmpty, PackPath
 
@@ -153,8 +153,89 @@ class GeneratedTable(Model):
         return self
 
 
+ColumnType = Literal["INTEGER", "REAL", "TEXT", "BLOB"]
+
+
+class DataColumn(Model):
+    """A declared column of a table whose rows the pack gives (inline, CSV or JSON)."""
+
+    name: Identifier
+    type: ColumnType = Field(default="TEXT", description="The SQLite column type; values are converted to it.")
+    not_null: bool = Field(default=False, description="NOT NULL: an empty CSV cell or a null is an error.")
+    references: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$",
+        description="A foreign key: 'table' or 'table.column' (default column: that table's primary key).",
+    )
+
+
+class DataTable(Model):
+    """A small table with real rows: given inline (`rows` as a list), or from a `csv` or `json` file in the pack.
+    Built with sqlite-utils from the declaration: column types, primary key, NOT NULL and foreign keys."""
+
+    name: Identifier
+    columns: list[DataColumn] = Field(min_length=1, description="Every column, in order.")
+    primary_key: Identifier | list[Identifier] | None = Field(
+        default=None, description="A column (or a list of columns) that is the table's primary key."
+    )
+    rows: list[list[Any] | dict[str, Any]] | None = Field(
+        default=None, description="Inline rows: lists in column order, or mappings column -> value."
+    )
+    csv: PackPath | None = Field(default=None, description="A CSV file with a header line naming the columns.")
+    json_file: PackPath | None = Field(
+        default=None, alias="json", description="A JSON file holding a list of objects (column -> value)."
+    )
+
+    @property
+    def pk_columns(self) -> list[str]:
+        if self.primary_key is None:
+            return []
+        return [self.primary_key] if isinstance(self.primary_key, str) else list(self.primary_key)
+
+    @model_validator(mode="after")
+    def _check(self) -> DataTable:
+        given = [
+            key
+            for key, value in (("rows", self.rows), ("csv", self.csv), ("json", self.json_file))
+            if value is not None
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                "give the rows in exactly one way: `rows` (a list), `csv: FILE` or `json: FILE`"
+                + (f"; this table gives {' and '.join(given)}" if given else "")
+            )
+        names = [column.name for column in self.columns]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"column names used twice: {', '.join(duplicates)}")
+        for key in self.pk_columns:
+            if key not in names:
+                raise ValueError(f"primary_key '{key}' is not one of the columns: {', '.join(names)}")
+        return self
+
+
+def _table_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        if "gen" in str(value.get("columns")) or isinstance(value.get("rows"), int) or "seed" in value:
+            return "GeneratedTable"
+        if isinstance(value.get("rows"), list) or "csv" in value or "json" in value:
+            return "DataTable"
+        return "GeneratedTable"
+    return "DataTable" if isinstance(value, DataTable) else "GeneratedTable"
+
+
+TableSpec = Annotated[
+    Annotated[GeneratedTable, Tag("GeneratedTable")] | Annotated[DataTable, Tag("DataTable")],
+    Discriminator(_table_kind),
+]
+
+
 class SqlSettings(Model):
-    tables: list[GeneratedTable] = Field(default_factory=list)
+    tables: list[TableSpec] = Field(
+        default_factory=list,
+        description="Generated tables (`rows: N` and `gen` columns) or tables with real rows "
+        "(`rows: [...]`, `csv: FILE` or `json: FILE`), built in this order.",
+    )
     scripts: list[PackPath] = Field(default_factory=list, description="SQL files run after the tables are built.")
     sql: str | None = Field(default=None, description="Inline SQL run last.")
     time_limit: float = Field(
@@ -167,6 +248,16 @@ class SqlSettings(Model):
         for table in self.tables:
             if table.name in seen:
                 raise ValueError(f"table '{table.name}' is generated twice")
+            if isinstance(table, DataTable):
+                for data_column in table.columns:
+                    target_name = (data_column.references or "").split(".")[0]
+                    if data_column.references and target_name not in seen and target_name != table.name:
+                        raise ValueError(
+                            f"table '{table.name}' column '{data_column.name}' refers to '{target_name}', "
+                            "which is not a table built before it"
+                        )
+                seen.append(table.name)
+                continue
             for column in table.columns:
                 if isinstance(column, ForeignKeyColumn) and column.table not in seen:
                     raise ValueError(
@@ -175,6 +266,12 @@ class SqlSettings(Model):
                     )
                 if isinstance(column, ForeignKeyColumn):
                     target = next(t for t in self.tables if t.name == column.table)
+                    if isinstance(target, DataTable):
+                        raise ValueError(
+                            f"table '{table.name}' column '{column.name}' is a generated foreign key to "
+                            f"'{column.table}', whose rows the pack gives; a generated key can refer only to a "
+                            "generated table"
+                        )
                     names = [c.name for c in target.columns]
                     if column.column not in names:
                         raise ValueError(

@@ -146,6 +146,12 @@ def describe(value: Any) -> str:
     return type(value).__name__
 
 
+def _is_date(value: Any) -> bool:
+    import datetime
+
+    return isinstance(value, datetime.date)
+
+
 def _value_at(data: Any, path: Path) -> Any:
     for elem in path:
         data = data[elem]
@@ -187,8 +193,25 @@ def _message(err: dict[str, Any], value: Any, parent_tp: Any, tp: Any) -> str:
     if kind == "list_type":
         return f"expected a list (lines starting with '- '), got {describe(value)}"
     if kind == "string_type":
-        if isinstance(value, int | float | bool):
+        if isinstance(value, bool):
+            return (
+                f"expected text, got {describe(value)}: YAML reads unquoted yes/no, on/off and true/false as "
+                "true/false; put the word in quotes"
+            )
+        if isinstance(value, int | float):
             return f'expected text, got {describe(value)}; put it in quotes: "{value}"'
+        if isinstance(value, dict) and len(value) == 1:
+            key, inner = next(iter(value.items()))
+            shown = f"{key}: {inner}" if not isinstance(inner, dict | list) else f"{key}: ..."
+            shown = shown if len(shown) <= 50 else shown[:47] + "..."
+            return (
+                "expected text, got a mapping: the text contains ': ', so YAML read it as `key: value`; "
+                f'put the text in quotes: "{shown}"'
+            )
+        if _is_date(value):
+            return (
+                f'expected text, got a date: YAML reads an unquoted 2024-01-01 as a date; put it in quotes: "{value}"'
+            )
         return f"expected text, got {describe(value)}"
     message = _STRIP.sub("", err["msg"])
     message = message[:1].lower() + message[1:]

@@ -197,6 +197,41 @@ class _Walker:
                 result.setdefault(key, value)
 
 
+def _line(exc: yaml.YAMLError, mark: Any) -> str:
+    buffer = getattr(mark, "buffer", None)
+    if not isinstance(buffer, str):
+        return ""
+    lines = buffer.split("\n")
+    return lines[mark.line] if 0 <= mark.line < len(lines) else ""
+
+
+def _in_words(problem: str, text: str, mark: Any, exc: yaml.YAMLError) -> str:
+    """PyYAML's message, led by what an author should do about it."""
+    line = _line(exc, mark).rstrip("\0")
+    raw = f" (YAML: {text})"
+    if "tab" in problem or "\t" in problem or ("cannot start any token" in problem and "\t" in line[: mark.column + 1]):
+        return "a tab character: YAML indents with spaces only; replace the tab with spaces" + raw
+    if "mapping values are not allowed" in problem:
+        return (
+            "a second ': ' on this line: the text after the first ': ' contains ': ', which YAML reads as "
+            'another key; put the whole text in quotes ("...") or use a `>` block' + raw
+        )
+    indentation = (
+        "did not find expected '-' indicator",
+        "did not find expected key",
+        "expected <block end>",
+        "while parsing a block",
+    )
+    if any(word in text for word in indentation):
+        return (
+            "indentation: this line is not lined up with the lines above it; the items of one list or "
+            "mapping must start at the same column (indent with spaces)" + raw
+        )
+    if "found unexpected end of stream" in problem or "found unexpected end" in problem:
+        return "a quote is opened and never closed" + raw
+    return f"YAML syntax error: {text}"
+
+
 def _problem_from(exc: yaml.YAMLError) -> YamlProblem:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     context_mark = getattr(exc, "context_mark", None)
@@ -209,7 +244,7 @@ def _problem_from(exc: yaml.YAMLError) -> YamlProblem:
             if context_mark is not None and context_mark.line != mark.line:
                 text += f" that starts at line {context_mark.line + 1}, column {context_mark.column + 1}"
             text += ")"
-        return YamlProblem(Pos(mark.line + 1, mark.column + 1), f"YAML syntax error: {text}")
+        return YamlProblem(Pos(mark.line + 1, mark.column + 1), _in_words(problem or "", text, mark, exc))
     position = getattr(exc, "position", None)
     if isinstance(exc, yaml.reader.ReaderError) and position is not None:
         return YamlProblem(Pos(1, 1), f"not readable as YAML text: {exc.reason} at character {position}")

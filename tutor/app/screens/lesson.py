@@ -23,6 +23,7 @@ from textual.widgets import Footer, Header, Markdown, OptionList, Static
 from tutor.app.messages import WorkbenchActed
 from tutor.app.screens.confirm import ConfirmScreen
 from tutor.app.widgets.answer_area import AnswerArea
+from tutor.app.widgets.build_panel import BuildPanel
 from tutor.app.widgets.result_panel import ResultPanel
 from tutor.app.widgets.step_list import StepList
 from tutor.app.widgets.workbench_area import WorkbenchArea
@@ -71,15 +72,29 @@ class CheckDone(Message):
     progress: StepProgress | None
 
 
+class FilesSaved(Message):
+    """The learner saved files in a build-it workspace (from the watcher thread)."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__()
+        self.names = names
+
+
 @dataclass
 class ProgressSaved(Message):
     progress: StepProgress
 
 
-def solution_text(step: Step) -> str:
-    """The reference solution as plain text: the answer (with the option's words), SQL, requests."""
+def solution_text(step: Step, pack_root: Any = None) -> str:
+    """The reference solution as plain text: the answer (with the option's words), SQL, requests, and a
+    build-it step's reference files (their full text)."""
     parts: list[str] = []
     action = step.solution
+    if action.files is not None and pack_root is not None:
+        from tutor.code.workspace import list_files
+
+        for name, path in list_files(pack_root / action.files).items():
+            parts.append(f"{name}:\n" + path.read_text(encoding="utf-8", errors="replace"))
     if action.answer is not None:
         options = {o.id: o.text.strip() for o in getattr(step.check, "options", [])}
         picked = action.answer if isinstance(action.answer, list) else [action.answer]
@@ -142,6 +157,14 @@ Progress is saved after every check, hint and step.
         ),
         Binding("escape", "back", "Course map", id="back", tooltip="Back to the course map (progress is saved)"),
         Binding(
+            "ctrl+o",
+            "open_editor",
+            "Editor",
+            id="open_editor",
+            priority=True,
+            tooltip="Open your code in $VISUAL or $EDITOR (build-it steps)",
+        ),
+        Binding(
             "ctrl+t",
             "restart_sandboxes",
             "Restart sandboxes",
@@ -182,6 +205,7 @@ Progress is saved after every check, hint and step.
                     yield Static(Content.styled(f"Opening {self.outline.title}...", "$text-muted"), id="step-title")
                     yield Markdown("", id="step-text")
                     yield Markdown("", id="step-task")
+                    yield BuildPanel(id="build")
                     yield AnswerArea(check_key=CHECK_KEY, id="answer")
                     yield Static("", id="act-status")
                     yield Vertical(id="hints")
@@ -224,7 +248,7 @@ Progress is saved after every check, hint and step.
             self.app.notify(str(exc), severity="error")
             progress = {}
         self.post_message(LessonLoaded(entry.lesson, pack, session, progress))
-        if not (entry.lesson.sandboxes.sql or entry.lesson.sandboxes.api):
+        if not (entry.lesson.sandboxes.sql or entry.lesson.sandboxes.api or entry.lesson.build):
             session.started = True
             self.post_message(SessionStarted(session))
             return
@@ -310,12 +334,129 @@ Progress is saved after every check, hint and step.
         if self.step is not None:
             self._point_at_workbench(self.step)
             self.enter_step(self.step)
+        self._start_build(message.session)
+
+    # -- build-it: the learner's workspace, the editor, watching for saves ------------------------------
+    def _start_build(self, session: Session) -> None:
+        if session.workspace is None or session.lesson.build is None:
+            return
+        import threading
+
+        self._watch_stop = threading.Event()
+        self.query_one(BuildPanel).show_workspace(session.workspace.root, session.lesson.build.open, True)
+        self.watch_workspace(session.workspace.root, self._watch_stop)
+
+    @work(thread=True, group="watch", exit_on_error=False)
+    def watch_workspace(self, folder: Any, stop: Any) -> None:
+        from tutor.code.watch import watch
+
+        try:
+
+            def saved(names: list[str]) -> None:
+                self.post_message(FilesSaved(names))
+
+            watch(folder, saved, stop)
+        except Exception as exc:  # no inotify, a folder on a network drive, ...
+            self.app.call_from_thread(
+                self.query_one(BuildPanel).set_status,
+                f"Watching for saves does not work here ({type(exc).__name__}): press F5 after each save.",
+            )
+
+    def on_files_saved(self, message: FilesSaved) -> None:
+        step = self.step
+        if step is None or self.session is None or not self.session_ready or not self._code_step(step):
+            return
+        self.query_one(BuildPanel).saved(message.names)
+        self._check_code(step)
+
+    def _code_step(self, step: Step) -> bool:
+        from tutor.pack.checks import CODE_KINDS, iter_kinds
+
+        return bool(CODE_KINDS & set(iter_kinds(step.check)))
+
+    def _check_code(self, step: Step) -> None:
+        """Run a build-it check, asking first (once per pack version) when the pack is not the built-in one."""
+        from tutor.code import trust
+
+        if self.pack is None:
+            return
+        if trust.is_trusted(self.tutor.home, self.pack):
+            self.run_check(step, None)
+            return
+        if getattr(self, "_asking_trust", False):
+            return
+        self._asking_trust = True
+
+        def answered(yes: bool | None) -> None:
+            self._asking_trust = False
+            if yes and self.pack is not None:
+                trust.trust(self.tutor.home, self.pack)
+                self.run_check(step, None)
+            else:
+                self.query_one(BuildPanel).set_status("Not run: you chose not to run this pack's code.")
+
+        self.app.push_screen(ConfirmScreen(trust.question(self.pack), yes="Run it", no="Not now"), answered)
+
+    def action_open_editor(self) -> None:
+        import os
+        import shlex
+        import subprocess
+
+        session = self.session
+        if session is None or session.workspace is None or session.lesson.build is None:
+            self.notify("This lesson has no code to edit.")
+            return
+        target = session.workspace.root / session.lesson.build.open
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+        if not editor:
+            self.notify(f"Set $VISUAL or $EDITOR, or open {target} in any editor.", title="Editor", timeout=15)
+            return
+        command = [*shlex.split(editor), str(target)]
+        try:
+            with self.app.suspend():
+                subprocess.run(command, cwd=session.workspace.root, check=False)  # noqa: S603 (the learner's own $EDITOR, no shell)
+        except (OSError, ValueError) as exc:
+            self.notify(f"Could not start {command[0]}: {exc}", title="Editor", severity="error")
+        except Exception as exc:  # SuspendNotSupported (a web or test driver): start it without suspending
+            try:
+                subprocess.Popen(command, cwd=session.workspace.root, stdin=subprocess.DEVNULL)  # noqa: S603
+            except OSError:
+                self.notify(f"Could not open an editor here ({type(exc).__name__}): open {target}.")
+
+    @on(BuildPanel.ResetRequested)
+    def _reset_requested(self) -> None:
+        session = self.session
+        if session is None or session.workspace is None:
+            return
+        workspace = session.workspace
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            backup = workspace.reset()
+            where = f" Your files are kept in {backup}." if backup else ""
+            self.notify(f"The starter files are back.{where}", title="Reset this exercise", timeout=15)
+
+        edited = workspace.edited()
+        what = f" ({', '.join(edited[:3])} changed)" if edited else ""
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Put the starter files back in {workspace.root}{what}? Your current files are copied to a "
+                "backup folder first.",
+                yes="Reset",
+                no="Keep my files",
+            ),
+            answered,
+        )
 
     async def on_session_failed(self, message: SessionFailed) -> None:
         await self.query_one(WorkbenchArea).show_failure(message.reason)
         self.notify(message.reason, severity="error", timeout=10)
 
     def on_unmount(self) -> None:
+        stop = getattr(self, "_watch_stop", None)
+        if stop is not None:
+            stop.set()
         self.close_session()
 
     def close_session(self) -> None:
@@ -342,6 +483,7 @@ Progress is saved after every check, hint and step.
         task.display = bool(step.task)
         task.update(f"**Task:** {step.task.strip()}" if step.task else "")
         await self.query_one(AnswerArea).set_check(step.check)
+        self.query_one(AnswerArea).display = not self._code_step(step)
         self.query_one("#act-status").display = False
         hints = self.query_one("#hints", Vertical)
         await hints.remove_children()
@@ -351,7 +493,11 @@ Progress is saved after every check, hint and step.
         solution = self.query_one("#solution", Static)
         solution.display = bool(progress and progress.solution_viewed)
         if solution.display:
-            solution.update(Content.assemble(("Reference solution\n", "bold"), solution_text(step)))
+            solution.update(
+                Content.assemble(
+                    ("Reference solution\n", "bold"), solution_text(step, self.pack.root if self.pack else None)
+                )
+            )
         result = self.query_one(ResultPanel)
         self.last_result = None
         if progress is not None and progress.passed:
@@ -442,6 +588,9 @@ Progress is saved after every check, hint and step.
         if area.hands_on and not self.session_ready:
             self.notify("The lesson's sandboxes are still starting; check again in a moment.")
             return
+        if self._code_step(step):
+            self._check_code(step)
+            return
         self.run_check(step, answer)
 
     @on(AnswerArea.Submitted)
@@ -472,6 +621,9 @@ Progress is saved after every check, hint and step.
         self.last_result = message.result
         panel = self.query_one(ResultPanel)
         panel.show_result(message.result, attempts, step.explanation, self._next_hint())
+        build = self.query_one(BuildPanel)
+        if build.display:
+            build.checked(message.result.passed and not message.result.error)
         # to the top of the reading pane: on a short pane the verdict's explanation is what the learner needs
         self.call_after_refresh(
             self.query_one("#reading", VerticalScroll).scroll_to_widget, panel, animate=False, top=True
@@ -536,7 +688,11 @@ Progress is saved after every check, hint and step.
             if yes and self.step is step:
                 solution = self.query_one("#solution", Static)
                 solution.display = True
-                solution.update(Content.assemble(("Reference solution\n", "bold"), solution_text(step)))
+                solution.update(
+                    Content.assemble(
+                        ("Reference solution\n", "bold"), solution_text(step, self.pack.root if self.pack else None)
+                    )
+                )
                 self.call_after_refresh(self.query_one("#reading", VerticalScroll).scroll_to_widget, solution)
                 self.record_solution(step)
 
@@ -597,4 +753,4 @@ Progress is saved after every check, hint and step.
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("check", "hint", "solution", "next_step") and self.lesson is None:
             return None
-        return True
+        return not (action == "open_editor" and (self.lesson is None or self.lesson.build is None))

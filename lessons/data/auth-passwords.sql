@@ -1,0 +1,66 @@
+-- Data for the lesson 'Store passwords so that a leak does not give them away' (auth track).
+-- leaked_wordlist: common passwords with their SHA-256, as an attacker precomputes them.
+-- users: an old table that stored sha256(password) in hex, unsalted.
+-- users_salted: the same passwords as sha256(salt || password) with a random 16-byte salt per row.
+-- accounts: hash strings as real libraries write them (argon2-cffi 25.1, libxcrypt bcrypt, hex digests).
+CREATE TABLE leaked_wordlist (word TEXT PRIMARY KEY, sha256 TEXT NOT NULL);
+INSERT INTO leaked_wordlist VALUES ('123456', '8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923adc6c92');
+INSERT INTO leaked_wordlist VALUES ('password', '5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8');
+INSERT INTO leaked_wordlist VALUES ('123456789', '15e2b0d3c33891ebb0f1ef609ec419420c20e320ce94c65fbc8c3312448eb225');
+INSERT INTO leaked_wordlist VALUES ('12345678', 'ef797c8118f02dfb649607dd5d3f8c7623048c9c063d532cc95c5ed7a898a64f');
+INSERT INTO leaked_wordlist VALUES ('12345', '5994471abb01112afcc18159f6cc74b4f511b99806da59b3caf5a9c173cacfc5');
+INSERT INTO leaked_wordlist VALUES ('qwerty', '65e84be33532fb784c48129675f9eff3a682b27168c0ea744b2cf58ee02337c5');
+INSERT INTO leaked_wordlist VALUES ('password1', '0b14d501a594442a01c6859541bcb3e8164d183d32937b851835442f69d5c94e');
+INSERT INTO leaked_wordlist VALUES ('111111', 'bcb15f821479b4d5772bd0ca866c00ad5f926e3580720659cc80d39c9d09802a');
+INSERT INTO leaked_wordlist VALUES ('iloveyou', 'e4ad93ca07acb8d908a3aa41e920ea4f4ef4f26e7f86cf8291c5db289780a5ae');
+INSERT INTO leaked_wordlist VALUES ('sunshine', 'a941a4c4fd0c01cddef61b8be963bf4c1e2b0811c037ce3f1835fddf6ef6c223');
+INSERT INTO leaked_wordlist VALUES ('letmein', '1c8bfe8f801d79745c4631d09fff36c82aa37fc4cce4fc946683d7b336b63032');
+INSERT INTO leaked_wordlist VALUES ('dragon', 'a9c43be948c5cabd56ef2bacffb77cdaa5eec49dd5eb0cc4129cf3eda5f0e74c');
+INSERT INTO leaked_wordlist VALUES ('monkey', '000c285457fc971f862a79b786476c78812c8897063c6fa9c045f579a3b2d63f');
+INSERT INTO leaked_wordlist VALUES ('football', '6382deaf1f5dc6e792b76db4a4a7bf2ba468884e000b25e7928e621e27fb23cb');
+INSERT INTO leaked_wordlist VALUES ('abc123', '6ca13d52ca70c883e0f0bb101e425a89e8624de51db2d2392593af6a84118090');
+INSERT INTO leaked_wordlist VALUES ('admin', '8c6976e5b5410415bde908bd4dee15dfb167a9c873fc4bb8a81f6f2ab448a918');
+INSERT INTO leaked_wordlist VALUES ('welcome', '280d44ab1e9f79b5cce2dd4f58f5fe91f0fbacdac9f7447dffc318ceb79f2d02');
+INSERT INTO leaked_wordlist VALUES ('princess', '04e77bf8f95cb3e1a36a59d1e93857c411930db646b46c218a0352e432023cf2');
+INSERT INTO leaked_wordlist VALUES ('1234567', '8bb0cf6eb9b17d0f7d22b456f121257dc1254e1f01665370476383ea776df414');
+INSERT INTO leaked_wordlist VALUES ('000000', '91b4d142823f7d20c5f08df69122de43f35f057a988d9619f6d3138485c9a203');
+INSERT INTO leaked_wordlist VALUES ('qwerty123', 'daaad6e5604e8e17bd9f108d91e26afe6281dac8fda0091040a7a6d7bd9b43b5');
+INSERT INTO leaked_wordlist VALUES ('1q2w3e4r', '72ab994fa2eb426c051ef59cad617750bfe06d7cf6311285ff79c19c32afd236');
+INSERT INTO leaked_wordlist VALUES ('baseball', 'a01edad91c00abe7be5b72b5e36bf4ce3c6f26e8bce3340eba365642813ab8b6');
+INSERT INTO leaked_wordlist VALUES ('shadow', '0bb09d80600eec3eb9d7793a6f859bedde2a2d83899b70bd78e961ed674b32f4');
+INSERT INTO leaked_wordlist VALUES ('master', 'fc613b4dfd6736a7bd268c8a0e74ed0d1c04a959f59dd74ef2874983fd443fc9');
+CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, password_sha256 TEXT NOT NULL);
+INSERT INTO users VALUES (1, 'alice', 'a941a4c4fd0c01cddef61b8be963bf4c1e2b0811c037ce3f1835fddf6ef6c223');
+INSERT INTO users VALUES (2, 'bob', '8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923adc6c92');
+INSERT INTO users VALUES (3, 'carol', '8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923adc6c92');
+INSERT INTO users VALUES (4, 'dave', '1389e458a4ff854d47dce1f07d98e7f5e82aafc68eb4bdaad1b0746ec83bfd47');
+INSERT INTO users VALUES (5, 'erin', '0b14d501a594442a01c6859541bcb3e8164d183d32937b851835442f69d5c94e');
+INSERT INTO users VALUES (6, 'frank', '0b14d501a594442a01c6859541bcb3e8164d183d32937b851835442f69d5c94e');
+INSERT INTO users VALUES (7, 'grace', 'c4bbcb1fbec99d65bf59d85c8cb62ee2db963f0fe106f483d9afa73bd4e39a8a');
+INSERT INTO users VALUES (8, 'heidi', '65e84be33532fb784c48129675f9eff3a682b27168c0ea744b2cf58ee02337c5');
+INSERT INTO users VALUES (9, 'ivan', '42a13d467daf1defcb1a63374200b97bf38668fd345add57c6dab3950c02ec4a');
+INSERT INTO users VALUES (10, 'judy', '8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923adc6c92');
+INSERT INTO users VALUES (11, 'mallory', '99d6db1213563ac06c65a21f0db08e3bd12de2164edd5ce6dfef429d776519cd');
+INSERT INTO users VALUES (12, 'oscar', '1c8bfe8f801d79745c4631d09fff36c82aa37fc4cce4fc946683d7b336b63032');
+CREATE TABLE users_salted (id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, salt TEXT NOT NULL, password_hash TEXT NOT NULL);
+INSERT INTO users_salted VALUES (1, 'alice', 'c15521b1b3dca50a9daa37e51b591d75', 'f190bbb7a1ddd6d28159886411ebec5b10dd6887e9d0a5d355778ed4dd6f1069');
+INSERT INTO users_salted VALUES (2, 'bob', '3f372617f0baef3a86f0ce2ea6ec39c1', '023e39925cdbaa6b3bcde13cb60028c3d79a2feaef7101df666065cf2c057848');
+INSERT INTO users_salted VALUES (3, 'carol', '4a800646417a8105bc3199944567ceb1', 'dafc81e30b45dcee884911a5acbe6353c42a9830da4bd0fda8b8e3445194c90b');
+INSERT INTO users_salted VALUES (4, 'dave', '732242fda8902e3212979bfcbbeb508f', '3fdbaf83f8e61ce45da907aa2dbf472d7d9437e473dfb59b7ca76d620221e4d9');
+INSERT INTO users_salted VALUES (5, 'erin', 'df7142dcaf29e6f877744cca4d909eb2', '918c69df55b7fbe26b871f04e6be4f256810dc55929f4d10a98bc38396a23f75');
+INSERT INTO users_salted VALUES (6, 'frank', 'e8af30f7c70b53bf64d0b50f658c6762', 'cea7fa76250ae77937c373309df23a61736b7337f70e364dca8cc74323d77d61');
+INSERT INTO users_salted VALUES (7, 'grace', 'deeda8b23927f7d64375d0341e4f6f2a', '1f68008af1a373bcb891138c6ace6159b8ce22845991706a4bd10d69ca088df5');
+INSERT INTO users_salted VALUES (8, 'heidi', 'cecf4f4e5ba8078050cef798e6c648e7', 'a2b852cc358079b0ccfb31d6f0c7d3de15d00d30ab92900713e60b2cbd9fb003');
+INSERT INTO users_salted VALUES (9, 'ivan', 'a1fa7d4acde560db5c54e05b42a9ba21', '1449e591c40dac754ac7abf46f5b5180327d9200f5f941de340a9c2bcc3f23b4');
+INSERT INTO users_salted VALUES (10, 'judy', '293a9acc2652f8ff842a2f9da1b4ba07', '6e6aae9ffbe153b1f39aa345d7127bf5cf6c0c7594b33363436eb88355d06501');
+INSERT INTO users_salted VALUES (11, 'mallory', '467c0714a9fbd797aa59c1698d242349', 'ee207a10b3bdcc999202b098652cdebea6dfb216d1216681c6f834a96eb26233');
+INSERT INTO users_salted VALUES (12, 'oscar', '11e760a5a6d5b30a02b7075d2a3a0c78', 'bd011b42751ee38f92b7cf3fc4654548f490da8bbb8f6a4923253210dc697ea1');
+CREATE TABLE accounts (id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL);
+INSERT INTO accounts VALUES (1, 'ana', '$argon2id$v=19$m=65536,t=3,p=4$cKq1ws1ldV5ZV0DCxrjgdQ$JYh9hUeUgo7hoU1fsQVeJR1lVwzqrib6MYU4cfeip94');
+INSERT INTO accounts VALUES (2, 'ben', '$2b$10$l74U5CMRnRM6wva8QthI0Oj.pOOU1XPW0ipGphnVGlh4euVJMqewK');
+INSERT INTO accounts VALUES (3, 'cleo', '9d12d9f18ce18f71bbdf138d8110f1f2dd556f06f92a84508483ced7abf4ce30');
+INSERT INTO accounts VALUES (4, 'dmitri', '$argon2id$v=19$m=19456,t=2,p=1$AZlC+K43W+NVUhAwT4Rsaw$8ig5vuh0RlyjoHkYFXt7RbaA9Zl0vUXMC4VBw7kE5Qg');
+INSERT INTO accounts VALUES (5, 'eva', '$argon2i$v=19$m=65536,t=3,p=4$ULcZdqXyI410e+eIy2p8IA$lO8GCRfiuue6w/RH/fZ3aVmEI70DGlWfeOWXTL4B98Y');
+INSERT INTO accounts VALUES (6, 'femi', '7d56d6b0e0a4c4ff206f78f43ebdb81c');
+INSERT INTO accounts VALUES (7, 'gus', '$argon2id$v=19$m=65536,t=3,p=4$YTINg40xCN7mXfsci89WYw$YPdlDjKHwP9HoHJmLd9bttSQw+AiUXI1AO2ja0RNSyo');
+INSERT INTO accounts VALUES (8, 'hana', '$2b$12$usg04oKHG0972to9e.N86eFW8ZO7JKAPqiMHGJIcjX2N4GlXO5nRS');

@@ -1,0 +1,84 @@
+"""A learner whose requests are one of the step's declared wrong answers gets the author's feedback for it:
+the requests may come with others in between, a `{name}` placeholder stands for any value, and when
+several declared mistakes are in the traffic, the one made last (then the most specific) is meant."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.pack.helpers import write_pack
+from tutor.pack.loader import load_pack_or_raise
+from tutor.paths import Home
+from tutor.session import Session
+
+LESSON = """\
+id: del
+title: Delete it
+track: http
+sandboxes:
+  sql:
+    tables:
+      - name: books
+        rows: 20
+        seed: 1
+        primary_key: id
+        columns:
+          - {name: id, gen: sequence}
+          - {name: title, gen: words}
+  api:
+    resources:
+      - {name: books, table: books, writable: true}
+steps:
+  - id: delete
+    title: Delete book 7
+    text: Delete book 7.
+    check:
+      kind: http_traffic
+      expect:
+        - request: {method: DELETE, path: /v1/books/7}
+          response: {status: 204}
+    solution:
+      requests: [{method: DELETE, path: /v1/books/7}]
+    wrong_answers:
+      - requests: [{method: GET, path: /v1/books/7}]
+        feedback: GET only reads it.
+      - requests: [{method: DELETE, path: /v1/books, query: {id: 7}}]
+        feedback: The item has its own URL.
+      - requests: [{method: DELETE, path: "/v1/books/{id}", headers: {X-Reason: "{why}"}}]
+        feedback: That is another book, with a reason.
+      - requests: [{method: DELETE, path: /v1/books/8, headers: {Idempotency-Key: made-up-by-the-author}}]
+        feedback: Book 8, with a key of your own.
+"""
+
+
+def test_wrong_requests_get_their_feedback(tmp_path: Path, tutor_home: Path) -> None:
+    pack = load_pack_or_raise(write_pack(tmp_path / "pack", {"http/01.yaml": LESSON}))
+    lesson = pack.lesson("del")
+    assert lesson is not None
+    step = lesson.steps[0]
+    with Session(pack, lesson, Home(tutor_home)) as session:
+        session.start()
+        assert session.api is not None
+        session.begin_step(step)
+        session.api.send("GET", "/v1/books", source=None)
+        nothing = session.check(step)
+        assert not nothing.passed and nothing.feedback is None  # a list request is none of the mistakes
+
+        session.api.send("GET", "/v1/books/7", source=None)
+        session.api.send("GET", "/v1/books", source=None)  # something else in between does not matter
+        assert session.check(step).feedback == "GET only reads it."
+
+        session.api.send("DELETE", "/v1/books", source=None, params={"id": "7", "force": "1"})
+        assert session.check(step).feedback == "GET only reads it."  # an extra query parameter: not that one
+
+        session.api.send("DELETE", "/v1/books", source=None, params={"id": "7"})
+        assert session.check(step).feedback == "The item has its own URL."  # the latest mistake wins
+
+        session.api.send("DELETE", "/v1/books/3", source=None, headers={"X-Reason": "tidy"})
+        assert session.check(step).feedback == "That is another book, with a reason."
+
+        session.api.send("DELETE", "/v1/books/8", source=None, headers={"Idempotency-Key": "a-learner-uuid"})
+        assert session.check(step).feedback == "Book 8, with a key of your own."  # any key is that mistake
+
+        session.api.send("DELETE", "/v1/books/7", source=None)
+        assert session.check(step).passed

@@ -1,0 +1,65 @@
+"""The build-it panel of a lesson: where the learner's files are, how to open them, and whether the
+tutor is watching for saves (each save re-runs the step's check; the verdict shows below)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Button, Static
+
+
+class BuildPanel(Vertical):
+    HELP: ClassVar[str] = """\
+## Build it
+Your code lives in the folder shown. **Ctrl+O** opens it in `$VISUAL` or `$EDITOR` (or use any
+editor). Every save re-runs the step's check; **F5** re-runs it by hand. *Reset this exercise* puts
+the starter files back after asking, and keeps your files in a backup folder.
+"""
+
+    class ResetRequested(Message):
+        pass
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="build-where")
+        yield Static("", id="build-status")
+        with Horizontal(id="build-buttons"):
+            yield Button("Open in editor (Ctrl+O)", id="build-open", compact=True)
+            yield Button("Reset this exercise...", id="build-reset", compact=True)
+
+    def on_mount(self) -> None:
+        self.display = False
+
+    def show_workspace(self, folder: Path, file: str, watching: bool) -> None:
+        self.display = True
+        self.query_one("#build-where", Static).update(
+            Content.from_markup("[b]Your code:[/b] $path", path=str(folder / file))
+        )
+        self.set_status(
+            "Watching for saves: each save runs the check."
+            if watching
+            else "Watching is not available here: press F5 after each save."
+        )
+
+    def set_status(self, text: str) -> None:
+        self.query_one("#build-status", Static).update(Content(text))
+
+    def saved(self, names: list[str]) -> None:
+        shown = ", ".join(names[:3]) + (" ..." if len(names) > 3 else "")
+        self.set_status(f"{time.strftime('%H:%M:%S')} saved {shown}: checking...")
+
+    def checked(self, passed: bool) -> None:
+        word = "✓ passes" if passed else "✗ not yet"
+        self.set_status(f"{time.strftime('%H:%M:%S')} checked: {word}. Watching for saves.")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "build-open":
+            self.call_later(self.screen.run_action, "open_editor")
+        elif event.button.id == "build-reset":
+            self.post_message(self.ResetRequested())

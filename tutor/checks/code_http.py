@@ -1,0 +1,143 @@
+"""`code_http`: start the learner's own app and probe it over HTTP, as production would call it.
+
+The app runs in a child process (`tutor.code.runner`) on 127.0.0.1, with a fresh copy of the lesson's
+database behind it. Each probe's response is judged with the same matching and the same report as the
+sandbox probes (`http_probe`): the request sent, the response got, the first difference. The harness in
+the child also reports the SQL statements each request ran and the tables each one read whole, so "one
+query for the whole list" and "the index your endpoint needs" are judged by what the code did.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from tutor.checks import register
+from tutor.checks.base import CheckContext, CheckResult, shorten
+from tutor.checks.http_probe import prepared
+from tutor.checks.http_traffic import describe_response, found, read_value, response_differences, show_exchange
+from tutor.pack.specs_code import CodeHttpCheck
+
+
+def exchange_of(method: str, path: str, kwargs: dict[str, Any], response: Any, started: float) -> Any:
+    """The httpx response as the sandbox recorder's Exchange, so the shared report code reads it."""
+    from sandboxes.api.recorder import Exchange
+
+    raw_path, _, query = path.partition("?")
+    if kwargs.get("params"):
+        from urllib.parse import urlencode
+
+        query = "&".join(filter(None, [query, urlencode(kwargs["params"])]))
+    body = kwargs.get("content") or b""
+    return Exchange(
+        id=0,
+        time=started,
+        source="tutor",
+        method=method,
+        path=raw_path,
+        query=query,
+        request_headers=[(k.lower(), v) for k, v in kwargs.get("headers", {}).items()],
+        request_body=body if isinstance(body, bytes) else str(body).encode(),
+        status=response.status_code,
+        response_headers=[(k.lower(), v) for k, v in response.headers.items()],
+        response_body=response.content,
+        duration_ms=response.elapsed.total_seconds() * 1000,
+    )
+
+
+def problem_result(problem: Any) -> CheckResult:
+    return CheckResult(False, problem.summary, details=problem.details)
+
+
+def _sql_lines(statements: list[str], scans: list[list[str]], limit: int = 4) -> list[str]:
+    lines = []
+    for number, (sql, tables) in enumerate(zip(statements, scans, strict=False), 1):
+        if number > limit:
+            lines.append(f"  ... and {len(statements) - limit} more")
+            break
+        mark = f"   (plan: full scan of {', '.join(tables)})" if tables else ""
+        lines.append(f"  #{number}: {shorten(' '.join(sql.split()), 100)}{mark}")
+    return lines
+
+
+@register("code_http")
+def check_code_http(spec: CodeHttpCheck, ctx: CheckContext) -> CheckResult:
+    from tutor.code.runner import CodeProblem, LearnerApp
+
+    code = ctx.need_code()
+    saved: dict[str, Any] = {}
+    total = len(spec.steps)
+    try:
+        with LearnerApp.start(code.workspace, module=code.module, database=code.fresh_database()) as app:
+            for number, step in enumerate(spec.steps, 1):
+                path, kwargs = prepared(step.request, saved)
+                method = step.request.method
+                started = time.time()
+                response, flow = app.request(method, path, **kwargs)
+                exchange = exchange_of(method, path, kwargs, response, started)
+                label = f"Request {number} of {total}" if total > 1 else "Your app"
+                diffs = response_differences(step.expect, exchange)
+                if diffs:
+                    details = [f"- {d}" for d in diffs[1:]] + show_exchange(exchange)
+                    error = flow.error
+                    target = exchange.target
+                    summary = f"{label}: {method} {target} answered {exchange.status}, not what this step needs."
+                    if error and error.get("message"):
+                        at = f" at {error['file']}:{error['line']}" if error.get("file") else ""
+                        summary = f"{label}: {method} {target} failed: your code raised {error['message']}{at}."
+                        if error.get("code"):
+                            details.insert(0, f"    {error['code'].strip()}")
+                    return CheckResult(
+                        False,
+                        summary,
+                        expected=describe_response(step.expect),
+                        got=f"{exchange.status} " + shorten(exchange.text(), 100),
+                        first_difference=diffs[0],
+                        details=tuple(details),
+                    )
+                count = len(flow.statements)
+                if step.max_sql_statements is not None and count > step.max_sql_statements:
+                    limit = step.max_sql_statements
+                    shapes = {" ".join(s.split()).split(" WHERE ")[0] for s in flow.statements}
+                    extra = []
+                    if count > 2 and len(shapes) < count:
+                        extra.append(
+                            "Several statements have the same shape and differ only in their values: one "
+                            "query per item of the list (N+1). One query for the whole list would do."
+                        )
+                    return CheckResult(
+                        False,
+                        f"{label}: {method} {exchange.target} ran {count} SQL statements; at most {limit} "
+                        f"{'is' if limit == 1 else 'are'} allowed.",
+                        expected=f"at most {limit} SQL statement{'s' if limit != 1 else ''}",
+                        got=f"{count} statements",
+                        details=tuple(extra + _sql_lines(flow.statements, flow.full_scans)),
+                    )
+                if step.no_full_scan:
+                    tables = step.no_full_scan if isinstance(step.no_full_scan, list) else None
+                    scanned = [t for t in flow.scanned_tables if tables is None or t in tables]
+                    if scanned:
+                        return CheckResult(
+                            False,
+                            f"{label}: {method} {exchange.target} read the whole of {', '.join(scanned)} "
+                            "(a full scan).",
+                            expected="no full scan" + (f" of {', '.join(tables)}" if tables else ""),
+                            got=f"a full scan of {', '.join(scanned)}",
+                            details=(
+                                "A full scan reads every row to find the few it needs; an index on the "
+                                "column the statement filters on lets SQLite go straight to them.",
+                                *_sql_lines(flow.statements, flow.full_scans),
+                            ),
+                        )
+                for name, source in step.save.items():
+                    value = read_value(source, exchange)
+                    if not found(value):
+                        return CheckResult(
+                            False,
+                            f"{label}: the response has no {source}, which the next request needs.",
+                            details=tuple(show_exchange(exchange)),
+                        )
+                    saved[name] = value
+    except CodeProblem as problem:
+        return problem_result(problem)
+    return CheckResult(True, f"Your app answered all {total} of the checker's requests as this step needs.")

@@ -1,0 +1,369 @@
+"""What runs inside the child process of a build-it step. Started only by `tutor.code.runner`.
+
+    python -m tutor.code.harness app   --workspace DIR --module app --status-fd N --watch-fd M --listen-fd K
+    python -m tutor.code.harness tests --workspace DIR --status-fd N --watch-fd M TEST_FILE
+
+Before any learner code runs it arms two watchdogs, so nothing outlives the tutor: Linux's parent-death
+signal (prctl PR_SET_PDEATHSIG) and a thread blocked reading a pipe whose only writer is the tutor; when
+the tutor dies the pipe reads end-of-file and the thread kills this whole process group (the learner's
+forked children with it).
+
+`app` mode imports the learner's module, reports a syntax or import error with the learner's file and
+line, and serves the module's `app` with uvicorn on the listening socket the tutor passed in (bound to
+127.0.0.1 by the tutor). Every `sqlite3` connection the learner opens is traced: for each request that
+carries the tutor's probe header, the statements it ran and the tables each one read in full
+(`EXPLAIN QUERY PLAN`, parsed by `sandboxes.sql.plan`) go back to the tutor on the status pipe, one JSON
+line, before the response's last byte, so the tutor reads them together with the response.
+
+`tests` mode runs pytest on the pack's test file and reports the first failure as one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import sys
+import threading
+import traceback
+from pathlib import Path
+from typing import Any
+
+PROBE_HEADER = b"x-backend-tutor-probe"
+DB_ENV = "BACKEND_TUTOR_DB"
+_TX = ("BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA")
+
+_status_lock = threading.Lock()
+_status_fd = -1
+
+
+def send(event: dict[str, Any]) -> None:
+    data = (json.dumps(event, default=str) + "\n").encode()
+    with _status_lock:
+        try:
+            while data:
+                written = os.write(_status_fd, data)
+                data = data[written:]
+        except OSError:
+            pass
+
+
+def _end_group(*_args: object) -> None:
+    os.killpg(os.getpgrp(), signal.SIGKILL)
+
+
+def arm_watchdogs(watch_fd: int, parent: int) -> None:
+    # The parent-death signal is SIGTERM, handled by killing the whole group: a SIGKILL would end this
+    # process alone and leave the learner's own children behind.
+    signal.signal(signal.SIGTERM, _end_group)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the tutor died before the signal was armed
+        os.killpg(os.getpgrp(), signal.SIGKILL)
+
+    def watch() -> None:
+        while True:
+            try:
+                chunk = os.read(watch_fd, 64)
+            except InterruptedError:
+                continue
+            except OSError:
+                chunk = b""
+            if not chunk:
+                os.killpg(os.getpgrp(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="tutor-watchdog", daemon=True).start()
+
+
+def learner_frame(tb: Any, workspace: Path) -> dict[str, Any] | None:
+    """The innermost frame of the traceback that is in one of the learner's files."""
+    found = None
+    for frame in traceback.extract_tb(tb):
+        try:
+            path = Path(frame.filename).resolve()
+        except OSError:
+            continue
+        if path.is_relative_to(workspace):
+            found = {"file": path.relative_to(workspace).as_posix(), "line": frame.lineno, "code": frame.line or ""}
+    return found
+
+
+def describe_exception(exc: BaseException, workspace: Path) -> dict[str, Any]:
+    if isinstance(exc, SyntaxError) and exc.filename:
+        path = Path(exc.filename).resolve()
+        rel = path.relative_to(workspace).as_posix() if path.is_relative_to(workspace) else exc.filename
+        return {
+            "type": "syntax",
+            "message": f"{type(exc).__name__}: {exc.msg}",
+            "file": rel,
+            "line": exc.lineno,
+            "col": exc.offset,
+            "code": (exc.text or "").rstrip("\n"),
+        }
+    where = learner_frame(exc.__traceback__, workspace) or {}
+    return {"type": "exception", "message": f"{type(exc).__name__}: {exc}"[:500], **where}
+
+
+# -- SQL tracing -------------------------------------------------------------------------------------
+class Tracer:
+    def __init__(self) -> None:
+        self.current: list[str] | None = None
+        self.lock = threading.Lock()
+
+    def record(self, statement: str) -> None:
+        with self.lock:
+            if self.current is not None and not statement.lstrip().upper().startswith(_TX):
+                self.current.append(statement)
+
+    def install(self) -> None:
+        import sqlite3
+
+        original = sqlite3.connect
+        tracer = self
+
+        def connect(*args: Any, **kwargs: Any) -> Any:
+            connection = original(*args, **kwargs)
+            connection.set_trace_callback(tracer.record)
+            return connection
+
+        connect.__doc__ = original.__doc__
+        sqlite3.connect = connect
+        self.original_connect = original
+
+
+def full_scans(statements: list[str], connect: Any) -> list[list[str]]:
+    """For each statement, the tables its plan reads whole (empty when it is not a query)."""
+    database = os.environ.get(DB_ENV)
+    if not database or not statements:
+        return [[] for _ in statements]
+    from sandboxes.sql.plan import explain
+
+    out: list[list[str]] = []
+    connection = connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        for sql in statements:
+            head = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
+            if head not in ("SELECT", "WITH", "UPDATE", "DELETE"):
+                out.append([])
+                continue
+            try:
+                plan = explain(connection, sql)
+                scanned = {step.table or step.name for step in plan.full_scans()}
+                out.append(sorted(name for name in scanned if name))
+            except Exception:
+                out.append([])
+    finally:
+        connection.close()
+    return out
+
+
+def wrap(app: Any, tracer: Tracer, workspace: Path) -> Any:
+    async def traced(scope: dict[str, Any], receive: Any, send_message: Any) -> None:
+        probe = None
+        if scope.get("type") == "http":
+            for name, value in scope.get("headers", []):
+                if name == PROBE_HEADER:
+                    probe = value.decode("latin-1")
+        if probe is None:
+            await app(scope, receive, send_message)
+            return
+        statements: list[str] = []
+        reported = False
+        with tracer.lock:
+            tracer.current = statements
+
+        def report(error: dict[str, Any] | None = None) -> None:
+            nonlocal reported
+            if reported:
+                return
+            reported = True
+            with tracer.lock:
+                tracer.current = None
+            scans = full_scans(statements, tracer.original_connect)
+            send(
+                {
+                    "event": "flow",
+                    "probe": probe,
+                    "statements": [{"sql": s, "full_scans": f} for s, f in zip(statements, scans, strict=True)],
+                    "error": error,
+                }
+            )
+
+        status = 0
+
+        async def watched_send(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message.get("type") == "http.response.start":
+                status = int(message.get("status", 0))
+            # A 500 is reported once the app has raised (Starlette sends it first, then re-raises), so
+            # the report can name the learner's line; anything else before its last byte goes out.
+            if message.get("type") == "http.response.body" and not message.get("more_body") and status < 500:
+                report()
+            await send_message(message)
+
+        try:
+            await app(scope, receive, watched_send)
+        except BaseException as exc:
+            report(describe_exception(exc, workspace))
+            raise
+        report()
+
+    return traced
+
+
+# -- modes -------------------------------------------------------------------------------------------
+def run_app(args: argparse.Namespace, workspace: Path) -> int:
+    import importlib
+    import socket
+
+    tracer = Tracer()
+    tracer.install()
+    try:
+        module = importlib.import_module(args.module)
+    except BaseException as exc:  # SystemExit too: a module that exits while imported is an error
+        send({"event": "error", **describe_exception(exc, workspace)})
+        return 3
+    app = getattr(module, "app", None)
+    if app is None or not callable(app):
+        send({"event": "error", "type": "no_app", "message": f"{args.module}.py has no `app`"})
+        return 3
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """Leaves SIGTERM to the watchdog: uvicorn's own handler would shut down gracefully, alone."""
+
+        def install_signal_handlers(self) -> None:  # older uvicorn
+            pass
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Any:  # newer uvicorn
+            yield
+
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:
+                send({"event": "ready"})
+
+    config = uvicorn.Config(wrap(app, tracer, workspace), log_level="warning", access_log=False, lifespan="off")
+    server = Server(config)
+    sock = socket.socket(fileno=args.listen_fd)
+    server.run(sockets=[sock])
+    return 0
+
+
+class FirstFailure:
+    """A pytest plugin: remembers the first failing test, in words a learner reads."""
+
+    def __init__(self, workspace: Path) -> None:
+        self.workspace = workspace
+        self.first: dict[str, Any] | None = None
+        self.passed = 0
+        self.failed = 0
+        self.docs: dict[str, str] = {}
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        if report.passed and report.when == "call":
+            self.passed += 1
+        if not report.failed:
+            return
+        self.failed += 1
+        if self.first is not None:
+            return
+        crash = getattr(report.longrepr, "reprcrash", None)
+        message = crash.message if crash is not None else str(report.longrepr).strip().splitlines()[-1:]
+        where: dict[str, Any] = {}
+        entries = getattr(getattr(report.longrepr, "reprtraceback", None), "reprentries", [])
+        for entry in entries:
+            location = getattr(entry, "reprfileloc", None)
+            if location is None:
+                continue
+            path = Path(location.path)
+            path = (self.workspace / path) if not path.is_absolute() else path
+            if path.resolve().is_relative_to(self.workspace):
+                where = {"file": path.resolve().relative_to(self.workspace).as_posix(), "line": location.lineno}
+        self.first = {
+            "test": report.nodeid.split("::")[-1],
+            "when": report.when,
+            "message": message if isinstance(message, str) else " ".join(message),
+            "doc": self.docs.get(report.nodeid, ""),
+            **where,
+        }
+
+    def pytest_collection_modifyitems(self, items: list[Any]) -> None:
+        for item in items:
+            doc = getattr(getattr(item, "function", None), "__doc__", None) or ""
+            self.docs[item.nodeid] = " ".join(doc.split())
+
+
+def run_tests(args: argparse.Namespace, workspace: Path) -> int:
+    import importlib
+
+    import pytest
+
+    plugin = FirstFailure(workspace)
+    tracer = Tracer()
+    tracer.install()
+    try:  # the learner's module first, so a syntax or import error names their file and line
+        importlib.import_module(args.module)
+    except BaseException as exc:
+        send({"event": "error", **describe_exception(exc, workspace)})
+        return 3
+    code = pytest.main(
+        [
+            "-q",
+            "-x",
+            "-p",
+            "no:cacheprovider",
+            "--no-header",
+            "--tb=short",
+            "-o",
+            "console_output_style=classic",
+            *args.tests,
+        ],
+        plugins=[plugin],
+    )
+    send(
+        {
+            "event": "tests",
+            "exit": int(code),
+            "passed": plugin.passed,
+            "failed": plugin.failed,
+            "first": plugin.first,
+        }
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tutor.code.harness")
+    parser.add_argument("mode", choices=["app", "tests"])
+    parser.add_argument("--workspace", required=True)
+    parser.add_argument("--module", default="app")
+    parser.add_argument("--status-fd", type=int, required=True)
+    parser.add_argument("--watch-fd", type=int, required=True)
+    parser.add_argument("--listen-fd", type=int, default=-1)
+    parser.add_argument("--parent", type=int, required=True)
+    parser.add_argument("tests", nargs="*")
+    args = parser.parse_intermixed_args(argv)
+    global _status_fd
+    _status_fd = args.status_fd
+    arm_watchdogs(args.watch_fd, args.parent)
+    workspace = Path(args.workspace).resolve()
+    os.chdir(workspace)
+    sys.path.insert(0, str(workspace))
+    sys.dont_write_bytecode = True  # no __pycache__ in the learner's folder
+    if args.mode == "app":
+        return run_app(args, workspace)
+    return run_tests(args, workspace)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

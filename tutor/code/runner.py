@@ -1,0 +1,406 @@
+"""Run the learner's code out of process, so that nothing it does can hang or kill the tutor.
+
+    with LearnerApp.start(workspace, module="app", database=copy) as app:   # raises CodeProblem
+        response, flow = app.request("GET", "/books?limit=2")
+
+    outcome = run_tests(workspace, [test_file], database=copy)             # raises CodeProblem
+
+Every child is started by `python -m tutor.code.harness` with `start_new_session=True` (its own process
+group), a pipe it watches for the tutor's death, and Linux's parent-death signal. Linux sends that signal
+when the *thread* that forked the child ends, so every child is forked from one long-lived launcher
+thread, never from a short-lived worker. The listening socket is bound to 127.0.0.1 on a free port by the
+tutor itself and passed to the child, so there is no race for the port and it is never 0.0.0.0.
+
+Stopping kills the process group and every descendant found in /proc (a child that left the group with
+setsid included), waits for the child, and checks that nothing listens on the port any more.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tutor.code.harness import DB_ENV, PROBE_HEADER
+
+START_TIMEOUT = 10.0
+REQUEST_TIMEOUT = 5.0
+TESTS_TIMEOUT = 30.0
+OUTPUT_TAIL = 1500
+
+_launcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tutor-code-launcher")
+
+
+class CodeProblem(Exception):
+    """The learner's code could not be run or did something a program must not: in plain words."""
+
+    def __init__(self, summary: str, *details: str, file: str | None = None, line: int | None = None) -> None:
+        super().__init__(summary)
+        self.summary = summary
+        self.details = tuple(d for d in details if d)
+        self.file = file
+        self.line = line
+
+
+@dataclass
+class Flow:
+    """What one request did to the database, as the harness saw it."""
+
+    statements: list[str] = field(default_factory=list)
+    full_scans: list[list[str]] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+
+    @property
+    def scanned_tables(self) -> list[str]:
+        return sorted({t for tables in self.full_scans for t in tables})
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live descendant of `pid`, from /proc (empty where there is no /proc)."""
+    children: dict[int, list[int]] = {}
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _where(event: dict[str, Any]) -> str:
+    if not event.get("file"):
+        return ""
+    text = f"{event['file']}:{event.get('line') or '?'}"
+    if event.get("col"):
+        text += f":{event['col']}"
+    return text
+
+
+def describe_error(event: dict[str, Any], doing: str) -> CodeProblem:
+    where = _where(event)
+    code = (event.get("code") or "").strip()
+    shown = f"    {code}" if code else ""
+    if event.get("type") == "syntax":
+        return CodeProblem(
+            f"Python could not read your code: {event['message']} at {where}.",
+            shown,
+            "Fix that line and save; the check runs again.",
+            file=event.get("file"),
+            line=event.get("line"),
+        )
+    if event.get("type") == "no_app":
+        return CodeProblem(
+            f"{event['message']}: the tutor serves the ASGI application your module names `app` "
+            "(app = FastAPI() at the top level of the file).",
+        )
+    at = f" at {where}" if where else ""
+    return CodeProblem(
+        f"Your code raised {event['message']}{at} while {doing}.",
+        shown,
+        file=event.get("file"),
+        line=event.get("line"),
+    )
+
+
+class _Child:
+    """One child process running the harness, with its status pipe, watchdog pipe and output file."""
+
+    def __init__(self, mode: str, workspace: Path, extra: list[str], env: dict[str, str], listen: int = -1) -> None:
+        self.workspace = workspace
+        self.events: queue.Queue[dict[str, Any]] = queue.Queue()
+        status_read, status_write = os.pipe()
+        self._watch_read, self._watch_write = os.pipe()  # the tutor never writes: EOF means it died
+        self.output = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop())
+        os.set_inheritable(self._watch_write, False)
+        os.set_inheritable(status_read, False)
+        command = [
+            sys.executable,
+            "-m",
+            "tutor.code.harness",
+            mode,
+            "--workspace",
+            str(workspace),
+            "--status-fd",
+            str(status_write),
+            "--watch-fd",
+            str(self._watch_read),
+            "--listen-fd",
+            str(listen),
+            "--parent",
+            str(os.getpid()),
+            *extra,
+        ]
+        child_env = {**os.environ, **env, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
+        # the harness itself must import (from this checkout or the installed tutor), the learner's folder first
+        tutor_root = str(Path(__file__).resolve().parents[2])
+        child_env["PYTHONPATH"] = os.pathsep.join([str(workspace), tutor_root])
+        fds = [status_write, self._watch_read] + ([listen] if listen >= 0 else [])
+
+        def spawn() -> subprocess.Popen[bytes]:
+            return subprocess.Popen(  # noqa: S603 (our harness, a list of arguments, no shell)
+                command,
+                cwd=workspace,
+                env=child_env,
+                stdin=subprocess.DEVNULL,
+                stdout=self.output,
+                stderr=subprocess.STDOUT,
+                pass_fds=fds,
+                start_new_session=True,
+            )
+
+        try:
+            self.process = _launcher.submit(spawn).result()
+        finally:
+            os.close(status_write)
+            os.close(self._watch_read)
+        self._reader = threading.Thread(target=self._read_status, args=(status_read,), daemon=True)
+        self._reader.start()
+        self.stopped = False
+
+    def _read_status(self, fd: int) -> None:
+        buffer = b""
+        with os.fdopen(fd, "rb", buffering=0) as pipe:
+            while True:
+                chunk = pipe.read(65536)
+                if not chunk:
+                    break
+                buffer += chunk
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    with contextlib.suppress(ValueError):
+                        self.events.put(json.loads(line))
+        self.events.put({"event": "closed"})
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def wait_event(self, names: set[str], timeout: float) -> dict[str, Any] | None:
+        """The next event named in `names` (or an error); None on timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            try:
+                event = self.events.get(timeout=min(left, 0.2))
+            except queue.Empty:
+                continue
+            if event.get("event") in names or event.get("event") in ("error", "closed"):
+                return event
+
+    def exit_words(self) -> str:
+        code = self.process.poll()
+        if code is None:
+            return "it is still running"
+        if code < 0:
+            with contextlib.suppress(ValueError):
+                return f"it was killed by signal {signal.Signals(-code).name}"
+            return f"it was killed by signal {-code}"
+        return f"it exited with status {code}"
+
+    def output_tail(self) -> str:
+        self.output.seek(0, os.SEEK_END)
+        size = self.output.tell()
+        self.output.seek(max(0, size - OUTPUT_TAIL))
+        return self.output.read().decode("utf-8", "replace").strip()
+
+    def stop(self) -> None:
+        """Kill the process group and every descendant; reap the child. Safe to call twice."""
+        if self.stopped:
+            return
+        self.stopped = True
+        others = descendants(self.pid)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
+        for pid in others:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
+        os.close(self._watch_write)
+        self.output.close()
+
+
+class LearnerApp:
+    """The learner's ASGI app, served by the harness in a child process on 127.0.0.1."""
+
+    def __init__(self, child: _Child, port: int) -> None:
+        self.child = child
+        self.port = port
+        self.base_url = f"http://127.0.0.1:{port}"
+        self._probe = 0
+        self._client: Any = None
+
+    @classmethod
+    def start(
+        cls,
+        workspace: Path,
+        *,
+        module: str = "app",
+        database: Path | None = None,
+        timeout: float = START_TIMEOUT,
+    ) -> LearnerApp:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        port = listener.getsockname()[1]
+        env = {DB_ENV: str(database)} if database is not None else {}
+        try:
+            child = _Child("app", workspace, ["--module", module], env, listen=listener.fileno())
+        finally:
+            listener.close()  # the child holds the only copy now
+        app = cls(child, port)
+        try:
+            app._wait_ready(timeout)
+        except BaseException:
+            app.stop()
+            raise
+        return app
+
+    def _wait_ready(self, timeout: float) -> None:
+        event = self.child.wait_event({"ready"}, timeout)
+        if event is not None and event["event"] == "ready":
+            return
+        if event is not None and event["event"] == "error":
+            raise describe_error(event, "your module was imported")
+        if event is None and self.child.alive():
+            raise CodeProblem(
+                f"Your app did not start within {timeout:g} seconds. Something at the top level of your "
+                "module never finishes: an endless loop, a sleep, or waiting on input or a network "
+                "connection while the module is imported.",
+                "The tutor stopped it.",
+            )
+        self.child.process.wait(timeout=2)
+        tail = self.child.output_tail()
+        raise CodeProblem(
+            f"Your app's process ended while it was starting: {self.child.exit_words()}. "
+            "Something in your module ends the program (os._exit, sys.exit, a crash in a C extension).",
+            f"It printed:\n{tail}" if tail else "",
+        )
+
+    def request(self, method: str, path: str, **kwargs: Any) -> tuple[Any, Flow]:
+        """Send one probe; return the httpx response and what it did to the database."""
+        import httpx
+
+        if self._client is None:
+            self._client = httpx.Client(base_url=self.base_url, timeout=REQUEST_TIMEOUT, trust_env=False)
+        self._probe += 1
+        probe = str(self._probe)
+        headers = {**kwargs.pop("headers", {}), PROBE_HEADER.decode(): probe}
+        try:
+            response = self._client.request(method, path, headers=headers, **kwargs)
+        except httpx.TimeoutException:
+            raise CodeProblem(
+                f"Your app did not answer {method} {path} within {REQUEST_TIMEOUT:g} seconds. "
+                "The endpoint never returns: an endless loop, or waiting on something that never comes.",
+                "The tutor stopped it.",
+            ) from None
+        except httpx.HTTPError as exc:
+            time.sleep(0.1)
+            if not self.child.alive():
+                tail = self.child.output_tail()
+                raise CodeProblem(
+                    f"Your app's process ended while answering {method} {path}: {self.child.exit_words()}.",
+                    f"It printed:\n{tail}" if tail else "",
+                ) from None
+            raise CodeProblem(f"Your app dropped the connection for {method} {path}: {exc}") from None
+        flow = Flow()
+        while True:
+            event = self.child.wait_event({"flow"}, 2.0)
+            if event is None or event["event"] != "flow":
+                break
+            if event.get("probe") == probe:
+                flow = Flow(
+                    [s["sql"] for s in event["statements"]],
+                    [s["full_scans"] for s in event["statements"]],
+                    event.get("error"),
+                )
+                break
+        return response, flow
+
+    def stop(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        self.child.stop()
+
+    def __enter__(self) -> LearnerApp:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass(frozen=True)
+class TestsOutcome:
+    passed: int
+    failed: int
+    first: dict[str, Any] | None
+    output: str
+
+
+def run_tests(
+    workspace: Path,
+    test_files: list[Path],
+    *,
+    module: str = "app",
+    database: Path | None = None,
+    timeout: float = TESTS_TIMEOUT,
+) -> TestsOutcome:
+    """Run pytest on `test_files` against the learner's workspace, in the sandboxed child."""
+    env = {DB_ENV: str(database)} if database is not None else {}
+    child = _Child("tests", workspace, ["--module", module, *[str(p) for p in test_files]], env)
+    try:
+        event = child.wait_event({"tests"}, timeout)
+        if event is None:
+            raise CodeProblem(
+                f"The tests did not finish within {timeout:g} seconds: some code they call never returns "
+                "(an endless loop, or waiting on something that never comes).",
+                "The tutor stopped them.",
+            )
+        if event["event"] == "error":
+            raise describe_error(event, "the tests imported your module")
+        if event["event"] != "tests":
+            child.process.wait(timeout=2)
+            raise CodeProblem(
+                f"The test run ended before it could report: {child.exit_words()}. "
+                "Your code ends the program (os._exit, a crash) while it is tested.",
+                child.output_tail(),
+            )
+        return TestsOutcome(event["passed"], event["failed"], event["first"], child.output_tail())
+    finally:
+        child.stop()

@@ -1,0 +1,191 @@
+"""The learner's workspace for a build-it lesson: `$BACKEND_TUTOR_HOME/workspace/<pack>/<lesson>/`.
+
+    ws = Workspace.for_lesson(home, pack, lesson)      # or Workspace(Path(chosen), starter)
+    ws.prepare()        # lays down starter files that are missing; never touches an existing file
+    ws.reset()          # the learner asked (and confirmed): current files move to a backup first
+    ws.lay(files_dir)   # pack test: the starter files with a solution's or wrong answer's files over them
+
+What the tutor wrote is remembered in `.backend-tutor.json` (a hash per file), so a file the learner
+edited is known as edited; a new pack version adds files that are new to it, and leaves every existing
+file as the learner has it. Backups go to `.backups/<UTC time>/`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tutor.pack.loader import Pack
+    from tutor.pack.models import Lesson
+    from tutor.paths import Home
+
+ENV_WORKSPACE = "BACKEND_TUTOR_WORKSPACE"
+"""Set by `backend-tutor --workspace DIR`: build-it folders go under DIR instead of the home."""
+STATE = ".backend-tutor.json"
+BACKUPS = ".backups"
+SKIP = {STATE, BACKUPS, "__pycache__", ".pytest_cache"}
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def list_files(folder: Path) -> dict[str, Path]:
+    """Relative name -> path of every regular file under `folder`, skipping the tutor's own."""
+    out: dict[str, Path] = {}
+    if not folder.is_dir():
+        return out
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if rel.parts[0] in SKIP or "__pycache__" in rel.parts or not path.is_file():
+            continue
+        out[rel.as_posix()] = path
+    return out
+
+
+@dataclass
+class Workspace:
+    root: Path
+    starter: Path
+
+    @classmethod
+    def for_lesson(cls, home: Home, pack: Pack, lesson: Lesson, chosen: Path | None = None) -> Workspace:
+        """The lesson's folder under the home, or under `chosen` (the `--workspace` folder)."""
+        assert lesson.build is not None
+        from_env = os.environ.get(ENV_WORKSPACE)
+        base = chosen if chosen is not None else Path(from_env) if from_env else home.workspace
+        return cls(base / pack.id / lesson.id, pack.root / lesson.build.starter)
+
+    # -- state ---------------------------------------------------------------------------------------
+    def _state(self) -> dict[str, str]:
+        try:
+            data = json.loads((self.root / STATE).read_text())
+            return {str(k): str(v) for k, v in data.get("written", {}).items()}
+        except (OSError, ValueError, AttributeError):
+            return {}
+
+    def _save_state(self, written: dict[str, str]) -> None:
+        (self.root / STATE).write_text(json.dumps({"written": written}, indent=1, sort_keys=True))
+
+    def files(self) -> dict[str, Path]:
+        return list_files(self.root)
+
+    def edited(self) -> list[str]:
+        """Files the learner changed (or added) since the tutor wrote them."""
+        written = self._state()
+        return [name for name, path in self.files().items() if written.get(name) != _digest(path.read_bytes())]
+
+    # -- changes -------------------------------------------------------------------------------------
+    def prepare(self) -> list[str]:
+        """Copy starter files that are missing. An existing file is never overwritten. Returns what was added."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        written = self._state()
+        added = []
+        for name, source in list_files(self.starter).items():
+            target = self.root / name
+            if target.exists():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            data = source.read_bytes()
+            _write(target, data)
+            written[name] = _digest(data)
+            added.append(name)
+        self._save_state(written)
+        return added
+
+    def backup(self) -> Path | None:
+        """Copy the current files to `.backups/<time>/`; None when there is nothing to keep."""
+        current = self.files()
+        if not current:
+            return None
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+        target = self.root / BACKUPS / stamp
+        suffix = 1
+        while target.exists():
+            suffix += 1
+            target = self.root / BACKUPS / f"{stamp}-{suffix}"
+        for name, path in current.items():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target / name)
+        return target
+
+    def reset(self) -> Path | None:
+        """Back up the current files, then put the starter files back. Returns the backup folder."""
+        saved = self.backup()
+        for path in self.files().values():
+            path.unlink()
+        self._save_state({})
+        self.prepare()
+        return saved
+
+    def lay(self, files: Path | None) -> None:
+        """The starter files with `files`' files over them (what `pack test` replays). No backup: this is
+        only ever done in a throwaway home."""
+        for path in self.files().values():
+            path.unlink()
+        self._save_state({})
+        self.prepare()
+        if files is None:
+            return
+        for name, source in list_files(files).items():
+            target = self.root / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _write(target, source.read_bytes())
+
+
+def _write(target: Path, data: bytes) -> None:
+    """Write through a temporary file and a rename, so an editor or a watcher never sees half a file."""
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes 0600; a learner's file is an ordinary file
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class CodeEvidenceImpl:
+    """What `code_http` and `code_tests` read: the workspace, the module, a fresh database copy."""
+
+    def __init__(self, workspace: Workspace, module: str, pack_root: Path, database: Path | None) -> None:
+        self._workspace = workspace
+        self._module = module
+        self._pack_root = pack_root
+        self._database = database
+        self._copies = Path(tempfile.mkdtemp(prefix="backend-tutor-code-db-"))
+
+    @property
+    def workspace(self) -> Path:
+        return self._workspace.root
+
+    @property
+    def module(self) -> str:
+        return self._module
+
+    @property
+    def pack_root(self) -> Path:
+        return self._pack_root
+
+    def fresh_database(self) -> Path | None:
+        if self._database is None:
+            return None
+        for old in self._copies.glob("*.db*"):
+            old.unlink(missing_ok=True)
+        target = self._copies / "lesson.db"
+        shutil.copyfile(self._database, target)
+        return target
+
+    def close(self) -> None:
+        shutil.rmtree(self._copies, ignore_errors=True)

@@ -1,0 +1,331 @@
+"""Installed packs: `$BACKEND_TUTOR_HOME/packs/<pack id>/`, plus packs published as Python wheels.
+
+    install(source, home, trust=False) -> InstallReport     # a folder or a .zip; validated first
+    installed(home) -> [InstalledPack]                      # folders in packs/, then wheel packs
+    find(pack_id, home) -> InstalledPack | None
+    remove(pack_id, home)                                   # progress is kept
+
+A wheel publishes a pack through the entry point group `backend_tutor.packs`: the entry point names a
+module (whose folder holds pack.yaml), or an object that is a path or a function returning one:
+
+    [project.entry-points."backend_tutor.packs"]
+    acme-bootcamp = "acme_pack"
+
+Installing a new version of an installed pack replaces the folder atomically and moves the learner's
+progress along the pack's `renamed` ids (pack.yaml for lessons, each lesson file for steps). Progress
+of lessons and steps that are gone is kept, unshown, so a later version that brings them back finds it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tutor.pack.archive import ArchiveError, extract_pack
+from tutor.pack.loader import Pack, load_pack
+from tutor.pack.models import version_tuple
+from tutor.paths import Home
+
+ENTRY_POINT_GROUP = "backend_tutor.packs"
+INSTALL_RECORD = ".installed.json"
+CODE_KINDS = frozenset({"code_tests"})
+
+
+class InstallError(Exception):
+    """The pack cannot be installed; the message says why (and `problems` lists pack errors)."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+@dataclass(frozen=True)
+class InstalledPack:
+    id: str
+    title: str
+    version: str
+    root: Path
+    source: str  # "installed", "wheel <distribution>" or "built-in"
+    runs_code: bool = False
+
+
+@dataclass
+class InstallReport:
+    pack: InstalledPack
+    previous_version: str | None
+    moved: list[tuple[str, str]] = field(default_factory=list)
+    hidden: list[str] = field(default_factory=list)  # lesson or lesson/step ids with progress, gone now
+
+
+def runs_code(pack: Pack) -> bool:
+    """True when any step runs Python on the learner's machine (a `code_tests` check, or a model field
+    that says so)."""
+    from tutor.pack.checks import iter_kinds
+
+    if getattr(pack.manifest, "runs_code", False):
+        return True
+    for entry in pack.lessons:
+        for step in entry.lesson.steps:
+            if CODE_KINDS & set(iter_kinds(step.check)):
+                return True
+    return False
+
+
+def runs_code_raw(root: Path) -> bool:
+    """The same answer from the raw YAML, without validating (for listings and the picker)."""
+    import yaml
+
+    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    for path in sorted(root.glob("*/*.y*ml")):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if not any(kind in text for kind in CODE_KINDS):
+            continue
+        try:
+            data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+        except yaml.YAMLError:
+            continue
+        if _mentions_code_kind(data):
+            return True
+    return False
+
+
+def _mentions_code_kind(node: Any) -> bool:
+    if isinstance(node, dict):
+        if node.get("kind") in CODE_KINDS:
+            return True
+        return any(_mentions_code_kind(value) for value in node.values())
+    if isinstance(node, list):
+        return any(_mentions_code_kind(value) for value in node)
+    return False
+
+
+def _outline(root: Path, source: str) -> InstalledPack | None:
+    import yaml
+
+    try:
+        data = yaml.safe_load((root / "pack.yaml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+        return None
+    return InstalledPack(
+        id=data["id"],
+        title=str(data.get("title") or data["id"]),
+        version=str(data.get("version") or "?"),
+        root=root,
+        source=source,
+        runs_code=runs_code_raw(root),
+    )
+
+
+def wheel_packs() -> list[InstalledPack]:
+    """Packs published by installed distributions through the `backend_tutor.packs` entry point group."""
+    from importlib.metadata import entry_points
+
+    found: list[InstalledPack] = []
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            target: Any = point.load()
+        except Exception:  # noqa: S112 - a broken third-party package must not stop the listing
+            continue
+        if callable(target) and not isinstance(target, type):
+            try:
+                target = target()
+            except Exception:  # noqa: S112
+                continue
+        if hasattr(target, "__file__") and target.__file__:
+            target = Path(target.__file__).parent
+        if not isinstance(target, str | os.PathLike):
+            continue
+        root = Path(target)
+        dist = getattr(point, "dist", None)
+        name = getattr(dist, "name", None) or point.value.split(":")[0]
+        outline = _outline(root, f"wheel {name}") if (root / "pack.yaml").is_file() else None
+        if outline is not None:
+            found.append(outline)
+    return found
+
+
+def installed(home: Home) -> list[InstalledPack]:
+    """Installed packs (sorted by id), then wheel packs whose id no installed folder uses."""
+    result: list[InstalledPack] = []
+    if home.packs.is_dir():
+        for folder in sorted(home.packs.iterdir()):
+            if folder.name.startswith(".") or not (folder / "pack.yaml").is_file():
+                continue
+            outline = _outline(folder, "installed")
+            if outline is not None:
+                result.append(outline)
+    ids = {p.id for p in result}
+    result.extend(p for p in wheel_packs() if p.id not in ids)
+    return result
+
+
+def find(pack_id: str, home: Home) -> InstalledPack | None:
+    for entry in installed(home):
+        if entry.id == pack_id:
+            return entry
+    from tutor.paths import builtin_pack_path
+
+    builtin = _outline(builtin_pack_path(), "built-in")
+    if builtin is not None and builtin.id == pack_id:
+        return builtin
+    return None
+
+
+def read_renames(root: Path) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """The `renamed` maps of a pack, read from the raw YAML (lessons: old -> new; steps per lesson id)."""
+    import yaml
+
+    def load(path: Path) -> Any:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+        if "renamed" not in text:
+            return None
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError:
+            return None
+
+    def mapping(value: Any) -> dict[str, str]:
+        if not isinstance(value, dict):
+            return {}
+        return {str(k): str(v) for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
+
+    manifest = load(root / "pack.yaml")
+    lessons = mapping(manifest.get("renamed")) if isinstance(manifest, dict) else {}
+    steps: dict[str, dict[str, str]] = {}
+    for path in sorted(root.glob("*/*.y*ml")):
+        data = load(path)
+        if isinstance(data, dict) and isinstance(data.get("id"), str) and mapping(data.get("renamed")):
+            steps[data["id"]] = mapping(data.get("renamed"))
+    return lessons, steps
+
+
+def follow_renames(root: Path, pack_id: str, home: Home) -> list[tuple[str, str]]:
+    """Move progress along the pack's declared renames (cheap, idempotent; done on install and on open)."""
+    lessons, steps = read_renames(root)
+    if not lessons and not steps:
+        return []
+    from tutor.progress import ProgressError, ProgressStore
+
+    try:
+        with ProgressStore.open(home.progress_db) as store:
+            return store.apply_renames(pack_id, lessons, steps)
+    except ProgressError:
+        return []
+
+
+def _verify_checksums(root: Path) -> None:
+    """A built pack carries pack-manifest.json with each file's sha256: refuse a pack changed after the build."""
+    from tutor.pack.build import BUILD_MANIFEST, sha256_file
+
+    record = root / BUILD_MANIFEST
+    if not record.is_file():
+        return
+    try:
+        data = json.loads(record.read_text(encoding="utf-8"))
+        files: dict[str, str] = data["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise InstallError(f"{BUILD_MANIFEST} is not readable: the archive is damaged") from None
+    for rel, digest in files.items():
+        path = (root / rel).resolve()
+        if not path.is_relative_to(root.resolve()) or not path.is_file():
+            raise InstallError(f"{rel} is listed in {BUILD_MANIFEST} but missing: the archive is damaged")
+        if sha256_file(path) != digest:
+            raise InstallError(f"{rel} changed after the pack was built (its sha256 does not match)")
+
+
+def install(source: Path, home: Home, *, trust: bool = False, force: bool = False) -> InstallReport:
+    """Validate the pack at `source` (a folder or a .zip) and install it as packs/<id>/."""
+    home.packs.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".install-", dir=home.packs))
+    try:
+        if source.is_file():
+            try:
+                root = extract_pack(source, scratch)
+            except ArchiveError as exc:
+                raise InstallError(str(exc)) from None
+            _verify_checksums(root)
+        elif (source / "pack.yaml").is_file():
+            root = source
+        else:
+            raise InstallError(f"{source}: give a pack folder (with pack.yaml) or a .zip of one")
+        result = load_pack(root)
+        if not result.ok or result.pack is None:
+            raise InstallError(
+                "the pack does not validate; nothing was installed", [str(p) for p in result.errors or result.problems]
+            )
+        pack = result.pack
+        if runs_code(pack) and not trust:
+            raise InstallError(
+                f"{pack.id} runs Python code from the pack on this machine (code exercises); "
+                "install it only from an author you trust, with --trust"
+            )
+        target = home.packs / pack.id
+        previous = _outline(target, "installed") if (target / "pack.yaml").is_file() else None
+        if previous is not None and not force and version_tuple(pack.version) < version_tuple(previous.version):
+            raise InstallError(
+                f"{pack.id} {previous.version} is installed, which is newer than {pack.version}; "
+                "use --force to install the older version"
+            )
+        staged = scratch / "staged"
+        shutil.copytree(root, staged, ignore=shutil.ignore_patterns(".git", "__pycache__"), symlinks=False)
+        (staged / INSTALL_RECORD).write_text(
+            json.dumps(
+                {"id": pack.id, "version": pack.version, "source": str(source), "installed_at": int(time.time())},
+                indent=2,
+            ),
+            encoding="utf-8",
+        )
+        old = scratch / "previous"
+        if target.exists():
+            target.rename(old)
+        staged.rename(target)
+        moved = follow_renames(target, pack.id, home)
+        hidden = _hidden_progress(pack, home)
+        entry = InstalledPack(pack.id, pack.title, pack.version, target, "installed", runs_code(pack))
+        return InstallReport(entry, previous.version if previous else None, moved, hidden)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _hidden_progress(pack: Pack, home: Home) -> list[str]:
+    from tutor.progress import ProgressError, ProgressStore
+
+    try:
+        with ProgressStore.open(home.progress_db) as store:
+            recorded = store.pack_steps(pack.id)
+    except ProgressError:
+        return []
+    hidden: list[str] = []
+    for lesson_id, steps in sorted(recorded.items()):
+        lesson = pack.lesson(lesson_id)
+        if lesson is None:
+            hidden.append(lesson_id)
+            continue
+        current = {s.id for s in lesson.steps}
+        hidden.extend(f"{lesson_id}/{s}" for s in sorted(steps) if s not in current)
+    return hidden
+
+
+def remove(pack_id: str, home: Home) -> Path:
+    target = home.packs / pack_id
+    if not (target / "pack.yaml").is_file() or pack_id.startswith("."):
+        known = ", ".join(p.id for p in installed(home) if p.source == "installed") or "none"
+        raise InstallError(f"no installed pack '{pack_id}' (installed: {known})")
+    trash = Path(tempfile.mkdtemp(prefix=".remove-", dir=home.packs))
+    target.rename(trash / pack_id)
+    shutil.rmtree(trash, ignore_errors=True)
+    return target
