@@ -9,7 +9,9 @@ from tutor.paths import Home, builtin_pack_path
 from tutor.session import Session
 
 
-@pytest.mark.parametrize("lesson_id", ["validators-and-app-cache", "cache-control-in-practice"])
+@pytest.mark.parametrize(
+    "lesson_id", ["validators-and-app-cache", "cache-control-in-practice", "sessions-and-cookies", "forge-a-token"]
+)
 def test_each_http_wrong_answer_gets_its_own_feedback(lesson_id: str) -> None:
     pack = load_pack_or_raise(builtin_pack_path())
     lesson = pack.lesson(lesson_id)
