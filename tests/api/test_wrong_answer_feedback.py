@@ -11,7 +11,15 @@ from tutor.session import Session
 
 @pytest.mark.parametrize(
     "lesson_id",
-    ["validators-and-app-cache", "cache-control-in-practice", "status-codes", "methods-and-retries", "partner-sync"],
+    [
+        "validators-and-app-cache",
+        "cache-control-in-practice",
+        "status-codes",
+        "methods-and-retries",
+        "partner-sync",
+        "sessions-and-cookies",
+        "forge-a-token",
+    ],
 )
 def test_each_http_wrong_answer_gets_its_own_feedback(lesson_id: str) -> None:
     pack = load_pack_or_raise(builtin_pack_path())
