@@ -5,6 +5,7 @@ and the `Date` header from the lesson clock."""
 from __future__ import annotations
 
 import math
+import re
 from email.utils import formatdate
 from typing import Any
 
@@ -128,6 +129,10 @@ def weak_auth_routes(state: State) -> list[Route]:
     return [Route("/_sandbox/auth", weak, methods=["GET", "PUT"])]
 
 
+_VISIBLE = re.compile(r"[\x20-\x7e]*")
+"""What a header value may hold here: visible ASCII and spaces (RFC 9110 §5.5, without obs-text)."""
+
+
 def caching_routes(state: State) -> list[Route]:
     """`/_sandbox/caching`: the application cache's settings now, and a switch to change them.
 
@@ -183,7 +188,7 @@ def caching_routes(state: State) -> list[Route]:
                 for name, value in chosen.items():
                     if name not in resources:
                         errors.append({"field": f"cache_control.{name}", "message": f"no resource {name!r}"})
-                    elif not isinstance(value, str) or len(value) > 200 or not value.isprintable():
+                    elif not isinstance(value, str) or len(value) > 200 or not _VISIBLE.fullmatch(value):
                         errors.append({"field": f"cache_control.{name}", "message": "must be header text"})
             ttl = data.get("app_cache_ttl")
             if (

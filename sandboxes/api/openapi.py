@@ -535,7 +535,12 @@ def spec(settings: ApiSettings, state: Any = None) -> dict[str, Any]:
                                     "cache_control": {
                                         "type": "object",
                                         "minProperties": 1,
-                                        "additionalProperties": {"type": "string", "maxLength": 200},
+                                        "propertyNames": {"enum": [r.name for r in settings.resources]},
+                                        "additionalProperties": {
+                                            "type": "string",
+                                            "maxLength": 200,
+                                            "pattern": "^[\\x20-\\x7e]*$",
+                                        },
                                     },
                                 },
                                 "additionalProperties": False,
