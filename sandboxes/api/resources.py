@@ -34,6 +34,7 @@ _INT_ID = re.compile(r"-?[0-9]{1,18}")
 
 
 MAX_FLOAT_INT = 2**1023
+PRECONDITION_HEADERS = ("if-match", "if-unmodified-since", "if-none-match")
 _INT_PARAM = re.compile(r"-?[0-9]{1,19}")
 
 
@@ -501,11 +502,18 @@ class ResourceApi:
         item_id: Any
         owner = self.owner(request, by_id=mode != "create")
         mine, mine_args = (f' AND "{self.r.owner_column}" = ?', [owner]) if owner is not None else ("", [])
+        # Preconditions are read and the write is made in one transaction, so nothing changes the item
+        # in between. Without any, the write is one statement, as before: no transaction around it.
+        conditional = mode != "create" and (
+            self.r.require_preconditions or any(h in request.headers for h in PRECONDITION_HEADERS)
+        )
         with self.state.db.connect(trace_of(request.scope)) as conn:
-            conn.execute("BEGIN IMMEDIATE")
+            if conditional:
+                conn.execute("BEGIN IMMEDIATE")
             try:
                 if mode != "create":
                     item_id = self._item_id(request)
+                if conditional:
                     current = self.representation(conn, item_id, owner)
                     if current is None:
                         raise ApiError(404, f"there is no {self.r.name} item with id {item_id}")
@@ -517,8 +525,11 @@ class ResourceApi:
                         what=f"{self.r.name} item {item_id}",
                     )
                 if mode == "delete":
-                    conn.execute(f"DELETE FROM {table} WHERE {id_col} = ?{mine}", (item_id, *mine_args))
-                    conn.execute("COMMIT")
+                    cursor = conn.execute(f"DELETE FROM {table} WHERE {id_col} = ?{mine}", (item_id, *mine_args))
+                    if cursor.rowcount == 0:
+                        raise ApiError(404, f"there is no {self.r.name} item with id {item_id}")
+                    if conditional:
+                        conn.execute("COMMIT")
                     return 204, None, {}
                 if owner is not None and isinstance(data, dict):
                     if data.get(self.r.owner_column, owner) != owner:
@@ -541,16 +552,26 @@ class ResourceApi:
                 else:
                     sets, args = self._assignments(conn, values, replace=mode == "replace")
                     if sets:
-                        conn.execute(
+                        cursor = conn.execute(
                             f"UPDATE {table} SET {sets} WHERE {id_col} = ?{mine}", [*args, item_id, *mine_args]
                         )
+                        found = cursor.rowcount > 0
+                    else:
+                        found = conn.execute(
+                            f"SELECT 1 FROM {table} WHERE {id_col} = ?{mine}", (item_id, *mine_args)
+                        ).fetchone()
+                    if not found:
+                        raise ApiError(404, f"there is no {self.r.name} item with id {item_id}")
                 payload = self.representation(conn, item_id)
-                conn.execute("COMMIT")
+                if conditional:
+                    conn.execute("COMMIT")
             except sqlite3.IntegrityError as exc:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise self._integrity(exc) from exc
             except (OverflowError, sqlite3.InterfaceError) as exc:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise ApiError(422, f"a value cannot be stored: {exc}") from exc
             except BaseException:
                 if conn.in_transaction:

@@ -1,7 +1,7 @@
 """An old API version that says so: `Deprecation` (RFC 9745), `Sunset` (RFC 8594) and a link to its
 successor.
 
-With `versions: [v1, v2]`, every answer of a v1 resource carries:
+With `versions: [v1, v2]`, every successful answer of a v1 resource (reads and writes; not errors) carries:
 
 - `Deprecation: @<unix seconds>`: since when v1 is deprecated (RFC 9745 §2: a Structured Field Date),
   here the start of the day (UTC) the sandbox started;

@@ -79,6 +79,7 @@ def _fields(model: type[BaseModel]) -> list[str]:
         sandbox_api.RateLimit,
         sandbox_api.Auth,
         sandbox_api.WeakAuth,
+        sandbox_api.LoginThrottle,
     ],
 )
 def test_every_setting_is_documented(model: type[BaseModel]) -> None:
