@@ -121,15 +121,11 @@ async def send(pilot: Any, settle: Any, screen: LessonScreen, request: Any) -> N
     body = json.dumps(request.json_body) if request.json_body is not None else (request.body or "")
     if body or request.headers:
         tabs = screen.query_one("#rw-tabs", TabbedContent)
-        for _ in range(5):
-            if tabs.active == "rw-tab-request":
-                break
+        for _ in range(6):  # Ctrl+N until the Request tab is in front, with the focus in its headers
             await pilot.press("ctrl+n")
             await pilot.pause()
-        else:
-            await pilot.press("ctrl+n")
-        if tabs.active != "rw-tab-request":
-            await pilot.press("ctrl+n")
+            if tabs.active == "rw-tab-request":
+                break
         await pilot.pause()
         assert app.focused is not None and app.focused.id == "rw-headers", app.focused
         await type_text(pilot, "\n".join(f"{k}: {v}" for k, v in request.headers.items()))
