@@ -201,7 +201,8 @@ class TrafficRecorder:
 
     def mark(self) -> None:
         with self._cond:
-            self._mark = self._log[-1].id if self._log else self._mark
+            # The highest id, not the last logged: concurrent requests finish out of order.
+            self._mark = max((e.id for e in self._log), default=self._mark)
 
     @property
     def last_id(self) -> int:
@@ -246,8 +247,7 @@ class TrafficRecorder:
 
 
 def _problem(status: int, title: str, detail: str) -> tuple[list[tuple[bytes, bytes]], bytes]:
-    kind = "/problems/content-too-large" if status == 413 else "/problems/server-error"
-    body = json.dumps({"type": kind, "title": title, "status": status, "detail": detail}).encode()
+    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
     return [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())], body
 
 

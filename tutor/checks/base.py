@@ -60,6 +60,10 @@ class SqlEvidence(Protocol):
     def statements(self) -> Sequence[str]:
         """Every statement the learner ran successfully since the step opened, in order."""
 
+    def ran(self) -> Sequence[Any]:
+        """The same statements, each with `.sql` and `.transaction`: what became of the transaction it
+        ran in ("none" for autocommit, "open", "committed", "rolled_back")."""
+
     def connect(self) -> sqlite3.Connection:
         """The tutor's own connection to the learner's live database (not the guarded learner one)."""
 

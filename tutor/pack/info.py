@@ -122,7 +122,7 @@ def render_text(doc: dict[str, Any]) -> str:
         return "\n".join(doc["errors"]) + "\n"
     lines.append(f"{pack['title']}  ({pack['id']} {pack['version']})")
     if pack.get("runs_code"):
-        lines.append("runs code: yes: its code exercises run Python from the pack (installing needs --trust)")
+        lines.append("runs code: yes: its build-it lessons run Python from the pack (installing needs --trust)")
     totals = doc["totals"]
     lines.append(f"{totals['tracks']} tracks, {totals['lessons']} lessons, {totals['steps']} steps")
     kinds = ", ".join(f"{k} x{n}" for k, n in totals["check_kinds"].items()) or "none"
