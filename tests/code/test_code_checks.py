@@ -74,7 +74,8 @@ def test_code_http_reports_request_response_and_first_difference(tmp_path: Path)
     assert not result.passed
     assert result.summary == "Request 1 of 2: POST /items answered 200, not what this step needs."
     assert result.first_difference == "status: expected 201, got 200"
-    assert any(line.startswith("you sent:  POST /items") for line in result.details)
+    assert "sent:      POST /items" in result.details
+    assert any(line.startswith("your app:  200 in ") for line in result.details)
 
 
 def test_code_http_names_the_learners_line_when_an_endpoint_raises(tmp_path: Path) -> None:
