@@ -29,7 +29,7 @@ def relation_routes(state: State) -> list[Route]:
         return []
     how = {
         "per_row": "one query per item (N+1)",
-        "join": "one query for the whole page: WHERE id IN (...)",
+        "select_in": "one query for the whole page: WHERE id IN (...)",
     }
 
     def describe(resource: str, name: str) -> dict[str, Any]:
@@ -43,7 +43,8 @@ def relation_routes(state: State) -> list[Route]:
             "strategy": strategy,
             "means": how[strategy],
             "choices": how,
-            "change": f'PUT /_sandbox/relations/{resource}/{name} with {{"strategy": "join"}}',
+            "change": f'PUT /_sandbox/relations/{resource}/{name} with {{"strategy": "select_in"}}',
+            "aliases": {"join": "select_in"},
         }
 
     async def listing(request: Request) -> Response:
@@ -57,11 +58,17 @@ def relation_routes(state: State) -> list[Route]:
         if request.method == "PUT":
             data = await read_json(request)
             strategy = data.get("strategy") if isinstance(data, dict) else None
+            if not isinstance(strategy, str):
+                strategy = None
+            if strategy == "join":
+                strategy = "select_in"  # its old name, kept so that older lessons still work
             if strategy not in how:
                 raise ApiError(
                     422,
-                    'send {"strategy": "per_row"} or {"strategy": "join"}',
-                    errors=[{"field": "strategy", "message": "must be 'per_row' or 'join'"}],
+                    'send {"strategy": "per_row"} or {"strategy": "select_in"}',
+                    errors=[
+                        {"field": "strategy", "message": "must be 'per_row' or 'select_in' ('join' is its old name)"}
+                    ],
                 )
             state.strategies[key] = str(strategy)
             state.invalidate(key[0])  # cached pages were built the old way

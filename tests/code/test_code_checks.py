@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from tutor.checks import evaluate
 from tutor.checks.base import CheckContext
 from tutor.code.workspace import CodeEvidenceImpl, Workspace
 from tutor.pack.checks import CodeHttpCheck, CodeTestsCheck
+
+OPEN: list[CodeEvidenceImpl] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_evidence() -> Iterator[None]:
+    """Each test's workspace evidence is closed, so its spare child ends with the test."""
+    yield
+    while OPEN:
+        OPEN.pop().close()
 
 
 def context(tmp_path: Path, source: str) -> CheckContext:
@@ -17,7 +30,9 @@ def context(tmp_path: Path, source: str) -> CheckContext:
     (starter / "app.py").write_text(textwrap.dedent(source))
     workspace = Workspace(tmp_path / "ws", starter)
     workspace.prepare()
-    return CheckContext(code=CodeEvidenceImpl(workspace, "app", tmp_path, None))
+    evidence = CodeEvidenceImpl(workspace, "app", tmp_path, None)
+    OPEN.append(evidence)
+    return CheckContext(code=evidence)
 
 
 PROBE = CodeHttpCheck.model_validate(

@@ -48,8 +48,8 @@ class TestSqlResult:
         )
         result = check(sandbox, {**self.spec, "ordered": False})
         assert not result.passed and "Different rows: expected" in result.summary
-        assert any(d.startswith("missing (") for d in result.details)
-        assert not any(d.startswith("extra (") for d in result.details)
+        assert any(d.startswith("missing: ") and "(the first 5 shown)" in d for d in result.details)
+        assert not any(d.startswith("extra: ") for d in result.details)
 
     def test_wrong_columns(self, sandbox: SqlSandbox) -> None:
         run(sandbox, "SELECT id, title FROM books WHERE author_id = 42")

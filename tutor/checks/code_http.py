@@ -62,13 +62,13 @@ def _sql_lines(statements: list[str], scans: list[list[str]], limit: int = 4) ->
 
 @register("code_http")
 def check_code_http(spec: CodeHttpCheck, ctx: CheckContext) -> CheckResult:
-    from tutor.code.runner import CodeProblem, LearnerApp
+    from tutor.code.runner import CodeProblem
 
     code = ctx.need_code()
     saved: dict[str, Any] = {}
     total = len(spec.steps)
     try:
-        with LearnerApp.start(code.workspace, module=code.module, database=code.fresh_database()) as app:
+        with code.start_app() as app:
             for number, step in enumerate(spec.steps, 1):
                 path, kwargs = prepared(step.request, saved)
                 method = step.request.method
