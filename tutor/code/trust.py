@@ -21,10 +21,17 @@ FILE = "trusted-packs.json"
 
 
 def runs_code(pack: Pack) -> bool:
-    """Any step runs the learner's or the pack's Python (the same answer `pack info` gives)."""
-    from tutor.pack.install import runs_code as steps_run_code
+    """Any step runs the learner's or the pack's Python: a build-it lesson, or a step checked by
+    `code_http` or `code_tests` (the same answer `pack info`, `pack list` and the picker give)."""
+    from tutor.pack.checks import CODE_KINDS, iter_kinds
 
-    return steps_run_code(pack)
+    for entry in pack.lessons:
+        if entry.lesson.build is not None:
+            return True
+        for step in entry.lesson.steps:
+            if CODE_KINDS & set(iter_kinds(step.check)):
+                return True
+    return False
 
 
 def is_builtin(pack: Pack) -> bool:
