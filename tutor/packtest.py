@@ -224,7 +224,7 @@ def check_lesson(pack: Pack, entry: LessonFile, home: Home, *, strict: bool = Fa
                     answer, failure = _apply(session, alternative)
                     verdict = None if failure is not None else session.check(step, answer)
                 finally:
-                    session.reset_step()
+                    session.reset_step()  # from the step-open state, like every other case
                 if verdict is None:
                     cases.append(case(line, label, False, f"it could not be applied: {failure}"))
                 else:

@@ -11,6 +11,8 @@ Layers, outside in: traffic recorder (sees everything, 500s included) -> Date fr
 - `state`: everything the API remembers, its snapshot, and the lesson clock
 - `resources`: /v1|v2/{resource}[/{id}]: reads, writes, pages, sorting, filters, relations
 - `caching`: ETag, Last-Modified, Cache-Control, 304s and the application cache
+- `conditional`: If-Match / If-Unmodified-Since on writes (412) and required preconditions (428)
+- `versions`: Deprecation, Sunset and the successor link of an old version
 - `ratelimit`: the token bucket and its RateLimit headers
 - `auth` (accounts, tokens) and `auth_routes` (/auth/*)
 - `controls`: /_sandbox/relations, /_sandbox/caching, /_sandbox/clock, /_sandbox/auth, and the Date header
@@ -28,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from sandboxes.api.auth import bearer_challenge
 from sandboxes.api.auth_routes import auth_routes
 from sandboxes.api.controls import DateMiddleware, caching_routes, clock_routes, relation_routes, weak_auth_routes
 from sandboxes.api.jsonio import JSON, dumps, json_response
@@ -49,6 +52,9 @@ class SandboxApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
+
+
+METHOD_ORDER = {m: i for i, m in enumerate(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))}
 
 
 def build_app(
@@ -121,12 +127,15 @@ def build_app(
         trace = trace_of(request.scope)
         if trace and exc.status in (401, 403):
             trace.add("auth", "refused", status=exc.status, reason=exc.detail)
+        headers = dict(exc.headers)
+        if exc.status == 401 and "WWW-Authenticate" not in headers:
+            headers["WWW-Authenticate"] = bearer_challenge()  # RFC 9110 §11.6.1: every 401 has a challenge
         return problem_response(
             exc.status,
             exc.detail,
             instance=request.url.path,
             problem_json=settings.problem_json,
-            headers=exc.headers,
+            headers=headers,
             errors=exc.errors,
             title=exc.title,
         )
@@ -134,16 +143,20 @@ def build_app(
     def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         detail = exc.detail
+        headers = dict(exc.headers or {})
         if exc.status_code == 404:
             detail = f"nothing at {request.url.path[:200]}; see /docs for what this sandbox serves"
         elif exc.status_code == 405:
-            detail = f"{request.method} is not allowed on {request.url.path[:200]}"
+            # Starlette lists the methods from a set, in a different order in every process.
+            methods = {m.strip() for m in headers.get("Allow", "").split(",") if m.strip()}
+            headers["Allow"] = ", ".join(sorted(methods, key=lambda m: (METHOD_ORDER.get(m, 99), m)))
+            detail = f"{request.method} is not allowed on {request.url.path[:200]}; it allows {headers['Allow']}"
         return problem_response(
             exc.status_code,
             str(detail),
             instance=request.url.path,
             problem_json=settings.problem_json,
-            headers=dict(exc.headers or {}),
+            headers=headers,
         )
 
     def on_crash(request: Request, exc: Exception) -> Response:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import re
 import secrets
 import threading
 from collections.abc import Iterator
@@ -28,6 +29,8 @@ WEAK_MODES = ("accept_alg_none", "guessable_secret", "skip_expiry", "skip_owner_
 
 
 REALM = "sandbox"
+USERNAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""ASCII letters, digits, '-' and '_' (str.isalnum() would also take 'é' and '٣')."""
 
 
 def bearer_challenge(error: str | None = None, description: str | None = None) -> str:
@@ -73,6 +76,9 @@ class AuthService:
     sessions: dict[str, str] = field(default_factory=dict)
     revoked_jti: set[str] = field(default_factory=set)
     session_expiry: dict[str, float] = field(default_factory=dict)
+    ended_sessions: set[str] = field(default_factory=set)
+    """Ids of sessions ended by a logout: refused with their own message, so a replayed cookie shows
+    the logout worked (and is not mistaken for an id that never existed)."""
     """session id -> lesson time when the server stops honouring it, whatever the browser does."""
     failed_logins: dict[str, tuple[int, float]] = field(default_factory=dict)
     """username -> (wrong passwords in a row, locked until), for `login_throttle`."""
@@ -115,6 +121,7 @@ class AuthService:
                 "sessions": self.sessions,
                 "revoked_jti": self.revoked_jti,
                 "session_expiry": self.session_expiry,
+                "ended_sessions": self.ended_sessions,
                 "failed_logins": self.failed_logins,
                 "weak": self.weak,
                 "secret": self.secret,
@@ -127,6 +134,7 @@ class AuthService:
             self.sessions = memory["sessions"]
             self.revoked_jti = memory["revoked_jti"]
             self.session_expiry = memory["session_expiry"]
+            self.ended_sessions = memory["ended_sessions"]
             self.failed_logins = memory["failed_logins"]
             self.weak = memory["weak"]
             self.secret = memory["secret"]
@@ -141,7 +149,7 @@ class AuthService:
 
     def register(self, username: str, password: str, role: str = "user") -> User:
         problems = []
-        if not (1 <= len(username) <= 64) or not username.replace("_", "").replace("-", "").isalnum():
+        if not USERNAME.fullmatch(username):
             problems.append({"field": "username", "message": "1 to 64 letters, digits, '-' or '_'"})
         if len(password) < 8:
             problems.append({"field": "password", "message": "at least 8 characters"})
@@ -287,6 +295,15 @@ class AuthService:
         self.session_expiry[sid] = self.clock.now() + self.settings.session_ttl_seconds
         return sid
 
+    def end_session(self, sid: str) -> bool:
+        """Log one session out: the server forgets it at once. False when there was no such session."""
+        with self._lock:
+            if self.sessions.pop(sid, None) is None:
+                return False
+            if len(self.ended_sessions) < 10_000:
+                self.ended_sessions.add(sid)
+            return True
+
     # -- verifying ---------------------------------------------------------------------------
     def _decode(self, token: str) -> dict[str, Any]:
         import jwt
@@ -372,6 +389,12 @@ class AuthService:
         sid = cookies.get(SESSION_COOKIE)
         if sid and self.settings.cookie_sessions:
             username = self.sessions.get(sid)
+            if username is None and sid in self.ended_sessions:
+                raise ApiError(
+                    401,
+                    "this session was logged out; log in again",
+                    headers={"WWW-Authenticate": bearer_challenge()},
+                )
             if username is not None and self.session_expiry.get(sid, float("inf")) <= self.clock.now():
                 # Expired on the server's clock, whatever the browser kept. Said as such: a client can
                 # tell "log in again, it timed out" from "this id was never valid".

@@ -11,13 +11,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sandboxes.api.auth import bearer_challenge
 from sandboxes.api.jsonio import json_response, read_json
 from sandboxes.api.problems import ApiError
 from sandboxes.api.recorder import trace_of
 from sandboxes.api.state import State
 
-
 # -- auth routes ---------------------------------------------------------------------------------
+PERSONAL = {"Cache-Control": "no-store", "Vary": "Authorization, Cookie"}
+"""On answers about the caller or carrying credentials: no cache keeps them (RFC 9111 §5.2.2.5), and
+they depend on who asks (RFC 9110 §12.5.5)."""
+
+
 def current_principal(state: State, request: Request) -> Any:
     if state.auth is None:
         return None
@@ -58,7 +63,7 @@ def auth_routes(state: State) -> list[Route]:
             raise ApiError(
                 401,
                 "log in first: send 'Authorization: Bearer <access token>'",
-                headers={"WWW-Authenticate": 'Bearer realm="sandbox"'},
+                headers={"WWW-Authenticate": bearer_challenge()},
             )
         return principal
 
@@ -74,7 +79,9 @@ def auth_routes(state: State) -> list[Route]:
     async def register(request: Request) -> Response:
         username, password = _credentials(await read_json(request))
         user = await run_in_threadpool(auth.register, username, password)
-        return json_response({"username": user.username, "role": user.role}, 201, headers={"Location": "/auth/me"})
+        return json_response(
+            {"username": user.username, "role": user.role}, 201, headers={"Location": "/auth/me", **PERSONAL}
+        )
 
     async def login(request: Request) -> Response:
         username, password = _credentials(await read_json(request))
@@ -83,7 +90,7 @@ def auth_routes(state: State) -> list[Route]:
         if trace:
             trace.add("auth", "login", user=user.username, role=user.role)
         body, _ = tokens(user)
-        response = json_response(body, 200, headers={"Cache-Control": "no-store"})
+        response = json_response(body, 200, headers=PERSONAL)
         if settings.cookie_sessions:
             response.set_cookie(
                 "session",
@@ -103,7 +110,7 @@ def auth_routes(state: State) -> list[Route]:
         user, new_refresh = auth.rotate_refresh(token)
         body, _ = tokens(user)
         body["refresh_token"] = new_refresh
-        return json_response(body, 200, headers={"Cache-Control": "no-store"})
+        return json_response(body, 200, headers=PERSONAL)
 
     async def logout(request: Request) -> Response:
         principal = current_principal(state, request)
@@ -118,8 +125,7 @@ def auth_routes(state: State) -> list[Route]:
             revoked = True
         sid = request.cookies.get("session")
         response = Response(status_code=204)
-        if sid and sid in auth.sessions:
-            del auth.sessions[sid]
+        if sid and auth.end_session(sid):
             revoked = True
         if settings.cookie_sessions:
             response.delete_cookie("session", path="/", httponly=True, samesite="lax")
@@ -127,16 +133,14 @@ def auth_routes(state: State) -> list[Route]:
             raise ApiError(
                 401,
                 "nothing to log out: send the access token, a refresh token or the session cookie",
-                headers={"WWW-Authenticate": 'Bearer realm="sandbox"'},
+                headers={"WWW-Authenticate": bearer_challenge()},
             )
         return response
 
     async def me(request: Request) -> Response:
         principal = need_login(request)
-        # Personal data: no cache may keep it (RFC 9111 §5.2.2.5).
         return json_response(
-            {"username": principal.username, "role": principal.role, "via": principal.via},
-            headers={"Cache-Control": "no-store"},
+            {"username": principal.username, "role": principal.role, "via": principal.via}, headers=PERSONAL
         )
 
     async def admin(request: Request) -> Response:
@@ -145,9 +149,7 @@ def auth_routes(state: State) -> list[Route]:
             raise ApiError(
                 403, f"'{principal.username}' is logged in but has role '{principal.role}'; this needs role 'admin'"
             )
-        return json_response(
-            {"message": "welcome, admin", "users": sorted(auth.users)}, headers={"Cache-Control": "no-store"}
-        )
+        return json_response({"message": "welcome, admin", "users": sorted(auth.users)}, headers=PERSONAL)
 
     routes = [
         Route("/auth/register", register, methods=["POST"]),

@@ -30,3 +30,14 @@ def not_modified_since(header: str, last_modified: float) -> bool:
     except (TypeError, ValueError, IndexError, OverflowError):
         return False  # an unreadable date is ignored, as RFC 9110 says
     return int(last_modified) <= since
+
+
+def personal_cache_control(value: str) -> str:
+    """A lesson's Cache-Control for an answer that depends on who asks: `private` added, so no shared
+    cache keeps one user's answer for another (RFC 9111 §5.2.2.7)."""
+    directives = [d.strip() for d in value.split(",") if d.strip()]
+    lowered = [d.lower() for d in directives]
+    if "private" in lowered or "no-store" in lowered:
+        return value
+    directives = [d for d in directives if d.lower() != "public"]
+    return ", ".join(["private", *directives])

@@ -5,6 +5,7 @@ and the `Date` header from the lesson clock."""
 from __future__ import annotations
 
 import math
+import re
 from email.utils import formatdate
 from typing import Any
 
@@ -29,7 +30,7 @@ def relation_routes(state: State) -> list[Route]:
         return []
     how = {
         "per_row": "one query per item (N+1)",
-        "join": "one query for the whole page: WHERE id IN (...)",
+        "select_in": "one query for the whole page: WHERE id IN (...)",
     }
 
     def describe(resource: str, name: str) -> dict[str, Any]:
@@ -43,7 +44,8 @@ def relation_routes(state: State) -> list[Route]:
             "strategy": strategy,
             "means": how[strategy],
             "choices": how,
-            "change": f'PUT /_sandbox/relations/{resource}/{name} with {{"strategy": "join"}}',
+            "change": f'PUT /_sandbox/relations/{resource}/{name} with {{"strategy": "select_in"}}',
+            "aliases": {"join": "select_in"},
         }
 
     async def listing(request: Request) -> Response:
@@ -57,11 +59,17 @@ def relation_routes(state: State) -> list[Route]:
         if request.method == "PUT":
             data = await read_json(request)
             strategy = data.get("strategy") if isinstance(data, dict) else None
+            if not isinstance(strategy, str):
+                strategy = None
+            if strategy == "join":
+                strategy = "select_in"  # its old name, kept so that older lessons still work
             if strategy not in how:
                 raise ApiError(
                     422,
-                    'send {"strategy": "per_row"} or {"strategy": "join"}',
-                    errors=[{"field": "strategy", "message": "must be 'per_row' or 'join'"}],
+                    'send {"strategy": "per_row"} or {"strategy": "select_in"}',
+                    errors=[
+                        {"field": "strategy", "message": "must be 'per_row' or 'select_in' ('join' is its old name)"}
+                    ],
                 )
             state.strategies[key] = str(strategy)
             state.invalidate(key[0])  # cached pages were built the old way
@@ -121,6 +129,10 @@ def weak_auth_routes(state: State) -> list[Route]:
     return [Route("/_sandbox/auth", weak, methods=["GET", "PUT"])]
 
 
+_VISIBLE = re.compile(r"[\x20-\x7e]*")
+"""What a header value may hold here: visible ASCII and spaces (RFC 9110 §5.5, without obs-text)."""
+
+
 def caching_routes(state: State) -> list[Route]:
     """`/_sandbox/caching`: the application cache's settings now, and a switch to change them.
 
@@ -176,7 +188,7 @@ def caching_routes(state: State) -> list[Route]:
                 for name, value in chosen.items():
                     if name not in resources:
                         errors.append({"field": f"cache_control.{name}", "message": f"no resource {name!r}"})
-                    elif not isinstance(value, str) or len(value) > 200 or not value.isprintable():
+                    elif not isinstance(value, str) or len(value) > 200 or not _VISIBLE.fullmatch(value):
                         errors.append({"field": f"cache_control.{name}", "message": "must be header text"})
             ttl = data.get("app_cache_ttl")
             if (

@@ -24,6 +24,8 @@ class Column:
     notnull: bool
     has_default: bool
     pk: bool
+    default: str | None = None
+    """The default's SQL expression as the schema declares it (PRAGMA table_info's dflt_value)."""
 
     @property
     def affinity(self) -> str:
@@ -83,6 +85,13 @@ class Database:
     def columns(conn: sqlite3.Connection, table: str) -> list[Column]:
         rows = conn.execute(f'PRAGMA table_info("{table}")').fetchall()
         return [
-            Column(r["name"], (r["type"] or "").upper(), bool(r["notnull"]), r["dflt_value"] is not None, bool(r["pk"]))
+            Column(
+                r["name"],
+                (r["type"] or "").upper(),
+                bool(r["notnull"]),
+                r["dflt_value"] is not None,
+                bool(r["pk"]),
+                r["dflt_value"],
+            )
             for r in rows
         ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from starlette.requests import Request
@@ -12,6 +13,8 @@ from sandboxes.api.problems import ApiError
 
 JSON = "application/json"
 MAX_INT = 2**63 - 1
+MAX_TEXT = 10_000
+"""The longest text a field may hold, in characters."""
 
 
 def dumps(value: Any) -> bytes:
@@ -73,8 +76,14 @@ async def read_json(request: Request) -> Any:
     def no_constants(name: str) -> Any:
         raise ValueError(f"{name} is not valid JSON")
 
+    def finite(text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value):
+            raise ValueError(f"the number {text[:30]} is too big for a 64-bit float")
+        return value
+
     try:
-        return json.loads(body, parse_constant=no_constants)
+        return json.loads(body, parse_constant=no_constants, parse_float=finite)
     except UnicodeDecodeError as exc:
         raise ApiError(400, "the body is not UTF-8 text") from exc
     except json.JSONDecodeError as exc:

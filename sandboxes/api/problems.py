@@ -8,22 +8,18 @@ from typing import Any
 
 from starlette.responses import Response
 
-PROBLEM_TYPES = {
-    400: "/problems/bad-request",
-    401: "/problems/unauthenticated",
-    403: "/problems/forbidden",
-    404: "/problems/not-found",
-    405: "/problems/method-not-allowed",
-    409: "/problems/conflict",
-    413: "/problems/content-too-large",
-    415: "/problems/unsupported-media-type",
-    422: "/problems/validation",
-    429: "/problems/rate-limited",
-    500: "/problems/server-error",
-}
+VALIDATION_TYPE = "tag:backend-tutor,2026:validation-error"
+"""The one problem type with its own members (`errors`: one entry per field). Every other problem is
+`about:blank`: its `title` is the status phrase and the status says it all (RFC 9457 §4.2.1). A tag
+URI (RFC 4151) names it without pretending to be a page one could fetch (RFC 9457 §3.1.1)."""
+
+
+def problem_type(status: int, errors: object) -> str:
+    return VALIDATION_TYPE if errors else "about:blank"
 
 
 TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}  # RFC 9110 names
+VALIDATION_TITLE = "The request content breaks the rules of the resource"
 
 
 class ApiError(Exception):
@@ -62,8 +58,8 @@ def problem_response(
         phrase = "Error"
     if problem_json:
         payload: dict[str, Any] = {
-            "type": PROBLEM_TYPES.get(status, "about:blank"),
-            "title": title or phrase,
+            "type": problem_type(status, errors),
+            "title": (title or VALIDATION_TITLE) if errors else phrase,
             "status": status,
             "detail": detail,
         }

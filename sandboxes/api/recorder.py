@@ -247,8 +247,7 @@ class TrafficRecorder:
 
 
 def _problem(status: int, title: str, detail: str) -> tuple[list[tuple[bytes, bytes]], bytes]:
-    kind = "/problems/content-too-large" if status == 413 else "/problems/server-error"
-    body = json.dumps({"type": kind, "title": title, "status": status, "detail": detail}).encode()
+    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
     return [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())], body
 
 

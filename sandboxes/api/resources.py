@@ -7,6 +7,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import re
 import sqlite3
 import time
 from email.utils import formatdate
@@ -17,25 +18,40 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sandboxes.api.auth import bearer_challenge
 from sandboxes.api.auth_routes import current_principal
-from sandboxes.api.caching import etag_matches, etag_of, not_modified_since
+from sandboxes.api.caching import etag_matches, etag_of, not_modified_since, personal_cache_control
+from sandboxes.api.conditional import check_write
 from sandboxes.api.database import Column, Database
-from sandboxes.api.jsonio import JSON, MAX_INT, dumps, read_json, require_json_acceptable
+from sandboxes.api.jsonio import JSON, MAX_INT, MAX_TEXT, dumps, read_json, require_json_acceptable
 from sandboxes.api.problems import ApiError
 from sandboxes.api.recorder import trace_of
 from sandboxes.api.state import CacheEntry, IdempotentResult, State
+from sandboxes.api.versions import add_version_headers
 from tutor.pack.sandbox_api import Resource
 
+_INT_ID = re.compile(r"-?[0-9]{1,18}")
 
-# -- resources -----------------------------------------------------------------------------------
+
+MAX_FLOAT_INT = 2**1023
+PRECONDITION_HEADERS = ("if-match", "if-unmodified-since", "if-none-match")
+_INT_PARAM = re.compile(r"-?[0-9]{1,19}")
+
+
+def sort_pattern(sortable: list[str], most: int | None) -> str:
+    """The regular expression `?sort=` must match (also in /openapi.json): 'col' or '-col', comma-separated."""
+    key = "-?(?:" + "|".join(re.escape(c) for c in sortable) + ")"
+    more = "" if most == 1 else f"(?:,{key})*"
+    return f"^{key}{more}$"
+
+
 def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ApiError(400, f"'{name}' must be a whole number (got '{raw[:40]}')") from exc
+    if not _INT_PARAM.fullmatch(raw):
+        raise ApiError(400, f"'{name}' must be a whole number (got '{raw[:40]}')")
+    value = int(raw)
     if not low <= value <= high:
         raise ApiError(400, f"'{name}' must be between {low} and {high} (got {value})")
     return value
@@ -63,23 +79,32 @@ def _check_value(column: Column, value: Any) -> str | None:
         return "must be a single value, not an object or a list"
     affinity = column.affinity
     if affinity == "INTEGER":
-        if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
             return f"must be an integer (got {type(value).__name__})"
         if abs(value) > MAX_INT:
             return "is too big for a 64-bit integer"
-    elif affinity in ("REAL", "NUMERIC"):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return f"must be a number (got {type(value).__name__})"
-        if isinstance(value, int) and abs(value) > MAX_INT:
-            return "is too big"
-    elif affinity == "TEXT":
+    elif affinity in ("REAL", "NUMERIC") and (isinstance(value, bool) or not isinstance(value, int | float)):
+        return f"must be a number (got {type(value).__name__})"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_FLOAT_INT:
+        return "is too big for a 64-bit float"
+    if affinity == "TEXT":
         if not isinstance(value, str):
             return f"must be a string (got {type(value).__name__})"
-        if len(value) > 10_000:
-            return "is longer than 10000 characters"
-    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
-        return "is too big"
+        if len(value) > MAX_TEXT:
+            return f"is longer than {MAX_TEXT} characters"
     return None
+
+
+def _stored(column: Column, value: Any) -> Any:
+    """The value as SQLite can keep it: 3.0 for an INTEGER column is 3; an integer too big for 64 bits
+    is kept as a real (as SQLite itself does with such a literal)."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if column.affinity == "INTEGER" and isinstance(value, float):
+        return int(value)
+    if isinstance(value, int) and abs(value) > MAX_INT:
+        return float(value)
+    return value
 
 
 class ResourceApi:
@@ -97,8 +122,9 @@ class ResourceApi:
         return "*"
 
     def _item_id(self, request: Request) -> int | str:
+        # ASCII digits only: str.isdigit() also accepts '¹' or '٣', which int() then refuses.
         raw = request.path_params["id"]
-        return int(raw) if raw.lstrip("-").isdigit() and len(raw) < 19 else raw
+        return int(raw) if _INT_ID.fullmatch(raw) else raw
 
     def authorize(self, request: Request, write: bool) -> None:
         needed = self.r.auth == "read" or (self.r.auth == "write" and write)
@@ -110,7 +136,7 @@ class ResourceApi:
             raise ApiError(
                 401,
                 "log in first: this endpoint needs an access token or a session",
-                headers={"WWW-Authenticate": 'Bearer realm="sandbox"'},
+                headers={"WWW-Authenticate": bearer_challenge()},
             )
         if write and self.r.write_role and principal.role != self.r.write_role:
             trace = trace_of(request.scope)
@@ -155,15 +181,21 @@ class ResourceApi:
                     item[relation.name] = found.get(item.get(relation.foreign_key))
 
     def _sort(self, request: Request) -> list[tuple[str, bool]]:
-        raw = request.query_params.get("sort", "")
+        raw = request.query_params.get("sort")
+        if raw is None:
+            return []
         keys: list[tuple[str, bool]] = []
-        for part in [p.strip() for p in raw.split(",") if p.strip()]:
+        for part in raw.split(","):
             descending = part.startswith("-")
-            column = part.lstrip("-+")
+            column = part.removeprefix("-")
             if column not in self.r.sortable:
                 allowed = ", ".join(self.r.sortable) or "nothing"
-                raise ApiError(400, f"cannot sort by '{column[:40]}'; sortable: {allowed}")
+                raise ApiError(
+                    400, f"cannot sort by '{part[:40]}'; sortable: {allowed} ('-' before one for descending)"
+                )
             keys.append((column, descending))
+        if self.r.pagination == "cursor" and len(keys) > 1:
+            raise ApiError(400, "with cursor pagination, sort by one column at most")
         return keys
 
     def _link(self, request: Request, **changes: Any) -> str:
@@ -198,8 +230,6 @@ class ResourceApi:
             table = f'"{self.r.table}"'
             id_col = f'"{self.r.id_column}"'
             if self.r.pagination == "cursor":
-                if len(sort) > 1:
-                    raise ApiError(400, "with cursor pagination, sort by one column at most")
                 order_cols = [sort[0][0], self.r.id_column] if sort else [self.r.id_column]
                 descending = bool(sort and sort[0][1])
                 raw_cursor = request.query_params.get("cursor")
@@ -255,20 +285,34 @@ class ResourceApi:
             body = {"data": items, "meta": meta, "links": links}
         return body, headers
 
+    def representation(self, conn: sqlite3.Connection, item_id: Any, owner: str | None = None) -> Any | None:
+        """The body a GET of the item answers (relations embedded), or None when there is no such item
+        (or, with `owner_column`, none that belongs to `owner`)."""
+        mine = f' AND "{self.r.owner_column}" = ?' if owner is not None else ""
+        row = conn.execute(
+            f'SELECT {self.select_list()} FROM "{self.r.table}" WHERE "{self.r.id_column}" = ?{mine}',
+            (item_id,) if owner is None else (item_id, owner),
+        ).fetchone()
+        if row is None:
+            return None
+        item = dict(row)
+        self.embed(conn, [item])
+        return item if self.version == "v1" else {"data": item}
+
     def _get_sync(self, request: Request) -> tuple[Any, dict[str, str]]:
         item_id = self._item_id(request)
         owner = self.owner(request, by_id=True)
-        mine = f' AND "{self.r.owner_column}" = ?' if owner is not None else ""
         with self.state.db.connect(trace_of(request.scope)) as conn:
-            row = conn.execute(
-                f'SELECT {self.select_list()} FROM "{self.r.table}" WHERE "{self.r.id_column}" = ?{mine}',
-                (item_id,) if owner is None else (item_id, owner),
-            ).fetchone()
-            if row is None:
-                raise ApiError(404, f"there is no {self.r.name} item with id {item_id}")
-            item = dict(row)
-            self.embed(conn, [item])
-        return (item if self.version == "v1" else {"data": item}), {}
+            payload = self.representation(conn, item_id, owner)
+        if payload is None:
+            raise ApiError(404, f"there is no {self.r.name} item with id {item_id}")
+        return payload, {}
+
+    @property
+    def etags(self) -> bool:
+        """Whether answers carry an ETag: the lesson turned validators on, or writes need If-Match."""
+        caching = self.state.settings.caching
+        return bool(caching and caching.etag) or self.r.require_preconditions
 
     async def read(self, request: Request, which: str) -> Response:
         self.authorize(request, write=False)
@@ -342,16 +386,19 @@ class ResourceApi:
                 headers["Age"] = str(max(0, int(state.clock.now() - entry.stored)))
             timing.insert(0, f'cache;desc="{"HIT" if hit else "MISS, collapsed" if collapsed else "MISS"}"')
         body = entry.body
-        self.version_headers(headers)
-        if self.r.auth == "read":
+        self.version_headers(request, headers)
+        personal = self.r.auth == "read"
+        if personal:  # the answer depends on who asks (RFC 9110 §12.5.5)
             headers["Vary"] = "Authorization, Cookie"
         status = 200
-        if caching:
-            cache_control = state.cache_control(self.r)
-            if cache_control:
-                headers["Cache-Control"] = cache_control
-            etag = etag_of(body) if caching.etag else None
-            last_modified = state.last_modified(self.r.table) if caching.last_modified else None
+        cache_control = state.cache_control(self.r) if caching else None
+        if cache_control:
+            headers["Cache-Control"] = personal_cache_control(cache_control) if personal else cache_control
+        elif personal:
+            headers["Cache-Control"] = "private, no-cache"
+        if caching or self.etags:
+            etag = etag_of(body) if self.etags else None
+            last_modified = state.last_modified(self.r.table) if caching and caching.last_modified else None
             if etag:
                 headers["ETag"] = etag
             if last_modified:
@@ -382,55 +429,107 @@ class ResourceApi:
         stored = self.state.clock.now()
         return CacheEntry(dumps(payload), headers, stored, stored + ttl if ttl else stored, db_ms)
 
-    def version_headers(self, headers: dict[str, str]) -> None:
-        if self.version == "v1" and "v2" in self.state.settings.versions:
-            headers["Deprecation"] = "true"
-            successor = f'</v2/{self.r.name}>; rel="successor-version"'
-            headers["Link"] = f"{headers['Link']}, {successor}" if "Link" in headers else successor
+    def version_headers(self, request: Request, headers: dict[str, str]) -> None:
+        settings = self.state.settings
+        add_version_headers(
+            headers,
+            version=self.version,
+            versions=list(settings.versions),
+            path=request.url.path,
+            started=self.state.started,
+            sunset_after_days=settings.sunset_after_days,
+        )
 
     # -- writes ----------------------------------------------------------------------------------
+    def required_fields(self, columns: dict[str, Column]) -> list[str]:
+        """What a POST and a PUT must send: the resource's `required`, and every NOT NULL column with no
+        default (an INTEGER PRIMARY KEY is given by the database)."""
+        required = list(self.r.required)
+        for column in columns.values():
+            auto = column.pk and column.affinity == "INTEGER"
+            if column.notnull and not column.has_default and not auto and column.name not in required:
+                required.append(column.name)
+        return required
+
     def _validate(self, conn: sqlite3.Connection, data: Any, mode: str) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise ApiError(422, f"send a JSON object (got {type(data).__name__})")
         columns = {c.name: c for c in Database.columns(conn, self.r.table)}
+        writable = self.writable_columns(columns)
+        required = self.required_fields(columns)
         errors = []
         for name, value in data.items():
             column = columns.get(name)
-            if column is None:
-                errors.append({"field": name, "message": f"unknown field; known: {', '.join(columns)}"})
+            if column is None or (name not in writable and name != self.r.id_column):
+                errors.append({"field": name, "message": f"unknown field; known: {', '.join(writable)}"})
                 continue
             problem = _check_value(column, value)
+            if problem is None and value is None and name in required:
+                problem = "is required and must not be null"
             if problem:
                 errors.append({"field": name, "message": problem})
+            else:
+                data[name] = _stored(column, value)
         if mode in ("create", "replace"):
-            for column in columns.values():
-                auto = column.pk and column.affinity == "INTEGER"
-                if column.notnull and not column.has_default and not auto and column.name not in data:
-                    errors.append({"field": column.name, "message": "is required"})
+            for name in required:
+                if name not in data and not (mode == "replace" and name == self.r.id_column):
+                    errors.append({"field": name, "message": "is required"})
         if mode != "create" and self.r.id_column in data:
             errors.append({"field": self.r.id_column, "message": "the id is in the URL; it cannot be changed"})
         if errors:
             raise ApiError(422, "the body breaks the rules of this resource", errors=errors)
         return data
 
+    def writable_columns(self, columns: dict[str, Column]) -> list[str]:
+        """The fields a client may send: the resource's `fields` (or every column), the id included."""
+        if self.r.fields:
+            return [c for c in dict.fromkeys([self.r.id_column, *self.r.fields]) if c in columns]
+        return list(columns)
+
     def _integrity(self, exc: sqlite3.IntegrityError) -> ApiError:
         message = str(exc)
         if "UNIQUE" in message or "PRIMARY KEY" in message:
             return ApiError(409, f"conflicts with an existing {self.r.name} item: {message}")
+        if "FOREIGN KEY" in message:
+            # The body is well formed; what it points at does not exist now (RFC 9110 §15.5.10).
+            return ApiError(409, f"it points at something that does not exist: {message}")
         return ApiError(422, f"the database refused it: {message}")
 
     def _write_sync(self, request: Request, data: Any, mode: str) -> tuple[int, Any, dict[str, str]]:
+        """One write in one transaction: for an item, check it exists (404), then the preconditions
+        (412/428), then change it; answer with the item as a GET would show it, and its ETag."""
         table, id_col = f'"{self.r.table}"', f'"{self.r.id_column}"'
         item_id: Any
         owner = self.owner(request, by_id=mode != "create")
         mine, mine_args = (f' AND "{self.r.owner_column}" = ?', [owner]) if owner is not None else ("", [])
+        # Preconditions are read and the write is made in one transaction, so nothing changes the item
+        # in between. Without any, the write is one statement, as before: no transaction around it.
+        conditional = mode != "create" and (
+            self.r.require_preconditions or any(h in request.headers for h in PRECONDITION_HEADERS)
+        )
         with self.state.db.connect(trace_of(request.scope)) as conn:
+            if conditional:
+                conn.execute("BEGIN IMMEDIATE")
             try:
-                if mode == "delete":
+                if mode != "create":
                     item_id = self._item_id(request)
+                if conditional:
+                    current = self.representation(conn, item_id, owner)
+                    if current is None:
+                        raise ApiError(404, f"there is no {self.r.name} item with id {item_id}")
+                    check_write(
+                        request.headers,
+                        etag=etag_of(dumps(current)),
+                        last_modified=self.state.last_modified(self.r.table),
+                        required=self.r.require_preconditions,
+                        what=f"{self.r.name} item {item_id}",
+                    )
+                if mode == "delete":
                     cursor = conn.execute(f"DELETE FROM {table} WHERE {id_col} = ?{mine}", (item_id, *mine_args))
                     if cursor.rowcount == 0:
                         raise ApiError(404, f"there is no {self.r.name} item with id {item_id}")
+                    if conditional:
+                        conn.execute("COMMIT")
                     return 204, None, {}
                 if owner is not None and isinstance(data, dict):
                     if data.get(self.r.owner_column, owner) != owner:
@@ -447,14 +546,14 @@ class ResourceApi:
                         else f"INSERT INTO {table} DEFAULT VALUES"
                     )
                     cursor = conn.execute(sql, list(values.values()))
-                    item_id = values.get(self.r.id_column, cursor.lastrowid)
+                    item_id = values.get(self.r.id_column)
+                    if item_id is None:  # not sent, or sent as null: the database picked it
+                        item_id = cursor.lastrowid
                 else:
-                    item_id = self._item_id(request)
-                    if values:
-                        sets = ", ".join(f'"{k}" = ?' for k in values)
+                    sets, args = self._assignments(conn, values, replace=mode == "replace")
+                    if sets:
                         cursor = conn.execute(
-                            f"UPDATE {table} SET {sets} WHERE {id_col} = ?{mine}",
-                            [*values.values(), item_id, *mine_args],
+                            f"UPDATE {table} SET {sets} WHERE {id_col} = ?{mine}", [*args, item_id, *mine_args]
                         )
                         found = cursor.rowcount > 0
                     else:
@@ -463,14 +562,43 @@ class ResourceApi:
                         ).fetchone()
                     if not found:
                         raise ApiError(404, f"there is no {self.r.name} item with id {item_id}")
+                payload = self.representation(conn, item_id)
+                if conditional:
+                    conn.execute("COMMIT")
             except sqlite3.IntegrityError as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise self._integrity(exc) from exc
             except (OverflowError, sqlite3.InterfaceError) as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise ApiError(422, f"a value cannot be stored: {exc}") from exc
-            row = conn.execute(f"SELECT {self.select_list()} FROM {table} WHERE {id_col} = ?", (item_id,)).fetchone()
-            item = dict(row) if row else values
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
         headers = {"Location": f"{self.base}/{item_id}"} if mode == "create" else {}
-        return (201 if mode == "create" else 200), (item if self.version == "v1" else {"data": item}), headers
+        if self.etags and payload is not None:
+            headers["ETag"] = etag_of(dumps(payload))
+        return (201 if mode == "create" else 200), payload, headers
+
+    def _assignments(self, conn: sqlite3.Connection, values: dict[str, Any], *, replace: bool) -> tuple[str, list[Any]]:
+        """`SET` clause and its arguments. PATCH changes what was sent; PUT replaces the whole item
+        (RFC 9110 §9.3.4): a field not sent goes back to the column's default, or NULL."""
+        if not replace:
+            return ", ".join(f'"{k}" = ?' for k in values), list(values.values())
+        columns = {c.name: c for c in Database.columns(conn, self.r.table)}
+        parts: list[str] = []
+        args: list[Any] = []
+        for name in self.writable_columns(columns):
+            if name == self.r.id_column:
+                continue
+            if name in values:
+                parts.append(f'"{name}" = ?')
+                args.append(values[name])
+            else:  # the default's expression comes from the lesson's own schema, not from the request
+                parts.append(f'"{name}" = {columns[name].default or "NULL"}')
+        return ", ".join(parts), args
 
     async def write(self, request: Request, mode: str) -> Response:
         if not self.r.writable:
@@ -515,6 +643,8 @@ class ResourceApi:
             state.idempotency[key] = IdempotentResult(
                 state.idempotency[key].fingerprint, status, body, headers, done=True
             )
+        headers = dict(headers)
+        self.version_headers(request, headers)
         if status == 204:
             return Response(status_code=204, headers=headers)
         return Response(body, status_code=status, media_type=JSON, headers=headers)
@@ -532,7 +662,9 @@ class ResourceApi:
             mode = {"PUT": "replace", "PATCH": "patch", "DELETE": "delete"}[request.method]
             return await self.write(request, mode)
 
+        # A read-only resource routes no write method, so a 405's Allow header lists exactly what works.
+        writes = self.r.writable
         return [
-            Route(self.base, collection, methods=["GET", "HEAD", "POST"]),
-            Route(self.base + "/{id}", item, methods=["GET", "HEAD", "PUT", "PATCH", "DELETE"]),
+            Route(self.base, collection, methods=["GET", "HEAD", *(["POST"] if writes else [])]),
+            Route(self.base + "/{id}", item, methods=["GET", "HEAD", *(["PUT", "PATCH", "DELETE"] if writes else [])]),
         ]

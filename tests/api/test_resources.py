@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import httpx
@@ -83,7 +84,12 @@ def test_versions(client: httpx.Client) -> None:
     assert set(v2.json()) == {"data", "meta", "links"} and v2.json()["meta"]["total"] == 25
     assert "deprecation" not in v2.headers
     v1 = client.get("/v1/books/1")
-    assert v1.headers["deprecation"] == "true" and 'rel="successor-version"' in v1.headers["link"]
+    # RFC 9745: a Structured Field Date; RFC 8594: an HTTP-date; RFC 9745 §3 and RFC 5829 links
+    deprecated = int(v1.headers["deprecation"].removeprefix("@"))
+    assert v1.headers["deprecation"] == f"@{deprecated}" and deprecated % 86400 == 0
+    sunset = parsedate_to_datetime(v1.headers["sunset"]).timestamp()
+    assert sunset - deprecated == 180 * 86400
+    assert v1.headers["link"] == '</v2/books/1>; rel="successor-version", </docs>; rel="deprecation"'
     assert client.get("/v2/books/1").json()["data"]["id"] == 1
 
 

@@ -9,7 +9,18 @@ from tutor.paths import Home, builtin_pack_path
 from tutor.session import Session
 
 
-@pytest.mark.parametrize("lesson_id", ["validators-and-app-cache", "cache-control-in-practice"])
+@pytest.mark.parametrize(
+    "lesson_id",
+    [
+        "validators-and-app-cache",
+        "cache-control-in-practice",
+        "status-codes",
+        "methods-and-retries",
+        "partner-sync",
+        "sessions-and-cookies",
+        "forge-a-token",
+    ],
+)
 def test_each_http_wrong_answer_gets_its_own_feedback(lesson_id: str) -> None:
     pack = load_pack_or_raise(builtin_pack_path())
     lesson = pack.lesson(lesson_id)
@@ -24,8 +35,8 @@ def test_each_http_wrong_answer_gets_its_own_feedback(lesson_id: str) -> None:
                     continue
                 state = session.save_state()
                 session.begin_step(step)
-                session.apply(wrong)
-                result = session.check(step)
+                answer = session.apply(wrong)  # a typed answer too, when the wrong answer has one
+                result = session.check(step, answer)
                 session.restore_state(state)
                 assert not result.passed
                 assert result.feedback == wrong.feedback, f"{step.id}: {wrong.requests[-1]}"

@@ -115,10 +115,10 @@ def test_real_request_flow_and_the_fixed_endpoint(tmp_path: Path) -> None:
         unknown = api.send("PUT", "/_sandbox/relations/books/nope", json={"strategy": "join"})
     assert before.statement_count == 12 and before.n_plus_one[0].count == 10
     assert "12 SQL statements (10 alike: N+1)" in before.summary()
-    assert switched.status == 200 and switched.json()["strategy"] == "join"
+    assert switched.status == 200 and switched.json()["strategy"] == "select_in"
     assert after.statement_count == 3 and not after.n_plus_one
     assert after.groups[-1].shape == 'SELECT * FROM "authors" WHERE id IN (?...)'
-    assert listing["relations"][0]["strategy"] == "join"
+    assert listing["relations"][0]["strategy"] == "select_in"
     assert bad.status == 422 and unknown.status == 404
 
 

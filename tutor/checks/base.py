@@ -102,6 +102,9 @@ class CodeEvidence(Protocol):
     def fresh_database(self) -> Path | None:
         """A fresh copy of the lesson's starting database for the learner's code, or None."""
 
+    def start_app(self) -> Any:
+        """The learner's app started (a `tutor.code.runner.LearnerApp`), or CodeProblem raised."""
+
 
 class CheckUnavailable(Exception):
     """The evidence a check needs is missing (no sandbox running, nothing run yet)."""

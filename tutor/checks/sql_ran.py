@@ -79,10 +79,11 @@ def check_sql_ran(spec: SqlRanCheck, ctx: CheckContext) -> CheckResult:
         return CheckResult(False, summary, got="no statement has run in this step yet")
     shown = ran[-5:]
     details = ["what you ran in this step" + (" (the last 5)" if len(ran) > 5 else "") + ":"]
-    details.extend(
-        f"  {shorten(r.sql.rstrip().rstrip(';'), 70)}: {_TRANSACTION_WORDS.get(r.transaction, r.transaction)}"
-        for r in shown
-    )
+    about_transactions = spec.same_transaction or any(w.transaction != "any" for w in spec.statements)
+    for r in shown:
+        sql = shorten(r.sql.rstrip().rstrip(";"), 70)
+        where = _TRANSACTION_WORDS.get(r.transaction, r.transaction)
+        details.append(f"  {sql}: {where}" if about_transactions else f"  {sql}")
     return CheckResult(False, summary, details=tuple(details))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from tutor.pack.base import Identifier, Model, Slug
 
@@ -19,9 +19,11 @@ class Relation(Model):
     name: Identifier
     table: Identifier
     foreign_key: Identifier = Field(description="The column of this resource's table that points at `table`.")
-    strategy: Literal["per_row", "join"] = Field(
-        default="join",
-        description="'per_row' runs one query per item (the N+1 pattern a lesson can expose); 'join' one query.",
+    strategy: Literal["per_row", "select_in", "join"] = Field(
+        default="select_in",
+        description="'per_row' runs one query per item (the N+1 pattern a lesson can expose); 'select_in' one "
+        "query for the whole page, `WHERE id IN (...)` (SQLAlchemy's selectinload). 'join' is an old name "
+        "of 'select_in', still accepted.",
     )
     switchable: bool = Field(
         default=False,
@@ -29,6 +31,11 @@ class Relation(Model):
         "PUT /_sandbox/relations/{resource}/{relation}: it stands in for the code change (eager loading, "
         "an IN query) that fixes an N+1.",
     )
+
+    @field_validator("strategy")
+    @classmethod
+    def _old_name(cls, value: str) -> str:
+        return "select_in" if value == "join" else value
 
 
 class Resource(Model):
@@ -48,6 +55,16 @@ class Resource(Model):
     page_size: int = Field(default=20, ge=1, le=1000)
     max_page_size: int = Field(default=100, ge=1, le=10000)
     writable: bool = Field(default=False, description="POST, PUT, PATCH and DELETE are allowed.")
+    required: list[Identifier] = Field(
+        default_factory=list,
+        description="Fields a POST and a PUT must send (422 without them), beside the table's NOT NULL "
+        "columns that have no default, which are always required. A PATCH may leave them out, not null them.",
+    )
+    require_preconditions: bool = Field(
+        default=False,
+        description="PUT, PATCH and DELETE of an item need If-Match (or If-Unmodified-Since): 428 Precondition "
+        "Required without one (RFC 6585 §3), 412 when it does not hold. Items then carry an ETag.",
+    )
     relations: list[Relation] = Field(default_factory=list)
     latency_ms: int = Field(default=0, ge=0, le=10000, description="Extra delay per request, to make slowness felt.")
     auth: Literal["none", "read", "write"] = Field(
@@ -156,3 +173,10 @@ class ApiSettings(Model):
     caching: HttpCaching | None = None
     rate_limit: RateLimit | None = None
     auth: Auth | None = None
+    sunset_after_days: int = Field(
+        default=180,
+        ge=1,
+        le=3650,
+        description="With versions [v1, v2]: v1 answers carry `Deprecation` (RFC 9745; the day the sandbox "
+        "started) and `Sunset` (RFC 8594) this many days later.",
+    )

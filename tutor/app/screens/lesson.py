@@ -223,6 +223,7 @@ Progress is saved after every check, hint and step.
             "Editor",
             id="open_editor",
             priority=True,
+            show=False,  # the build-it panel names it; the footer keeps to 80 columns
             tooltip="Open your code in $VISUAL or $EDITOR (build-it steps)",
         ),
         Binding(
