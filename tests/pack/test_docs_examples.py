@@ -1,8 +1,8 @@
 """Every ```yaml example in the docs is checked against the models the loader uses, so none can rot.
 
-A block is a whole pack.yaml (it has `tracks`), a whole lesson (`steps`), or a fragment whose top-level
-keys are fields of a lesson or a step (`check`, `solution`, `sandboxes`, `hints`, ...). A block whose
-first line is `# wrong:` shows a trap: it must NOT validate.
+A block is a whole pack.yaml (it has `tracks`), a whole lesson (`id` and `steps`), or a fragment whose
+top-level keys (and the keys of its `steps`) are fields of a lesson or a step (`check`, `solution`,
+`sandboxes`, `hints`, ...). A block whose first line is `# wrong:` shows a trap: it must NOT validate.
 """
 
 from __future__ import annotations
@@ -37,10 +37,15 @@ def validate(block: str) -> None:
     if "tracks" in data:
         PackManifest.model_validate(data)
         return
-    if "steps" in data:
+    if "steps" in data and "id" in data:
         Lesson.model_validate(data)
         return
     for key, value in data.items():
+        if key == "steps":  # a fragment of a lesson: each key of each step is checked on its own
+            for step in value:
+                for step_key, step_value in step.items():
+                    TypeAdapter(Step.model_fields[step_key].annotation).validate_python(step_value)
+            continue
         model = Step if key in Step.model_fields else Lesson if key in Lesson.model_fields else None
         assert model is not None, f"'{key}' is not a key of a lesson or a step"
         TypeAdapter(model.model_fields[key].annotation).validate_python(value)

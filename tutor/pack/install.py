@@ -68,9 +68,16 @@ class InstallReport:
 def runs_code(pack: Pack) -> bool:
     """True when any lesson runs Python from the pack on the learner's machine: a build-it lesson, or a
     step checked by `code_http` or `code_tests` (the same rule the app asks its question by)."""
-    from tutor.code.trust import runs_code as pack_runs_code
+    from tutor.pack.checks import CODE_KINDS as KINDS
+    from tutor.pack.checks import iter_kinds
 
-    return pack_runs_code(pack)
+    for entry in pack.lessons:
+        if getattr(entry.lesson, "build", None) is not None:
+            return True
+        for step in entry.lesson.steps:
+            if KINDS & set(iter_kinds(step.check)):
+                return True
+    return False
 
 
 def runs_code_raw(root: Path) -> bool:
