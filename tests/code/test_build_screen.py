@@ -37,7 +37,7 @@ def workspace_file(home: Home) -> Path:
     return home.workspace / "build-fixture" / "hello" / "app.py"
 
 
-async def wait_for(pilot, condition, seconds: float = 20) -> None:
+async def wait_for(pilot, condition, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, "the screen did not get there in time"
