@@ -42,7 +42,12 @@ async def wait_for(pilot, condition, seconds: float = 60) -> None:
     while not condition():
         assert time.monotonic() < deadline, "the screen did not get there in time"
         await pilot.pause(0.1)
-    await pilot.pause(0.2)
+    # then let the check's own follow-ups (progress saved, step list redrawn, scroll) finish
+    settled = time.monotonic() + 30
+    while time.monotonic() < settled and any(w.is_running and w.name != "watch_workspace" for w in pilot.app.workers):
+        await pilot.pause(0.1)
+    await pilot.pause(0.5)
+    await pilot.pause(0.5)
 
 
 def verdict(pilot) -> str:
