@@ -37,12 +37,17 @@ def workspace_file(home: Home) -> Path:
     return home.workspace / "build-fixture" / "hello" / "app.py"
 
 
-async def wait_for(pilot, condition, seconds: float = 20) -> None:
+async def wait_for(pilot, condition, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, "the screen did not get there in time"
         await pilot.pause(0.1)
-    await pilot.pause(0.2)
+    # then let the check's own follow-ups (progress saved, step list redrawn, scroll) finish
+    settled = time.monotonic() + 30
+    while time.monotonic() < settled and any(w.is_running and w.name != "watch_workspace" for w in pilot.app.workers):
+        await pilot.pause(0.1)
+    await pilot.pause(0.5)
+    await pilot.pause(0.5)
 
 
 def verdict(pilot) -> str:

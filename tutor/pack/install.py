@@ -67,17 +67,10 @@ class InstallReport:
 
 def runs_code(pack: Pack) -> bool:
     """True when any lesson runs Python from the pack on the learner's machine: a build-it lesson, or a
-    step checked by `code_http` or `code_tests` (the same rule the app asks its question by)."""
-    from tutor.pack.checks import CODE_KINDS as KINDS
-    from tutor.pack.checks import iter_kinds
+    step checked by `code_http` or `code_tests` (the one rule, `tutor.code.trust.runs_code`)."""
+    from tutor.code.trust import runs_code as pack_runs_code
 
-    for entry in pack.lessons:
-        if getattr(entry.lesson, "build", None) is not None:
-            return True
-        for step in entry.lesson.steps:
-            if KINDS & set(iter_kinds(step.check)):
-                return True
-    return False
+    return pack_runs_code(pack)
 
 
 def runs_code_raw(root: Path) -> bool:
