@@ -8,9 +8,11 @@ stateful phases, no shrinking; the coverage phase (schemathesis's own boundary v
 parameter and body field) runs in full. The lesson's deliberate `latency_ms` is set to 0: it changes
 no answer, only how long the run takes.
 
-One allowance: a list with cursor pagination answers 400 to a `cursor` it did not give out. A cursor is
-opaque (docs/sandbox-api.md, "The cursor format"), so no schema can tell a valid one from a random
-string; for those GET operations only, a 400 to a schema-valid request is not counted as a refusal.
+Two allowances, where no schema can say what the server rightly refuses:
+- a list with cursor pagination answers 400 to a `cursor` it did not give out (a cursor is opaque,
+  docs/sandbox-api.md, "The cursor format"); for those GET operations, 400 is accepted;
+- with `idempotency_keys`, an `Idempotency-Key` used again with another body is 422 (as the IETF
+  httpapi Idempotency-Key draft says); for those POST operations, 422 is accepted.
 """
 
 from __future__ import annotations
@@ -40,17 +42,21 @@ def _config(settings: ApiSettings) -> str:
     """schemathesis.toml: 400 is an accepted answer to schema-valid cursors, and nothing else."""
     lines: list[str] = []
     for resource in settings.resources:
-        if resource.pagination != "cursor":
-            continue
-        for version in settings.versions:
-            lines += [
-                "[[operations]]",
-                f'include-path = "/{version}/{resource.name}"',
-                'include-method = "GET"',
-                "[operations.checks.positive_data_acceptance]",
-                f"expected-statuses = {json.dumps([*POSITIVE, '400'])}",
-                "",
-            ]
+        allowances = []
+        if resource.pagination == "cursor":
+            allowances.append(("GET", "400"))
+        if settings.idempotency_keys and resource.writable:
+            allowances.append(("POST", "422"))
+        for method, status in allowances:
+            for version in settings.versions:
+                lines += [
+                    "[[operations]]",
+                    f'include-path = "/{version}/{resource.name}"',
+                    f'include-method = "{method}"',
+                    "[operations.checks.positive_data_acceptance]",
+                    f"expected-statuses = {json.dumps([*POSITIVE, status])}",
+                    "",
+                ]
     return "\n".join(lines)
 
 
