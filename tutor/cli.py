@@ -67,6 +67,11 @@ def resolve_pack_path(path: Path | None, param_hint: str = "PATH") -> Path:
                 param_hint=param_hint,
             )
         return found.root
+    if path.is_dir() and len(path.parts) == 1 and (home.packs / path.name / "pack.yaml").is_file():
+        click.echo(
+            f"note: using the folder ./{path.name}; for the installed pack '{path.name}', run this from another folder",
+            err=True,
+        )
     from tutor.pack.archive import ArchiveError, resolve_pack_source
 
     try:
@@ -90,7 +95,10 @@ def pick_pack() -> Path | bool | None:
 
     builtin = _outline(builtin_pack_path(), "built-in")
     entries = ([builtin] if builtin is not None else []) + others
-    choices = [PackChoice(e.id, e.title, e.version, e.source, e.root, e.runs_code) for e in entries]
+    # the built-in pack is trusted (its build-it lessons ship with the tutor): no warning for it
+    choices = [
+        PackChoice(e.id, e.title, e.version, e.source, e.root, e.runs_code and e is not builtin) for e in entries
+    ]
     chosen = PackPickerApp(choices).run()
     return chosen if chosen is not None else False
 

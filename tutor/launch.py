@@ -7,14 +7,18 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tutor.paths import Home
 
 
 def main() -> None:
     if len(sys.argv) == 1:
         from tutor.paths import Home
 
-        packs = Home.from_env().packs
-        if not _has_installed_packs(packs) and not _has_wheel_packs():
+        home = Home.from_env()
+        if not _has_installed_packs(home.packs) and not _has_wheel_packs(home):
             from tutor.app import run
 
             exit_now(run(None))
@@ -43,7 +47,7 @@ def _has_installed_packs(packs: Path) -> bool:
         return False
 
 
-def _has_wheel_packs() -> bool:
-    from importlib.metadata import entry_points
+def _has_wheel_packs(home: Home) -> bool:
+    from tutor.pack.install import has_wheel_packs
 
-    return bool(entry_points(group="backend_tutor.packs"))
+    return has_wheel_packs(home)

@@ -62,13 +62,14 @@ _ANY_VALUE_HEADERS = frozenset({"idempotency-key"})
 _PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
 
 
-def _same_text(template: str, actual: str) -> bool:
+def _same_text(template: str, actual: str, *, path: bool = True) -> bool:
     """`actual` equals `template`, where each `{name}` placeholder (a value saved from an earlier
-    response, such as a token or an id) stands for any text."""
+    response, such as a token or an id) stands for any text: within one path segment in a path,
+    any text at all in a header (a saved `Set-Cookie` line holds `Path=/`)."""
     parts = _PLACEHOLDER.split(template)
     if len(parts) == 1:
         return template == actual
-    pattern = "[^/]+?".join(re.escape(part) for part in parts)
+    pattern = ("[^/]+?" if path else ".+?").join(re.escape(part) for part in parts)
     return re.fullmatch(pattern, actual, re.S) is not None
 
 
@@ -112,7 +113,7 @@ def _same_request(request: HttpRequest, exchange: Any) -> bool:
         if name.lower() in _ANY_VALUE_HEADERS:
             continue
         # A declared `*` is the learner's literal `*` (If-Match: *), not "any value" as in a check.
-        if not (_same_text(value, actual) or (value.strip() != "*" and header_matches(value, actual))):
+        if not (_same_text(value, actual, path=False) or (value.strip() != "*" and header_matches(value, actual))):
             return False
     if request.json_body is not None:
         return _same_json(request.json_body, exchange.request_json())
@@ -188,7 +189,8 @@ class Session:
             self.workspace = Workspace.for_lesson(self.home, self.pack, self.lesson, self.workspace_choice)
             self.workspace.prepare()
             database = self.sql.template if self.sql is not None and self.lesson.build.database else None
-            self.code = CodeEvidenceImpl(self.workspace, self.lesson.build.module, self.pack.root, database)
+            copies = self.home.sessions / f"{self.lesson.id}-code"
+            self.code = CodeEvidenceImpl(self.workspace, self.lesson.build.module, self.pack.root, database, copies)
         self.started = True
 
     # The API keeps its port across runs of the same lesson when that port is free, so a learner's curl
@@ -252,6 +254,11 @@ class Session:
         if self.step is not step or self.step_open is None:
             self.step_open = self.save_state()
         self.step = step
+        if self.code is not None:
+            from tutor.pack.checks import iter_kinds
+
+            if "code_http" in iter_kinds(step.check):
+                self.code.launcher().prepare()  # a warm child ready for the learner's first save
         if self.sql is not None:
             self.sql.mark()
         if self.api is not None:
@@ -363,16 +370,17 @@ class Session:
         if not result.passed and result.feedback is None:
             matching = [w for w in step.wrong_answers if w.feedback and self._did(w, answer)]
             if matching:
-                # Several declared mistakes can be inside one learner's traffic: the one they made last
-                # (then the most specific one) is what the feedback should be about.
-                def recency(wrong: WrongAnswer) -> tuple[int, int, int]:
+                # Several declared mistakes can be inside one learner's traffic: the one they made last,
+                # then the most specific one (SQL as well as requests; more requests; more details) is
+                # what the feedback should be about.
+                def recency(wrong: WrongAnswer) -> tuple[int, bool, int, int]:
                     last = self._sent(wrong) if wrong.requests else None
+                    sent = [r for r in wrong.requests if isinstance(r, HttpRequest)]
                     detail = sum(
-                        len(r.headers) + len(r.query) + (r.json_body is not None) + (r.body is not None)
-                        for r in wrong.requests
-                        if isinstance(r, HttpRequest)
+                        len(r.headers) + len(r.query) + (r.json_body is not None) + (r.body is not None) for r in sent
                     )
-                    return (-1 if last is None else last, len(wrong.requests), detail)
+                    count = sum(r.repeat for r in sent)
+                    return (-1 if last is None else last, wrong.sql is not None, count, detail)
 
                 best = max(matching, key=recency) if any(w.requests for w in matching) else matching[0]
                 result = replace(result, feedback=best.feedback)
@@ -413,10 +421,24 @@ class Session:
         requests may come between): the position of the last one, or None."""
         if self.api is None:
             return None
-        wanted = [r for r in wrong.requests if isinstance(r, HttpRequest)]
+        requests = [r for r in wrong.requests if isinstance(r, HttpRequest)]
+        wanted = [r for r in requests for _ in range(r.repeat)]
         if not wanted:
             return None
         sent = [e for e in self.api.evidence().exchanges() if e.source != "tutor"]
+        if any(r.repeat > 1 for r in requests):
+            # A burst (the load tool, `repeat` with `concurrency`) is logged in the order its answers
+            # came back: the learner's last requests must be the same ones, in any order.
+            recent = sent[-len(wanted) :]
+            if len(recent) < len(wanted):
+                return None
+            pending = list(wanted)
+            for exchange in recent:
+                match = next((r for r in pending if _same_request(r, exchange)), None)
+                if match is None:
+                    return None
+                pending.remove(match)
+            return len(sent) - 1
         position, last = 0, None
         for index, exchange in enumerate(sent):
             if position < len(wanted) and _same_request(wanted[position], exchange):

@@ -15,7 +15,7 @@ Layers, outside in: traffic recorder (sees everything, 500s included) -> Date fr
 - `versions`: Deprecation, Sunset and the successor link of an old version
 - `ratelimit`: the token bucket and its RateLimit headers
 - `auth` (accounts, tokens) and `auth_routes` (/auth/*)
-- `controls`: /_sandbox/relations, /_sandbox/clock, /_sandbox/auth, and the Date header
+- `controls`: /_sandbox/relations, /_sandbox/caching, /_sandbox/clock, /_sandbox/auth, and the Date header
 - `problems`: errors as problem+json; `openapi`: the /openapi.json document
 """
 
@@ -32,7 +32,7 @@ from starlette.routing import Route
 
 from sandboxes.api.auth import bearer_challenge
 from sandboxes.api.auth_routes import auth_routes
-from sandboxes.api.controls import DateMiddleware, clock_routes, relation_routes, weak_auth_routes
+from sandboxes.api.controls import DateMiddleware, caching_routes, clock_routes, relation_routes, weak_auth_routes
 from sandboxes.api.jsonio import JSON, dumps, json_response
 from sandboxes.api.problems import ApiError, problem_response
 from sandboxes.api.ratelimit import RateLimitMiddleware
@@ -80,6 +80,8 @@ def build_app(
     weak_controls = weak_auth_routes(state)
     routes.extend(weak_controls)
     routes.extend(clock_routes(state))
+    cache_controls = caching_routes(state)
+    routes.extend(cache_controls)
 
     spec_cache: dict[str, bytes] = {}
 
@@ -98,6 +100,7 @@ def build_app(
             "/_sandbox/clock",
             *(["/_sandbox/relations"] if controls else []),
             *(["/_sandbox/auth"] if weak_controls else []),
+            *(["/_sandbox/caching"] if cache_controls else []),
         ]
         return json_response(body)
 

@@ -76,6 +76,9 @@ class AuthService:
     sessions: dict[str, str] = field(default_factory=dict)
     revoked_jti: set[str] = field(default_factory=set)
     session_expiry: dict[str, float] = field(default_factory=dict)
+    ended_sessions: set[str] = field(default_factory=set)
+    """Ids of sessions ended by a logout: refused with their own message, so a replayed cookie shows
+    the logout worked (and is not mistaken for an id that never existed)."""
     """session id -> lesson time when the server stops honouring it, whatever the browser does."""
     failed_logins: dict[str, tuple[int, float]] = field(default_factory=dict)
     """username -> (wrong passwords in a row, locked until), for `login_throttle`."""
@@ -118,6 +121,7 @@ class AuthService:
                 "sessions": self.sessions,
                 "revoked_jti": self.revoked_jti,
                 "session_expiry": self.session_expiry,
+                "ended_sessions": self.ended_sessions,
                 "failed_logins": self.failed_logins,
                 "weak": self.weak,
                 "secret": self.secret,
@@ -130,6 +134,7 @@ class AuthService:
             self.sessions = memory["sessions"]
             self.revoked_jti = memory["revoked_jti"]
             self.session_expiry = memory["session_expiry"]
+            self.ended_sessions = memory["ended_sessions"]
             self.failed_logins = memory["failed_logins"]
             self.weak = memory["weak"]
             self.secret = memory["secret"]
@@ -290,6 +295,15 @@ class AuthService:
         self.session_expiry[sid] = self.clock.now() + self.settings.session_ttl_seconds
         return sid
 
+    def end_session(self, sid: str) -> bool:
+        """Log one session out: the server forgets it at once. False when there was no such session."""
+        with self._lock:
+            if self.sessions.pop(sid, None) is None:
+                return False
+            if len(self.ended_sessions) < 10_000:
+                self.ended_sessions.add(sid)
+            return True
+
     # -- verifying ---------------------------------------------------------------------------
     def _decode(self, token: str) -> dict[str, Any]:
         import jwt
@@ -375,6 +389,12 @@ class AuthService:
         sid = cookies.get(SESSION_COOKIE)
         if sid and self.settings.cookie_sessions:
             username = self.sessions.get(sid)
+            if username is None and sid in self.ended_sessions:
+                raise ApiError(
+                    401,
+                    "this session was logged out; log in again",
+                    headers={"WWW-Authenticate": bearer_challenge()},
+                )
             if username is not None and self.session_expiry.get(sid, float("inf")) <= self.clock.now():
                 # Expired on the server's clock, whatever the browser kept. Said as such: a client can
                 # tell "log in again, it timed out" from "this id was never valid".

@@ -125,8 +125,7 @@ def auth_routes(state: State) -> list[Route]:
             revoked = True
         sid = request.cookies.get("session")
         response = Response(status_code=204)
-        if sid and sid in auth.sessions:
-            del auth.sessions[sid]
+        if sid and auth.end_session(sid):
             revoked = True
         if settings.cookie_sessions:
             response.delete_cookie("session", path="/", httponly=True, samesite="lax")

@@ -1,9 +1,11 @@
-"""`/_sandbox/*`: the switches a lesson gives the learner (relation loading strategies, the clock),
+"""`/_sandbox/*`: the switches a lesson gives the learner (relation loading strategies, the application
+cache, the clock),
 and the `Date` header from the lesson clock."""
 
 from __future__ import annotations
 
 import math
+import re
 from email.utils import formatdate
 from typing import Any
 
@@ -117,7 +119,7 @@ def weak_auth_routes(state: State) -> list[Route]:
                 raise ApiError(422, "unknown weak mode or a value that is not true/false", errors=errors)
             for name, value in data.items():
                 auth.set_weak(name, value)
-            with state.lock:
+            with state.cache_lock:
                 state.cache.clear()
             trace = trace_of(request.scope)
             if trace:
@@ -125,6 +127,96 @@ def weak_auth_routes(state: State) -> list[Route]:
         return json_response(describe())
 
     return [Route("/_sandbox/auth", weak, methods=["GET", "PUT"])]
+
+
+_VISIBLE = re.compile(r"[\x20-\x7e]*")
+"""What a header value may hold here: visible ASCII and spaces (RFC 9110 §5.5, without obs-text)."""
+
+
+def caching_routes(state: State) -> list[Route]:
+    """`/_sandbox/caching`: the application cache's settings now, and a switch to change them.
+
+    It stands in for a code change (adding a cache-aside cache, a per-key lock around its loads), so a
+    lesson can measure an endpoint before and after without a restart. Only with `caching.switchable`."""
+    caching = state.settings.caching
+    if caching is None or not caching.switchable:
+        return []
+
+    resources = {r.name: r for r in state.settings.resources}
+
+    def describe() -> dict[str, Any]:
+        return {
+            "app_cache_ttl": state.cache_ttl(),
+            "single_flight": state.single_flight(),
+            "cache_control": {name: state.cache_control(r) for name, r in resources.items()},
+            "means": {
+                "app_cache_ttl": "seconds a cache-aside entry lives; null: no application cache",
+                "single_flight": "concurrent misses of one key share one database load",
+                "cache_control": "the Cache-Control header each resource's GET responses carry",
+            },
+            "change": 'PUT /_sandbox/caching with {"app_cache_ttl": 30}, {"single_flight": true} '
+            'or {"cache_control": {"RESOURCE": "max-age=60"}}',
+            "empty": "DELETE /_sandbox/caching empties the application cache",
+        }
+
+    async def caching_switch(request: Request) -> Response:
+        if request.method == "DELETE":
+            # Empty the application cache, as `redis-cli FLUSHDB` would after a fix made in the database.
+            with state.cache_lock:
+                emptied = len(state.cache)
+                state.cache.clear()
+            trace = trace_of(request.scope)
+            if trace:
+                trace.add("handler", f"the application cache was emptied ({emptied} entries)")
+            return json_response({**describe(), "emptied": emptied})
+        if request.method == "PUT":
+            data = await read_json(request)
+            errors: list[dict[str, str]] = []
+            if not isinstance(data, dict) or not data:
+                raise ApiError(422, 'send {"app_cache_ttl": SECONDS or null} and/or {"single_flight": true|false}')
+            for name in data:
+                if name not in ("app_cache_ttl", "single_flight", "cache_control"):
+                    errors.append(
+                        {"field": name, "message": "unknown; use app_cache_ttl, single_flight or cache_control"}
+                    )
+            chosen = data.get("cache_control", {})
+            if "cache_control" not in data:
+                pass
+            elif not isinstance(chosen, dict) or not chosen:
+                errors.append({"field": "cache_control", "message": 'must be {"RESOURCE": "directives", ...}'})
+            else:
+                for name, value in chosen.items():
+                    if name not in resources:
+                        errors.append({"field": f"cache_control.{name}", "message": f"no resource {name!r}"})
+                    elif not isinstance(value, str) or len(value) > 200 or not _VISIBLE.fullmatch(value):
+                        errors.append({"field": f"cache_control.{name}", "message": "must be header text"})
+            ttl = data.get("app_cache_ttl")
+            if (
+                "app_cache_ttl" in data
+                and ttl is not None
+                and (isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not 0 < ttl <= 86400)
+            ):
+                errors.append({"field": "app_cache_ttl", "message": "must be seconds above 0 (at most 86400) or null"})
+            if "single_flight" in data and not isinstance(data["single_flight"], bool):
+                errors.append({"field": "single_flight", "message": "must be true or false"})
+            if errors:
+                raise ApiError(422, "the caching switch was not changed", errors=errors)
+            if "cache_control" in data:
+                data = {**data, "cache_control": {**state.cache_switch.get("cache_control", {}), **chosen}}
+            state.cache_switch.update(data)
+            if "app_cache_ttl" in data or "single_flight" in data:
+                for resource in resources:
+                    state.invalidate(resource)  # a changed cache starts empty, as after a deploy
+            trace = trace_of(request.scope)
+            if trace:
+                trace.add(
+                    "handler",
+                    f"application cache is now {describe()['app_cache_ttl']} s, "
+                    f"single flight {'on' if state.single_flight() else 'off'}",
+                )
+        return json_response(describe())
+
+    return [Route("/_sandbox/caching", caching_switch, methods=["GET", "PUT", "DELETE"])]
 
 
 def clock_routes(state: State) -> list[Route]:

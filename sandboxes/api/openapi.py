@@ -500,6 +500,71 @@ def spec(settings: ApiSettings, state: Any = None) -> dict[str, Any]:
                 },
             },
         }
+    if settings.caching is not None and settings.caching.switchable:
+        tag = ["sandbox controls"]
+        caching_now: dict[str, Any] = {
+            "type": "object",
+            "required": ["app_cache_ttl", "single_flight", "cache_control"],
+            "properties": {
+                "app_cache_ttl": {"type": ["number", "null"]},
+                "single_flight": {"type": "boolean"},
+                "cache_control": {"type": "object", "additionalProperties": {"type": ["string", "null"]}},
+            },
+        }
+        paths["/_sandbox/caching"] = {
+            "get": {
+                "summary": "The application cache's TTL and single-flight setting now",
+                "tags": tag,
+                "responses": {"200": _ok("The caching settings now", caching_now)},
+            },
+            "put": {
+                "summary": "Change them (stands in for the code change that adds a cache or a per-key lock)",
+                "tags": tag,
+                "requestBody": {
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "app_cache_ttl": {
+                                        "type": ["number", "null"],
+                                        "exclusiveMinimum": 0,
+                                        "maximum": 86400,
+                                    },
+                                    "single_flight": {"type": "boolean"},
+                                    "cache_control": {
+                                        "type": "object",
+                                        "minProperties": 1,
+                                        "propertyNames": {"enum": [r.name for r in settings.resources]},
+                                        "additionalProperties": {
+                                            "type": "string",
+                                            "maxLength": 200,
+                                            "pattern": "^[\\x20-\\x7e]*$",
+                                        },
+                                    },
+                                },
+                                "additionalProperties": False,
+                                "minProperties": 1,
+                            }
+                        }
+                    }
+                },
+                "responses": {
+                    "200": _ok("Changed", caching_now),
+                    **{k: v for k, v in bad_body.items() if k != "429"},
+                },
+            },
+            "delete": {
+                "summary": "Empty the application cache (as a FLUSHDB after a fix made in the database)",
+                "tags": tag,
+                "responses": {
+                    "200": _ok(
+                        "Emptied; `emptied` says how many entries",
+                        {**caching_now, "properties": {**caching_now["properties"], "emptied": {"type": "integer"}}},
+                    )
+                },
+            },
+        }
     problem_schema: dict[str, Any] = {
         "type": "object",
         "required": ["detail"],

@@ -201,7 +201,8 @@ class TrafficRecorder:
 
     def mark(self) -> None:
         with self._cond:
-            self._mark = self._log[-1].id if self._log else self._mark
+            # The highest id, not the last logged: concurrent requests finish out of order.
+            self._mark = max((e.id for e in self._log), default=self._mark)
 
     @property
     def last_id(self) -> int:

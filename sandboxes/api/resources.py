@@ -331,7 +331,8 @@ class ResourceApi:
         entry: CacheEntry | None = None
         hit = False
         timing: list[str] = []
-        if caching and caching.app_cache_ttl:
+        ttl = state.cache_ttl()
+        if ttl:
             with state.cache_lock:
                 entry = state.cache.get(key)
                 if entry is not None and entry.expires <= state.clock.now():
@@ -343,38 +344,56 @@ class ResourceApi:
                 trace.add(
                     "cache", "HIT" if hit else "MISS", key=key[2] + ("?" + key[3] if key[3] else ""), ttl_left=left
                 )
-        if entry is None:
-            db_begin = time.perf_counter()
-            if self.r.latency_ms:
-                await asyncio.sleep(self.r.latency_ms / 1000)
+        loading: asyncio.Future[CacheEntry] | None = None
+        collapsed = False
+        if entry is None and ttl and state.single_flight():
+            with state.cache_lock:
+                in_flight = state.loading.get(key)
+                if in_flight is None:
+                    loading = state.loading[key] = asyncio.get_running_loop().create_future()
+            if in_flight is not None:
+                # Single flight: another request is loading this key; wait for its answer instead
+                # of sending the database the same query again.
+                entry = await asyncio.shield(in_flight)
+                collapsed = True
                 if trace:
-                    trace.add("latency", f"{self.r.latency_ms} ms of deliberate delay", self.r.latency_ms)
-            sync = self._list_sync if which == "list" else self._get_sync
-            payload, headers = await run_in_threadpool(sync, request)
-            db_ms = (time.perf_counter() - db_begin) * 1000
-            stored = state.clock.now()
-            entry = CacheEntry(dumps(payload), headers, stored, stored, db_ms)
-            if caching and caching.app_cache_ttl:
-                entry.expires = stored + caching.app_cache_ttl
+                    trace.add("cache", "waited for the load already in flight (single flight)")
+        if entry is None:
+            try:
+                entry = await self._load(request, which, trace, ttl)
+            except BaseException as exc:
+                if loading is not None:
+                    with state.cache_lock:
+                        state.loading.pop(key, None)
+                    loading.set_exception(exc)
+                    loading.exception()  # retrieved: the waiters re-raise it, nobody else must
+                raise
+            if ttl:
                 with state.cache_lock:
                     state.cache[key] = entry
-            timing.append(f"db;dur={db_ms:.2f}")
+            if loading is not None:
+                with state.cache_lock:
+                    state.loading.pop(key, None)
+                loading.set_result(entry)
+            timing.append(f"db;dur={entry.db_ms:.2f}")
         headers = dict(entry.headers)
-        if caching and caching.app_cache_ttl:
+        if ttl:
             headers["X-Cache"] = "HIT" if hit else "MISS"
+            # RFC 9211: `collapsed` marks a miss that shared another request's load (single flight).
+            cache_status = "hit" if hit else "fwd=miss; collapsed" if collapsed else "fwd=miss; stored"
+            headers["Cache-Status"] = f"sandbox; {cache_status}"
             if hit:  # RFC 9111 §5.1: how long ago the origin made this answer
                 headers["Age"] = str(max(0, int(state.clock.now() - entry.stored)))
-            timing.insert(0, f'cache;desc="{"HIT" if hit else "MISS"}"')
+            timing.insert(0, f'cache;desc="{"HIT" if hit else "MISS, collapsed" if collapsed else "MISS"}"')
         body = entry.body
         self.version_headers(request, headers)
         personal = self.r.auth == "read"
         if personal:  # the answer depends on who asks (RFC 9110 §12.5.5)
             headers["Vary"] = "Authorization, Cookie"
         status = 200
-        if caching and caching.cache_control:
-            headers["Cache-Control"] = (
-                personal_cache_control(caching.cache_control) if personal else caching.cache_control
-            )
+        cache_control = state.cache_control(self.r) if caching else None
+        if cache_control:
+            headers["Cache-Control"] = personal_cache_control(cache_control) if personal else cache_control
         elif personal:
             headers["Cache-Control"] = "private, no-cache"
         if caching or self.etags:
@@ -396,6 +415,19 @@ class ResourceApi:
         if status == 304:
             return Response(status_code=304, headers=headers)
         return Response(body, status_code=200, media_type=JSON, headers=headers)
+
+    async def _load(self, request: Request, which: str, trace: Any, ttl: float | None) -> CacheEntry:
+        """Read from the database (after the lesson's deliberate delay): a cache miss, or no cache."""
+        db_begin = time.perf_counter()
+        if self.r.latency_ms:
+            await asyncio.sleep(self.r.latency_ms / 1000)
+            if trace:
+                trace.add("latency", f"{self.r.latency_ms} ms of deliberate delay", self.r.latency_ms)
+        sync = self._list_sync if which == "list" else self._get_sync
+        payload, headers = await run_in_threadpool(sync, request)
+        db_ms = (time.perf_counter() - db_begin) * 1000
+        stored = self.state.clock.now()
+        return CacheEntry(dumps(payload), headers, stored, stored + ttl if ttl else stored, db_ms)
 
     def version_headers(self, request: Request, headers: dict[str, str]) -> None:
         settings = self.state.settings

@@ -146,12 +146,27 @@ class ApiSandbox:
 
         saved = {} if saved is None else saved
         path, kwargs = prepared(request, saved)
+        if request.repeat > 1:
+            return self._send_many(request.method, path, kwargs, request.repeat, request.concurrency)
         exchange = self.send(request.method, path, source=None, **kwargs)
         for name, source in request.save.items():
             value = read_value(source, exchange)
             if found(value):
                 saved[name] = value
         return exchange
+
+    def _send_many(self, method: str, path: str, kwargs: dict[str, Any], times: int, concurrency: int) -> Exchange:
+        """The same request `times` times, `concurrency` at once (threads share one pooled client, as
+        the load tool's workers do); returns the last exchange to finish. A repeated request saves nothing."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def one(_: int) -> Exchange:
+            return self.send(method, path, source=None, **dict(kwargs))
+
+        if concurrency <= 1:
+            return [one(i) for i in range(times)][-1]
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="replay") as pool:
+            return list(pool.map(one, range(times)))[-1]
 
     def stop(self) -> None:
         with self._client_lock:

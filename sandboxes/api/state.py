@@ -3,13 +3,14 @@
 The state model (docs/sandbox-api.md, "State"): the SQL database lives in its own file; everything
 else the API holds is here, in memory, and `State.snapshot()` / `State.restore()` copy it as one
 piece: the application cache, the rate-limit buckets, the idempotency store, the accounts, sessions,
-refresh-token families and the access-token deny-list, the relation loading strategies a learner
-switched, the times of the last writes, and the clock's offset. `pack test` and the learner's
+refresh-token families and the access-token deny-list, the relation loading strategies and the caching switch a
+learner changed, the times of the last writes, and the clock's offset. `pack test` and the learner's
 "reset this step" put the database and this snapshot back together.
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import threading
 import time
@@ -21,7 +22,7 @@ from sandboxes.api.database import Database
 
 if TYPE_CHECKING:
     from sandboxes.api.auth import AuthService
-    from tutor.pack.sandbox_api import ApiSettings
+    from tutor.pack.sandbox_api import ApiSettings, Resource
 
 MAX_ADVANCE = 366 * 24 * 3600
 """The most one `POST /_sandbox/clock` (or one `wait`) may move the clock: a year and a day."""
@@ -123,6 +124,10 @@ class State:
         self.started = self.clock.now()
         self.strategies: dict[tuple[str, str], str] = {}
         """(resource, relation) -> strategy the learner switched to through /_sandbox/relations."""
+        self.cache_switch: dict[str, Any] = {}
+        """`app_cache_ttl` / `single_flight` / `cache_control` as the learner set them through /_sandbox/caching."""
+        self.loading: dict[tuple[str, ...], asyncio.Future[CacheEntry]] = {}
+        """Cache keys being loaded now (single flight): later misses of the same key wait for that load."""
         self.auth: AuthService | None = None
         if settings.auth is not None:
             from sandboxes.api.auth import AuthService
@@ -137,6 +142,26 @@ class State:
         with self.lock:
             for key in [k for k in self.cache if k[1] == resource]:
                 del self.cache[key]
+
+    def cache_ttl(self) -> float | None:
+        """Seconds an application cache entry lives (None: no application cache)."""
+        caching = self.settings.caching
+        if caching is None:
+            return None
+        ttl = self.cache_switch.get("app_cache_ttl", caching.app_cache_ttl)
+        return float(ttl) if ttl else None
+
+    def single_flight(self) -> bool:
+        caching = self.settings.caching
+        return bool(caching and self.cache_switch.get("single_flight", caching.single_flight))
+
+    def cache_control(self, resource: Resource) -> str | None:
+        chosen = self.cache_switch.get("cache_control", {})
+        if resource.name in chosen:
+            return str(chosen[resource.name]) or None
+        if resource.cache_control is not None:
+            return resource.cache_control
+        return self.settings.caching.cache_control if self.settings.caching else None
 
     def last_modified(self, table: str) -> float:
         """When `table` last changed, lesson time: the API's own writes, or the database file's."""
@@ -153,6 +178,7 @@ class State:
                 "buckets": self.buckets,
                 "last_write": self.last_write,
                 "strategies": self.strategies,
+                "cache_switch": self.cache_switch,
                 "clock_offset": self.clock.offset,
             }
             if self.auth is not None:
@@ -167,6 +193,7 @@ class State:
             self.buckets = memory["buckets"]
             self.last_write = memory["last_write"]
             self.strategies = memory["strategies"]
+            self.cache_switch = memory["cache_switch"]
             self.clock.set_offset(memory["clock_offset"])
             if self.auth is not None and "auth" in memory:
                 self.auth.set_memory(memory["auth"])

@@ -188,6 +188,8 @@ class StatementResult:
     error: str | None = None
     where: str | None = None  # "statement 2 (line 3, column 1)" or near a token
     stopped: bool = False  # stopped by the time limit or Cancel
+    in_transaction_before: bool = False  # a transaction was open when the statement started
+    in_transaction_after: bool = False  # ... and when it ended
 
     @property
     def ok(self) -> bool:
@@ -380,6 +382,7 @@ class GuardedConnection:
         self._denied = None
         self._stop_reason = None
         self._deadline = time.monotonic() + self.time_limit
+        out.in_transaction_before = self.conn.in_transaction
         started = time.perf_counter()
         try:
             cursor = self.conn.execute(statement.sql)
@@ -413,6 +416,7 @@ class GuardedConnection:
         finally:
             self._deadline = float("inf")
             out.elapsed = time.perf_counter() - started
+            out.in_transaction_after = self.conn.in_transaction
         if out.error is not None:
             out.where = _locate(statement, out.error)
             out.rows = out.rows if out.columns else []

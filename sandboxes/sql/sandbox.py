@@ -20,6 +20,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -27,9 +28,26 @@ from tutor.pack.sandbox_sql import SqlSettings
 from tutor.paths import Home
 
 from .build import ensure_template, fresh_copy, replace_live, settings_key
-from .guard import ROW_KEYWORDS, GuardedConnection, RunResult, leading_keyword, unwrap_explain
+from .guard import (
+    ROW_KEYWORDS,
+    GuardedConnection,
+    RunResult,
+    StatementResult,
+    leading_keyword,
+    unwrap_explain,
+)
 
 HISTORY_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class RanStatement:
+    """A statement the learner ran successfully, and what became of the transaction it ran in:
+    "none" (autocommit: it committed on its own), "open", "committed" or "rolled_back"."""
+
+    sql: str
+    transaction: str
+    number: int | None = None  # which transaction (numbered from 1 per sandbox); None: autocommit
 
 
 def _tutor_authorizer(action: int, arg1: str | None, arg2: str | None, db: str | None, src: str | None) -> int:
@@ -61,6 +79,10 @@ class SqlSandbox:
         self._tutor: sqlite3.Connection | None = None
         self._start: sqlite3.Connection | None = None
         self._statements: list[str] = []
+        self._ran: list[tuple[str, int | None]] = []  # (statement, transaction number or None)
+        self._transactions = 0  # transactions seen so far (numbers them)
+        self._open_transaction: int | None = None
+        self._ended: dict[int, str] = {}  # transaction number -> "committed" | "rolled_back"
         self._last_query: str | None = None
         self._closed = False
         self._spare_thread: threading.Thread | None = None
@@ -127,6 +149,7 @@ class SqlSandbox:
             return self._start
 
     def _close_live(self) -> None:
+        self._end_transaction("rolled_back")  # closing a connection throws its open transaction away
         if self._learner is not None:
             self._learner.close()
             self._learner = None
@@ -140,13 +163,32 @@ class SqlSandbox:
         result = self.learner().run(sql)
         with self._lock:
             for one in result.statements:
+                transaction = self._follow_transaction(one)
                 if not one.ok:
                     continue
                 self._statements.append(one.statement.sql)
+                self._ran.append((one.statement.sql, transaction))
                 inner = unwrap_explain(one.statement.sql)
                 if one.returns_rows and leading_keyword(inner) in ROW_KEYWORDS:
                     self._last_query = inner
         return result
+
+    def _follow_transaction(self, one: StatementResult) -> int | None:
+        """The number of the transaction `one` ran in (None: autocommit); notes where transactions end."""
+        before, after = one.in_transaction_before, one.in_transaction_after
+        if (before or after) and self._open_transaction is None:
+            self._transactions += 1
+            self._open_transaction = self._transactions
+        number = self._open_transaction if (before or after) else None
+        if before and not after:
+            ended_by_commit = one.ok and leading_keyword(one.statement.sql) in ("COMMIT", "END", "RELEASE")
+            self._end_transaction("committed" if ended_by_commit else "rolled_back")
+        return number
+
+    def _end_transaction(self, outcome: str) -> None:
+        if self._open_transaction is not None:
+            self._ended[self._open_transaction] = outcome
+            self._open_transaction = None
 
     def cancel(self) -> None:
         """Stop the learner's running statement. Safe from any thread; a no-op when nothing runs."""
@@ -164,6 +206,7 @@ class SqlSandbox:
         """Evidence (statements run, the last query) counts from here."""
         with self._lock:
             self._statements = []
+            self._ran = []
             self._last_query = None
 
     def last_query(self) -> str | None:
@@ -171,6 +214,15 @@ class SqlSandbox:
 
     def statements(self) -> Sequence[str]:
         return tuple(self._statements)
+
+    def ran(self) -> Sequence[RanStatement]:
+        """The statements since `mark()`, each with the fate of its transaction as of now."""
+        with self._lock:
+            out: list[RanStatement] = []
+            for sql, number in self._ran:
+                state = "none" if number is None else self._ended.get(number, "open")
+                out.append(RanStatement(sql, state, number))
+            return out
 
     def evidence(self) -> SqlSandboxEvidence:
         return SqlSandboxEvidence(self)
@@ -192,6 +244,7 @@ class SqlSandbox:
                 fresh_copy(self.template, self.path)
             self.generation += 1
             self._statements = []
+            self._ran = []
             self._last_query = None
             self._prepare_spare()
 
@@ -287,6 +340,9 @@ class SqlSandboxEvidence:
 
     def statements(self) -> Sequence[str]:
         return self.sandbox.statements()
+
+    def ran(self) -> Sequence[RanStatement]:
+        return self.sandbox.ran()
 
     def connect(self) -> sqlite3.Connection:
         return self.sandbox.connect()

@@ -23,9 +23,11 @@ def test_lesson_solutions_pass_and_wrong_answers_fail(lesson_id: str) -> None:
         for step in lesson.steps:
             assert step.wrong_answers, f"{step.id} declares no wrong answers"
             for wrong in step.wrong_answers:
+                state = session.save_state()  # a wrong answer must not leak into the next case
                 session.begin_step(step)
                 answer = session.apply(wrong)
                 result = session.check(step, answer)
+                session.restore_state(state)
                 assert not result.passed, f"{lesson_id}/{step.id}: wrong answer accepted: {wrong}"
             session.begin_step(step)
             answer = session.apply(step.solution)

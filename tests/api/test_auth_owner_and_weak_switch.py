@@ -190,7 +190,7 @@ def test_login_throttle_locks_known_and_unknown_accounts_alike(db: Path) -> None
         api.stop()
 
 
-def test_cookie_session_expires_on_the_server(db: Path) -> None:
+def test_cookie_session_expires_on_the_server_and_logout_is_told_apart(db: Path) -> None:
     settings = ApiSettings.model_validate(
         {"auth": {"users": USERS, "cookie_sessions": True, "session_ttl_seconds": 120}}
     )
@@ -202,6 +202,13 @@ def test_cookie_session_expires_on_the_server(db: Path) -> None:
             sid = login.cookies["session"]
             c.cookies.clear()
             assert c.get("/auth/me", headers={"Cookie": f"session={sid}"}).json()["via"] == "cookie"
+            other = c.post("/auth/login", json={"username": "alice", "password": "wonderland-42"}).cookies["session"]
+            c.cookies.clear()
+            assert c.post("/auth/logout", headers={"Cookie": f"session={other}"}).status_code == 204
+            gone = c.get("/auth/me", headers={"Cookie": f"session={other}"})
+            assert gone.status_code == 401 and gone.json()["detail"] == "this session was logged out; log in again"
+            never = c.get("/auth/me", headers={"Cookie": "session=alice"})
+            assert never.status_code == 401 and "unknown" in never.json()["detail"]
             api.advance_clock(121)
             late = c.get("/auth/me", headers={"Cookie": f"session={sid}"})
             assert late.status_code == 401

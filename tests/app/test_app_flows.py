@@ -296,6 +296,9 @@ async def test_usable_at_80x24(app_factory, settle) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_first(pilot, settle)
         assert screen.query_one("#answer").region.height > 0
+        assert not screen.query_one("#steps").display  # at 80 columns the step list starts hidden
+        await pilot.press("f2")
+        assert screen.query_one("#steps").display
         await pilot.press("f2")
         assert not screen.query_one("#steps").display
         await pilot.press("enter", "f5")

@@ -12,7 +12,13 @@ from tests.api.helpers import make_db, settings
 from tests.api.workbench_host import FakeSession, WorkbenchHost
 from tutor.app.messages import WorkbenchActed
 from tutor.app.widgets.load_tool import LoadStats, LoadTool, percentile
-from tutor.app.widgets.request_workbench import RequestSpec, RequestWorkbench, parse_headers
+from tutor.app.widgets.request_workbench import (
+    RequestSpec,
+    RequestWorkbench,
+    format_ms,
+    parse_headers,
+    server_time_ms,
+)
 from tutor.app.widgets.traffic_view import TrafficView
 
 pytestmark = pytest.mark.anyio
@@ -76,10 +82,10 @@ async def test_copy_as_curl_and_full_urls(api: ApiSandbox) -> None:
         wb.query_one("#rw-method", Select).value = "POST"
         wb.query_one("#rw-url", Input).value = api.base_url + "/v1/books"
         wb.query_one("#rw-body", TextArea).text = '{"title": "It\'s"}'
-        await pilot.press("f4")
+        await pilot.press("ctrl+s")
         await pilot.pause()
         expected = (
-            f"curl -i -X POST {api.base_url}/v1/books -H 'Content-Type: application/json' "
+            f"curl -i {api.base_url}/v1/books -H 'Content-Type: application/json' "
             '--data-raw \'{"title": "It\'"\'"\'s"}\''
         )
         assert app.clipboard == expected
@@ -117,6 +123,9 @@ async def test_load_tool_reports_percentiles_and_cache_ratio(api: ApiSandbox) ->
         assert load.last.requests == 30 and load.last.errors == 0
         assert load.last.hit_ratio == 1.0
         assert "p95" in str(load.query_one("#load-now", Static).render())
+        # a real chart: axes labelled, the percentiles and the hit ratio in its title
+        chart = str(load.query_one("#load-chart").render())
+        assert "p50" in chart and "p99" in chart and "cache hits 100%" in chart and "ms" in chart
         assert str(load.query_one("#load-before", Static).render()).startswith("before:")
 
 
@@ -126,6 +135,14 @@ def test_pure_helpers() -> None:
     stats = LoadStats.build(4, 2, [(1.0, 200, "HIT"), (2.0, 200, "MISS"), (3.0, 500, None), (9.0, 0, None)], 1.0)
     assert stats.errors == 2 and stats.hit_ratio == 0.5 and stats.p(0.99) == 9.0
     assert RequestSpec("GET", "/x").curl("http://h") == "curl -i http://h/x"
+    # curl sends POST when given data: a GET with a body must say -X GET, or the copy does something else
+    assert RequestSpec("GET", "/x", body='{"a": 1}').curl("http://h").startswith("curl -i -X GET http://h/x")
+    assert "-X" not in RequestSpec("POST", "/x", body="{}").curl("http://h")
+    assert RequestSpec("HEAD", "/x").curl("http://h") == "curl -I http://h/x"
+    assert server_time_ms("db;dur=0.11, total;dur=0.26") == 0.26
+    assert server_time_ms('app;dur="3.5";desc="x"') == 3.5
+    assert server_time_ms(None) is None and server_time_ms("miss") is None
+    assert format_ms(0.26) == "0.26 ms" and format_ms(17.64) == "17.6 ms" and format_ms(1234.0) == "1,234 ms"
 
 
 async def test_no_api_sandbox() -> None:
@@ -133,6 +150,59 @@ async def test_no_api_sandbox() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("ctrl+r")
         assert "no sandbox API" in str(app.query_one("#rw-base", Static).render())
+
+
+async def test_an_empty_url_is_not_sent_as_the_index(api: ApiSandbox) -> None:
+    """The greyed example in the URL box is not a value: Send with it empty says so, sends nothing."""
+    app = WorkbenchHost(FakeSession(api))
+    async with app.run_test(size=(80, 24)) as pilot:
+        before = api.recorder.last_id
+        wb = app.query_one(RequestWorkbench)
+        wb.query_one("#rw-url", Input).focus()
+        await pilot.press("ctrl+r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert api.recorder.last_id == before
+        assert "Type a path first" in str(wb.query_one("#rw-status", Static).render())
+
+
+async def test_the_response_shows_the_servers_own_time_beside_the_round_trip(api: ApiSandbox) -> None:
+    app = WorkbenchHost(FakeSession(api))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _send(pilot, "GET", "/v1/books/5")
+        wb = await _send(pilot, "GET", "/v1/books/5")  # a cache hit
+        status = str(wb.query_one("#rw-status", Static).render())
+        exchange = api.recorder.all()[-1]
+        assert exchange.header("x-cache") == "HIT"
+        server = server_time_ms(exchange.header("server-timing"))
+        assert server is not None and server < 1.0
+        assert f"server {format_ms(server)}" in status and "round trip" in status
+
+
+async def test_sending_from_the_body_shows_the_response_and_a_token_can_be_reused(api: ApiSandbox) -> None:
+    app = WorkbenchHost(FakeSession(api))
+    async with app.run_test(size=(120, 40)) as pilot:
+        wb = app.query_one(RequestWorkbench)
+        wb.query_one("#rw-url", Input).value = "/v1/books/2"
+        wb.query_one("#rw-tabs", TabbedContent).active = "rw-tab-request"
+        await pilot.pause()
+        wb.query_one("#rw-body", TextArea).focus()
+        await pilot.press("ctrl+r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert wb.query_one("#rw-tabs", TabbedContent).active == "rw-tab-response"
+        assert app.focused is wb.query_one("#rw-response", TextArea)
+
+        class Answer:
+            def json(self) -> dict[str, str]:
+                return {"access_token": "abc.def.ghi", "token_type": "bearer"}
+
+        wb.last_response = Answer()
+        wb.query_one("#rw-headers", TextArea).text = "Authorization: Bearer old\nAccept: application/json"
+        await pilot.press("ctrl+u")
+        await pilot.pause()
+        headers = wb.query_one("#rw-headers", TextArea).text.splitlines()
+        assert headers == ["Accept: application/json", "Authorization: Bearer abc.def.ghi"]
 
 
 async def test_f10_moves_the_lesson_clock_without_touching_the_request_being_composed(api: ApiSandbox) -> None:

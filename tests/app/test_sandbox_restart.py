@@ -62,12 +62,15 @@ async def test_a_dead_api_is_reported_and_restarted_on_the_same_port(
         api = screen.session.api
         assert api is not None and api.alive
         port = api.port
-        # an HTTP step: the request workbench is in front, and the prompt says where curl can reach the API
+        # an HTTP step: the request workbench is in front, the prompt names the learner's own tools, and
+        # each workbench's top line says where they reach the sandbox
         from textual.widgets import TabbedContent
 
         assert screen.query_one("#workbench-tabs", TabbedContent).active == "workbench-api"
         prompt = str(screen.query_one("#answer-prompt", Static).render())
-        assert api.base_url in prompt and "live.db" in prompt
+        assert "curl" in prompt and "sqlite3" in prompt
+        assert api.base_url in str(screen.query_one("#rw-base", Static).render())
+        assert "live.db" in str(screen.query_one("#sql-path", Static).render())
         api.stop()  # the server dies under the learner
         screen.watch_sandboxes()
         assert screen.reported_problems == ["the sandbox API has stopped"]

@@ -102,10 +102,37 @@ async def test_errors_ddl_history_and_reset(sandbox: SqlSandbox) -> None:
         schema = app.query_one("#sql-schema", Tree)
         books = schema.root.children[0]
         assert any("ix_books_author" in str(n.label) for n in books.children)
-        await pilot.press("f4")
+        app.query_one(SqlWorkbench).action_reset_database()  # F4 is the lesson screen's: it resets the step
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert not any("ix_books_author" in str(n.label) for n in schema.root.children[0].children)
+
+
+async def test_results_and_plan_never_show_rows_from_before_a_change(sandbox: SqlSandbox) -> None:
+    """After an UPDATE or CREATE INDEX the grid and the plan of an earlier SELECT would be out of date."""
+    app = Host(sandbox)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _run(app, pilot, QUERY)
+        assert app.query_one("#sql-results", DataTable).row_count > 0
+        await _run(app, pilot, "BEGIN; UPDATE books SET year = year + 1 WHERE author_id = 42")
+        table = app.query_one("#sql-results", DataTable)
+        assert [str(c.label) for c in table.columns.values()] == ["(no rows)"]
+        assert "run a SELECT" in str(table.get_row_at(0)[0])
+        assert "run a SELECT" in str(app.query_one("#sql-plan", Tree).root.label)
+        status = str(app.query_one("#sql-status", Static).render())
+        assert "changed" in status and "transaction open" in status  # U10: an open transaction shows
+        await _run(app, pilot, "ROLLBACK")
+        assert "transaction open" not in str(app.query_one("#sql-status", Static).render())
+
+
+async def test_ctrl_l_clears_the_editor(sandbox: SqlSandbox) -> None:
+    app = Host(sandbox)
+    async with app.run_test(size=(80, 24)) as pilot:
+        editor = app.query_one("#sql-editor", TextArea)
+        editor.text = "SELECT a very long query that wraps over several visual lines " * 3
+        editor.focus()
+        await pilot.press("ctrl+l")
+        assert editor.text == "" and app.focused is editor
 
 
 async def test_cancel_stops_a_runaway_query(sandbox: SqlSandbox) -> None:

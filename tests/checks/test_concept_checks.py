@@ -52,10 +52,12 @@ def test_multiple_choice_needs_exactly_the_right_set() -> None:
     assert check(MULTI, ["b", "a"]).passed
     missing = check(MULTI, ["a"])
     assert not missing.passed
-    assert missing.first_difference == "'b' is missing"
+    assert missing.first_difference == "a right one is not picked yet"  # not which: that is the answer
     extra = check(MULTI, ["a", "b", "c"])
     assert not extra.passed
-    assert extra.first_difference == "'c' should not be picked"
+    # the option's words, never its id
+    assert extra.first_difference == "“C” should not be picked"
+    assert extra.got == "A; B; C"
     assert extra.summary == "Not quite: 1 picked that should not be."
 
 
@@ -125,7 +127,7 @@ def test_all_passes_only_when_every_part_does() -> None:
     spec_fail = {"kind": "all", "checks": [{"kind": "text", "accept": ["x"]}, {"kind": "number", "value": 1}]}
     result = check(spec_fail, "x")
     assert not result.passed
-    assert result.summary.startswith("Part 2 of 2 (number): ")
+    assert result.summary.startswith("Part 2 of 2: ")
 
 
 def test_a_crashing_check_is_reported_not_raised() -> None:

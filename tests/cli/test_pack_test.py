@@ -16,7 +16,11 @@ from tutor.packtest import run_pack_test
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tutor", "pack", "test", *args], capture_output=True, text=True, cwd=REPO, timeout=300
+        [sys.executable, "-m", "tutor", "pack", "test", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=900,  # the built-in pack's build-it lessons start a child process for every case
     )
 
 

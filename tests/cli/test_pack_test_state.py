@@ -233,7 +233,7 @@ def test_wait_is_validated_where_it_is_written(tmp_path: Path) -> None:
     root = write_pack(tmp_path / "pack", {"http/01.yaml": lesson})
     found = problems(root)
     assert found == [
-        "http/01.yaml:37:11: input should be greater than or equal to 0",
+        "http/01.yaml:37:18: input should be greater than or equal to 0",  # at the value itself
         "http/01.yaml:59:13: input should be a valid number, unable to parse string as a number, got text ('soon')",
     ]
 

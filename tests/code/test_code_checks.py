@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from tutor.checks import evaluate
 from tutor.checks.base import CheckContext
 from tutor.code.workspace import CodeEvidenceImpl, Workspace
 from tutor.pack.checks import CodeHttpCheck, CodeTestsCheck
+
+OPEN: list[CodeEvidenceImpl] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_evidence() -> Iterator[None]:
+    """Each test's workspace evidence is closed, so its spare child ends with the test."""
+    yield
+    while OPEN:
+        OPEN.pop().close()
 
 
 def context(tmp_path: Path, source: str) -> CheckContext:
@@ -17,7 +30,9 @@ def context(tmp_path: Path, source: str) -> CheckContext:
     (starter / "app.py").write_text(textwrap.dedent(source))
     workspace = Workspace(tmp_path / "ws", starter)
     workspace.prepare()
-    return CheckContext(code=CodeEvidenceImpl(workspace, "app", tmp_path, None))
+    evidence = CodeEvidenceImpl(workspace, "app", tmp_path, None)
+    OPEN.append(evidence)
+    return CheckContext(code=evidence)
 
 
 PROBE = CodeHttpCheck.model_validate(
@@ -59,7 +74,8 @@ def test_code_http_reports_request_response_and_first_difference(tmp_path: Path)
     assert not result.passed
     assert result.summary == "Request 1 of 2: POST /items answered 200, not what this step needs."
     assert result.first_difference == "status: expected 201, got 200"
-    assert any(line.startswith("you sent:  POST /items") for line in result.details)
+    assert "sent:      POST /items" in result.details
+    assert any(line.startswith("your app:  200 in ") for line in result.details)
 
 
 def test_code_http_names_the_learners_line_when_an_endpoint_raises(tmp_path: Path) -> None:

@@ -213,3 +213,22 @@ def test_the_app_dies_with_the_tutor(tmp_path: Path) -> None:
         if tutor.poll() is None:
             tutor.kill()
             tutor.wait()
+
+
+def test_code_that_binds_a_port_of_its_own_and_sleeps_leaves_it_free(tmp_path: Path) -> None:
+    workspace = write(
+        tmp_path / "ws",
+        """
+        import socket, time
+        from pathlib import Path
+        held = socket.socket()
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        Path("held-port").write_text(str(held.getsockname()[1]))
+        time.sleep(300)
+        """,
+    )
+    problem = start_and_fail(workspace, timeout=3)
+    assert "did not start within 3 seconds" in problem.summary
+    held = int((workspace / "held-port").read_text())
+    assert port_is_free(held)

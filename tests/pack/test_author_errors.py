@@ -110,3 +110,50 @@ def test_renamed_must_name_current_ids(tmp_path: Path) -> None:
     )
     assert any("renamed: 'one' -> 'two', but this lesson has no step 'two'" in p for p in found)
     assert any("renamed: 'one' is still a step of this lesson" in p for p in found)
+
+
+API_LESSON = """\
+id: api-one
+title: API
+track: http
+sandboxes:
+  sql:
+    tables:
+      - {name: books, rows: 5, primary_key: id, columns: [{name: id, gen: sequence}]}
+  api:
+    resources: [{name: books, table: books}]
+steps:
+  - id: list
+    title: List
+    text: List the books.
+    check:
+      kind: http_traffic
+      expect: [{request: {method: GET, path: /v1/books}, response: {status: 200}}]
+    solution: {requests: [{wait: 5}]}
+    wrong_answers:
+      - answer: GET /v1/books
+"""
+
+
+def test_a_traffic_check_needs_requests_not_only_waits_or_answers(tmp_path: Path) -> None:
+    found = problems(write_pack(tmp_path, {"http/01.yaml": API_LESSON}))
+    assert found == [
+        "http/01.yaml:17:15: the solution needs `requests`: a 'http_traffic' check judges the requests the learner "
+        "sent, so an action without `requests` cannot pass it",
+        "http/01.yaml:19:9: the wrong answer 1 needs `requests`: a 'http_traffic' check judges the requests the "
+        "learner sent, so an action without `requests` cannot show that the check rejects this mistake",
+    ]
+
+
+def test_a_quote_inside_double_quotes_is_named(tmp_path: Path) -> None:
+    lesson = GOOD_LESSON.format(id="q").replace("text: Pick one.", 'text: "Send {"count": 3} back"')
+    found = problems(write_pack(tmp_path, {"http/01.yaml": lesson}))
+    assert len(found) == 1
+    assert found[0].startswith('http/01.yaml:7:19: a quoted text ends early on this line: a " inside "..." closes it')
+
+
+def test_a_key_indented_too_far_is_indentation_not_a_colon_trap(tmp_path: Path) -> None:
+    lesson = GOOD_LESSON.format(id="i").replace("    text: Pick one.", "     text: Pick one.")
+    found = problems(write_pack(tmp_path, {"http/01.yaml": lesson}))
+    assert len(found) == 1
+    assert "indentation: this line is not lined up" in found[0], found[0]

@@ -121,3 +121,22 @@ def test_inline_row_error_points_into_the_lesson(tmp_path: Path) -> None:
     inline = "rows:\n          - [1, Ada, London]\n          - [x, Grace, Paris]"
     found = problems(_pack(tmp_path, customers=inline, orders="[]"))
     assert found == ["databases/01-shop.yaml:15:14: column 'id' is INTEGER, but this row has 'x'"]
+
+
+def test_declaration_errors_point_at_the_key(tmp_path: Path) -> None:
+    typo = LESSON.format(customers="rows: [[1, Ada, London]]").replace(
+        "{name: city, type: TEXT}", "{name: city, typ: TEXT}"
+    )
+    assert problems(write_pack(tmp_path / "a", {"databases/01.yaml": typo, "data/orders.json": "[]"})) == [
+        "databases/01.yaml:12:26: unknown key 'typ' (did you mean 'type'?)"
+    ]
+    count = LESSON.format(customers="rows: 5")
+    assert problems(write_pack(tmp_path / "b", {"databases/01.yaml": count, "data/orders.json": "[]"})) == [
+        "databases/01.yaml:13:15: expected a list (lines starting with '- '), got a number (5)"
+    ]
+    both = LESSON.format(customers="rows: [[1, Ada, London]]\n        csv: data/customers.csv")
+    found = problems(write_pack(tmp_path / "c", {"databases/01.yaml": both, "data/orders.json": "[]"}))
+    assert found == [
+        "databases/01.yaml:7:9: give the rows in exactly one way: `rows` (a list), `csv: FILE` or `json: FILE`; "
+        "this table gives rows and csv"
+    ]

@@ -47,10 +47,10 @@ def test_round_trip_new_validate_test_build_install_list_open_remove(tmp_path: P
         .startswith("# yaml-language-server: $schema=../schema/lesson.schema.json")
     )
     validated = cli("pack", "validate", str(folder), home=home)
-    assert validated.returncode == 0 and "ok: cohort-b 0.1.0: 3 lessons, 6 steps, 0 warnings" in validated.stdout
+    assert validated.returncode == 0 and "ok: cohort-b 0.1.0: 4 lessons, 7 steps, 0 warnings" in validated.stdout
     tested = cli("pack", "test", str(folder), home=home)
     assert tested.returncode == 0, tested.stdout
-    assert tested.stdout.strip().endswith("13 passed, 0 failed")
+    assert tested.stdout.strip().endswith("16 passed, 0 failed")
 
     (folder / "basics" / "01-status-classes.yaml~").write_text("backup")
     (folder / ".git").mkdir()
@@ -64,6 +64,10 @@ def test_round_trip_new_validate_test_build_install_list_open_remove(tmp_path: P
     assert names == [
         "README.md",
         "basics/01-status-classes.yaml",
+        "build/01-build-count.yaml",
+        "build/01-build-count/reference/app.py",
+        "build/01-build-count/starter/app.py",
+        "build/01-build-count/wrong-list/app.py",
         "databases/01-first-queries.yaml",
         "http/01-first-requests.yaml",
         "pack-manifest.json",
@@ -77,11 +81,14 @@ def test_round_trip_new_validate_test_build_install_list_open_remove(tmp_path: P
     assert (tmp_path / "dist" / "cohort-b.zip.sha256").read_text().split()[0] == checksum
     assert "left out (5): .git/HEAD, .gitignore, basics/01-status-classes.yaml~, schema/" in built.stdout
 
-    installed_ = cli("pack", "install", str(archive), home=home)
+    refused = cli("pack", "install", str(archive), home=home)
+    assert refused.returncode == 1 and "--trust" in refused.stderr  # its build-it lesson runs code
+    installed_ = cli("pack", "install", str(archive), "--trust", home=home)
     assert installed_.returncode == 0, installed_.stdout + installed_.stderr
     assert "installed cohort-b 0.1.0" in installed_.stdout
     listed = cli("pack", "list", home=home)
     assert listed.stdout.split()[:3] == ["cohort-b", "0.1.0", "Cohort"]
+    assert "[runs code]" in listed.stdout
     info = cli("pack", "info", "cohort-b", home=home)
     assert info.returncode == 0 and "Cohort b  (cohort-b 0.1.0)" in info.stdout
 
@@ -94,18 +101,31 @@ def test_round_trip_new_validate_test_build_install_list_open_remove(tmp_path: P
 
 
 def _open_in_the_app(root: Path, home: Path) -> None:
+    """The installed pack opens in the app (Pilot), and a step's instructor notes never reach the screen."""
     import asyncio
+    import html
 
     from tutor.app import make_app
+
+    def screen_text(app) -> str:
+        return html.unescape(app.export_screenshot()).replace("\xa0", " ")
 
     async def run() -> None:
         app = make_app(root, Home(home))
         try:
-            async with app.run_test(size=(100, 30)) as pilot:
+            async with app.run_test(size=(120, 40)) as pilot:
                 await pilot.pause()
+                await app.workers.wait_for_complete()
                 assert app.index.id == "cohort-b"
-                text = " ".join(str(w.render()) for w in app.screen.query("*") if hasattr(w, "render"))
-                assert "Status" in text or "status" in text
+                assert "What a status code says" in screen_text(app)
+                app.open_lesson("status-classes", "conflict")
+                for _ in range(5):
+                    await pilot.pause()
+                    await app.workers.wait_for_complete()
+                shown = screen_text(app)
+                assert "Which 4xx?" in shown
+                assert "A step can have notes too" not in shown
+                assert "For instructors only" not in shown
         finally:
             app.close_sessions()
             app.store.close()
@@ -272,26 +292,50 @@ def _code_pack(root: Path) -> Path:
     return root
 
 
-def test_a_pack_that_runs_code_needs_trust(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tutor.pack import install as install_module
+def test_a_pack_that_runs_code_needs_trust(tmp_path: Path) -> None:
+    """The built-in pack has build-it lessons (the learner's app runs the pack's starter files and tests):
+    a copy of it is a pack that runs code."""
+    import shutil
 
-    root = _code_pack(tmp_path / "code")
-    monkeypatch.setattr(install_module, "runs_code", lambda pack: True)
+    from tutor.code import trust
+
+    root = tmp_path / "course"
+    shutil.copytree(REPO / "lessons", root)
     home = Home(tmp_path / "home")
     with pytest.raises(InstallError, match=r"runs Python code from the pack on this machine.*--trust"):
         install(root, home)
-    assert install(root, home, trust=True).pack.runs_code
+    assert not (home.packs / "backend-tutor-core").exists()
+    report = install(root, home, trust=True)
+    assert report.pack.runs_code
+    installed_pack = load_pack_ok(home.packs / "backend-tutor-core")
+    assert trust.is_trusted(home, installed_pack)  # the app will not ask again for this version
+    listed = cli("pack", "list", home=home.root)
+    assert "[runs code]" in listed.stdout
+    info = cli("pack", "info", str(root), home=home.root)
+    assert "runs code: yes" in info.stdout
 
 
-def test_runs_code_is_read_from_code_tests_kinds(tmp_path: Path) -> None:
+def load_pack_ok(root: Path):
+    from tutor.pack.loader import load_pack
+
+    result = load_pack(root)
+    assert result.pack is not None
+    return result.pack
+
+
+def test_runs_code_is_read_from_code_kinds_and_build_lessons(tmp_path: Path) -> None:
+    from tutor.pack.checks import CODE_KINDS
+    from tutor.pack.install import CODE_KINDS as RAW_CODE_KINDS
     from tutor.pack.install import runs_code_raw
 
+    assert RAW_CODE_KINDS == CODE_KINDS
     root = _code_pack(tmp_path / "p")
     assert not runs_code_raw(root)
     (root / "basics" / "02-build.yaml").write_text(
         "id: b\ntitle: B\ntrack: basics\nsteps:\n  - id: s\n    check: {kind: all, checks: [{kind: code_tests}]}\n"
     )
     assert runs_code_raw(root)
+    assert runs_code_raw(REPO / "lessons")
 
 
 def test_a_pack_published_as_a_wheel_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -326,3 +370,50 @@ def test_unknown_pack_id_names_the_installed_ones(tmp_path: Path) -> None:
     result = cli("pack", "validate", "no-such-pack", home=home)
     assert result.returncode == 2
     assert "'no-such-pack' is neither a pack folder, a .zip, nor the id of an installed pack" in result.stderr
+
+
+def test_the_wheel_pack_scan_is_cached_until_sys_path_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+
+    from tutor.pack.install import has_wheel_packs
+
+    home = Home(tmp_path / "home")
+    assert has_wheel_packs(home) is False
+    assert (home.cache / "wheel-packs.json").is_file()
+
+    def boom(**_: object) -> object:
+        raise AssertionError("scanned again although nothing on sys.path changed")
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", boom)
+    assert has_wheel_packs(home) is False
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda **_: ["a pack"])
+    assert has_wheel_packs(home) is True
+
+
+def test_opening_a_new_version_from_a_folder_follows_its_renames(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cohort may get a new version as a folder or zip, not through install: opening it moves progress too."""
+    import tutor.app
+    from tutor.cli import open_tutor
+
+    home = Home(tmp_path / "home")
+    monkeypatch.setenv("BACKEND_TUTOR_HOME", str(home.root))
+    with ProgressStore.open(home.progress_db) as store:
+        store.record_attempt("upg", "1.0.0", "b", "old-step", passed=True)
+    v2 = _write_pack(
+        tmp_path / "v2",
+        "2.0.0",
+        {"bee": ["new-step"]},
+        renamed="renamed: {b: bee}\n",
+        steps_renamed={"old-step": "new-step"},
+    )
+    opened: list[Path | None] = []
+    monkeypatch.setattr(tutor.app, "run", lambda path: opened.append(path) or 0)
+    assert open_tutor(v2) == 0
+    assert opened == [v2]
+    with ProgressStore.open(home.progress_db) as store:
+        assert store.step("upg", "bee", "new-step").passed

@@ -24,7 +24,7 @@ def test_yaml_syntax_error_points_at_the_problem(tmp_path: Path) -> None:
 def test_tab_indentation_is_a_syntax_error_with_position(tmp_path: Path) -> None:
     root = write_pack(tmp_path, {"http/01.yaml": "id: x\nsteps:\n\t- id: a\n"})
     (error,) = problems(root)
-    assert error.startswith("http/01.yaml:3:1: YAML syntax error")
+    assert error.startswith("http/01.yaml:3:1: a tab character: YAML indents with spaces only")
 
 
 def test_unknown_key_with_did_you_mean(tmp_path: Path) -> None:

@@ -48,8 +48,8 @@ class TestSqlResult:
         )
         result = check(sandbox, {**self.spec, "ordered": False})
         assert not result.passed and "Different rows: expected" in result.summary
-        assert any(d.startswith("missing (") for d in result.details)
-        assert not any(d.startswith("extra (") for d in result.details)
+        assert any(d.startswith("missing: ") and "(the first 5 shown)" in d for d in result.details)
+        assert not any(d.startswith("extra: ") for d in result.details)
 
     def test_wrong_columns(self, sandbox: SqlSandbox) -> None:
         run(sandbox, "SELECT id, title FROM books WHERE author_id = 42")
@@ -195,7 +195,7 @@ class TestSqlCost:
         assert any("FULL SCAN" in d for d in result.details)
 
 
-@pytest.mark.parametrize("kind", ["sql_result", "sql_plan", "sql_schema", "sql_state", "sql_cost"])
+@pytest.mark.parametrize("kind", ["sql_result", "sql_plan", "sql_schema", "sql_state", "sql_cost", "sql_ran"])
 def test_no_sandbox_is_a_clear_failure(kind: str) -> None:
     specs = {
         "sql_result": {"reference": "SELECT 1"},
@@ -203,6 +203,91 @@ def test_no_sandbox_is_a_clear_failure(kind: str) -> None:
         "sql_schema": {"tables": ["t"]},
         "sql_state": {"query": "SELECT 1", "expect": [[1]]},
         "sql_cost": {"query": "SELECT 1", "min_factor": 2},
+        "sql_ran": {"statements": [{"keyword": "BEGIN"}]},
     }
     result = evaluate(SPEC.validate_python({"kind": kind, **specs[kind]}), CheckContext())
     assert not result.passed and "no SQL sandbox" in result.summary
+
+
+class TestSqlRan:
+    """`sql_ran` reads what the learner ran (and what became of its transaction), not the data."""
+
+    transfer = {
+        "kind": "sql_ran",
+        "same_transaction": True,
+        "statements": [
+            {"keyword": "UPDATE", "pattern": "author_id = 1\\b", "transaction": "committed"},
+            {"keyword": "UPDATE", "pattern": "author_id = 2\\b", "transaction": "committed"},
+        ],
+    }
+
+    def test_explain_query_plan_is_told_from_a_plain_select_and_from_explain(self, sandbox: SqlSandbox) -> None:
+        spec = {"kind": "sql_ran", "statements": [{"keyword": "explain  query plan", "pattern": "author_id"}]}
+        run(sandbox, "SELECT * FROM books WHERE author_id = 42; EXPLAIN SELECT * FROM books WHERE author_id = 42")
+        failed = check(sandbox, spec)
+        assert not failed.passed and "EXPLAIN QUERY PLAN" in failed.summary
+        assert any("EXPLAIN SELECT" in d for d in failed.details)
+        run(sandbox, "explain query plan\n  SELECT * FROM books WHERE author_id = 42")
+        assert check(sandbox, spec).passed
+
+    def test_updates_in_a_committed_transaction(self, sandbox: SqlSandbox) -> None:
+        one = "UPDATE books SET price = price + 1 WHERE author_id = 1"
+        two = "UPDATE books SET price = price - 1 WHERE author_id = 2"
+        run(sandbox, f"{one}; {two}")  # autocommit: each committed on its own
+        result = check(sandbox, self.transfer)
+        assert not result.passed and "outside a transaction" in "\n".join(result.details)
+        run(sandbox, f"BEGIN; {one}; {two}")  # still open
+        assert not check(sandbox, self.transfer).passed
+        sandbox.run_learner("ROLLBACK")  # thrown away
+        assert not check(sandbox, self.transfer).passed
+        run(sandbox, f"BEGIN; {one}; COMMIT; BEGIN; {two}; COMMIT")  # two transactions, not one
+        assert not check(sandbox, self.transfer).passed
+        assert check(sandbox, {**self.transfer, "same_transaction": False}).passed
+        run(sandbox, f"BEGIN; {one}; {two}; COMMIT")
+        assert check(sandbox, self.transfer).passed, check(sandbox, self.transfer).explain()
+
+    def test_a_failed_statement_leaves_the_transaction_open_and_rollback_is_seen(self, sandbox: SqlSandbox) -> None:
+        spec = {"kind": "sql_ran", "statements": [{"keyword": "UPDATE", "transaction": "rolled_back"}]}
+        sandbox.mark()
+        result = sandbox.run_learner(
+            "BEGIN; UPDATE books SET price = 1 WHERE id = 1; INSERT INTO notes(body) VALUES (NULL)"
+        )
+        assert not result.ok and sandbox.in_transaction  # NOT NULL failed: only that statement was undone
+        assert [r.transaction for r in sandbox.ran()] == ["open", "open"]
+        sandbox.run_learner("ROLLBACK")
+        assert check(sandbox, spec).passed
+        assert [r.transaction for r in sandbox.ran()] == ["rolled_back", "rolled_back", "rolled_back"]
+
+    def test_reset_throws_an_open_transaction_away(self, sandbox: SqlSandbox) -> None:
+        sandbox.mark()
+        sandbox.run_learner("BEGIN; UPDATE books SET price = 1 WHERE id = 1")
+        sandbox.restore(sandbox.snapshot())
+        sandbox.run_learner("COMMIT")  # no transaction is open any more: an error, not a commit
+        assert [r.transaction for r in sandbox.ran()] == ["rolled_back", "rolled_back"]
+
+    def test_nothing_run(self, sandbox: SqlSandbox) -> None:
+        sandbox.mark()
+        spec = {"kind": "sql_ran", "statements": [{"keyword": "BEGIN", "missing": "Start with BEGIN."}]}
+        result = check(sandbox, spec)
+        assert not result.passed and result.summary == "Start with BEGIN." and "no statement" in (result.got or "")
+
+    def test_bad_pattern_is_refused_by_the_format(self) -> None:
+        with pytest.raises(ValueError, match="regular expression"):
+            SPEC.validate_python({"kind": "sql_ran", "statements": [{"pattern": "("}]})
+
+
+def test_sql_plan_sorts(sandbox: SqlSandbox) -> None:
+    """`sorts: false` passes only when an index gives the ORDER BY order (no temporary B-tree)."""
+    query = "SELECT id, title FROM books WHERE author_id = 42 ORDER BY price"
+    spec = {
+        "kind": "sql_plan",
+        "query": query,
+        "uses_index": {"table": "books", "columns": ["author_id"]},
+        "sorts": False,
+    }
+    run(sandbox, "CREATE INDEX ix_a ON books(author_id)")
+    result = check(sandbox, spec)
+    assert not result.passed and "still sorts" in result.summary and "ORDER BY" in result.summary
+    assert check(sandbox, {**spec, "sorts": True}).passed
+    run(sandbox, "CREATE INDEX ix_ap ON books(author_id, price)")
+    assert check(sandbox, spec).passed

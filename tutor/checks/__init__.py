@@ -24,6 +24,7 @@ KIND_MODULES: dict[str, str] = {
     "sql_schema": "tutor.checks.sql_schema",
     "sql_state": "tutor.checks.sql_state",
     "sql_cost": "tutor.checks.sql_cost",
+    "sql_ran": "tutor.checks.sql_ran",
     "http_traffic": "tutor.checks.http_traffic",
     "http_probe": "tutor.checks.http_probe",
     "http_value": "tutor.checks.http_value",

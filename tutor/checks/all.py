@@ -11,7 +11,7 @@ def check_all(spec: AllCheck, ctx: CheckContext) -> CheckResult:
     for index, inner in enumerate(spec.checks, start=1):
         result = evaluate(inner, ctx)
         if not result.passed:
-            prefix = f"Part {index} of {len(spec.checks)} ({inner.kind}): " if len(spec.checks) > 1 else ""
+            prefix = f"Part {index} of {len(spec.checks)}: " if len(spec.checks) > 1 else ""
             from dataclasses import replace
 
             return replace(result, summary=prefix + result.summary)

@@ -60,6 +60,10 @@ class SqlEvidence(Protocol):
     def statements(self) -> Sequence[str]:
         """Every statement the learner ran successfully since the step opened, in order."""
 
+    def ran(self) -> Sequence[Any]:
+        """The same statements, each with `.sql` and `.transaction`: what became of the transaction it
+        ran in ("none" for autocommit, "open", "committed", "rolled_back")."""
+
     def connect(self) -> sqlite3.Connection:
         """The tutor's own connection to the learner's live database (not the guarded learner one)."""
 
@@ -97,6 +101,9 @@ class CodeEvidence(Protocol):
 
     def fresh_database(self) -> Path | None:
         """A fresh copy of the lesson's starting database for the learner's code, or None."""
+
+    def start_app(self) -> Any:
+        """The learner's app started (a `tutor.code.runner.LearnerApp`), or CodeProblem raised."""
 
 
 class CheckUnavailable(Exception):

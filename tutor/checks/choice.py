@@ -17,12 +17,16 @@ def check_choice(spec: ChoiceCheck, ctx: CheckContext) -> CheckResult:
     options = {o.id: o for o in spec.options}
     unknown = [p for p in picked if p not in options]
     if unknown:
-        return CheckResult(False, f"'{unknown[0]}' is not one of the options ({', '.join(options)})")
+        return CheckResult(False, f"'{unknown[0]}' is not one of the options ({', '.join(options)})", error=True)
     chosen = frozenset(picked)
     correct = spec.correct_ids
 
+    def words(option_id: str) -> str:
+        """An option as the learner saw it: its words, not its id."""
+        return shorten(" ".join(options[option_id].text.split()).replace("`", ""), 60)
+
     def label(ids: frozenset[str] | list[str]) -> str:
-        return ", ".join(f"{i}" for i in sorted(ids)) or "(none)"
+        return "; ".join(words(i) for i in sorted(ids)) or "(none)"
 
     if chosen == correct:
         reasons = [options[i].why or "" for i in picked]
@@ -41,11 +45,11 @@ def check_choice(spec: ChoiceCheck, ctx: CheckContext) -> CheckResult:
         parts.append(f"{len(extra)} picked that should not be")
     if missing:
         parts.append(f"{len(missing)} right one{'s' if len(missing) != 1 else ''} not picked")
-    why = "\n".join(f"- {options[i].text.strip()}: {options[i].why}" for i in extra if options[i].why)
+    why = "\n".join(f"- {words(i)}: {options[i].why}" for i in extra if options[i].why)
     return CheckResult(
         False,
         "Not quite: " + " and ".join(parts) + ".",
         got=label(chosen),
-        first_difference=(f"'{extra[0]}' should not be picked" if extra else f"'{missing[0]}' is missing"),
+        first_difference=(f"“{words(extra[0])}” should not be picked" if extra else "a right one is not picked yet"),
         feedback=why or None,
     )

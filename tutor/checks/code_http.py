@@ -45,6 +45,20 @@ def exchange_of(method: str, path: str, kwargs: dict[str, Any], response: Any, s
     )
 
 
+def shown(exchange: Any) -> list[str]:
+    """The shared request/response lines, worded for a probe of the learner's app: the checker sent the
+    request, the learner's app answered it."""
+    lines = show_exchange(exchange)
+    out = []
+    for line in lines:
+        if line.startswith("you sent:  "):
+            line = "sent:      " + line.removeprefix("you sent:  ").removesuffix("  (tutor)")
+        elif line.startswith("you got:   "):
+            line = "your app:  " + line.removeprefix("you got:   ")
+        out.append(line)
+    return out
+
+
 def problem_result(problem: Any) -> CheckResult:
     return CheckResult(False, problem.summary, details=problem.details)
 
@@ -62,13 +76,13 @@ def _sql_lines(statements: list[str], scans: list[list[str]], limit: int = 4) ->
 
 @register("code_http")
 def check_code_http(spec: CodeHttpCheck, ctx: CheckContext) -> CheckResult:
-    from tutor.code.runner import CodeProblem, LearnerApp
+    from tutor.code.runner import CodeProblem
 
     code = ctx.need_code()
     saved: dict[str, Any] = {}
     total = len(spec.steps)
     try:
-        with LearnerApp.start(code.workspace, module=code.module, database=code.fresh_database()) as app:
+        with code.start_app() as app:
             for number, step in enumerate(spec.steps, 1):
                 path, kwargs = prepared(step.request, saved)
                 method = step.request.method
@@ -78,7 +92,7 @@ def check_code_http(spec: CodeHttpCheck, ctx: CheckContext) -> CheckResult:
                 label = f"Request {number} of {total}" if total > 1 else "Your app"
                 diffs = response_differences(step.expect, exchange)
                 if diffs:
-                    details = [f"- {d}" for d in diffs[1:]] + show_exchange(exchange)
+                    details = [f"- {d}" for d in diffs[1:]] + shown(exchange)
                     error = flow.error
                     target = exchange.target
                     summary = f"{label}: {method} {target} answered {exchange.status}, not what this step needs."
@@ -135,7 +149,7 @@ def check_code_http(spec: CodeHttpCheck, ctx: CheckContext) -> CheckResult:
                         return CheckResult(
                             False,
                             f"{label}: the response has no {source}, which the next request needs.",
-                            details=tuple(show_exchange(exchange)),
+                            details=tuple(shown(exchange)),
                         )
                     saved[name] = value
     except CodeProblem as problem:

@@ -63,9 +63,9 @@ def check_http_flow(spec: HttpFlowCheck, ctx: CheckContext) -> CheckResult:
         exchange, diffs = near
         return CheckResult(
             False,
-            f"No request matched {wanted}. Closest: {exchange.summary()}",
+            "None of your requests is the one this step asks for.",
             expected=wanted,
-            got=exchange.summary(),
+            got=f"{exchange.summary()} (the closest)",
             first_difference=diffs[0] if diffs else None,
             details=tuple([f"- {d}" for d in diffs[1:]] + show_exchange(exchange)),
         )

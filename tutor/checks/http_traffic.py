@@ -12,6 +12,7 @@ from typing import Any
 
 from tutor.checks import register
 from tutor.checks.base import CheckContext, CheckResult, shorten
+from tutor.checks.words import human_path, human_pattern
 from tutor.pack.specs_http import HttpTrafficCheck, RequestMatch, ResponseExpect, TrafficExpectation
 
 _MISSING = object()
@@ -63,6 +64,19 @@ def _fmt(value: Any) -> str:
     return "(missing)" if value is _MISSING else shorten(value, 60)
 
 
+def _want(value: Any) -> str:
+    return "expected a value" if value == "*" else f"expected {_fmt(value)}"
+
+
+def _field(path: str, value: Any) -> str:
+    """A body field the check wants, in words: `items #5 > id = 5`, or `items #20 > author > name` present."""
+    return human_path(path) if value == "*" else f"{human_path(path)} = {shorten(value, 30)}"
+
+
+def _header(name: str, value: str) -> str:
+    return f"a {name} header" if value == "*" else f"{name}: {value}"
+
+
 def request_differences(match: RequestMatch, exchange: Any) -> list[str]:
     diffs: list[str] = []
     if match.method and exchange.method != match.method:
@@ -70,7 +84,7 @@ def request_differences(match: RequestMatch, exchange: Any) -> list[str]:
     if match.path and exchange.path.rstrip("/") != match.path.rstrip("/"):
         diffs.append(f"path: expected {match.path}, sent {exchange.path}")
     if match.path_pattern and not re.fullmatch(match.path_pattern, exchange.path):
-        diffs.append(f"path: expected one like {match.path_pattern}, sent {exchange.path}")
+        diffs.append(f"path: expected one like {human_pattern(match.path_pattern)}, sent {exchange.path}")
     for name, value in match.query.items():
         actual = exchange.query_value(name)
         if actual is None:
@@ -84,6 +98,11 @@ def request_differences(match: RequestMatch, exchange: Any) -> list[str]:
                 f"request header {name}: "
                 + ("missing" if actual is None else f"expected '{value}', sent '{shorten(actual, 60)}'")
             )
+    for name in match.absent_headers:
+        if exchange.request_header(name) is not None:
+            diffs.append(
+                f"request header {name}: should not be sent, sent '{shorten(exchange.request_header(name), 60)}'"
+            )
     if match.json_fields:
         body = exchange.request_json()
         if body is None:
@@ -95,7 +114,7 @@ def request_differences(match: RequestMatch, exchange: Any) -> list[str]:
             for path, value in match.json_fields.items():
                 actual = json_path(body, path)
                 if not same_value(value, actual):
-                    diffs.append(f"request body {path}: expected {_fmt(value)}, sent {_fmt(actual)}")
+                    diffs.append(f"request body {human_path(path)}: {_want(value)}, sent {_fmt(actual)}")
     return diffs
 
 
@@ -117,6 +136,8 @@ def response_differences(expect: ResponseExpect, exchange: Any) -> list[str]:
                 f"response header {name}: "
                 + ("missing" if actual is None else f"expected '{value}', got '{shorten(actual, 60)}'")
             )
+    for name, elements in expect.header_lists.items():
+        diffs.extend(_list_differences(name, elements, exchange.header(name)))
     for name in expect.absent_headers:
         if exchange.header(name) is not None:
             diffs.append(f"response header {name}: should be absent, got '{shorten(exchange.header(name), 60)}'")
@@ -125,7 +146,33 @@ def response_differences(expect: ResponseExpect, exchange: Any) -> list[str]:
         for path, value in expect.json_fields.items():
             actual = json_path(body, path) if body is not None else _MISSING
             if not same_value(value, actual):
-                diffs.append(f"response body {path}: expected {_fmt(value)}, got {_fmt(actual)}")
+                diffs.append(f"response body {human_path(path)}: {_want(value)}, got {_fmt(actual)}")
+    return diffs
+
+
+def _list_elements(value: str | None) -> list[str]:
+    return [part.strip().lower().replace(" ", "") for part in (value or "").split(",") if part.strip()]
+
+
+def _has_element(elements: list[str], wanted: str) -> bool:
+    wanted = wanted.strip().lower().replace(" ", "")
+    if "=" in wanted:
+        name, _, value = wanted.partition("=")
+        return any(e.partition("=")[0] == name and e.partition("=")[2].strip('"') == value.strip('"') for e in elements)
+    return any(e.partition("=")[0] == wanted for e in elements)
+
+
+def _list_differences(name: str, wanted: list[str], actual: str | None) -> list[str]:
+    """`Cache-Control: [no-store, '!public']` against the header's comma-separated elements."""
+    elements = _list_elements(actual)
+    got = f"got '{shorten(actual, 60)}'" if actual is not None else "the header is missing"
+    diffs = []
+    for item in wanted:
+        if item.startswith("!"):
+            if _has_element(elements, item[1:]):
+                diffs.append(f"response header {name}: should not include {item[1:]}, {got}")
+        elif not _has_element(elements, item):
+            diffs.append(f"response header {name}: should include {item}, {got}")
     return diffs
 
 
@@ -146,13 +193,13 @@ def read_value(spec: str, exchange: Any) -> Any:
 def describe_request(match: RequestMatch) -> str:
     parts = [
         match.method or "any method",
-        match.path or (f"~{match.path_pattern}" if match.path_pattern else "any path"),
+        match.path or (human_pattern(match.path_pattern) if match.path_pattern else "any path"),
     ]
     text = " ".join(parts)
     if match.query:
-        text += "?" + "&".join(f"{k}={v}" for k, v in match.query.items())
-    extra = [f"{k}: {v}" for k, v in match.headers.items()]
-    extra += [f"body {k}={shorten(v, 30)}" for k, v in match.json_fields.items()]
+        text += "?" + "&".join(f"{k}=…" if v == "*" else f"{k}={v}" for k, v in match.query.items())
+    extra = [_header(k, v) for k, v in match.headers.items()] + [f"no {h} header" for h in match.absent_headers]
+    extra += [f"a body with {_field(k, v)}" for k, v in match.json_fields.items()]
     return text + (f" with {', '.join(extra)}" if extra else "")
 
 
@@ -160,9 +207,10 @@ def describe_response(expect: ResponseExpect) -> str:
     parts = []
     if expect.status is not None:
         parts.append(" or ".join(map(str, expect.status)) if isinstance(expect.status, list) else str(expect.status))
-    parts += [f"{k}: {v}" for k, v in expect.headers.items()]
-    parts += [f"no {h}" for h in expect.absent_headers]
-    parts += [f"body {k}={shorten(v, 30)}" for k, v in expect.json_fields.items()]
+    parts += [_header(k, v) for k, v in expect.headers.items()]
+    parts += [f"{k} including {', '.join(v)}" for k, v in expect.header_lists.items()]
+    parts += [f"no {h} header" for h in expect.absent_headers]
+    parts += [f"a body with {_field(k, v)}" for k, v in expect.json_fields.items()]
     return ", ".join(parts) or "any response"
 
 
@@ -235,7 +283,7 @@ def check_http_traffic(spec: HttpTrafficCheck, ctx: CheckContext) -> CheckResult
                 position += hits[expectation.at_least - 1] + 1
             continue
         expected = f"{describe_request(expectation.request)} -> {describe_response(expectation.response)}"
-        label = f"request {number} of {len(spec.expect)}" if len(spec.expect) > 1 else "the request"
+        label = f"request {number} of {len(spec.expect)}" if len(spec.expect) > 1 else "the one this step asks for"
         if hits:
             return CheckResult(
                 False,
@@ -253,12 +301,14 @@ def check_http_traffic(spec: HttpTrafficCheck, ctx: CheckContext) -> CheckResult
                 extra.append(f"A matching request came from the {elsewhere[-1].source}; send it{where}.")
         if spec.in_order and not candidates:
             extra.append("The requests must come in the order the task gives.")
-        summary = f"No request matched {label}" + (" after the earlier ones" if spec.in_order and number > 1 else "")
+        summary = f"None of your requests is {label}" + (
+            " after the earlier ones" if spec.in_order and number > 1 else ""
+        )
         return CheckResult(
             False,
-            summary + ". Closest: " + exchange.summary(),
+            summary + ".",
             expected=expected,
-            got=exchange.summary(),
+            got=f"{exchange.summary()} (the closest)",
             first_difference=diffs[0] if diffs else None,
             details=tuple(extra + [f"- {d}" for d in diffs[1:]] + show_exchange(exchange)),
         )

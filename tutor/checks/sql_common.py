@@ -96,6 +96,12 @@ class Comparison:
     details: list[str] = field(default_factory=list)
 
 
+def _some(count: int) -> str:
+    """'1 row', '3 rows', or '40 rows (the first 5 shown)'."""
+    text = plural(count, "row")
+    return text + (f" (the first {SAMPLE} shown)" if count > SAMPLE else "")
+
+
 def compare_rows(expected: list[Row], got: list[Row], *, ordered: bool, tolerance: float) -> Comparison:
     """Compare two result sets. Unordered: as multisets. Ordered: row by row, and when only the order
     differs, say so."""
@@ -136,9 +142,9 @@ def compare_rows(expected: list[Row], got: list[Row], *, ordered: bool, toleranc
         else:
             result.first_difference = f"row {index + 1} should not be there: got {fmt_row(got[index])}"
     if missing:
-        result.details.append(f"missing ({len(missing):,} rows, first {min(SAMPLE, len(missing))} shown):")
+        result.details.append(f"missing: {_some(len(missing))}:")
         result.details.extend(f"  {fmt_row(originals_want[k])}" for k in missing[:SAMPLE])
     if extra:
-        result.details.append(f"extra ({len(extra):,} rows, first {min(SAMPLE, len(extra))} shown):")
+        result.details.append(f"extra: {_some(len(extra))}:")
         result.details.extend(f"  {fmt_row(originals_have[k])}" for k in extra[:SAMPLE])
     return result

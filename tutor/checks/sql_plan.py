@@ -92,6 +92,15 @@ def check_sql_plan(spec: SqlPlanCheck, ctx: CheckContext) -> CheckResult:
     for table in spec.full_scan:
         if not plan.full_scans(table):
             problems.append(f"Expected a full scan of {table}, but the plan reads it {_scan_ways(plan, table)}.")
+    sorting = [
+        s.detail for s in plan.walk() if "TEMP B-TREE FOR" in s.detail.upper() and "ORDER BY" in s.detail.upper()
+    ]
+    if spec.sorts is False and sorting:
+        problems.append(
+            f"The plan still sorts the rows it found ({sorting[0]}): no index gives them in the ORDER BY order."
+        )
+    if spec.sorts is True and not sorting:
+        problems.append("Expected the plan to sort in a temporary B-tree, but the rows already come in order.")
     if not problems:
         searches = [s.detail for s in plan.steps if s.is_access]
         shape = "; ".join(searches) if searches else "the plan has the right shape"

@@ -21,7 +21,9 @@ def check_sql_state(spec: SqlStateCheck, ctx: CheckContext) -> CheckResult:
     comparison = compare_rows(expected, got, ordered=spec.ordered, tolerance=spec.float_tolerance)
     if comparison.same:
         return CheckResult(True, "Right: the database is in the expected state.")
-    details = [*comparison.details, f"checked with: {shorten(spec.query, 100)}"]
+    # The checker's own query is not shown: it would hand over the answer (its WHERE clause), and it is
+    # the tutor's SQL, not the learner's.
+    details = list(comparison.details)
     in_transaction = getattr(evidence, "in_transaction", None)
     if callable(in_transaction) and in_transaction():
         details.insert(

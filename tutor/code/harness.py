@@ -226,6 +226,14 @@ def run_app(args: argparse.Namespace, workspace: Path) -> int:
 
     tracer = Tracer()
     tracer.install()
+    if args.go_fd >= 0:
+        # A spare, started ahead of the learner's next save: load the server stack now, then wait for
+        # the word. End-of-file instead means the spare is not needed.
+        for name in ("uvicorn", "fastapi", "starlette.applications", "pydantic"):
+            with contextlib.suppress(Exception):
+                importlib.import_module(name)
+        if not os.read(args.go_fd, 1):
+            return 0
     try:
         module = importlib.import_module(args.module)
     except BaseException as exc:  # SystemExit too: a module that exits while imported is an error
@@ -350,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--status-fd", type=int, required=True)
     parser.add_argument("--watch-fd", type=int, required=True)
     parser.add_argument("--listen-fd", type=int, default=-1)
+    parser.add_argument("--go-fd", type=int, default=-1)
     parser.add_argument("--parent", type=int, required=True)
     parser.add_argument("tests", nargs="*")
     args = parser.parse_intermixed_args(argv)

@@ -135,8 +135,16 @@ def describe_error(event: dict[str, Any], doing: str) -> CodeProblem:
 class _Child:
     """One child process running the harness, with its status pipe, watchdog pipe and output file."""
 
-    def __init__(self, mode: str, workspace: Path, extra: list[str], env: dict[str, str], listen: int = -1) -> None:
+    def __init__(
+        self, mode: str, workspace: Path, extra: list[str], env: dict[str, str], listen: int = -1, spare: bool = False
+    ) -> None:
         self.workspace = workspace
+        self._go_write = -1
+        go_read = -1
+        if spare:
+            go_read, self._go_write = os.pipe()
+            os.set_inheritable(self._go_write, False)
+            extra = [*extra, "--go-fd", str(go_read)]
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
         status_read, status_write = os.pipe()
         self._watch_read, self._watch_write = os.pipe()  # the tutor never writes: EOF means it died
@@ -164,7 +172,7 @@ class _Child:
         # the harness itself must import (from this checkout or the installed tutor), the learner's folder first
         tutor_root = str(Path(__file__).resolve().parents[2])
         child_env["PYTHONPATH"] = os.pathsep.join([str(workspace), tutor_root])
-        fds = [status_write, self._watch_read] + ([listen] if listen >= 0 else [])
+        fds = [status_write, self._watch_read] + ([listen] if listen >= 0 else []) + ([go_read] if spare else [])
 
         def spawn() -> subprocess.Popen[bytes]:
             return subprocess.Popen(  # noqa: S603 (our harness, a list of arguments, no shell)
@@ -183,6 +191,8 @@ class _Child:
         finally:
             os.close(status_write)
             os.close(self._watch_read)
+            if go_read >= 0:
+                os.close(go_read)
         self._reader = threading.Thread(target=self._read_status, args=(status_read,), daemon=True)
         self._reader.start()
         self.stopped = False
@@ -200,6 +210,14 @@ class _Child:
                     with contextlib.suppress(ValueError):
                         self.events.put(json.loads(line))
         self.events.put({"event": "closed"})
+
+    def go(self) -> None:
+        """A spare: import the learner's module and serve it, now."""
+        if self._go_write >= 0:
+            with contextlib.suppress(OSError):
+                os.write(self._go_write, b"g")
+            os.close(self._go_write)
+            self._go_write = -1
 
     @property
     def pid(self) -> int:
@@ -251,6 +269,9 @@ class _Child:
                 os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=5)
+        if self._go_write >= 0:
+            os.close(self._go_write)
+            self._go_write = -1
         os.close(self._watch_write)
         self.output.close()
 
@@ -266,6 +287,22 @@ class LearnerApp:
         self._client: Any = None
 
     @classmethod
+    def spawn(
+        cls, workspace: Path, *, module: str = "app", database: Path | None = None, spare: bool = False
+    ) -> LearnerApp:
+        """Start the child; a spare loads the server stack and waits for `go()` (see `Launcher`)."""
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        port = listener.getsockname()[1]
+        env = {DB_ENV: str(database)} if database is not None else {}
+        try:
+            child = _Child("app", workspace, ["--module", module], env, listen=listener.fileno(), spare=spare)
+        finally:
+            listener.close()  # the child holds the only copy now
+        return cls(child, port)
+
+    @classmethod
     def start(
         cls,
         workspace: Path,
@@ -274,22 +311,18 @@ class LearnerApp:
         database: Path | None = None,
         timeout: float = START_TIMEOUT,
     ) -> LearnerApp:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(64)
-        port = listener.getsockname()[1]
-        env = {DB_ENV: str(database)} if database is not None else {}
-        try:
-            child = _Child("app", workspace, ["--module", module], env, listen=listener.fileno())
-        finally:
-            listener.close()  # the child holds the only copy now
-        app = cls(child, port)
-        try:
-            app._wait_ready(timeout)
-        except BaseException:
-            app.stop()
-            raise
+        app = cls.spawn(workspace, module=module, database=database)
+        app.wait_ready(timeout)
         return app
+
+    def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
+        """Tell a spare to go, and wait until the app answers; on any problem the child is stopped."""
+        self.child.go()
+        try:
+            self._wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
 
     def _wait_ready(self, timeout: float) -> None:
         event = self.child.wait_event({"ready"}, timeout)
@@ -363,6 +396,49 @@ class LearnerApp:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class Launcher:
+    """Starts the learner's app for one workspace, keeping one spare child ahead of the next check.
+
+    Starting Python and importing FastAPI and uvicorn is most of a check's time. The spare does that
+    while the learner is still typing; a save then only imports the learner's module. A spare holds
+    its own fresh database copy and listening socket, and is ended with the launcher."""
+
+    def __init__(self, workspace: Path, module: str, database: Any) -> None:
+        self.workspace = workspace
+        self.module = module
+        self.database = database  # () -> a fresh copy's path, or None
+        self._spare: LearnerApp | None = None
+        self._lock = threading.Lock()
+
+    def _spawn(self, spare: bool) -> LearnerApp:
+        return LearnerApp.spawn(self.workspace, module=self.module, database=self.database(), spare=spare)
+
+    def prepare(self) -> None:
+        """Have a spare ready (call when the step opens)."""
+        with self._lock:
+            if self._spare is None or not self._spare.child.alive():
+                if self._spare is not None:
+                    self._spare.stop()
+                self._spare = self._spawn(spare=True)
+
+    def start(self, timeout: float = START_TIMEOUT) -> LearnerApp:
+        with self._lock:
+            app, self._spare = self._spare, None
+            if app is None or not app.child.alive():
+                if app is not None:
+                    app.stop()
+                app = self._spawn(spare=False)
+            self._spare = self._spawn(spare=True)
+        app.wait_ready(timeout)
+        return app
+
+    def close(self) -> None:
+        with self._lock:
+            if self._spare is not None:
+                self._spare.stop()
+                self._spare = None
 
 
 @dataclass(frozen=True)

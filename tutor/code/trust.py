@@ -1,7 +1,8 @@
 """Which packs run code, and which of those the learner agreed to run.
 
-A build-it lesson runs Python the pack wrote: its starter files (the learner's app starts from them)
-and its `code_tests` files. A pack with such a lesson "runs code". The built-in pack is trusted; for
+A build-it step runs Python the pack wrote: its starter files (the learner's app starts from them)
+and its `code_tests` files. A pack with such a step "runs code". `backend-tutor pack install --trust`
+records the same answer the app's question does. The built-in pack is trusted; for
 any other pack the app asks before the first such step, and the answer is kept per pack id and version
 in `trusted-packs.json` in the tutor's home (a new version asks again: its code is new).
 """
@@ -12,8 +13,6 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tutor.pack.checks import CODE_KINDS, iter_kinds
-
 if TYPE_CHECKING:
     from tutor.pack.loader import Pack
     from tutor.paths import Home
@@ -22,6 +21,10 @@ FILE = "trusted-packs.json"
 
 
 def runs_code(pack: Pack) -> bool:
+    """Any step runs the learner's or the pack's Python: a build-it lesson, or a step checked by
+    `code_http` or `code_tests` (the same answer `pack info`, `pack list` and the picker give)."""
+    from tutor.pack.checks import CODE_KINDS, iter_kinds
+
     for entry in pack.lessons:
         if entry.lesson.build is not None:
             return True

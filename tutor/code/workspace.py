@@ -20,7 +20,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tutor.pack.loader import Pack
@@ -159,12 +159,28 @@ def _write(target: Path, data: bytes) -> None:
 class CodeEvidenceImpl:
     """What `code_http` and `code_tests` read: the workspace, the module, a fresh database copy."""
 
-    def __init__(self, workspace: Workspace, module: str, pack_root: Path, database: Path | None) -> None:
+    def __init__(
+        self, workspace: Workspace, module: str, pack_root: Path, database: Path | None, copies: Path | None = None
+    ) -> None:
         self._workspace = workspace
         self._module = module
         self._pack_root = pack_root
         self._database = database
-        self._copies = Path(tempfile.mkdtemp(prefix="backend-tutor-code-db-"))
+        self._copies = copies  # where the database copies go (made when first needed; a temp folder if None)
+        self._made: Path | None = None
+        self._count = 0
+        self._launcher: Any = None
+
+    def launcher(self) -> Any:
+        """The `tutor.code.runner.Launcher` for this workspace (one spare child kept ahead)."""
+        if self._launcher is None:
+            from tutor.code.runner import Launcher
+
+            self._launcher = Launcher(self._workspace.root, self._module, self.fresh_database)
+        return self._launcher
+
+    def start_app(self) -> Any:
+        return self.launcher().start()
 
     @property
     def workspace(self) -> Path:
@@ -181,11 +197,25 @@ class CodeEvidenceImpl:
     def fresh_database(self) -> Path | None:
         if self._database is None:
             return None
-        for old in self._copies.glob("*.db*"):
-            old.unlink(missing_ok=True)
-        target = self._copies / "lesson.db"
+        if self._made is None:
+            if self._copies is not None:
+                self._copies.mkdir(parents=True, exist_ok=True)
+                self._made = self._copies
+            else:
+                self._made = Path(tempfile.mkdtemp(prefix="backend-tutor-code-db-"))
+        self._count += 1
+        for old in self._made.glob("lesson-*.db*"):  # the copies of apps that have stopped
+            number = old.name.removeprefix("lesson-").split(".")[0]
+            if number.isdigit() and int(number) < self._count - 2:
+                old.unlink(missing_ok=True)
+        target = self._made / f"lesson-{self._count}.db"
         shutil.copyfile(self._database, target)
         return target
 
     def close(self) -> None:
-        shutil.rmtree(self._copies, ignore_errors=True)
+        if self._launcher is not None:
+            self._launcher.close()
+            self._launcher = None
+        if self._made is not None:
+            shutil.rmtree(self._made, ignore_errors=True)
+            self._made = None

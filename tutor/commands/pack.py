@@ -245,6 +245,10 @@ def build_command(path: Path, output: Path | None) -> None:
         click.echo(f"left out ({len(result.left_out)}): {', '.join(result.left_out)}")
     click.echo(f"built {result.archive} ({len(result.files)} files, {result.archive.stat().st_size:,} bytes)")
     click.echo(f"sha256 {result.sha256}  (also in {result.archive.name}.sha256)")
+    click.echo(
+        "note: lesson files go in whole: solutions, wrong answers and notes are readable in the zip "
+        "(the tutor shows a solution on F7 and a wrong answer's feedback; it never shows notes)"
+    )
 
 
 @pack.command(name="install")

@@ -33,6 +33,18 @@ class HttpRequest(Model):
         description="In a solution or wrong answer: values to carry to the next requests of the same "
         "action, name -> 'json:PATH', 'header:NAME' or 'status' (use them as `{name}`).",
     )
+    repeat: int = Field(
+        default=1,
+        ge=1,
+        le=1000,
+        description="In a solution or wrong answer: send this request this many times, as the load tool does.",
+    )
+    concurrency: int = Field(
+        default=1,
+        ge=1,
+        le=100,
+        description="With `repeat`: how many of the repeats are in flight at once (1: one after another).",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> HttpRequest:

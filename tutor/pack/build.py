@@ -6,8 +6,8 @@ does not need: version-control folders and other dot files, `__pycache__`/`*.pyc
 (`schema/*.schema.json`), zips (an earlier build), and whatever `.packignore` lists (one glob per line,
 matched against the '/'-separated path inside the pack).
 
-Instructor `notes:`, solutions and wrong answers stay in the lesson files: `pack test` needs them on
-the learner's machine too, and the tutor never shows notes to learners.
+Instructor `notes:`, solutions and wrong answers stay in the lesson files: the tutor shows a solution
+(F7) and a wrong answer's feedback, `pack test` needs them, and the tutor never shows notes.
 
 The zip is reproducible (sorted entries, fixed timestamps), holds `pack-manifest.json` (pack id,
 version, each file's sha256) and its own sha256 is printed and written next to it as FILE.zip.sha256.

@@ -10,7 +10,14 @@ from tutor.pack.base import Model
 from tutor.pack.specs_code import CodeHttpCheck, CodeTestsCheck
 from tutor.pack.specs_concept import ChoiceCheck, NumberCheck, TextCheck
 from tutor.pack.specs_http import HttpFlowCheck, HttpProbeCheck, HttpTrafficCheck, HttpValueCheck
-from tutor.pack.specs_sql import SqlCostCheck, SqlPlanCheck, SqlResultCheck, SqlSchemaCheck, SqlStateCheck
+from tutor.pack.specs_sql import (
+    SqlCostCheck,
+    SqlPlanCheck,
+    SqlRanCheck,
+    SqlResultCheck,
+    SqlSchemaCheck,
+    SqlStateCheck,
+)
 
 
 class AllCheck(Model):
@@ -29,6 +36,7 @@ CheckSpec = Annotated[
     | SqlSchemaCheck
     | SqlStateCheck
     | SqlCostCheck
+    | SqlRanCheck
     | HttpTrafficCheck
     | HttpProbeCheck
     | HttpValueCheck
@@ -42,7 +50,7 @@ AllCheck.model_rebuild()
 
 CONCEPT_KINDS = frozenset({"choice", "text", "number", "http_value"})
 """Kinds the learner answers by typing or picking (http_value reads the sandbox, but the answer is typed)."""
-SQL_KINDS = frozenset({"sql_result", "sql_plan", "sql_schema", "sql_state", "sql_cost"})
+SQL_KINDS = frozenset({"sql_result", "sql_plan", "sql_schema", "sql_state", "sql_cost", "sql_ran"})
 HTTP_KINDS = frozenset({"http_traffic", "http_probe", "http_value", "http_flow"})
 CODE_KINDS = frozenset({"code_http", "code_tests"})
 """Kinds that run the learner's own code (a build-it lesson, with `build:`)."""

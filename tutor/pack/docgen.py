@@ -41,6 +41,8 @@ SECTIONS: list[tuple[str, list[type[BaseModel]]]] = [
             specs_sql.ForeignKeyExpect,
             specs_sql.SqlStateCheck,
             specs_sql.SqlCostCheck,
+            specs_sql.SqlRanCheck,
+            specs_sql.StatementExpect,
         ],
     ),
     (

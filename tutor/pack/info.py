@@ -13,7 +13,7 @@ The JSON document (format 1) is stable; fields may be added, never renamed or re
           {"id", "title", "file", "minutes", "prerequisites": [...], "sandboxes": ["sql", "api"], "notes",
            "renamed": {old: new},
            "steps": [{"id", "title", "check_kinds": [...], "hints": N, "wrong_answers": N,
-                      "solution": ["answer" | "sql" | "requests", ...], "notes"}]}]}],
+                      "solution": ["answer" | "sql" | "requests" | "files", ...], "notes"}]}]}],
       "totals": {"tracks", "lessons", "steps", "check_kinds": {kind: steps using it},
                  "sandboxes": {name: lessons using it}}
     }
@@ -75,6 +75,7 @@ def info_document(load: PackLoad) -> dict[str, Any]:
                         ("answer", step.solution.answer is not None),
                         ("sql", step.solution.sql is not None),
                         ("requests", bool(step.solution.requests)),
+                        ("files", step.solution.files is not None),
                     )
                     if present
                 ]
@@ -121,7 +122,7 @@ def render_text(doc: dict[str, Any]) -> str:
         return "\n".join(doc["errors"]) + "\n"
     lines.append(f"{pack['title']}  ({pack['id']} {pack['version']})")
     if pack.get("runs_code"):
-        lines.append("runs code: yes: its code exercises run Python from the pack (installing needs --trust)")
+        lines.append("runs code: yes: its build-it lessons run Python from the pack (installing needs --trust)")
     totals = doc["totals"]
     lines.append(f"{totals['tracks']} tracks, {totals['lessons']} lessons, {totals['steps']} steps")
     kinds = ", ".join(f"{k} x{n}" for k, n in totals["check_kinds"].items()) or "none"

@@ -25,16 +25,18 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tutor.pack.archive import ArchiveError, extract_pack
-from tutor.pack.loader import Pack, load_pack
-from tutor.pack.models import version_tuple
-from tutor.paths import Home
+if TYPE_CHECKING:  # the loader (pydantic) is imported only when a pack is installed: starting stays cheap
+    from tutor.pack.loader import Pack
+    from tutor.paths import Home
 
 ENTRY_POINT_GROUP = "backend_tutor.packs"
 INSTALL_RECORD = ".installed.json"
-CODE_KINDS = frozenset({"code_tests"})
+# Both run Python the pack wrote: code_tests its test files, code_http the starter files the learner's
+# app grows from (an untouched starter runs as the pack wrote it). tutor.pack.checks.CODE_KINDS, without
+# importing pydantic.
+CODE_KINDS = frozenset({"code_http", "code_tests"})
 
 
 class InstallError(Exception):
@@ -64,17 +66,11 @@ class InstallReport:
 
 
 def runs_code(pack: Pack) -> bool:
-    """True when any step runs Python on the learner's machine (a `code_tests` check, or a model field
-    that says so)."""
-    from tutor.pack.checks import iter_kinds
+    """True when any lesson runs Python from the pack on the learner's machine: a build-it lesson, or a
+    step checked by `code_http` or `code_tests` (the same rule the app asks its question by)."""
+    from tutor.code.trust import runs_code as pack_runs_code
 
-    if getattr(pack.manifest, "runs_code", False):
-        return True
-    for entry in pack.lessons:
-        for step in entry.lesson.steps:
-            if CODE_KINDS & set(iter_kinds(step.check)):
-                return True
-    return False
+    return pack_runs_code(pack)
 
 
 def runs_code_raw(root: Path) -> bool:
@@ -87,13 +83,13 @@ def runs_code_raw(root: Path) -> bool:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
-        if not any(kind in text for kind in CODE_KINDS):
+        if not any(kind in text for kind in CODE_KINDS) and "build" not in text:
             continue
         try:
             data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
         except yaml.YAMLError:
             continue
-        if _mentions_code_kind(data):
+        if (isinstance(data, dict) and data.get("build") is not None) or _mentions_code_kind(data):
             return True
     return False
 
@@ -152,6 +148,42 @@ def wheel_packs() -> list[InstalledPack]:
         outline = _outline(root, f"wheel {name}") if (root / "pack.yaml").is_file() else None
         if outline is not None:
             found.append(outline)
+    return found
+
+
+def _paths_key() -> str:
+    """Changes when a distribution is installed or removed: the folders on sys.path and their mtimes."""
+    import sys
+
+    parts = []
+    for entry in sys.path:
+        try:
+            parts.append(f"{entry}:{os.stat(entry or '.').st_mtime_ns}")
+        except OSError:
+            parts.append(f"{entry}:-")
+    return "\n".join(parts)
+
+
+def has_wheel_packs(home: Home) -> bool:
+    """Whether any installed distribution publishes a pack, without scanning every distribution's metadata
+    on each start (that costs hundreds of milliseconds): the answer is cached in cache/wheel-packs.json
+    until the folders on sys.path change."""
+    cache = home.cache / "wheel-packs.json"
+    key = _paths_key()
+    try:
+        cached = json.loads(cache.read_text(encoding="utf-8"))
+        if cached.get("key") == key:
+            return bool(cached.get("found"))
+    except (OSError, ValueError, AttributeError):
+        pass
+    from importlib.metadata import entry_points
+
+    found = bool(entry_points(group=ENTRY_POINT_GROUP))
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps({"key": key, "found": found}), encoding="utf-8")
+    except OSError:
+        pass
     return found
 
 
@@ -249,6 +281,10 @@ def _verify_checksums(root: Path) -> None:
 
 def install(source: Path, home: Home, *, trust: bool = False, force: bool = False) -> InstallReport:
     """Validate the pack at `source` (a folder or a .zip) and install it as packs/<id>/."""
+    from tutor.pack.archive import ArchiveError, extract_pack
+    from tutor.pack.loader import load_pack
+    from tutor.pack.models import version_tuple
+
     home.packs.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".install-", dir=home.packs))
     try:
@@ -268,9 +304,10 @@ def install(source: Path, home: Home, *, trust: bool = False, force: bool = Fals
                 "the pack does not validate; nothing was installed", [str(p) for p in result.errors or result.problems]
             )
         pack = result.pack
-        if runs_code(pack) and not trust:
+        code = runs_code(pack)
+        if code and not trust:
             raise InstallError(
-                f"{pack.id} runs Python code from the pack on this machine (code exercises); "
+                f"{pack.id} runs Python code from the pack on this machine (build-it lessons); "
                 "install it only from an author you trust, with --trust"
             )
         target = home.packs / pack.id
@@ -293,9 +330,13 @@ def install(source: Path, home: Home, *, trust: bool = False, force: bool = Fals
         if target.exists():
             target.rename(old)
         staged.rename(target)
+        if code:  # the learner said yes on the command line: the app does not ask again for this version
+            from tutor.code.trust import trust as record_trust
+
+            record_trust(home, pack)
         moved = follow_renames(target, pack.id, home)
         hidden = _hidden_progress(pack, home)
-        entry = InstalledPack(pack.id, pack.title, pack.version, target, "installed", runs_code(pack))
+        entry = InstalledPack(pack.id, pack.title, pack.version, target, "installed", code)
         return InstallReport(entry, previous.version if previous else None, moved, hidden)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

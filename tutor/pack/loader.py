@@ -257,7 +257,7 @@ def _check_step(entry_rel: str, located: Located, lesson: Lesson, index: int, st
                     + ("show that the check rejects this mistake" if must_fail else "pass it"),
                 )
             )
-        if judged and judged <= {"http_traffic", "http_flow"} and not action.requests:
+        if judged and judged <= {"http_traffic", "http_flow"} and not action.http_requests:
             problems.append(
                 _problem(
                     entry_rel,

@@ -78,6 +78,10 @@ class Resource(Model):
         "(RFC 9110 15.5.5); a POST stores the caller as the owner. Needs `auth: read`.",
     )
 
+    cache_control: str | None = Field(
+        default=None, description="This resource's Cache-Control, instead of `caching.cache_control`."
+    )
+
     @model_validator(mode="after")
     def _owner_needs_login(self) -> Resource:
         if self.owner_column and self.auth != "read":
@@ -91,6 +95,17 @@ class HttpCaching(Model):
     cache_control: str | None = Field(default=None, description="Sent on cacheable GETs: 'max-age=60', 'no-cache', ...")
     app_cache_ttl: float | None = Field(
         default=None, gt=0, description="Seconds; turns on the cache-aside application cache (X-Cache: HIT|MISS)."
+    )
+    single_flight: bool = Field(
+        default=False,
+        description="Concurrent misses of one key share a single database load: the first request loads, "
+        "the others wait for it and share its answer (X-Cache: MISS, Cache-Status: sandbox; fwd=miss; collapsed).",
+    )
+    switchable: bool = Field(
+        default=False,
+        description="The learner may change `app_cache_ttl`, `single_flight` and each resource's `cache_control` "
+        "while the lesson runs, through PUT /_sandbox/caching: it stands in for the code change that adds a "
+        "cache, a per-key lock or a header.",
     )
 
 

@@ -216,8 +216,12 @@ class DataTable(Model):
 
 def _table_kind(value: Any) -> str:
     if isinstance(value, dict):
-        if "gen" in str(value.get("columns")) or isinstance(value.get("rows"), int) or "seed" in value:
+        columns = value.get("columns")
+        keys = {k for c in columns if isinstance(c, dict) for k in c} if isinstance(columns, list) else set()
+        if "gen" in keys:
             return "GeneratedTable"
+        if keys & {"type", "not_null", "references"}:
+            return "DataTable"
         if isinstance(value.get("rows"), list) or "csv" in value or "json" in value:
             return "DataTable"
         return "GeneratedTable"

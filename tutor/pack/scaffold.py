@@ -1,9 +1,10 @@
 """`pack new DIR`: a starting pack that passes `pack validate` and `pack test` as written.
 
 One example lesson per kind of step: a concept lesson (choice, text, number), an SQL lesson on a
-small table with its rows in the lesson (sql_result, sql_schema), and an HTTP lesson on the sandbox
-API (http_traffic). Each lesson file starts with the editor schema line, and `schema/` holds the
-schemas it points at. README.md tells the author what to do next.
+small table with its rows in the lesson (sql_result, sql_schema), an HTTP lesson on the sandbox
+API (http_traffic), and a build-it lesson where the learner writes a small app (code_http). Each
+lesson file starts with the editor schema line, and `schema/` holds the schemas it points at.
+README.md tells the author what to do next.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ tracks:
   - id: http
     title: HTTP
     description: Practice on a real HTTP API on 127.0.0.1.
+  - id: build
+    title: Build it
+    description: The learner writes code in their own editor; the tutor runs it and calls it.
 """
 
 CONCEPT_LESSON = """\
@@ -56,15 +60,16 @@ steps:
     check:
       kind: choice
       options:
-        - {id: client, text: "The client's request was wrong.", why: "That is a 4xx."}
+        - id: client
+          text: "The client's request was wrong."
+          why: A 4xx says the request was wrong; a 5xx says the server could not do its part.
         - {id: server, text: The server failed; retrying later may work.}
       correct: server
     hints:
       - "Look only at the first digit: 5."
     solution: {answer: server}
     wrong_answers:
-      - answer: client
-        feedback: A 4xx says the request was wrong; a 5xx says the server could not do its part.
+      - answer: client        # its option's `why` is what the learner reads
     explanation: Clients, proxies and monitoring all branch on the first digit.
 
   - id: conflict
@@ -199,6 +204,88 @@ steps:
         feedback: The collection is plural, /v1/books; /v1/book answers 404 Not Found.
 """
 
+BUILD_LESSON = """\
+# yaml-language-server: $schema=../schema/lesson.schema.json
+id: build-count
+title: "Build it: a count endpoint"
+track: build
+summary: Write a small endpoint in your own editor; the tutor runs your app and calls it.
+minutes: 10
+sandboxes:
+  sql:
+    tables:
+      - name: cities
+        primary_key: id
+        columns:
+          - {name: id, type: INTEGER}
+          - {name: name, type: TEXT, not_null: true}
+        rows: [[1, Lisbon], [2, Porto], [3, Madrid]]
+build:
+  starter: build/01-build-count/starter      # copied into the learner's workspace
+  module: app
+steps:
+  - id: count
+    title: Count the cities
+    text: >
+      Your workspace holds `app.py`, a FastAPI app. Open it in your editor. Every time you save,
+      the tutor starts your app on 127.0.0.1 with a fresh copy of the lesson database (its path is
+      in the environment variable `BACKEND_TUTOR_DB`) and sends it the request below.
+    task: '`GET /cities/count` answers 200 with `{"count": 3}`: the number of rows in `cities`.'
+    check:
+      kind: code_http
+      steps:
+        - request: {method: GET, path: /cities/count}
+          expect: {status: 200, json: {count: 3}}
+    hints:
+      - "SELECT COUNT(*) FROM cities gives the number."
+    solution:
+      files: build/01-build-count/reference  # laid over the starter files, as if the learner wrote them
+    wrong_answers:
+      - files: build/01-build-count/wrong-list
+        feedback: The client asked for a number; a list makes it count the rows itself.
+"""
+
+BUILD_STARTER = '''"""The cities API. Add GET /cities/count.
+
+Run by the tutor with a fresh copy of the lesson database; its path is in BACKEND_TUTOR_DB.
+"""
+
+import os
+import sqlite3
+
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+def db() -> sqlite3.Connection:
+    return sqlite3.connect(os.environ["BACKEND_TUTOR_DB"])
+'''
+
+BUILD_REFERENCE = (
+    BUILD_STARTER
+    + """
+
+@app.get("/cities/count")
+def count_cities():
+    with db() as connection:
+        (count,) = connection.execute("SELECT COUNT(*) FROM cities").fetchone()
+    return {"count": count}
+"""
+)
+
+BUILD_WRONG = (
+    BUILD_STARTER
+    + """
+
+@app.get("/cities/count")
+def count_cities():
+    with db() as connection:
+        rows = connection.execute("SELECT name FROM cities").fetchall()
+    return {"cities": [name for (name,) in rows]}
+"""
+)
+
 README = """\
 # {title}
 
@@ -211,6 +298,8 @@ A lesson pack for [backend-tutor](https://pypi.org/project/backend-tutor/). It w
     basics/01-status-classes.yaml      a concept lesson: choice, text and number steps
     databases/01-first-queries.yaml    an SQL lesson on a table whose rows are in the file
     http/01-first-requests.yaml        an HTTP lesson on the lesson's sandbox API
+    build/01-build-count.yaml          a build-it lesson: the learner writes an endpoint (code_http)
+    build/01-build-count/              its starter files, reference solution and a wrong answer
     schema/                            JSON Schemas your editor checks the YAML with (not shipped)
 
 ## The loop
@@ -220,7 +309,9 @@ A lesson pack for [backend-tutor](https://pypi.org/project/backend-tutor/). It w
     backend-tutor --pack .             # try it as a learner
     backend-tutor pack build . -o {pack_id}.zip   # validates, tests, and writes the zip for your cohort
 
-Learners install the zip with `backend-tutor pack install {pack_id}.zip`, and send you
+The build-it lesson runs Python from the pack on the learner's machine, so learners install the zip
+with `backend-tutor pack install {pack_id}.zip --trust` (delete the `build` track and its folder if
+you do not want that). They send you
 `backend-tutor progress export --pack {pack_id} --format csv`; `backend-tutor progress merge` turns
 a folder of those into one table that shows where the cohort gets stuck.
 
@@ -258,6 +349,10 @@ def scaffold(target: Path, *, title: str | None = None, pack_id: str | None = No
         "basics/01-status-classes.yaml": CONCEPT_LESSON,
         "databases/01-first-queries.yaml": SQL_LESSON,
         "http/01-first-requests.yaml": HTTP_LESSON,
+        "build/01-build-count.yaml": BUILD_LESSON,
+        "build/01-build-count/starter/app.py": BUILD_STARTER,
+        "build/01-build-count/reference/app.py": BUILD_REFERENCE,
+        "build/01-build-count/wrong-list/app.py": BUILD_WRONG,
         "README.md": README.format(title=title, pack_id=pack_id),
         ".gitignore": GITIGNORE,
     }

@@ -22,6 +22,9 @@ class RequestMatch(Model):
     headers: dict[str, str] = Field(
         default_factory=dict, description="Request headers that must be present; '*' matches any value."
     )
+    absent_headers: list[str] = Field(
+        default_factory=list, description="Request headers that must not be sent: [If-None-Match]."
+    )
     json_fields: dict[str, Any] = Field(default_factory=dict, alias="json", description=JSON_PATH_HELP)
 
 
@@ -31,6 +34,12 @@ class ResponseExpect(Model):
         default_factory=dict, description="Response headers that must be present; '*' matches any value."
     )
     absent_headers: list[str] = Field(default_factory=list)
+    header_lists: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="List-valued headers (Cache-Control, Vary, Allow) that must hold these elements, in any "
+        "order and case: {Cache-Control: [no-store]}. 'max-age' matches any max-age=N; 'max-age=30' only "
+        "that value; '!public' means the element must not be there.",
+    )
     json_fields: dict[str, Any] = Field(default_factory=dict, alias="json", description=JSON_PATH_HELP)
 
 

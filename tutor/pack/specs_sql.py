@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -40,11 +41,18 @@ class SqlPlanCheck(Model):
     full_scan: list[Identifier] = Field(
         default_factory=list, description="Tables that must still be scanned (a 'feel the slow plan' step)."
     )
+    sorts: bool | None = Field(
+        default=None,
+        description=(
+            "false: the plan must not sort in a temporary B-tree (`USE TEMP B-TREE FOR ORDER BY`: "
+            "an index already gives the order); true: it must."
+        ),
+    )
 
     @model_validator(mode="after")
     def _check(self) -> SqlPlanCheck:
-        if self.uses_index is None and not self.no_full_scan and not self.full_scan:
-            raise ValueError("give `uses_index`, `no_full_scan` or `full_scan`")
+        if self.uses_index is None and not self.no_full_scan and not self.full_scan and self.sorts is None:
+            raise ValueError("give `uses_index`, `no_full_scan`, `full_scan` or `sorts`")
         return self
 
 
@@ -102,3 +110,47 @@ class SqlCostCheck(Model):
     kind: Literal["sql_cost"]
     query: NonEmpty
     min_factor: float = Field(gt=1)
+
+
+class StatementExpect(Model):
+    """One statement the learner must have run since the step opened."""
+
+    keyword: str | None = Field(
+        default=None,
+        description="The words it starts with, e.g. `EXPLAIN QUERY PLAN`, `UPDATE`, `BEGIN` (case and spacing folded).",
+    )
+    pattern: str | None = Field(
+        default=None, description="A regular expression searched in the statement (case-insensitive)."
+    )
+    transaction: Literal["any", "none", "committed", "rolled_back"] = Field(
+        default="any",
+        description=(
+            "`committed`: it ran inside BEGIN ... that was later committed; `rolled_back`: inside one that "
+            "was rolled back; `none`: outside any transaction (it committed on its own)."
+        ),
+    )
+    missing: str | None = Field(
+        default=None, description="What to tell the learner when no statement matches (their language)."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> StatementExpect:
+        if self.keyword is None and self.pattern is None and self.transaction == "any":
+            raise ValueError("give `keyword`, `pattern` or `transaction`")
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"`pattern` is not a valid regular expression: {exc}") from exc
+        return self
+
+
+class SqlRanCheck(Model):
+    """The learner ran statements of the given shape since the step opened (in this order), e.g. an
+    `EXPLAIN QUERY PLAN`, or UPDATEs inside a committed transaction. Pair it with a check of the result."""
+
+    kind: Literal["sql_ran"]
+    statements: list[StatementExpect] = Field(min_length=1)
+    same_transaction: bool = Field(
+        default=False, description="The statements expected inside a transaction must all be in the same one."
+    )

@@ -51,7 +51,8 @@ def _tag_values(model: type[BaseModel], discriminator: str) -> list[str]:
 def union_members(tp: Any) -> list[Any]:
     tp = _unwrap(tp)
     if get_origin(tp) in _UNION_TYPES:
-        return [m for m in get_args(tp) if m is not type(None)]
+        members = [m for m in get_args(tp) if m is not type(None)]
+        return [get_args(m)[0] if get_origin(m) is Annotated else m for m in members]
     return []
 
 

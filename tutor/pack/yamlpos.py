@@ -197,31 +197,38 @@ class _Walker:
                 result.setdefault(key, value)
 
 
-def _line(exc: yaml.YAMLError, mark: Any) -> str:
-    buffer = getattr(mark, "buffer", None)
+def _line(exc: yaml.YAMLError, mark: Any, source: str | None = None) -> str:
+    buffer = source if source is not None else getattr(mark, "buffer", None)
     if not isinstance(buffer, str):
         return ""
     lines = buffer.split("\n")
     return lines[mark.line] if 0 <= mark.line < len(lines) else ""
 
 
-def _in_words(problem: str, text: str, mark: Any, exc: yaml.YAMLError) -> str:
+def _in_words(problem: str, text: str, mark: Any, exc: yaml.YAMLError, source: str | None = None) -> str:
     """PyYAML's message, led by what an author should do about it."""
-    line = _line(exc, mark).rstrip("\0")
+    line = _line(exc, mark, source).rstrip("\0")
     raw = f" (YAML: {text})"
     if "tab" in problem or "\t" in problem or ("cannot start any token" in problem and "\t" in line[: mark.column + 1]):
         return "a tab character: YAML indents with spaces only; replace the tab with spaces" + raw
-    if "mapping values are not allowed" in problem:
+    if "mapping values are not allowed" in problem and ": " in line[: mark.column]:
         return (
             "a second ': ' on this line: the text after the first ': ' contains ': ', which YAML reads as "
             'another key; put the whole text in quotes ("...") or use a `>` block' + raw
         )
     indentation = (
+        "mapping values are not allowed",
         "did not find expected '-' indicator",
         "did not find expected key",
         "expected <block end>",
         "while parsing a block",
     )
+    before = line[: mark.column]
+    if any(word in text for word in indentation) and before.count('"') >= 2:
+        return (
+            'a quoted text ends early on this line: a " inside "..." closes it; write \\" for a quote inside, '
+            "or put the text in single quotes '...'" + raw
+        )
     if any(word in text for word in indentation):
         return (
             "indentation: this line is not lined up with the lines above it; the items of one list or "
@@ -232,7 +239,7 @@ def _in_words(problem: str, text: str, mark: Any, exc: yaml.YAMLError) -> str:
     return f"YAML syntax error: {text}"
 
 
-def _problem_from(exc: yaml.YAMLError) -> YamlProblem:
+def _problem_from(exc: yaml.YAMLError, source: str | None = None) -> YamlProblem:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     context_mark = getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None)
@@ -244,7 +251,7 @@ def _problem_from(exc: yaml.YAMLError) -> YamlProblem:
             if context_mark is not None and context_mark.line != mark.line:
                 text += f" that starts at line {context_mark.line + 1}, column {context_mark.column + 1}"
             text += ")"
-        return YamlProblem(Pos(mark.line + 1, mark.column + 1), _in_words(problem or "", text, mark, exc))
+        return YamlProblem(Pos(mark.line + 1, mark.column + 1), _in_words(problem or "", text, mark, exc, source))
     position = getattr(exc, "position", None)
     if isinstance(exc, yaml.reader.ReaderError) and position is not None:
         return YamlProblem(Pos(1, 1), f"not readable as YAML text: {exc.reason} at character {position}")
@@ -256,7 +263,7 @@ def load_located(text: str, *, max_values: int = MAX_VALUES) -> Located:
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as exc:
-        raise _problem_from(exc) from None
+        raise _problem_from(exc, text) from None
     except RecursionError:
         raise YamlProblem(Pos(1, 1), "nested too deeply to read") from None
     walker = _Walker(max_values)

@@ -25,14 +25,17 @@ GENERAL = """\
 
 def help_for(focused: Widget | None, screen: DOMNode) -> tuple[str, str]:
     """The HELP text of the focused widget or its nearest ancestor that has one, then the screen's."""
+    screen_text = getattr(type(screen), "HELP", None)
+    screen_text = screen_text if isinstance(screen_text, str) else ""
     node: DOMNode | None = focused
-    while node is not None:
+    while node is not None and node is not screen:
         text = getattr(type(node), "HELP", None)
         if isinstance(text, str) and text.strip():
-            return "Help", text + "\n" + GENERAL
+            # the focused part first, then the screen's own keys (every key is listed in F1)
+            extra = f"\n{screen_text}" if screen_text and screen_text != text else ""
+            return "Help", text + extra + "\n" + GENERAL
         node = node.parent
-    text = getattr(type(screen), "HELP", None)
-    return "Help", (text if isinstance(text, str) else "") + "\n" + GENERAL
+    return "Help", screen_text + "\n" + GENERAL
 
 
 class HelpScreen(ModalScreen[None]):

@@ -8,7 +8,8 @@ database or start a server), `begin_step()` whenever a step becomes current, `ch
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
@@ -18,7 +19,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Markdown, OptionList, Static
+from textual.widget import Widget
+from textual.widgets import Footer, Header, Markdown, OptionList, Static, TabbedContent
 
 from tutor.app.messages import WorkbenchActed
 from tutor.app.screens.confirm import ConfirmScreen
@@ -39,7 +41,24 @@ if TYPE_CHECKING:
     from tutor.session import Session
 
 CHECK_KEY = "F5"
+RESET_KEY = "F4"
 PACK_WAIT_SECONDS = 120.0
+NARROW = 100
+"""Below this many columns the step list starts hidden (F2 shows it): the task and workbench need the room."""
+SHORT = 30
+"""Below this many rows the header line is hidden."""
+
+API_STAND_IN = "http://127.0.0.1:(port shown once the API runs)"
+DB_STAND_IN = "(the lesson database's path, shown once it is ready)"
+
+
+def fill_placeholders(text: str, api_url: str | None, db_path: str | None) -> str:
+    """`{{api_url}}` and `{{db_path}}` in lesson text, with the running sandboxes' real values (a readable
+    stand-in while they start). Spaces inside the braces are allowed: `{{ api_url }}`."""
+    import re
+
+    values = {"api_url": api_url or API_STAND_IN, "db_path": db_path or DB_STAND_IN}
+    return re.sub(r"\{\{\s*(api_url|db_path)\s*\}\}", lambda m: values[m.group(1)], text)
 
 
 @dataclass
@@ -116,7 +135,7 @@ def solution_text(step: Step, pack_root: Any = None) -> str:
         headers = "".join(f"\n    {k}: {v}" for k, v in request.headers.items())
         body = ""
         if request.json_body is not None:
-            body = f"\n    {request.json_body!r}"
+            body = f"\n    {json.dumps(request.json_body, ensure_ascii=False)}"
         elif request.body:
             body = f"\n    {request.body}"
         parts.append(f"Request: {line}{headers}{body}")
@@ -126,8 +145,15 @@ def solution_text(step: Step, pack_root: Any = None) -> str:
 class LessonScreen(Screen[None]):
     HELP: ClassVar[str] = """\
 ## A lesson
-Read the step on the right of the step list, do the task, then **F5** to check.
+Read the step, do the task, then **F5** to check. The verdict shows in the box under the text.
 - **F5** check · **F6** next hint · **F7** reference solution (after one try) · **F8** next step
+- **F4** resets this step: the lesson's database and API go back to how the step started
+  (use it when an earlier mistake, such as an UPDATE without WHERE, is in the way)
+- **Ctrl+O** jumps between your answer (or the lesson text) and the workbench's editor
+- **Ctrl+N** shows the workbench's next tab (Request, Response, History, Traffic, Load; or Results,
+  Plan, Schema, History) and puts the focus in it: in Traffic, **↑/↓** picks a request, **Enter** opens its flow
+- **Ctrl+G** switches between the SQL and the Request workbench (lessons with both)
+- **Ctrl+L** clears the workbench's editor
 - **F2** hides the step list, **F3** zooms the text or the workbench, **Esc** back to the course map
 - **Ctrl+T** restarts a sandbox that failed to start or has stopped
 Progress is saved after every check, hint and step.
@@ -143,9 +169,17 @@ Progress is saved after every check, hint and step.
             priority=True,
             tooltip="Show the reference solution (after at least one try; recorded as viewed)",
         ),
-        Binding("f8", "next_step", "Next step", id="next_step", priority=True, tooltip="Go to the next step"),
-        # Layout toggles: in F1 help and the command palette, not the footer, which must fit check, hint,
-        # solution, next and the workbench's own keys on one line
+        Binding("f8", "next_step", "Next", id="next_step", priority=True, tooltip="Go to the next step"),
+        Binding(
+            "f4",
+            "reset_step",
+            "Reset",
+            id="reset_step",
+            priority=True,
+            tooltip="Put the lesson's database and API back to how this step started",
+        ),
+        # Layout toggles and moves: in F1 help and the command palette, not the footer, which must fit the
+        # lesson's keys, quit and help on one line at 80 columns
         Binding("f2", "toggle_steps", "Steps", id="toggle_steps", show=False, tooltip="Hide or show the step list"),
         Binding(
             "f3",
@@ -155,13 +189,41 @@ Progress is saved after every check, hint and step.
             show=False,
             tooltip="Give the lesson text or the workbench the whole screen",
         ),
-        Binding("escape", "back", "Course map", id="back", tooltip="Back to the course map (progress is saved)"),
+        Binding(
+            "ctrl+o",
+            "focus_other",
+            "Answer/workbench",
+            id="focus_other",
+            show=False,
+            priority=True,
+            tooltip="Jump between your answer (or the lesson text) and the workbench's editor",
+        ),
+        Binding(
+            "ctrl+n",
+            "next_tab",
+            "Next tab",
+            id="next_tab",
+            show=False,
+            priority=True,
+            tooltip="Show the workbench's next tab (Response, Traffic, Results, Plan...) and focus it",
+        ),
+        Binding(
+            "ctrl+g",
+            "switch_workbench",
+            "Other workbench",
+            id="switch_workbench",
+            show=False,
+            priority=True,
+            tooltip="Switch between the SQL and the Request workbench",
+        ),
+        Binding("escape", "back", "Map", id="back", tooltip="Back to the course map (progress is saved)"),
         Binding(
             "ctrl+o",
             "open_editor",
             "Editor",
             id="open_editor",
             priority=True,
+            show=False,  # the build-it panel names it; the footer keeps to 80 columns
             tooltip="Open your code in $VISUAL or $EDITOR (build-it steps)",
         ),
         Binding(
@@ -208,11 +270,14 @@ Progress is saved after every check, hint and step.
                     yield BuildPanel(id="build")
                     yield AnswerArea(check_key=CHECK_KEY, id="answer")
                     yield Static("", id="act-status")
+                # The verdict, hints and solution sit in their own box under the text, never below the fold:
+                # after F5, F6 or F7 what the learner asked for is on screen without scrolling.
+                with VerticalScroll(id="feedback"):
+                    yield ResultPanel(id="result")
                     yield Vertical(id="hints")
                     yield Static("", id="solution")
-                    yield ResultPanel(id="result")
                 yield WorkbenchArea(id="workbench")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.sub_title = self.outline.title
@@ -220,7 +285,10 @@ Progress is saved after every check, hint and step.
         self.query_one(ResultPanel).clear()
         self.query_one("#solution").display = False
         self.query_one("#act-status").display = False
+        self._update_feedback_box()
         self.reported_problems: list[str] = []
+        self._steps_chosen: bool | None = None  # F2 pressed: the learner's choice beats the width rule
+        self._fit(self.app.size.width, self.app.size.height)
         self.open_lesson()
         self.set_interval(2.0, self.watch_sandboxes)
 
@@ -332,7 +400,9 @@ Progress is saved after every check, hint and step.
             for problem in problems:
                 self.notify(problem, title="Workbench", severity="warning")
         if self.step is not None:
+            self._show_texts(self.step)  # the placeholders now have real values
             self._point_at_workbench(self.step)
+            self._focus_start(self.step)
             self.enter_step(self.step)
         self._start_build(message.session)
 
@@ -478,10 +548,7 @@ Progress is saved after every check, hint and step.
         self.query_one("#step-title", Static).update(
             Content.assemble((f"{self.lesson.title} · {number}\n", "$text-muted"), (step.title, "bold"))
         )
-        self.query_one("#step-text", Markdown).update(step.text)
-        task = self.query_one("#step-task", Markdown)
-        task.display = bool(step.task)
-        task.update(f"**Task:** {step.task.strip()}" if step.task else "")
+        self._show_texts(step)
         await self.query_one(AnswerArea).set_check(step.check)
         self.query_one(AnswerArea).display = not self._code_step(step)
         self.query_one("#act-status").display = False
@@ -495,7 +562,8 @@ Progress is saved after every check, hint and step.
         if solution.display:
             solution.update(
                 Content.assemble(
-                    ("Reference solution\n", "bold"), solution_text(step, self.pack.root if self.pack else None)
+                    ("Reference solution\n", "bold"),
+                    self.fill(solution_text(step, self.pack.root if self.pack else None)),
                 )
             )
         result = self.query_one(ResultPanel)
@@ -504,18 +572,82 @@ Progress is saved after every check, hint and step.
             result.show_result(
                 CheckResult(True, "You passed this step before."),
                 progress.attempts,
-                step.explanation,
+                self.fill(step.explanation),
                 self._next_hint(),
             )
         else:
             result.clear()
+        self._update_feedback_box()
         self._show_steps()
         self.query_one("#reading", VerticalScroll).scroll_home(animate=False)
-        self.query_one(AnswerArea).focus_input()
         self.refresh_bindings()
         if self.session_ready:
             self._point_at_workbench(step)
+        self._focus_start(step)
         self.enter_step(step)
+
+    # -- texts, placeholders, focus -------------------------------------------------------------------------
+    def fill(self, text: str) -> str:
+        session = self.session
+        api = getattr(session, "api", None) if self.session_ready else None
+        sql = getattr(session, "sql", None) if self.session_ready else None
+        return fill_placeholders(
+            text,
+            str(api.base_url) if api is not None else None,
+            str(sql.path) if sql is not None else None,
+        )
+
+    def _show_texts(self, step: Step) -> None:
+        self.query_one("#step-text", Markdown).update(self.fill(step.text))
+        task = self.query_one("#step-task", Markdown)
+        task.display = bool(step.task)
+        task.update(f"**Task:** {self.fill(step.task.strip())}" if step.task else "")
+
+    def _update_feedback_box(self) -> None:
+        box = self.query_one("#feedback", VerticalScroll)
+        box.display = bool(
+            self.query_one(ResultPanel).display
+            or self.query_one("#hints", Vertical).children
+            or self.query_one("#solution").display
+        )
+
+    def _workbench_editor(self) -> Widget | None:
+        """Where the learner types in the workbench in front: the SQL editor or the request's URL."""
+        area = self.query_one(WorkbenchArea)
+        for selector in ("#sql-editor", "#rw-url"):
+            for widget in area.query(selector):
+                if widget.display and self._shown(widget):
+                    return widget
+        return None
+
+    def _shown(self, widget: Widget) -> bool:
+        """Not inside a hidden tab."""
+        node: Any = widget
+        while node is not None and node is not self:
+            if getattr(node, "display", True) is False:
+                return False
+            node = node.parent
+        return True
+
+    def _focus_start(self, step: Step) -> None:
+        """A step opens with the focus where the learner types: the answer field, or for a hands-on step
+        the workbench's editor (once the sandboxes run)."""
+        area = self.query_one(AnswerArea)
+        if area.hands_on:
+            editor = self._workbench_editor() if self.session_ready else None
+            if editor is not None:
+                self.call_after_refresh(editor.focus)
+                return
+        # after the refresh: a just-mounted choice list is not focusable until it is laid out
+        self.call_after_refresh(area.focus_input)
+
+    def on_resize(self, event: Any) -> None:
+        self._fit(event.size.width, event.size.height)
+
+    def _fit(self, width: int, height: int) -> None:
+        self.set_class(height < SHORT, "-short")
+        if self._steps_chosen is None:
+            self.query_one(StepList).display = width >= NARROW
 
     def _show_steps(self) -> None:
         if self.lesson is not None:
@@ -558,10 +690,10 @@ Progress is saved after every check, hint and step.
             area.show("sql")
         tools = []
         if session.api is not None:
-            tools.append(f"the API is at {session.api.base_url}")
+            tools.append("curl")
         if session.sql is not None:
-            tools.append(f"the database is {session.sql.path}")
-        self.query_one(AnswerArea).set_tools("; ".join(tools) or None)
+            tools.append("sqlite3")
+        self.query_one(AnswerArea).set_tools(" or ".join(tools) or None)
 
     def on_progress_saved(self, message: ProgressSaved) -> None:
         old = self.progress.get(message.progress.step_id)
@@ -618,17 +750,49 @@ Progress is saved after every check, hint and step.
         if step is None or step.id != message.step_id:
             return
         attempts = message.progress.attempts if message.progress else 0
-        self.last_result = message.result
+        result = message.result
+        if result.feedback:
+            result = replace(result, feedback=self.fill(result.feedback))
+        if not result.passed and not result.error and self._earlier_mistake_in_the_way(step, result):
+            # first, where it is seen: nothing the learner types can pass until the data is put back
+            result = replace(result, details=(self._reset_advice(), *result.details))
+        self.last_result = result
         panel = self.query_one(ResultPanel)
-        panel.show_result(message.result, attempts, step.explanation, self._next_hint())
+        seen = self.progress.get(step.id)
+        reveal = bool(seen and seen.solution_viewed)
+        panel.show_result(result, attempts, self.fill(step.explanation), self._next_hint(), reveal=reveal)
         build = self.query_one(BuildPanel)
         if build.display:
             build.checked(message.result.passed and not message.result.error)
-        # to the top of the reading pane: on a short pane the verdict's explanation is what the learner needs
-        self.call_after_refresh(
-            self.query_one("#reading", VerticalScroll).scroll_to_widget, panel, animate=False, top=True
-        )
+        self._update_feedback_box()
+        box = self.query_one("#feedback", VerticalScroll)
+        box.scroll_home(animate=False)
+        self.call_after_refresh(box.scroll_home, animate=False)
         self.refresh_bindings()
+
+    def _earlier_mistake_in_the_way(self, step: Step, result: CheckResult) -> bool:
+        """Changes from an earlier attempt may be in the way: say so, and name the reset key. True when the
+        learner changed rows in this step and a SQL check still fails (the right UPDATE on a database an
+        UPDATE without WHERE already changed fails for ever, however right it is)."""
+        from tutor.pack.checks import SQL_KINDS, iter_kinds
+
+        session = self.session
+        if session is None or session.sql is None:
+            return False
+        if not set(iter_kinds(step.check)) & (SQL_KINDS | {"sql_state"}):
+            return False
+        try:
+            ran = list(session.sql.statements())
+        except Exception:
+            return False
+        writes = ("INSERT", "UPDATE", "DELETE", "REPLACE", "DROP", "ALTER")
+        return any(sql.lstrip().upper().startswith(writes) for sql in ran)
+
+    def _reset_advice(self) -> str:
+        return (
+            f"If an earlier attempt changed the data (an UPDATE without WHERE, say), that change is still "
+            f"there: press {RESET_KEY} to put this step's database back, then run your statement again."
+        )
 
     def on_workbench_acted(self, message: WorkbenchActed) -> None:
         if self.query_one(AnswerArea).hands_on:
@@ -642,15 +806,18 @@ Progress is saved after every check, hint and step.
     # -- hints and the solution ------------------------------------------------------------------------------
     async def _reveal_hint(self, step: Step) -> None:
         number = self.hints_shown + 1
-        await self.query_one("#hints", Vertical).mount(
-            Static(
-                Content.assemble(
-                    (f"Hint {number}/{len(step.hints)}: ", "bold $text-accent"), step.hints[self.hints_shown]
-                ),
-                classes="hint",
-            )
+        hint = Static(
+            Content.assemble(
+                (f"Hint {number}/{len(step.hints)}: ", "bold $text-accent"),
+                _plain_markdown(self.fill(step.hints[self.hints_shown])),
+            ),
+            classes="hint",
         )
+        await self.query_one("#hints", Vertical).mount(hint)
         self.hints_shown = number
+        self._update_feedback_box()
+        box = self.query_one("#feedback", VerticalScroll)
+        self.call_after_refresh(box.scroll_to_widget, hint, animate=False)
 
     async def action_hint(self) -> None:
         step = self.step
@@ -690,10 +857,13 @@ Progress is saved after every check, hint and step.
                 solution.display = True
                 solution.update(
                     Content.assemble(
-                        ("Reference solution\n", "bold"), solution_text(step, self.pack.root if self.pack else None)
+                        ("Reference solution\n", "bold"),
+                        self.fill(solution_text(step, self.pack.root if self.pack else None)),
                     )
                 )
-                self.call_after_refresh(self.query_one("#reading", VerticalScroll).scroll_to_widget, solution)
+                self._update_feedback_box()
+                box = self.query_one("#feedback", VerticalScroll)
+                self.call_after_refresh(box.scroll_to_widget, solution, animate=False, top=True)
                 self.record_solution(step)
 
         self.app.push_screen(
@@ -736,6 +906,95 @@ Progress is saved after every check, hint and step.
     def action_toggle_steps(self) -> None:
         steps = self.query_one(StepList)
         steps.display = not steps.display
+        self._steps_chosen = steps.display
+
+    # -- reset, and moving around with the keyboard ------------------------------------------------------
+    def action_reset_step(self) -> None:
+        if self.session is None or not self.session_ready or not self.outline.sandboxes:
+            self.notify("This step has nothing to reset.")
+            return
+        self.notify("Putting this step's sandboxes back to how it started...", title="Reset")
+        self.reset_step(self.session)
+
+    @work(thread=True, exclusive=True, group="check", exit_on_error=False)
+    def reset_step(self, session: Session) -> None:
+        try:
+            reset = getattr(session, "reset_step", None)
+            if callable(reset):
+                reset()
+            elif session.sql is not None:
+                session.sql.reset()  # the database at least; the API's memory needs Session.reset_step
+            step = self.step
+            if step is not None:
+                session.begin_step(step)
+        except Exception as exc:
+            self.app.call_from_thread(self.notify, f"The reset failed: {exc}", severity="error")
+            return
+        self.app.call_from_thread(self._after_reset)
+
+    def _after_reset(self) -> None:
+        self.query_one(ResultPanel).clear()
+        self._update_feedback_box()
+        self.notify(f"This step starts afresh: the database is back to how the step began. {CHECK_KEY} checks.")
+        for workbench in self.query_one(WorkbenchArea).query("SqlWorkbench"):
+            refresh = getattr(workbench, "after_external_reset", None)
+            if callable(refresh):
+                refresh()
+
+    def action_focus_other(self) -> None:
+        editor = self._workbench_editor()
+        focused = self.app.focused
+        in_workbench = focused is not None and self.query_one(WorkbenchArea) in focused.ancestors_with_self
+        if editor is not None and not in_workbench:
+            editor.focus()
+            return
+        area = self.query_one(AnswerArea)
+        if not area.hands_on:
+            area.focus_input()
+        else:
+            self.query_one("#reading", VerticalScroll).focus()
+
+    def _front_tabs(self) -> TabbedContent | None:
+        """The tabs of the workbench in front (its inner tabs, not the SQL/Request switch)."""
+        area = self.query_one(WorkbenchArea)
+        for tabs in area.query("#sql-tabs, #rw-tabs").results(TabbedContent):
+            if self._shown(tabs):
+                return tabs
+        return None
+
+    def action_next_tab(self) -> None:
+        tabs = self._front_tabs()
+        if tabs is None:
+            self.notify("This step has no workbench tabs.")
+            return
+        panes = [pane.id for pane in tabs.query("TabPane") if pane.id and pane.parent is not None]
+        panes = [p for p in panes if tabs.query(f"#{p}")]
+        if not panes:
+            return
+        current = tabs.active
+        following = panes[(panes.index(current) + 1) % len(panes)] if current in panes else panes[0]
+        tabs.active = following
+        self.call_after_refresh(self._focus_in_pane, tabs, following)
+
+    def _focus_in_pane(self, tabs: TabbedContent, pane_id: str) -> None:
+        pane = tabs.get_pane(pane_id)
+        for widget in pane.query("*"):
+            if widget.focusable and widget.display:
+                widget.focus()
+                return
+        tabs.query_one("Tabs").focus()
+
+    def action_switch_workbench(self) -> None:
+        area = self.query_one(WorkbenchArea)
+        names = getattr(area, "names", [])
+        if len(names) < 2:
+            self.notify("This lesson has one workbench.")
+            return
+        outer = area.query_one("#workbench-tabs", TabbedContent)
+        current = (outer.active or "").removeprefix("workbench-")
+        following = names[(names.index(current) + 1) % len(names)] if current in names else names[0]
+        area.show(following)
+        self.call_after_refresh(lambda: (editor := self._workbench_editor()) and editor.focus())
 
     def action_zoom(self) -> None:
         main = self.query_one("#lesson-main")
@@ -753,4 +1012,15 @@ Progress is saved after every check, hint and step.
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("check", "hint", "solution", "next_step") and self.lesson is None:
             return None
-        return not (action == "open_editor" and (self.lesson is None or self.lesson.build is None))
+        building = self.lesson is not None and self.lesson.build is not None
+        if action == "open_editor" and not building:
+            return False
+        if action == "focus_other" and building:
+            return False  # Ctrl+O opens the learner's own editor in build-it lessons
+        # a lesson without sandboxes has nothing to reset: not in the footer either
+        return not (action == "reset_step" and not self.outline.sandboxes)
+
+
+def _plain_markdown(text: str) -> str:
+    """Hints are one-line Markdown: drop the backticks around code (the words stay)."""
+    return text.replace("`", "")

@@ -31,6 +31,11 @@ def answer_spec(check: Any) -> Any | None:
     return None
 
 
+def _label(text: str) -> str:
+    """An option's words as the learner reads them: one line, without Markdown's code backticks."""
+    return " ".join(text.split()).replace("`", "")
+
+
 def is_hands_on(check: Any) -> bool:
     return answer_spec(check) is None or any(k not in CONCEPT_KINDS | {"all"} for k in iter_kinds(check))
 
@@ -68,8 +73,8 @@ class AnswerArea(Vertical):
             self.query_one("#answer-prompt", Static).update(self._hands_on_prompt())
 
     def _hands_on_prompt(self) -> str:
-        where = f"with your own tools: {escape(self.tools)}" if self.tools else "with your own tools"
-        return f"Do it in the workbench (or {where}), then press [b]{self.check_key}[/b] to check."
+        where = f" or with {escape(self.tools)}" if self.tools else ""
+        return f"Do it in the workbench below{where}, then press [b]{self.check_key}[/b] to check."
 
     async def set_check(self, check: Any) -> None:
         self.spec = answer_spec(check)
@@ -88,7 +93,7 @@ class AnswerArea(Vertical):
             )
             await self.mount(
                 Vertical(
-                    *[ChoiceBox(Content(o.text.strip()), name=o.id) for o in spec.options],
+                    *[ChoiceBox(Content(_label(o.text)), name=o.id) for o in spec.options],
                     id="answer-choices",
                     classes="answer-input",
                 )
@@ -97,7 +102,7 @@ class AnswerArea(Vertical):
             prompt.update(f"Pick one (Enter or Space), then press [b]{self.check_key}[/b]{suffix}.")
             await self.mount(
                 RadioSet(
-                    *[ChoiceRadio(Content(o.text.strip()), name=o.id) for o in spec.options],
+                    *[ChoiceRadio(Content(_label(o.text)), name=o.id) for o in spec.options],
                     id="answer-choice",
                     classes="answer-input",
                 )
@@ -118,6 +123,10 @@ class AnswerArea(Vertical):
         for widget in self.query(".answer-input, #answer-text"):
             if widget.focusable:
                 widget.focus()
+                return
+            inner = [w for w in widget.query("*") if w.focusable]  # a list of checkboxes: the first one
+            if inner:
+                inner[0].focus()
                 return
         inputs = self.query(Input)
         if inputs:

@@ -3,7 +3,6 @@ tutor is watching for saves (each save re-runs the step's check; the verdict sho
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import ClassVar
 
@@ -18,7 +17,7 @@ class BuildPanel(Vertical):
     HELP: ClassVar[str] = """\
 ## Build it
 Your code lives in the folder shown. **Ctrl+O** opens it in `$VISUAL` or `$EDITOR` (or use any
-editor). Every save re-runs the step's check; **F5** re-runs it by hand. *Reset this exercise* puts
+editor). Every save re-runs the step's check; **F5** re-runs it by hand. *Reset exercise* puts
 the starter files back after asking, and keeps your files in a backup folder.
 """
 
@@ -29,8 +28,8 @@ the starter files back after asking, and keeps your files in a backup folder.
         yield Static("", id="build-where")
         yield Static("", id="build-status")
         with Horizontal(id="build-buttons"):
-            yield Button("Open in editor (Ctrl+O)", id="build-open", compact=True)
-            yield Button("Reset this exercise...", id="build-reset", compact=True)
+            yield Button("Edit (Ctrl+O)", id="build-open", compact=True)
+            yield Button("Reset exercise...", id="build-reset", compact=True)
 
     def on_mount(self) -> None:
         self.display = False
@@ -49,13 +48,17 @@ the starter files back after asking, and keeps your files in a backup folder.
     def set_status(self, text: str) -> None:
         self.query_one("#build-status", Static).update(Content(text))
 
+    saved_names = ""
+
     def saved(self, names: list[str]) -> None:
-        shown = ", ".join(names[:3]) + (" ..." if len(names) > 3 else "")
-        self.set_status(f"{time.strftime('%H:%M:%S')} saved {shown}: checking...")
+        self.saved_names = ", ".join(names[:3]) + (" ..." if len(names) > 3 else "")
+        self.set_status(f"You saved {self.saved_names}: checking...")
 
     def checked(self, passed: bool) -> None:
         word = "✓ passes" if passed else "✗ not yet"
-        self.set_status(f"{time.strftime('%H:%M:%S')} checked: {word}. Watching for saves.")
+        after = f" (after you saved {self.saved_names})" if self.saved_names else ""
+        self.set_status(f"Last check: {word}{after}. Watching for saves; F5 checks again.")
+        self.saved_names = ""
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

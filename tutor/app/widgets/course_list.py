@@ -28,6 +28,17 @@ def track_percent(lessons: list[LessonOutline], progress: Progress) -> int:
     return round(100 * done / total)
 
 
+def elide(text: str, width: int) -> str:
+    """`text` cut to `width` characters at a word boundary where one is near, ending in '…'."""
+    if width <= 0 or len(text) <= width:
+        return text
+    cut = text[: max(1, width - 1)]
+    space = cut.rfind(" ")
+    if space >= width // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,:;·-") + "…"
+
+
 class CourseList(OptionList):
     """Options are lessons (id = lesson id); track headers are disabled options."""
 
@@ -45,6 +56,8 @@ Prerequisites are advice only: any lesson can be opened at any time.
 """
 
     def show(self, index: PackIndex, progress: Progress, broken: frozenset[str] = frozenset()) -> None:
+        self._shown = (index, progress, broken)
+        self._shown_width = self._width()
         highlighted = self.highlighted_option.id if self.highlighted_option is not None else None
         options: list[Option | None] = []
         for number, track in enumerate(index.tracks):
@@ -64,7 +77,9 @@ Prerequisites are advice only: any lesson can be opened at any time.
                     "broken" if lesson.id in broken else lesson_status(lesson.step_ids, progress.get(lesson.id, {}))
                 )
                 minutes = f"  {lesson.minutes} min" if lesson.minutes else ""
-                prompt = Content.assemble("  ", (badge(status), STYLE[status]), lesson.title, (minutes, "$text-muted"))
+                room = self._shown_width - 2 - len(badge(status)) - len(minutes)
+                title = elide(lesson.title, room)
+                prompt = Content.assemble("  ", (badge(status), STYLE[status]), title, (minutes, "$text-muted"))
                 options.append(Option(prompt, id=lesson.id))
         self.set_options(options)
         ids = [o.id for o in self.options]
@@ -73,3 +88,12 @@ Prerequisites are advice only: any lesson can be opened at any time.
         else:
             first = next((i for i, o in enumerate(self.options) if not o.disabled), None)
             self.highlighted = first
+
+    def _width(self) -> int:
+        width = self.scrollable_content_region.width
+        return (width - 1) if width > 0 else 0  # 0: not laid out yet, no eliding
+
+    def on_resize(self) -> None:
+        shown = getattr(self, "_shown", None)
+        if shown is not None and self._width() != self._shown_width:
+            self.show(*shown)

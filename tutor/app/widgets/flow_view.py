@@ -61,6 +61,7 @@ def waterfall_text(flow: Flow, width: int) -> Text:
         if bar.flag:
             text.append(f"  <- {bar.flag}", style=FLAG_STYLE)
         text.append("\n")
+    text.append("a+b ms: began a ms after the request arrived, took b ms", style="dim")
     text.rstrip()
     return text
 
@@ -91,6 +92,7 @@ def groups_text(flow: Flow, width: int) -> Text:
             text.append(f"       error: {first.error}\n", style=FLAG_STYLE)
     for note in flow.notes:
         text.append(note + "\n", style="italic")
+    text.append("VM steps: the instructions SQLite ran, its work whatever the machine's speed\n", style="dim")
     text.rstrip()
     return text
 
@@ -107,7 +109,9 @@ class FlowView(Vertical):
     """
     HELP: ClassVar[str] = (
         "The flow of one request: each step inside it on a timeline drawn to scale, and its SQL grouped "
-        "by shape. N+1 (the same query once per item) and full scans are spelled out."
+        "by shape. N+1 (the same query once per item) and full scans are spelled out. `a+b ms` on a row: the "
+        "step began a ms after the request arrived and took b ms. VM steps: how many instructions of SQLite's "
+        "bytecode a statement ran, a measure of its work that does not depend on the machine's speed."
     )
 
     def __init__(self, exchange: Any = None, *, id: str | None = None) -> None:

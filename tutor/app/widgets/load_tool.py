@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Input, Label, Sparkline, Static
+from textual.widgets import Button, Input, Label, Static
+from textual_plotext import PlotextPlot
 
 SOURCE_HEADER = "X-Backend-Tutor-Client"
 REF_HEADER = "X-Backend-Tutor-Ref"
@@ -107,11 +108,11 @@ RequestGetter = Callable[[], tuple[str, str, dict[str, str], bytes | None]]
 class LoadTool(Vertical):
     DEFAULT_CSS = """
     LoadTool { height: 1fr; }
-    LoadTool Horizontal { height: auto; }
-    LoadTool Input { width: 12; }
-    LoadTool Label { padding: 1 1 0 1; }
-    LoadTool Sparkline { height: 3; margin: 0 1; }
-    LoadTool .load-result { padding: 0 1; }
+    LoadTool Horizontal { height: 1; }
+    LoadTool Input { width: 8; }
+    LoadTool Label { padding: 0 1; }
+    LoadTool #load-chart { height: 1fr; min-height: 6; }
+    LoadTool .load-result { padding: 0 1; height: auto; }
     """
 
     def __init__(self, base_url: str, get_request: RequestGetter, *, id: str | None = None) -> None:
@@ -124,17 +125,42 @@ class LoadTool(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal():
             yield Label("requests")
-            yield Input("100", id="load-n", type="integer")
+            yield Input("100", id="load-n", type="integer", compact=True)
             yield Label("concurrency")
-            yield Input("5", id="load-c", type="integer")
-            yield Button("Run (F9)", id="load-run", variant="primary")
+            yield Input("5", id="load-c", type="integer", compact=True)
+            yield Button("Run (F9)", id="load-run", variant="primary", compact=True)
         yield Static(
             "Sends the workbench's request N times, C at a time. Run it before and after a change.",
             id="load-now",
             classes="load-result",
         )
-        yield Sparkline([], id="load-chart")
+        yield PlotextPlot(id="load-chart")
         yield Static("", id="load-before", classes="load-result")
+
+    def on_mount(self) -> None:
+        self.draw(None)
+
+    def draw(self, stats: LoadStats | None) -> None:
+        """Latency of each request in the order they finished, with p50/p95/p99 as lines, and axes."""
+        chart = self.query_one("#load-chart", PlotextPlot)
+        plt = chart.plt
+        plt.clear_figure()
+        plt.xlabel("request (in the order they finished)")
+        plt.ylabel("ms")
+        if stats is None or not stats.latencies_ms:
+            plt.title("latency per request: press F9 to run")
+            chart.refresh()
+            return
+        hits = f"  cache hits {stats.hit_ratio:.0%}" if stats.hit_ratio is not None else ""
+        percentiles = f"p50 {stats.p(0.5):.1f}  p95 {stats.p(0.95):.1f}  p99 {stats.p(0.99):.1f} ms"
+        plt.title(f"latency per request: {percentiles}{hits}")
+        xs = list(range(1, len(stats.latencies_ms) + 1))
+        plt.scatter(xs, list(stats.latencies_ms), marker="dot", label="latency")
+        for fraction, name in ((0.5, "p50"), (0.95, "p95"), (0.99, "p99")):
+            plt.hline(stats.p(fraction))
+            plt.text(name, x=len(xs), y=stats.p(fraction), alignment="right")
+        plt.ylim(0, max(stats.latencies_ms) * 1.1)
+        chart.refresh()
 
     @on(Button.Pressed, "#load-run")
     def start(self) -> None:
@@ -160,6 +186,6 @@ class LoadTool(Vertical):
             self.previous = self.last
         self.last = stats
         self.query_one("#load-now", Static).update("now:    " + stats.summary())
-        self.query_one("#load-chart", Sparkline).data = list(stats.latencies_ms)
+        self.draw(stats)
         if self.previous is not None:
             self.query_one("#load-before", Static).update("before: " + self.previous.summary())

@@ -42,9 +42,12 @@ class RequestSpec:
         return headers, body
 
     def curl(self, base_url: str) -> str:
+        """The same request as a curl command. curl sends POST when given data and GET otherwise, so the
+        method is spelled out whenever it differs from that (a GET with a body needs `-X GET`)."""
         headers, body = self.prepared()
-        parts = ["curl", "-i"]
-        if self.method != "GET":
+        parts = ["curl", "-I" if self.method == "HEAD" else "-i"]
+        implied = "POST" if body is not None else "GET"
+        if self.method not in (implied, "HEAD"):
             parts += ["-X", self.method]
         parts.append(shlex.quote(base_url + self.url))
         for name, value in headers.items():
@@ -72,6 +75,35 @@ def parse_headers(text: str) -> tuple[dict[str, str], list[str]]:
     return headers, bad
 
 
+def server_time_ms(header: str | None) -> float | None:
+    """The server's own time from a Server-Timing header (RFC: W3C Server Timing): its `total` metric,
+    else the largest `dur` it reports. None when there is none."""
+    if not header:
+        return None
+    durations: dict[str, float] = {}
+    for metric in header.split(","):
+        name, *params = (part.strip() for part in metric.split(";"))
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "dur":
+                try:
+                    durations[name.lower()] = float(value.strip().strip('"'))
+                except ValueError:
+                    continue
+    if not durations:
+        return None
+    return durations.get("total", max(durations.values()))
+
+
+def format_ms(ms: float) -> str:
+    """Milliseconds as they are: a cache hit reads as the fraction of a millisecond it is."""
+    if ms < 1:
+        return f"{ms:.2f} ms"
+    if ms < 100:
+        return f"{ms:.1f} ms"
+    return f"{ms:,.0f} ms"
+
+
 def pretty_body(content: bytes, content_type: str) -> tuple[str, str | None]:
     """(text, language for highlighting)."""
     text = content[:SHOWN_BODY].decode("utf-8", "replace")
@@ -88,26 +120,48 @@ class RequestWorkbench(Vertical):
 
     DEFAULT_CSS = """
     RequestWorkbench { height: 1fr; }
-    RequestWorkbench #rw-base { height: auto; padding: 0 1; color: $text-muted; }
+    RequestWorkbench #rw-base, RequestWorkbench #rw-curl { text-wrap: nowrap; text-overflow: ellipsis; }
+    RequestWorkbench #rw-base { height: 1; padding: 0 1; color: $text-muted; }
     RequestWorkbench #rw-weak { height: auto; padding: 0 1; color: $warning; text-style: bold; }
-    RequestWorkbench #rw-line { height: 3; }
-    RequestWorkbench #rw-method { width: 14; }
+    RequestWorkbench #rw-line { height: 1; margin: 0 1 0 0; }
+    RequestWorkbench #rw-method { width: 12; }
     RequestWorkbench #rw-url { width: 1fr; }
-    RequestWorkbench #rw-send { min-width: 12; }
+    RequestWorkbench #rw-url:focus { text-style: bold; }
+    RequestWorkbench #rw-send { min-width: 8; }
     RequestWorkbench TabbedContent { height: 1fr; }
-    RequestWorkbench #rw-headers { height: 5; }
-    RequestWorkbench #rw-body { height: 1fr; min-height: 4; }
+    RequestWorkbench #rw-headers { height: 1fr; min-height: 1; max-height: 4; border-bottom: hkey $foreground 20%; }
+    RequestWorkbench #rw-body { height: 2fr; min-height: 1; }
+    RequestWorkbench TextArea:focus { background: $boost; }
     RequestWorkbench #rw-status { height: auto; padding: 0 1; text-style: bold; }
     RequestWorkbench #rw-response { height: 1fr; }
-    RequestWorkbench #rw-curl { height: auto; padding: 0 1; color: $text-muted; }
+    RequestWorkbench #rw-curl { height: 1; padding: 0 1; color: $text-muted; }
     """
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
         # F5-F8 belong to the lesson (check, hint, solution, next); Ctrl+Enter reaches most terminals as Ctrl+J
         Binding("ctrl+r,ctrl+j", "send", "Send", id="workbench.send", tooltip="Send the request"),
         Binding(
-            "f4", "copy_curl", "Copy as curl", id="workbench.copy_curl", tooltip="Copy this request as a curl command"
+            "ctrl+s",
+            "copy_curl",
+            "Copy as curl",
+            id="workbench.copy_curl",
+            show=False,
+            tooltip="Copy this request as a curl command",
         ),
-        Binding("f9", "run_load", "Load test", id="workbench.load", tooltip="Run the load tool on this request"),
+        Binding(
+            "ctrl+u",
+            "use_token",
+            "Use token",
+            id="workbench.use_token",
+            show=False,
+            priority=True,
+            tooltip="Put the last response's access token in an Authorization: Bearer header",
+        ),
+        Binding(
+            "ctrl+l", "clear", "Clear", id="workbench.clear", show=False, priority=True, tooltip="Clear the request"
+        ),
+        Binding(
+            "f9", "run_load", "Load test", id="workbench.load", show=False, tooltip="Run the load tool on this request"
+        ),
         Binding(
             "f10",
             "advance_clock",
@@ -120,12 +174,17 @@ class RequestWorkbench(Vertical):
     HELP: ClassVar[str] = """\
 ## Request workbench
 Type a path relative to the sandbox (`/v1/books?limit=5`), pick a method, add headers as
-`Name: value` lines and a JSON body, then **Ctrl+R** (or Ctrl+Enter) to send. **F4** copies the request as a
-curl command. The Traffic tab shows every request the sandbox received, yours and your terminal's;
-the Load tab sends the request many times and shows p50/p95/p99 and the cache hit ratio.
-**F10** moves the sandbox's lesson clock 60 s forward (tokens expire, cached answers age, rate limits
-refill) by sending `POST /_sandbox/clock` with `{"advance": 60}`; send that request yourself for another
-amount.
+`Name: value` lines and a JSON body, then **Ctrl+R** (or Ctrl+Enter) to send. The response shows the
+round trip (what this screen waited) and the server's own time (its `Server-Timing` header).
+- **Ctrl+N** next tab (Request, Response, History, Traffic, Load), focused; **Ctrl+O** back to the URL
+- **Ctrl+S** copies the request as a curl command (also shown under the tabs)
+- **Ctrl+U** puts the last response's `access_token` into an `Authorization: Bearer` header
+- **Ctrl+L** clears the request; **F9** runs the load tool on it
+- **F10** moves the sandbox's lesson clock 60 s forward (tokens expire, cached answers age, rate limits
+  refill) by sending `POST /_sandbox/clock` with `{"advance": 60}`; send that request yourself for another
+  amount
+- Traffic: every request the sandbox received, yours and your terminal's (**↑/↓**, **Enter** opens
+  its flow). Load: the request many times, with a latency chart, p50/p95/p99 and the cache hit ratio.
 """
 
     def __init__(self, session: Any, *, id: str | None = None) -> None:
@@ -134,6 +193,7 @@ amount.
         self.api = getattr(session, "api", None)
         self.history: list[RequestSpec] = []
         self.last_response: Any = None
+        self._client: Any = None  # one keep-alive client: a fresh one per request measured its own setup
 
     @property
     def base_url(self) -> str:
@@ -144,14 +204,14 @@ amount.
             yield Static("This lesson has no sandbox API.", id="rw-base")
             return
         example = self.api.curl_example() if hasattr(self.api, "curl_example") else f"curl -i {self.base_url}/"
-        yield Static(f"API {self.base_url}   docs {self.base_url}/docs   try: {example}", id="rw-base")
+        yield Static(f"API {self.base_url}   try: {example}   docs: {self.base_url}/docs", id="rw-base")
         weak = list(getattr(self.api, "weak_auth_modes", []) or [])
         if weak:
             yield Static(f"Deliberately weak auth in this lesson: {', '.join(weak)}", id="rw-weak")
         with Horizontal(id="rw-line"):
-            yield Select([(m, m) for m in METHODS], value="GET", allow_blank=False, id="rw-method")
-            yield Input(placeholder="/v1/books?limit=5", id="rw-url")
-            yield Button("Send", id="rw-send", variant="primary")
+            yield Select([(m, m) for m in METHODS], value="GET", allow_blank=False, id="rw-method", compact=True)
+            yield Input(placeholder="type a path here, e.g. /v1/books", id="rw-url", compact=True)
+            yield Button("Send", id="rw-send", variant="primary", compact=True)
         with TabbedContent(id="rw-tabs"):
             with TabPane("Request", id="rw-tab-request"):
                 yield TextArea(
@@ -160,14 +220,21 @@ amount.
                     show_line_numbers=False,
                     soft_wrap=False,
                     placeholder="Headers, one per line:  Authorization: Bearer ...",
+                    compact=True,
                 )
                 # No language="json": tree-sitter-json 0.24.8 with tree-sitter 0.26.1 segfaults in Textual 8.2.8.
                 yield TextArea(
-                    "", id="rw-body", show_line_numbers=False, placeholder='JSON body, e.g. {"title": "Dune"}'
+                    "",
+                    id="rw-body",
+                    show_line_numbers=False,
+                    placeholder='JSON body, e.g. {"title": "Dune"}',
+                    compact=True,
                 )
             with TabPane("Response", id="rw-tab-response"):
                 yield Static("Nothing sent yet.", id="rw-status")
-                yield TextArea("", id="rw-response", read_only=True, show_line_numbers=False, soft_wrap=True)
+                yield TextArea(
+                    "", id="rw-response", read_only=True, show_line_numbers=False, soft_wrap=True, compact=True
+                )
             with TabPane("History", id="rw-tab-history"):
                 yield OptionList(id="rw-history")
             with TabPane("Traffic", id="rw-tab-traffic"):
@@ -180,6 +247,7 @@ amount.
     def current_request(self) -> RequestSpec:
         method = self.query_one("#rw-method", Select).value
         url = self.query_one("#rw-url", Input).value.strip() or "/"
+        url = url.removeprefix("curl ").strip().strip("'\"")
         if url.startswith(self.base_url) and self.base_url:
             url = url[len(self.base_url) :] or "/"
         if not url.startswith("/"):
@@ -205,6 +273,12 @@ amount.
     def action_send(self) -> None:
         if self.api is None:
             return
+        if not self.query_one("#rw-url", Input).value.strip():
+            # an empty box is not "/": sending the API's index by accident taught learners nothing
+            self.query_one("#rw-status", Static).update("Type a path first, for example /v1/books, then Ctrl+R.")
+            self.query_one("#rw-tabs", TabbedContent).active = "rw-tab-response"
+            self.query_one("#rw-url", Input).focus()
+            return
         _, bad = parse_headers(self.query_one("#rw-headers", TextArea).text)
         if bad:
             self.notify(f"Not a header line (use 'Name: value'): {bad[0][:60]}", severity="warning")
@@ -219,10 +293,11 @@ amount.
 
         headers, body = spec.prepared()
         headers[SOURCE_HEADER] = "workbench"
+        if self._client is None:
+            self._client = httpx.AsyncClient(base_url=self.base_url, trust_env=False, timeout=30)
         begin = time.perf_counter()
         try:
-            async with httpx.AsyncClient(base_url=self.base_url, trust_env=False, timeout=30) as client:
-                response = await client.request(spec.method, spec.url, headers=headers, content=body)
+            response = await self._client.request(spec.method, spec.url, headers=headers, content=body)
         except httpx.HTTPError as exc:
             self.query_one("#rw-status", Static).update(f"{spec.label()} failed: {type(exc).__name__}: {exc}")
             self.notify(f"The request failed: {exc}. Is the sandbox still running?", severity="error")
@@ -238,15 +313,27 @@ amount.
             return
         self.post_message(WorkbenchActed("api", f"sent: {spec.label()} -> {response.status_code}"))
 
+    async def on_unmount(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
     def show_response(self, spec: RequestSpec, response: Any, elapsed_ms: float) -> None:
-        status = (
-            f"{response.status_code} {response.reason_phrase}   {elapsed_ms:.1f} ms   {len(response.content)} bytes"
-        )
+        server = server_time_ms(response.headers.get("server-timing"))
+        timing = f"round trip {format_ms(elapsed_ms)}"
+        if server is not None:
+            timing = f"server {format_ms(server)} · {timing}"
+        status = f"{response.status_code} {response.reason_phrase}   {timing}   {len(response.content)} bytes"
         self.query_one("#rw-status", Static).update(f"{spec.label()}  ->  {status}")
         head = "\n".join(f"{k}: {v}" for k, v in response.headers.items())
         text, _ = pretty_body(response.content, response.headers.get("content-type", ""))
         self.query_one("#rw-response", TextArea).text = f"{head}\n\n{text}" if text else head
+        focused = self.app.focused
+        request_pane = self.query_one("#rw-tab-request")
         self.query_one("#rw-tabs", TabbedContent).active = "rw-tab-response"
+        if focused is not None and request_pane in focused.ancestors_with_self:
+            # sent from the headers or body: the response is what to read now, wherever Send came from
+            self.query_one("#rw-response", TextArea).focus()
 
     def remember(self, spec: RequestSpec) -> None:
         if self.history and self.history[-1] == spec:
@@ -276,6 +363,32 @@ amount.
         self.query_one("#rw-curl", Static).update(command)
         self.app.copy_to_clipboard(command)
         self.notify("Copied as curl (also shown below the tabs).")
+
+    def action_use_token(self) -> None:
+        response = self.last_response
+        token = None
+        if response is not None:
+            try:
+                data = response.json()
+            except ValueError:
+                data = None
+            if isinstance(data, dict):
+                token = data.get("access_token") or data.get("token")
+        if not isinstance(token, str) or not token:
+            self.notify("The last response has no access_token. Log in first (POST /auth/login).", severity="warning")
+            return
+        box = self.query_one("#rw-headers", TextArea)
+        kept = [line for line in box.text.splitlines() if not line.lower().startswith("authorization:")]
+        box.text = "\n".join([*kept, f"Authorization: Bearer {token}"])
+        self.query_one("#rw-tabs", TabbedContent).active = "rw-tab-request"
+        self.notify("Authorization: Bearer <token> is in the headers now.")
+
+    def action_clear(self) -> None:
+        self.query_one("#rw-url", Input).value = ""
+        self.query_one("#rw-headers", TextArea).text = ""
+        self.query_one("#rw-body", TextArea).text = ""
+        self.query_one("#rw-method", Select).value = "GET"
+        self.query_one("#rw-url", Input).focus()
 
     def action_run_load(self) -> None:
         if self.api is None:

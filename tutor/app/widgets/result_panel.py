@@ -18,6 +18,11 @@ def reflow(text: str) -> str:
     return re.sub(r"(?<=\S)\n(?![\n\s]*[-*+]\s|\s*\d+[.)]\s|\n)", " ", text.strip())
 
 
+def _said_in(summary: str, feedback: str) -> bool:
+    words = " ".join(summary.split()).rstrip(".:!").casefold()
+    return bool(words) and " ".join(feedback.split()).casefold().startswith(words)
+
+
 class ResultPanel(Vertical):
     HELP: ClassVar[str] = """\
 ## The check's verdict
@@ -34,16 +39,23 @@ On success: why it works, and **F8** takes you to the next step.
         self.display = False
         self.remove_class("-passed", "-failed")
 
-    def show_result(self, result: CheckResult, attempts: int, explanation: str, next_hint: str) -> None:
+    def show_result(
+        self, result: CheckResult, attempts: int, explanation: str, next_hint: str, *, reveal: bool = False
+    ) -> None:
+        """`reveal`: the learner asked for the solution, so the check's "expected" line may show; before
+        that it would hand over the exact answer (the first difference and the author's note teach)."""
         self.display = True
         self.set_class(result.passed, "-passed")
         self.set_class(not result.passed, "-failed")
         verdict = self.query_one("#verdict", Static)
         markdown = self.query_one("#explanation", Markdown)
         if result.passed:
-            parts: list[Content | str | tuple[str, str]] = [("✓ Passed", "bold $text-success"), f"  {result.summary}\n"]
-            if result.feedback:
-                parts.append(reflow(result.feedback) + "\n")
+            feedback = reflow(result.feedback) if result.feedback else ""
+            # "Right." as the summary and "Right. 503 in particular..." as the feedback: say it once
+            summary = "" if feedback and _said_in(result.summary, feedback) else f"  {result.summary}"
+            parts: list[Content | str | tuple[str, str]] = [("✓ Passed", "bold $text-success"), f"{summary}\n"]
+            if feedback:
+                parts.append(feedback + "\n")
             parts.append((next_hint, "bold"))
             verdict.update(Content.assemble(*parts))
             markdown.display = bool(explanation.strip())
@@ -51,7 +63,7 @@ On success: why it works, and **F8** takes you to the next step.
             return
         label = "⚠ The check could not run" if result.error else "✗ Not yet"
         parts = [(label, "bold $text-error"), (f"  (attempt {attempts})\n", "$text-muted"), (result.summary, "bold")]
-        if result.expected is not None:
+        if result.expected is not None and (reveal or result.error):
             parts.extend(["\n", ("expected: ", "$text-muted"), result.expected])
         if result.got is not None:
             parts.extend(["\n", ("got:      ", "$text-muted"), result.got])

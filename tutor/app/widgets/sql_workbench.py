@@ -25,13 +25,19 @@ RESULT_ROWS = 500
 HELP = """\
 # SQL workbench
 Type SQL in the editor; **Ctrl+R** (or Ctrl+Enter) runs it: one statement or several, separated by `;`.
-**F9** stops a long query. **F4** resets the database to how the lesson started.
+**Ctrl+L** clears the editor. **F9** stops a long query. **F4** puts the database back to how this step
+started (when an earlier mistake is in the way).
+**Ctrl+N** shows the next tab (Results, Plan, Schema, History) and focuses it; **Ctrl+O** back to the editor.
 
 The *Plan* tab shows how SQLite runs your last query (`EXPLAIN QUERY PLAN`): **FULL SCAN** means it
 reads every row of a table. The *Schema* tab lists tables, columns and indexes; *History* holds the
 queries you ran in this lesson (pick one to load it). The database is a real file: open it with
 `sqlite3` at the path shown at the top.
 """
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
 def _cell(value: object) -> str:
@@ -49,11 +55,11 @@ class SqlWorkbench(Vertical):
     HELP = HELP
     DEFAULT_CSS = """
     SqlWorkbench { height: 1fr; }
-    SqlWorkbench #sql-path { height: 1; color: $text-muted; }
-    SqlWorkbench #sql-editor { height: 8; min-height: 4; }
+    SqlWorkbench #sql-path { height: 1; color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis; }
+    SqlWorkbench #sql-editor { height: 8; }
     SqlWorkbench #sql-status { height: auto; max-height: 3; padding: 0 1; }
     SqlWorkbench #sql-status.-error { color: $error; }
-    SqlWorkbench #sql-tabs { height: 1fr; }
+    SqlWorkbench #sql-tabs { height: 1fr; min-height: 4; }
     SqlWorkbench DataTable, SqlWorkbench Tree, SqlWorkbench OptionList { height: 1fr; }
     """
 
@@ -61,9 +67,10 @@ class SqlWorkbench(Vertical):
         Binding("ctrl+r", "run", "Run SQL", id="sql.run", tooltip="Run the SQL in the editor"),
         # Ctrl+Enter reaches most terminals as Ctrl+J; F5-F8 belong to the lesson (check, hint, solution, next)
         Binding("ctrl+enter,ctrl+j", "run", "Run SQL", show=False, id="sql.run_alt", tooltip="Run the SQL"),
-        Binding("f9", "cancel", "Cancel", id="sql.cancel", tooltip="Stop the running query"),  # F6/F7: TextArea
-        Binding("f4", "reset_database", "Reset DB", id="sql.reset",
-                tooltip="Replace the lesson database with a fresh copy of its starting state"),
+        Binding("f9", "cancel", "Cancel", id="sql.cancel", show=False, tooltip="Stop the running query"),
+        Binding("ctrl+l", "clear_editor", "Clear", id="sql.clear", show=False, priority=True,
+                tooltip="Clear the SQL editor"),
+        # F4 (reset) belongs to the lesson screen: it resets the whole step, the database included
     ]  # fmt: skip
 
     def __init__(self, session: Any, *, name: str | None = None, id: str | None = None) -> None:
@@ -98,7 +105,7 @@ class SqlWorkbench(Vertical):
         sandbox = self.sandbox
         if sandbox is None:
             return "Database: preparing..."
-        return f"Database: {sandbox.path}   (open it yourself: sqlite3 {sandbox.path})"
+        return f"sqlite3 {sandbox.path}"
 
     def on_mount(self) -> None:
         self.query_one("#sql-plan", Tree).root.expand()
@@ -117,6 +124,23 @@ class SqlWorkbench(Vertical):
         self.running = True
         self._status("Running... (F9 cancels)")
         self._run(sql)
+
+    def action_clear_editor(self) -> None:
+        editor = self.query_one("#sql-editor", TextArea)
+        editor.text = ""
+        editor.focus()
+
+    def after_external_reset(self) -> None:
+        """The lesson screen reset the step (F4): show the fresh database."""
+        self.refresh_schema()
+        self.query_one("#sql-results", DataTable).clear(columns=True)
+        self._clear_plan("The database was reset: run a query to see its plan.")
+        self._status("The database is back to how this step started.")
+
+    def _clear_plan(self, text: str) -> None:
+        tree = self.query_one("#sql-plan", Tree)
+        tree.clear()
+        tree.root.set_label(text)
 
     def action_cancel(self) -> None:
         if self.sandbox is not None:
@@ -186,20 +210,26 @@ class SqlWorkbench(Vertical):
             table.clear(columns=True)
             table.add_columns(*shown.columns)
             table.add_rows([_cell(v) for v in row] for row in shown.rows[:RESULT_ROWS])
+        elif result.ok:
+            # rows shown from before an UPDATE or CREATE INDEX would be out of date: say so instead
+            table.clear(columns=True)
+            table.add_column("(no rows)")
+            table.add_row("The last run returned no rows; run a SELECT to see the data as it is now.")
+            self._clear_plan("The last run had no query to plan; run a SELECT to see its plan now.")
         error = result.describe_error()
         elapsed = self.format_elapsed(result.elapsed)
         if error is not None:
             self._status(f"{error}   [{elapsed}]", error=True)
         elif shown is not None:
-            count = f"{shown.total_rows:,} row{'s' if shown.total_rows != 1 else ''}"
+            count = _plural(shown.total_rows, "row")
             if shown.total_rows > min(len(shown.rows), RESULT_ROWS):
-                count += f" (first {min(len(shown.rows), RESULT_ROWS):,} shown)"
-            self._status(f"{count} in {elapsed}")
+                count += f" (the first {min(len(shown.rows), RESULT_ROWS):,} shown)"
+            self._status(f"{count} in {elapsed}{self._transaction_note()}")
         else:
             last = result.last
-            changed = f"{last.changes:,} rows changed" if last is not None and last.changes >= 0 else "Done"
+            changed = f"{_plural(last.changes, 'row')} changed" if last is not None and last.changes >= 0 else "Done"
             runs = len(result.statements)
-            self._status(f"{changed}. {runs} statement{'s' if runs != 1 else ''} in {elapsed}")
+            self._status(f"{changed}. {_plural(runs, 'statement')} in {elapsed}{self._transaction_note()}")
         if plan is not None:
             self._show_plan(plan)
         self._show_schema(schema)
@@ -210,6 +240,12 @@ class SqlWorkbench(Vertical):
             return
         first = result.statements[0].statement.sql.splitlines()[0] if result.statements else ""
         self.post_message(WorkbenchActed("sql", f"ran: {first[:60]}"))
+
+    def _transaction_note(self) -> str:
+        sandbox = self.sandbox
+        if sandbox is not None and getattr(sandbox, "in_transaction", False):
+            return "   · transaction open: COMMIT keeps it, ROLLBACK undoes it"
+        return ""
 
     def _show_plan(self, plan: Any) -> None:
         tree = self.query_one("#sql-plan", Tree)
@@ -251,8 +287,8 @@ class SqlWorkbench(Vertical):
     def _after_reset(self, schema: list[Any]) -> None:
         self._show_schema(schema)
         self.query_one("#sql-results", DataTable).clear(columns=True)
-        self._status("The database is back to the lesson's starting state.")
-        self.notify("Database reset to its starting state.")
+        self._status("The database is back to how this step started.")
+        self.notify("Database reset.")
 
     def _load_history(self) -> None:
         sandbox = self.sandbox

@@ -20,7 +20,7 @@ def describe(exchange: Any) -> str:
     """A few lines about one exchange, for the detail line under the table."""
     lines = [
         f"{exchange.method} {exchange.target}  ->  {exchange.status}  ({exchange.duration_ms:.1f} ms, "
-        f"{exchange.source})"
+        f"{TrafficView.source_label(exchange)})"
     ]
     for name in ("x-cache", "etag", "cache-control", "server-timing", "retry-after", "location"):
         value = exchange.header(name)
@@ -39,7 +39,13 @@ class TrafficView(Vertical):
     TrafficView DataTable { height: 1fr; }
     TrafficView #traffic-detail { height: auto; max-height: 6; color: $text-muted; }
     """
-    HELP: ClassVar[str] = "Every request the sandbox received: from this workbench, or from outside (curl...)."
+    HELP: ClassVar[str] = """\
+## Traffic
+Every request the sandbox received, newest last, and who sent it: **outside** (curl, a browser),
+**workbench**, **load** (the load tool), **tutor** (a check). **↑/↓** picks one (its headers show
+below), **Enter** opens its flow: the SQL it ran, in order, with timings and plans. `ms` is the
+server's own time for the request.
+"""
 
     def __init__(self, recorder: Any, *, poll: float = 0.25, id: str | None = None) -> None:
         super().__init__(id=id)
