@@ -251,8 +251,8 @@ MEASURES: dict[str, Callable[[int], list[Figure]]] = {
     "checks": checks,
     "api": api,
     "pack_test": pack_test,
-    "quit": _optional("quit.py", "quit: key -> shell prompt, sandboxes running", "median_s", 0.3, "s"),
-    "build_it": _optional("build_it_verdict.py", "build-it verdict after a save", "median_s", 1.5, "s"),
+    "quit": _optional("quit_time.py", "quit: key -> shell prompt, sandboxes running", "median_s", 0.3, "s"),
+    "build_it": _optional("buildit_save_to_verdict.py", "build-it verdict after a save", "median_s", 1.5, "s"),
     "memory": memory,
 }
 
