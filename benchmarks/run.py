@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks"
 PYTHON = ROOT / ".venv" / "bin" / "python"
 EXE = ROOT / ".venv" / "bin" / "backend-tutor"
-TOOL = Path(os.environ.get("FIRST_SCREEN_TOOL", ROOT.parent / "shared" / "tools" / "first_screen.py"))
+_TOOL_PLACES = [up / "shared" / "tools" / "first_screen.py" for up in (ROOT.parent, ROOT.parent.parent)]
+TOOL = Path(os.environ.get("FIRST_SCREEN_TOOL", next((p for p in _TOOL_PLACES if p.exists()), _TOOL_PLACES[0])))
 
 
 @dataclass
