@@ -85,7 +85,9 @@ def first_screen(runs: int) -> list[Figure]:
     out = []
     for label, extra, marker, budget in (
         ("first screen, built-in pack (x minimal app)", [], "Authentication", 1.3),
-        ("first screen, 1,000-lesson pack (x minimal app)", ["--pack", str(big_pack())], "Authentication", 1.5),
+        # The big pack's map is long: its Authentication track is below the first screen; the map's own
+        # key line is drawn with the list.
+        ("first screen, 1,000-lesson pack (x minimal app)", ["--pack", str(big_pack())], "Open lesson", 1.5),
     ):
         home = _home()["BACKEND_TUTOR_HOME"]
         argv = [str(PYTHON), str(TOOL), "--python", str(PYTHON), "--marker", marker, "--baseline"]
