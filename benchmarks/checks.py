@@ -34,12 +34,16 @@ def step_checks() -> dict[str, object]:
     home = Home(Path(tempfile.mkdtemp(prefix="bt-checks-")))
     overheads: list[tuple[float, str]] = []
     with_latency: list[tuple[float, str]] = []
+    failed: list[str] = []
     for entry in pack.lessons:
         lesson = entry.lesson
         slow_api = bool(lesson.sandboxes.api and any(r.latency_ms for r in lesson.sandboxes.api.resources))
         with Session(pack, lesson, home) as session:
             session.start()
             for step in lesson.steps:
+                if step.check.kind.startswith("code"):
+                    # Build-it checks run the learner's own app: `buildit_save_to_verdict.py` times them.
+                    continue
                 session.begin_step(step)
                 solution = step.solution
                 sql_time = 0.0
@@ -54,8 +58,9 @@ def step_checks() -> dict[str, object]:
                 result = session.check(step, solution.answer)
                 took = time.perf_counter() - started
                 name = f"{lesson.id}/{step.id} ({step.check.kind})"
-                if not result.passed:
-                    raise SystemExit(f"{name}: the solution failed its check: {result.summary}")
+                if not result.passed:  # listed, not timed: a replay that differs from `pack test`'s
+                    failed.append(f"{name}: {result.summary}")
+                    continue
                 target = with_latency if slow_api and step.check.kind.startswith("http") else overheads
                 target.append((max(took - sql_time, 0.0) * 1000, name))
     worst = max(overheads)
@@ -64,6 +69,7 @@ def step_checks() -> dict[str, object]:
         "check_overhead_median_ms": round(statistics.median(o for o, _ in overheads), 2),
         "check_overhead_max_ms": round(worst[0], 2),
         "check_overhead_max_step": worst[1],
+        "solutions_failed_in_this_replay": failed,
         "checks_with_simulated_latency": [f"{name}: {ms:.0f} ms" for ms, name in sorted(with_latency, reverse=True)],
     }
 

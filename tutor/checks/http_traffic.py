@@ -8,6 +8,7 @@ through attributes only (method, path, query_value, request_header, header, json
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from tutor.checks import register
@@ -78,35 +79,44 @@ def _header(name: str, value: str) -> str:
 
 
 def request_differences(match: RequestMatch, exchange: Any) -> list[str]:
-    diffs: list[str] = []
+    return list(_request_misses(match, exchange))
+
+
+def _request_misses(match: RequestMatch, exchange: Any) -> Iterator[str]:
+    """Each way `exchange` differs from `match`, in the order the learner reads them.
+
+    Lazy: a caller that only asks whether anything differs, or that drops an exchange once it has
+    more differences than the closest so far, stops early (a traffic log holds thousands of exchanges).
+    """
     if match.method and exchange.method != match.method:
-        diffs.append(f"method: expected {match.method}, sent {exchange.method}")
+        yield f"method: expected {match.method}, sent {exchange.method}"
     if match.path and exchange.path.rstrip("/") != match.path.rstrip("/"):
-        diffs.append(f"path: expected {match.path}, sent {exchange.path}")
+        yield f"path: expected {match.path}, sent {exchange.path}"
     if match.path_pattern and not re.fullmatch(match.path_pattern, exchange.path):
-        diffs.append(f"path: expected one like {human_pattern(match.path_pattern)}, sent {exchange.path}")
-    for name, value in match.query.items():
-        actual = exchange.query_value(name)
-        if actual is None:
-            diffs.append(f"query: '{name}' is missing")
-        elif value != "*" and actual != str(value):
-            diffs.append(f"query: expected {name}={value}, sent {name}={shorten(actual, 40)}")
+        yield f"path: expected one like {human_pattern(match.path_pattern)}, sent {exchange.path}"
+    if match.query:
+        params = exchange.query_params
+        for name, value in match.query.items():
+            actual = next((v for k, v in params if k == name), None)
+            if actual is None:
+                yield f"query: '{name}' is missing"
+            elif value != "*" and actual != str(value):
+                yield f"query: expected {name}={value}, sent {name}={shorten(actual, 40)}"
     for name, value in match.headers.items():
         actual = exchange.request_header(name)
         if not header_matches(value, actual):
-            diffs.append(
+            yield (
                 f"request header {name}: "
                 + ("missing" if actual is None else f"expected '{value}', sent '{shorten(actual, 60)}'")
             )
     for name in match.absent_headers:
-        if exchange.request_header(name) is not None:
-            diffs.append(
-                f"request header {name}: should not be sent, sent '{shorten(exchange.request_header(name), 60)}'"
-            )
+        sent = exchange.request_header(name)
+        if sent is not None:
+            yield f"request header {name}: should not be sent, sent '{shorten(sent, 60)}'"
     if match.json_fields:
         body = exchange.request_json()
         if body is None:
-            diffs.append(
+            yield (
                 "request body: expected JSON, sent "
                 + ("nothing" if not exchange.request_body else "something that is not JSON")
             )
@@ -114,8 +124,7 @@ def request_differences(match: RequestMatch, exchange: Any) -> list[str]:
             for path, value in match.json_fields.items():
                 actual = json_path(body, path)
                 if not same_value(value, actual):
-                    diffs.append(f"request body {human_path(path)}: {_want(value)}, sent {_fmt(actual)}")
-    return diffs
+                    yield f"request body {human_path(path)}: {_want(value)}, sent {_fmt(actual)}"
 
 
 def status_ok(expected: int | list[int] | None, status: int) -> bool:
@@ -125,29 +134,33 @@ def status_ok(expected: int | list[int] | None, status: int) -> bool:
 
 
 def response_differences(expect: ResponseExpect, exchange: Any) -> list[str]:
-    diffs: list[str] = []
+    return list(_response_misses(expect, exchange))
+
+
+def _response_misses(expect: ResponseExpect, exchange: Any) -> Iterator[str]:
+    """As `_request_misses`, for the response."""
     if not status_ok(expect.status, exchange.status):
         wanted = " or ".join(map(str, expect.status)) if isinstance(expect.status, list) else expect.status
-        diffs.append(f"status: expected {wanted}, got {exchange.status}")
+        yield f"status: expected {wanted}, got {exchange.status}"
     for name, value in expect.headers.items():
         actual = exchange.header(name)
         if not header_matches(value, actual):
-            diffs.append(
+            yield (
                 f"response header {name}: "
                 + ("missing" if actual is None else f"expected '{value}', got '{shorten(actual, 60)}'")
             )
     for name, elements in expect.header_lists.items():
-        diffs.extend(_list_differences(name, elements, exchange.header(name)))
+        yield from _list_differences(name, elements, exchange.header(name))
     for name in expect.absent_headers:
-        if exchange.header(name) is not None:
-            diffs.append(f"response header {name}: should be absent, got '{shorten(exchange.header(name), 60)}'")
+        got = exchange.header(name)
+        if got is not None:
+            yield f"response header {name}: should be absent, got '{shorten(got, 60)}'"
     if expect.json_fields:
         body = exchange.json()
         for path, value in expect.json_fields.items():
             actual = json_path(body, path) if body is not None else _MISSING
             if not same_value(value, actual):
-                diffs.append(f"response body {human_path(path)}: {_want(value)}, got {_fmt(actual)}")
-    return diffs
+                yield f"response body {human_path(path)}: {_want(value)}, got {_fmt(actual)}"
 
 
 def _list_elements(value: str | None) -> list[str]:
@@ -234,21 +247,54 @@ def show_exchange(exchange: Any, limit: int = 300) -> list[str]:
 
 
 def closest(expectation: TrafficExpectation, exchanges: list[Any]) -> tuple[Any, list[str]] | None:
-    best: tuple[Any, list[str]] | None = None
+    """The exchange with the fewest differences, and those differences in words.
+
+    Request differences weigh more: the right request with the wrong answer is closer. Ties go to
+    the latest. An exchange is dropped as soon as its count passes the best so far, and only the
+    winner's differences are put in words.
+    """
+    request = expectation.request
+    method, path = request.method, request.path.rstrip("/") if request.path else None
+    best: Any = None
     best_score = 0
     for exchange in exchanges:
-        request_diffs = request_differences(expectation.request, exchange)
-        diffs = request_diffs + response_differences(expectation.response, exchange)
-        # Request differences weigh more: the right request with the wrong answer is closer.
-        score = 2 * len(request_diffs) + len(diffs)
-        if best is None or score <= best_score:  # ties: the latest wins
-            best, best_score = (exchange, diffs), score
-    return best
+        if best is not None:
+            # A lower bound from the two cheapest fields, counted as `_request_misses` counts them.
+            bound = 3 * (
+                (bool(method) and exchange.method != method) + (path is not None and exchange.path.rstrip("/") != path)
+            )
+            if bound > best_score:
+                continue
+        score = 0
+        beaten = False
+        for weight, misses in (
+            (3, _request_misses(request, exchange)),
+            (1, _response_misses(expectation.response, exchange)),
+        ):
+            for _ in misses:
+                score += weight
+                if best is not None and score > best_score:
+                    beaten = True
+                    break
+            if beaten:
+                break
+        if not beaten:
+            best, best_score = exchange, score
+    if best is None:
+        return None
+    return best, request_differences(expectation.request, best) + response_differences(expectation.response, best)
 
 
 def matches(expectation: TrafficExpectation, exchange: Any) -> bool:
-    return not request_differences(expectation.request, exchange) and not response_differences(
-        expectation.response, exchange
+    request = expectation.request
+    # The cheap fields first: most exchanges in a long log differ in method or path.
+    if request.method and exchange.method != request.method:
+        return False
+    if request.path and exchange.path.rstrip("/") != request.path.rstrip("/"):
+        return False
+    return (
+        next(_request_misses(request, exchange), None) is None
+        and next(_response_misses(expectation.response, exchange), None) is None
     )
 
 
@@ -277,7 +323,16 @@ def check_http_traffic(spec: HttpTrafficCheck, ctx: CheckContext) -> CheckResult
     position = 0
     for number, expectation in enumerate(spec.expect, 1):
         candidates = pool[position:] if spec.in_order else pool
-        hits = [i for i, e in enumerate(candidates) if matches(expectation, e)]
+        # Method and path inline first (no call per exchange): a long log mostly differs there.
+        method, path = expectation.request.method, expectation.request.path
+        path = path.rstrip("/") if path else None
+        hits = [
+            i
+            for i, e in enumerate(candidates)
+            if (not method or e.method == method)
+            and (path is None or e.path.rstrip("/") == path)
+            and matches(expectation, e)
+        ]
         if len(hits) >= expectation.at_least:
             if spec.in_order:
                 position += hits[expectation.at_least - 1] + 1
