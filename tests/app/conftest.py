@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,10 @@ async def _settle(pilot: Pilot) -> None:
         workers = [w for w in pilot.app.workers if w.is_running]
         if not workers:
             break
-        await pilot.app.workers.wait_for_complete()
+        try:  # bounded: a worker stuck in I/O must fail the test's own assertions, not hang the suite
+            await asyncio.wait_for(pilot.app.workers.wait_for_complete(), timeout=30)
+        except TimeoutError:
+            break
     await pilot.pause()
 
 
