@@ -269,9 +269,18 @@ class SqlSandbox:
         self._spare_thread.start()
 
     def snapshot(self) -> bytes:
-        """The live database's committed content, as bytes."""
+        """The live database's committed content, as bytes.
+
+        Read through a connection of its own, never the shared tutor connection: `serialize()` keeps
+        the GIL while it waits for that connection's mutex, and a worker reading the schema on the
+        shared connection holds the mutex while it waits for the GIL (to run the authorizer), so the
+        two deadlocked."""
         with self._lock:
-            return self.connect().serialize()
+            conn = sqlite3.connect(self.path, check_same_thread=False, timeout=2.0, isolation_level=None)
+            try:
+                return conn.serialize()
+            finally:
+                conn.close()
 
     def restore(self, data: bytes) -> None:
         """Put back a `snapshot()`: the live file becomes exactly that content."""
