@@ -35,7 +35,7 @@ def test_progress_prints_a_table(tutor_home: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "First lesson" in result.stdout
     assert "started" in result.stdout and "1/4" in result.stdout
-    assert "1 of 7 steps done" in result.stdout
+    assert "1 of 6 steps done" in result.stdout
     assert "Last position" in result.stdout
 
 
