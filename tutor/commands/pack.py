@@ -38,7 +38,7 @@ def validate(path: Path | None, quiet: bool) -> None:
     """Check a pack; print every problem as FILE:LINE:COL: message. Exit 0 valid, 1 invalid."""
     from tutor.pack.loader import load_pack
 
-    result = load_pack(resolve_pack_path(path))
+    result = load_pack(resolve_pack_path(path), cache_dir=_cache_dir())
     for problem in result.problems:
         if problem.severity == "error" or not quiet:
             click.echo(str(problem))
@@ -56,6 +56,13 @@ def validate(path: Path | None, quiet: bool) -> None:
                 err=True,
             )
     _exit_now(0 if result.ok else 1)
+
+
+def _cache_dir() -> Path:
+    """The tutor's cache folder: unchanged pack files are not parsed again (tutor.pack.parse_cache)."""
+    from tutor.paths import Home
+
+    return Home.from_env().cache
 
 
 def _exit_now(code: int) -> None:
@@ -78,7 +85,7 @@ def info(path: Path | None, as_json: bool) -> None:
     from tutor.pack.info import info_document, render_text
     from tutor.pack.loader import load_pack
 
-    doc = info_document(load_pack(resolve_pack_path(path)))
+    doc = info_document(load_pack(resolve_pack_path(path), cache_dir=_cache_dir()))
     if as_json:
         click.echo(json.dumps(doc, indent=2))
     else:
@@ -136,7 +143,7 @@ def test_command(path: Path | None, lesson_id: str | None, as_json: bool, strict
     from tutor.pack.loader import load_pack
     from tutor.packtest import run_pack_test
 
-    result = load_pack(resolve_pack_path(path))
+    result = load_pack(resolve_pack_path(path), cache_dir=_cache_dir())
     if not result.ok or result.pack is None:
         for problem in result.errors:
             click.echo(str(problem))
@@ -209,7 +216,7 @@ def _run_tests(root: Path) -> tuple[object, int]:
     from tutor.pack.loader import load_pack
     from tutor.packtest import run_pack_test
 
-    result = load_pack(root)
+    result = load_pack(root, cache_dir=_cache_dir())
     for problem in result.problems:
         click.echo(str(problem))
     if not result.ok or result.pack is None:

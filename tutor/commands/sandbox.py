@@ -98,7 +98,7 @@ def sql(lesson_id: str, pack_path: Path | None, shell: bool) -> None:
     from tutor.pack.loader import load_pack
     from tutor.paths import Home, builtin_pack_path
 
-    loaded = load_pack(pack_path if pack_path is not None else builtin_pack_path())
+    loaded = load_pack(pack_path if pack_path is not None else builtin_pack_path(), cache_dir=Home.from_env().cache)
     if loaded.pack is None:
         for problem in loaded.errors:
             click.echo(str(problem), err=True)

@@ -83,7 +83,7 @@ class Located:
     was most of the cost of loading a big pack.
     """
 
-    __slots__ = ("_ends", "_keys", "_values", "data", "duplicate_keys")
+    __slots__ = ("_ends", "_keys", "_text", "_values", "data", "duplicate_keys", "plain")
 
     def __init__(self, data: Any = None) -> None:
         self.data = data
@@ -91,9 +91,29 @@ class Located:
         self._ends: dict[Path, Any] = {}  # path -> end mark of the value
         self._keys: dict[Path, Any] = {}  # path -> start mark of the key
         self.duplicate_keys: list[tuple[Path, Pos, Pos]] = []
+        self._text: str | None = None
+        # True while the data holds only what JSON gives back as it was: text keys, and no value
+        # other than str, int, float, bool or None (a YAML timestamp is not). See parse_cache.
+        self.plain = True
+
+    @classmethod
+    def unplaced(cls, data: Any, text: str) -> Located:
+        """Data known to come cleanly from `text` (tutor.pack.parse_cache); positions are read from the text
+        the first time one is asked for."""
+        located = cls(data)
+        located._text = text
+        return located
+
+    def _place(self) -> None:
+        text, self._text = self._text, None
+        if text is not None:
+            full = load_located(text)
+            self._values, self._ends, self._keys = full._values, full._ends, full._keys
 
     def value_pos(self, path: Path) -> Pos:
         """Where the value at `path` starts; falls back to the nearest enclosing value."""
+        if self._text is not None:
+            self._place()
         for cut in range(len(path), -1, -1):
             found = self._values.get(path[:cut])
             if found is not None:
@@ -102,11 +122,15 @@ class Located:
 
     def key_pos(self, path: Path) -> Pos:
         """Where the key naming `path` stands (the value's position for list items and the root)."""
+        if self._text is not None:
+            self._place()
         found = self._keys.get(path)
         return _mark_pos(found) if found is not None else self.value_pos(path)
 
     def end_pos(self, path: Path) -> Pos | None:
         """Where the value at `path` ends, if it was read."""
+        if self._text is not None:
+            self._place()
         found = self._ends.get(path)
         return _mark_pos(found) if found is not None else None
 
@@ -152,9 +176,12 @@ class _Walker:
             raise YamlProblem(_pos(node), f"the YAML tag '{shown}' is not allowed: pack files hold plain data")
         if isinstance(node, ScalarNode):
             try:
-                return self.constructor.construct_object(node, deep=True)
+                value = self.constructor.construct_object(node, deep=True)
             except yaml.YAMLError as exc:
                 raise YamlProblem(_pos(node), f"bad value: {getattr(exc, 'problem', None) or exc}") from None
+            if value is not None and type(value) not in (int, float, bool, str):
+                self.out.plain = False
+            return value
         if isinstance(node, SequenceNode):
             return [self.walk(item, (*path, index), depth + 1) for index, item in enumerate(node.value)]
         if isinstance(node, MappingNode):
@@ -180,6 +207,8 @@ class _Walker:
                 key = self.constructor.construct_object(key_node, deep=True)
                 if not isinstance(key, str | int | float | bool) and key is not None:
                     key = str(key)
+                if type(key) is not str:
+                    self.out.plain = False
             child: Path = (*path, key)
             if key in first_seen:
                 self.out.duplicate_keys.append((child, _pos(key_node), _mark_pos(first_seen[key])))
