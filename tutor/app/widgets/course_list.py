@@ -89,6 +89,30 @@ Prerequisites are advice only: any lesson can be opened at any time.
             first = next((i for i, o in enumerate(self.options) if not o.disabled), None)
             self.highlighted = first
 
+    def _update_lines(self) -> None:
+        """Measure the options not measured yet. OptionList wraps every option to learn its height, which
+        cost about 40 ms before the first frame of a 1,000-lesson map; here every lesson line is cut to
+        the list's width (see `show`), so a line that fits is one row by its length alone. The rest (a
+        long track header, a list not laid out yet) are measured by OptionList's own code, which then
+        sets the scroll size as it always does."""
+        region = self.scrollable_content_region
+        if region:
+            cache = self._line_cache
+            lines = cache.lines
+            first = lines[-1][0] + 1 if lines else 0
+            room = region.width - self._get_left_gutter_width()
+            room -= self.get_component_styles("option-list--option").padding.width
+            for index, option in enumerate(self.options[first:], first):
+                prompt = option.prompt
+                if not (isinstance(prompt, Content) and 0 < prompt.cell_length <= room and "\n" not in prompt.plain):
+                    break  # OptionList measures this one and every one after it
+                cache.index_to_line[index] = len(lines)
+                cache.heights[index] = 1 + option._divider
+                lines.append((index, 0))
+                if option._divider:
+                    lines.append((index, 1))
+        super()._update_lines()
+
     def _width(self) -> int:
         width = self.scrollable_content_region.width
         return (width - 1) if width > 0 else 0  # 0: not laid out yet, no eliding
