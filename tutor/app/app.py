@@ -55,11 +55,15 @@ class TutorApp(App[int]):
         self.title = index.title
         self.sub_title = f"{index.id} {index.version}"
 
+    def get_default_screen(self) -> CourseMapScreen:
+        # The course map is the bottom screen itself: pushing it over Textual's blank default screen cost
+        # two extra layouts and renders before the first frame.
+        return CourseMapScreen()
+
     def on_mount(self) -> None:
         theme = self.store.setting("theme")
         if theme and theme in self.available_themes:
             self.theme = theme
-        self.push_screen(CourseMapScreen())
         if self.startup_notice:
             self.notify(self.startup_notice, title="Progress", severity="warning", timeout=15)
 
@@ -74,7 +78,7 @@ class TutorApp(App[int]):
         from tutor.pack.loader import PackLoad, load_pack
 
         try:
-            result = load_pack(self.index.root)
+            result = load_pack(self.index.root, cache_dir=self.home.cache)
         except Exception as exc:  # a bug in the loader must not take the app down
             problem = PackProblem("pack.yaml", 1, 1, f"the pack could not be loaded: {exc}")
             result = PackLoad(self.index.root, None, [problem])

@@ -158,6 +158,7 @@ Read the step, do the task, then **F5** to check. The verdict shows in the box u
 - **Ctrl+T** restarts a sandbox that failed to start or has stopped
 Progress is saved after every check, hint and step.
 """
+    CSS_PATH = "lesson.tcss"  # read when the first lesson opens, not before the first screen
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f5", "check", "Check", id="check", priority=True, tooltip="Check your answer or what you did"),
         Binding("f6", "hint", "Hint", id="hint", priority=True, tooltip="Show the next hint (counted)"),
