@@ -48,6 +48,6 @@ def _has_installed_packs(packs: Path) -> bool:
 
 
 def _has_wheel_packs(home: Home) -> bool:
-    from tutor.pack.install import has_wheel_packs
+    from tutor.pack.wheel_check import has_wheel_packs
 
     return has_wheel_packs(home)

@@ -375,7 +375,7 @@ def test_unknown_pack_id_names_the_installed_ones(tmp_path: Path) -> None:
 def test_the_wheel_pack_scan_is_cached_until_sys_path_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.metadata
 
-    from tutor.pack.install import has_wheel_packs
+    from tutor.pack.wheel_check import has_wheel_packs
 
     home = Home(tmp_path / "home")
     assert has_wheel_packs(home) is False

@@ -27,11 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tutor.pack.wheel_check import ENTRY_POINT_GROUP
+
 if TYPE_CHECKING:  # the loader (pydantic) is imported only when a pack is installed: starting stays cheap
     from tutor.pack.loader import Pack
     from tutor.paths import Home
 
-ENTRY_POINT_GROUP = "backend_tutor.packs"
 INSTALL_RECORD = ".installed.json"
 # Both run Python the pack wrote: code_tests its test files, code_http the starter files the learner's
 # app grows from (an untouched starter runs as the pack wrote it). tutor.pack.checks.CODE_KINDS, without
@@ -148,42 +149,6 @@ def wheel_packs() -> list[InstalledPack]:
         outline = _outline(root, f"wheel {name}") if (root / "pack.yaml").is_file() else None
         if outline is not None:
             found.append(outline)
-    return found
-
-
-def _paths_key() -> str:
-    """Changes when a distribution is installed or removed: the folders on sys.path and their mtimes."""
-    import sys
-
-    parts = []
-    for entry in sys.path:
-        try:
-            parts.append(f"{entry}:{os.stat(entry or '.').st_mtime_ns}")
-        except OSError:
-            parts.append(f"{entry}:-")
-    return "\n".join(parts)
-
-
-def has_wheel_packs(home: Home) -> bool:
-    """Whether any installed distribution publishes a pack, without scanning every distribution's metadata
-    on each start (that costs hundreds of milliseconds): the answer is cached in cache/wheel-packs.json
-    until the folders on sys.path change."""
-    cache = home.cache / "wheel-packs.json"
-    key = _paths_key()
-    try:
-        cached = json.loads(cache.read_text(encoding="utf-8"))
-        if cached.get("key") == key:
-            return bool(cached.get("found"))
-    except (OSError, ValueError, AttributeError):
-        pass
-    from importlib.metadata import entry_points
-
-    found = bool(entry_points(group=ENTRY_POINT_GROUP))
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps({"key": key, "found": found}), encoding="utf-8")
-    except OSError:
-        pass
     return found
 
 
