@@ -39,6 +39,7 @@ class CourseMapScreen(Screen[None]):
         self.progress: Progress = {}
         self.broken: dict[str, list[str]] = {}
         self._placed_cursor = False
+        self._left = False  # the screen has been covered by another since it opened
 
     @property
     def tutor(self) -> TutorApp:
@@ -65,8 +66,13 @@ class CourseMapScreen(Screen[None]):
             progress = {}
         self.show_progress(progress)
 
+    def on_screen_suspend(self) -> None:
+        self._left = True
+
     def on_screen_resume(self) -> None:
-        if self.is_mounted:
+        # Back from a lesson (or a dialog): progress may have moved. Not on the first resume, when the
+        # app starts: on_mount has just read it, and a second read would redraw the whole list.
+        if self.is_mounted and self._left:
             self.load_progress()
 
     @work(thread=True, exclusive=True, group="course-progress", exit_on_error=False)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.content import Content
+from textual.visual import RenderOptions, Visual
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
+
+if TYPE_CHECKING:
+    from textual.css.styles import RulesMap
+    from textual.strip import Strip
+    from textual.style import Style
 
 from tutor.app.status import STYLE, badge
 from tutor.pack.index import LessonOutline, PackIndex
@@ -39,6 +45,36 @@ def elide(text: str, width: int) -> str:
     return cut.rstrip(" ,:;·-") + "…"
 
 
+class LessonLine(Visual):
+    """One lesson's row: its status, its title and its minutes, on one row whatever the width. The title
+    is cut (at a word, with '…') to the width the row is drawn at, so the list is built without knowing
+    its width: once, before the first frame, rather than again when the first layout tells the width
+    (which cost a 1,000-lesson map a second build and draw)."""
+
+    def __init__(self, status: str, title: str, minutes: int | None) -> None:
+        self.status = status
+        self.title = title
+        self.minutes = f"  {minutes} min" if minutes else ""
+        self._fixed = 2 + len(badge(status)) + len(self.minutes)
+
+    def content(self, width: int | None = None) -> Content:
+        title = self.title if width is None else elide(self.title, max(1, width - self._fixed))
+        line = Content.assemble("  ", (badge(self.status), STYLE[self.status]), title, (self.minutes, "$text-muted"))
+        return line if width is None or line.cell_length <= width else line.truncate(width, ellipsis=True)
+
+    def __str__(self) -> str:
+        return self.content().plain
+
+    def render_strips(self, width: int, height: int | None, style: Style, options: RenderOptions) -> list[Strip]:
+        return self.content(width).render_strips(width, 1, style, options)
+
+    def get_optimal_width(self, rules: RulesMap, container_width: int) -> int:
+        return self._fixed + len(self.title)
+
+    def get_height(self, rules: RulesMap, width: int) -> int:
+        return 1
+
+
 class CourseList(OptionList):
     """Options are lessons (id = lesson id); track headers are disabled options."""
 
@@ -56,8 +92,6 @@ Prerequisites are advice only: any lesson can be opened at any time.
 """
 
     def show(self, index: PackIndex, progress: Progress, broken: frozenset[str] = frozenset()) -> None:
-        self._shown = (index, progress, broken)
-        self._shown_width = self._width()
         highlighted = self.highlighted_option.id if self.highlighted_option is not None else None
         options: list[Option | None] = []
         for number, track in enumerate(index.tracks):
@@ -76,11 +110,7 @@ Prerequisites are advice only: any lesson can be opened at any time.
                 status = (
                     "broken" if lesson.id in broken else lesson_status(lesson.step_ids, progress.get(lesson.id, {}))
                 )
-                minutes = f"  {lesson.minutes} min" if lesson.minutes else ""
-                room = self._shown_width - 2 - len(badge(status)) - len(minutes)
-                title = elide(lesson.title, room)
-                prompt = Content.assemble("  ", (badge(status), STYLE[status]), title, (minutes, "$text-muted"))
-                options.append(Option(prompt, id=lesson.id))
+                options.append(Option(LessonLine(status, lesson.title, lesson.minutes), id=lesson.id))
         self.set_options(options)
         ids = [o.id for o in self.options]
         if highlighted is not None and highlighted in ids:
@@ -88,36 +118,3 @@ Prerequisites are advice only: any lesson can be opened at any time.
         else:
             first = next((i for i, o in enumerate(self.options) if not o.disabled), None)
             self.highlighted = first
-
-    def _update_lines(self) -> None:
-        """Measure the options not measured yet. OptionList wraps every option to learn its height, which
-        cost about 40 ms before the first frame of a 1,000-lesson map; here every lesson line is cut to
-        the list's width (see `show`), so a line that fits is one row by its length alone. The rest (a
-        long track header, a list not laid out yet) are measured by OptionList's own code, which then
-        sets the scroll size as it always does."""
-        region = self.scrollable_content_region
-        if region:
-            cache = self._line_cache
-            lines = cache.lines
-            first = lines[-1][0] + 1 if lines else 0
-            room = region.width - self._get_left_gutter_width()
-            room -= self.get_component_styles("option-list--option").padding.width
-            for index, option in enumerate(self.options[first:], first):
-                prompt = option.prompt
-                if not (isinstance(prompt, Content) and 0 < prompt.cell_length <= room and "\n" not in prompt.plain):
-                    break  # OptionList measures this one and every one after it
-                cache.index_to_line[index] = len(lines)
-                cache.heights[index] = 1 + option._divider
-                lines.append((index, 0))
-                if option._divider:
-                    lines.append((index, 1))
-        super()._update_lines()
-
-    def _width(self) -> int:
-        width = self.scrollable_content_region.width
-        return (width - 1) if width > 0 else 0  # 0: not laid out yet, no eliding
-
-    def on_resize(self) -> None:
-        shown = getattr(self, "_shown", None)
-        if shown is not None and self._width() != self._shown_width:
-            self.show(*shown)
