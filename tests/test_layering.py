@@ -74,3 +74,36 @@ def test_cheap_commands_do_not_import_textual_or_the_server(args: list[str], tmp
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=env, timeout=60)
     loaded = top(set(json.loads(out.stdout.strip().splitlines()[-1])))
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+@pytest.mark.parametrize("form", ["--pack", "--pack="])
+def test_opening_a_pack_folder_skips_the_command_line_parser(form: str, tmp_path: Path) -> None:
+    """`backend-tutor --pack FOLDER` is how a bootcamp's learner starts: it opens the app as the bare
+    command does, without click. Anything the CLI must judge (a bare name, a .zip, a typo) goes to it."""
+    pack = REPO / "tests" / "app" / "fixtures" / "pack"
+    args = [form, str(pack)] if form == "--pack" else [f"--pack={pack}"]
+    code = (
+        "import sys, json, os\n"
+        "import tutor.app\n"
+        "opened = []\n"
+        "tutor.app.run = lambda path: opened.append(str(path)) or 0\n"
+        "def leave(status):\n    raise SystemExit(status)\n"
+        "os._exit = leave\n"
+        f"sys.argv = ['backend-tutor', *{args!r}]\n"
+        "from tutor.launch import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(json.dumps([opened, sorted(sys.modules)]))"
+    )
+    env = {**os.environ, "BACKEND_TUTOR_HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=env, timeout=60)
+    opened, modules = json.loads(out.stdout.strip().splitlines()[-1])
+    assert opened == [str(pack)]
+    assert "click" not in top(set(modules))
+
+
+@pytest.mark.parametrize("value", ["acme", "missing/folder", "lessons.zip"])
+def test_anything_else_after_pack_goes_to_the_command_line(value: str, tmp_path: Path) -> None:
+    from tutor.launch import _pack_folder
+
+    assert _pack_folder(["--pack", value]) is None
+    assert _pack_folder(["--pack", str(REPO / "lessons"), "pack", "validate"]) is None

@@ -110,16 +110,7 @@ def open_tutor(pack_path: Path | None) -> int:
         if picked is False:
             return 0
         pack_path = picked if isinstance(picked, Path) else None
-    if pack_path is not None:
-        from tutor.pack.install import follow_renames, read_renames
-        from tutor.paths import Home
-
-        lessons, steps = read_renames(pack_path)
-        if lessons or steps:
-            from tutor.pack.index import read_index
-
-            follow_renames(pack_path, read_index(pack_path).id, Home.from_env())
-    from tutor.app import run
+    from tutor.app import run  # which moves progress along the pack's renames (make_app)
 
     return run(pack_path)
 

@@ -1,6 +1,7 @@
-"""The `backend-tutor` entry point. With no arguments (how a learner starts it) it opens the app
-directly, without importing click: the first screen's budget is shared, and the command-line parser
-has nothing to parse. Anything else goes to the click CLI in `tutor.cli`."""
+"""The `backend-tutor` entry point. With no arguments (how a learner starts it), or with only
+`--pack FOLDER` (how a bootcamp's learner starts it), it opens the app directly, without importing
+click: the first screen's budget is shared, and the command-line parser has nothing to parse.
+Anything else goes to the click CLI in `tutor.cli`."""
 
 from __future__ import annotations
 
@@ -25,6 +26,11 @@ def main() -> None:
         from tutor.cli import open_tutor
 
         exit_now(open_tutor(None))
+    folder = _pack_folder(sys.argv[1:])
+    if folder is not None:
+        from tutor.app import run
+
+        exit_now(run(folder))
     from tutor.cli import main as cli_main
 
     cli_main()
@@ -38,6 +44,22 @@ def exit_now(code: int) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+def _pack_folder(args: list[str]) -> Path | None:
+    """The folder of `--pack FOLDER` (or `--pack=FOLDER`) when that is the whole command line and FOLDER
+    holds a pack.yaml. A bare name (`--pack acme`) may also be an installed pack's id, a .zip is
+    unpacked first, and anything else may need click's errors: those go to the CLI."""
+    if len(args) == 2 and args[0] == "--pack":
+        value = args[1]
+    elif len(args) == 1 and args[0].startswith("--pack="):
+        value = args[0].removeprefix("--pack=")
+    else:
+        return None
+    path = Path(value)
+    if len(path.parts) < 2 or not (path / "pack.yaml").is_file():
+        return None
+    return path
 
 
 def _has_installed_packs(packs: Path) -> bool:

@@ -32,6 +32,8 @@ def make_app(pack_path: Path | None = None, home: Home | None = None) -> TutorAp
     try:
         store = ProgressStore.open(home.progress_db)
         notice = store.notice
+        if index.renamed or index.renamed_steps:  # progress follows lessons and steps the pack renamed
+            store.apply_renames(index.id, index.renamed, index.renamed_steps)
     except ProgressError as exc:
         store = ProgressStore.memory()
         notice = f"{exc}. Progress is kept in memory only for this run."
