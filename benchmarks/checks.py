@@ -69,6 +69,7 @@ def step_checks() -> dict[str, object]:
         "check_overhead_median_ms": round(statistics.median(o for o, _ in overheads), 2),
         "check_overhead_max_ms": round(worst[0], 2),
         "check_overhead_max_step": worst[1],
+        "slowest": [f"{name}: {ms:.1f} ms" for ms, name in sorted(overheads, reverse=True)[:5]],
         "solutions_failed_in_this_replay": failed,
         "checks_with_simulated_latency": [f"{name}: {ms:.0f} ms" for ms, name in sorted(with_latency, reverse=True)],
     }

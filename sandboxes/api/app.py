@@ -94,6 +94,8 @@ def build_app(
         }
         if state.auth is not None:
             body["auth"] = [route.path for route in auth_routes(state)]
+            # what every access token's exp - iat is (the login's expires_in says the same)
+            body["access_ttl_seconds"] = state.auth.settings.access_ttl_seconds
             if state.auth.weak_modes:
                 body["weak_auth_modes"] = state.auth.weak_modes
         body["sandbox_controls"] = [

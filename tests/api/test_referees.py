@@ -96,6 +96,9 @@ def test_no_store_answers_are_not_kept_and_tokens_verify_with_pyjwt(lesson_api: 
     claims = jwt.decode(token, auth.secret, algorithms=["HS256"], options={"require": ["exp", "iat", "sub"]})
     assert claims["sub"] == "alice" and claims["role"] == "reader" and claims["typ"] == "access"
     assert claims["exp"] - claims["iat"] == 300 == login.json()["expires_in"]
+    # the API's index states the same lifetime (the tokens lesson's check reads it there)
+    with httpx.Client(base_url=lesson_api.base_url, trust_env=False, timeout=10) as plain:
+        assert plain.get("/").json()["access_ttl_seconds"] == claims["exp"] - claims["iat"]
     with pytest.raises(jwt.InvalidSignatureError):
         jwt.decode(token, "another-key-of-enough-length-32b", algorithms=["HS256"])
 
