@@ -106,7 +106,12 @@ class HttpFlowCheck(Model):
     auth_before_db: bool = Field(
         default=False, description="Auth was decided (allowed or refused) before the first SQL statement."
     )
-    max_vm_steps: int | None = Field(default=None, ge=1, description="Total SQLite VM steps of the request's SQL.")
+    max_vm_steps: int | None = Field(
+        default=None,
+        ge=1,
+        description="Total SQLite VM steps of the request's SQL: exact for statements of up to 25,000 steps, "
+        "counted to the thousand beyond.",
+    )
     status: int | None = None
     response: ResponseExpect | None = Field(
         default=None, description="The same request's response must also match this (a full page, say)."
