@@ -313,7 +313,12 @@ class FirstFailure:
 
 def run_tests(args: argparse.Namespace, workspace: Path) -> int:
     import importlib
+    import os
 
+    # Only pytest's own plugins: whatever else is installed beside the tutor (a dev checkout has
+    # schemathesis and hypothesis) took 1.5 s of a 3 s check to load, and would make a pack's tests
+    # behave differently from one machine to the next. A test file may still name one it needs.
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     import pytest
 
     plugin = FirstFailure(workspace)
