@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from sandboxes.api.sandbox import ApiSandbox
-    from sandboxes.sql.sandbox import SqlSandbox
+    from sandboxes.sql.sandbox import SqlSandbox, SqlSnapshot
     from tutor.code.workspace import CodeEvidenceImpl, Workspace
     from tutor.pack.loader import Pack
     from tutor.paths import Home
@@ -133,7 +133,7 @@ class MissingValue(ActionFailed):
 
 @dataclass(frozen=True)
 class SessionState:
-    sql: bytes | None
+    sql: SqlSnapshot | None
     api: Any
 
 

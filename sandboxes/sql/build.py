@@ -64,7 +64,9 @@ def build_database(settings: SqlSettings, pack_root: Path, target: Path, progres
     try:
         conn.execute("PRAGMA journal_mode = OFF")
         conn.execute("PRAGMA synchronous = OFF")
-        conn.execute("PRAGMA cache_size = -65536")
+        # 16 MiB of page cache: as fast as 64 MiB for a million rows here, and the memory a build frees is
+        # memory the tutor keeps holding (see _give_back_memory)
+        conn.execute("PRAGMA cache_size = -16384")
         conn.execute("PRAGMA temp_store = MEMORY")
         extra = len(settings.scripts) + (1 if settings.sql else 0)
         tables_end = 1.0 if extra == 0 else 0.9 if settings.tables else 0.0
@@ -102,6 +104,18 @@ def build_database(settings: SqlSettings, pack_root: Path, target: Path, progres
         conn.close()
 
 
+def _give_back_memory() -> None:
+    """Return the heap a build freed to the system. glibc keeps freed memory for reuse; after building a
+    million-row table that was about 34 MB the app held for the rest of the lesson. Elsewhere (no
+    glibc) this does nothing."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def ensure_template(
     settings: SqlSettings, *, pack_root: Path, cache_dir: Path, progress: Progress | None = None
 ) -> Path:
@@ -116,6 +130,7 @@ def ensure_template(
     temporary.unlink(missing_ok=True)
     try:
         build_database(settings, pack_root, temporary, progress)
+        _give_back_memory()
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)

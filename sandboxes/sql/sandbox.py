@@ -19,6 +19,7 @@ import shutil
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +68,28 @@ def read_only_connection(path: Path) -> sqlite3.Connection:
     return conn
 
 
+class SqlSnapshot:
+    """The live database's committed content at one moment, kept in a file beside it rather than in
+    memory (a million-row lesson database is tens of megabytes; each step's opening state used to stay
+    in the app's memory as bytes). The file goes when the snapshot is no longer referenced."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        weakref.finalize(self, path.unlink, missing_ok=True)
+
+
+def _drop_stale_snapshots(live: Path) -> None:
+    """Snapshot files a tutor that was killed left beside this live file (their process is gone)."""
+    for leftover in live.parent.glob(f".{live.name}.*.snapshot-*"):
+        pid = leftover.name.removeprefix(f".{live.name}.").split(".", 1)[0]
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            leftover.unlink(missing_ok=True)
+        except (ValueError, OSError):
+            continue
+
+
 class SqlSandbox:
     def __init__(self, settings: SqlSettings, template: Path, path: Path, key: str = "") -> None:
         self.settings = settings
@@ -86,6 +109,7 @@ class SqlSandbox:
         self._last_query: str | None = None
         self._closed = False
         self._spare_thread: threading.Thread | None = None
+        self._snapshots = 0  # snapshot files made (numbers them)
 
     @classmethod
     def open(
@@ -103,6 +127,7 @@ class SqlSandbox:
         key = settings_key(settings, pack_root)
         template = ensure_template(settings, pack_root=pack_root, cache_dir=home.cache, progress=progress)
         path = fresh_copy(template, home.sessions / lesson_id / f"{live_name}.db")
+        _drop_stale_snapshots(path)
         sandbox = cls(settings, template, path, key)
         sandbox._prepare_spare()
         return sandbox
@@ -268,26 +293,37 @@ class SqlSandbox:
         self._spare_thread = threading.Thread(target=copy, name="sql-spare-copy", daemon=True)
         self._spare_thread.start()
 
-    def snapshot(self) -> bytes:
-        """The live database's committed content, as bytes.
+    def snapshot(self) -> SqlSnapshot:
+        """The live database's committed content, copied into a file beside it (SQLite's backup API: an
+        open transaction's changes are not in it).
 
-        Read through a connection of its own, never the shared tutor connection: `serialize()` keeps
-        the GIL while it waits for that connection's mutex, and a worker reading the schema on the
-        shared connection holds the mutex while it waits for the GIL (to run the authorizer), so the
-        two deadlocked."""
+        Read through a connection of its own, never the shared tutor connection: the copy keeps the GIL
+        while it waits for that connection's mutex, and a worker reading the schema on the shared
+        connection holds the mutex while it waits for the GIL (to run the authorizer), so the two
+        deadlocked."""
         with self._lock:
-            conn = sqlite3.connect(self.path, check_same_thread=False, timeout=2.0, isolation_level=None)
+            self._snapshots += 1
+            target = self.path.with_name(f".{self.path.name}.{os.getpid()}.snapshot-{self._snapshots}")
+            source = sqlite3.connect(self.path, check_same_thread=False, timeout=2.0, isolation_level=None)
             try:
-                return conn.serialize()
+                copy = sqlite3.connect(target, isolation_level=None)
+                try:
+                    source.backup(copy)
+                finally:
+                    copy.close()
+            except BaseException:
+                target.unlink(missing_ok=True)
+                raise
             finally:
-                conn.close()
+                source.close()
+            return SqlSnapshot(target)
 
-    def restore(self, data: bytes) -> None:
-        """Put back a `snapshot()`: the live file becomes exactly that content."""
+    def restore(self, snapshot: SqlSnapshot) -> None:
+        """Put back a `snapshot()`: the live file becomes exactly that content (the snapshot stays usable)."""
         with self._lock:
             self._close_live()
             temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.restore")
-            temporary.write_bytes(data)
+            shutil.copyfile(snapshot.path, temporary)
             replace_live(temporary, self.path)
             self.generation += 1
 

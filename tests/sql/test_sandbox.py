@@ -3,11 +3,13 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from sandboxes.sql.guard import split_statements
 from sandboxes.sql.sandbox import SqlSandbox
+from tests.sql.conftest import settings
 from tutor.paths import Home
 
 RUNAWAY = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r"
@@ -180,3 +182,43 @@ def test_history_is_per_lesson(sandbox: SqlSandbox) -> None:
     sandbox.add_history("SELECT 1")
     sandbox.add_history("SELECT 2")
     assert sandbox.history() == ["SELECT 1", "SELECT 2"]
+
+
+def test_a_snapshot_lives_in_a_file_that_goes_with_it(sandbox: SqlSandbox) -> None:
+    """A step's opening state is a file beside the live database, not the database's bytes in the
+    app's memory (a million-row lesson made that 34 MB); it is deleted once nothing refers to it."""
+    import gc
+
+    sandbox.run_learner("BEGIN; DELETE FROM books WHERE id <= 10")  # not committed: not in the snapshot
+    snap = sandbox.snapshot()
+    assert snap.path.parent == sandbox.path.parent and snap.path.stat().st_size > 100_000
+    copy = sqlite3.connect(snap.path)
+    assert copy.execute("SELECT count(*) FROM books").fetchone() == (20000,)
+    copy.close()
+    sandbox.run_learner("ROLLBACK")
+    sandbox.run_learner("DELETE FROM books")
+    sandbox.restore(snap)
+    sandbox.restore(snap)  # a snapshot can be put back more than once (F4 twice)
+    assert sandbox.connect().execute("SELECT count(*) FROM books").fetchone() == (20000,)
+    path = snap.path
+    del snap
+    gc.collect()
+    assert not path.exists()
+
+
+def test_snapshots_a_killed_tutor_left_are_removed_on_the_next_open(home: Home, tmp_path: Path) -> None:
+    import os
+
+    first = SqlSandbox.open(settings(), pack_root=tmp_path, home=home, lesson_id="leftovers")
+    stale = first.path.with_name(f".{first.path.name}.999999999.snapshot-1")  # no such process
+    stale.write_bytes(b"x")
+    alive = first.path.with_name(f".{first.path.name}.{os.getpid()}.snapshot-7")
+    alive.write_bytes(b"x")
+    first.close()
+    second = SqlSandbox.open(settings(), pack_root=tmp_path, home=home, lesson_id="leftovers")
+    try:
+        assert not stale.exists()
+        assert alive.exists()  # this process is running: its snapshot may be in use
+    finally:
+        second.close()
+        alive.unlink()
