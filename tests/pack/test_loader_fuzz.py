@@ -104,3 +104,37 @@ def test_mutated_good_lesson_lines_never_crash(tmp_path: Path) -> None:
             tmp_path / f"p{index}", {"http/01.yaml": "".join(lines[:index] + lines[index + 1 :])}, manifest=MANIFEST
         )
         _assert_clean(root)
+
+
+def _read(reader: object, text: str) -> tuple[str, object]:
+    try:
+        located = reader(text)  # type: ignore[operator]
+    except YamlProblem as problem:
+        return "problem", (problem.pos, problem.message)
+    return "data", (located.data, located.plain, located.duplicate_keys)
+
+
+MERGES_AND_TAGS = [
+    "base: &b {x: 1, y: 2}\nthing:\n  <<: *b\n  y: 3\n",
+    "a: 1\na: 2\n",
+    "<<: [{a: 1}, {b: 2}]\nc: 3\n",
+    "when: 2026-12-02\n200: ok\n",
+    "x: !!python/object:os.system x\n",
+    "x: !!binary aGVsbG8=\n",
+    "a: &a [*a]\n",
+    "? [1, 2]\n: x\n",
+    "k: [" * 70 + "]" * 70 + "\n",
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.one_of(yamlish_text, yaml_values.map(yaml.safe_dump), st.sampled_from(MERGES_AND_TAGS)))
+def test_the_quick_reader_gives_what_the_placed_reader_gives(text: str) -> None:
+    """`load_unplaced` (the CLI's and the app's reader of a file not seen before) returns the same data,
+    or raises the same problem at the same place, as `load_located`, and its positions are the same."""
+    from tutor.pack.yamlpos import load_unplaced
+
+    quick, placed = _read(load_unplaced, text), _read(load_located, text)
+    assert quick == placed
+    if quick[0] == "data":
+        assert load_unplaced(text).value_pos(("steps",)) == load_located(text).value_pos(("steps",))
