@@ -86,7 +86,7 @@ def test_opening_a_pack_folder_skips_the_command_line_parser(form: str, tmp_path
         "import sys, json, os\n"
         "import tutor.app\n"
         "opened = []\n"
-        "tutor.app.run = lambda path: opened.append(str(path)) or 0\n"
+        "tutor.app.run = lambda path, **kw: opened.append(str(path)) or 0\n"
         "def leave(status):\n    raise SystemExit(status)\n"
         "os._exit = leave\n"
         f"sys.argv = ['backend-tutor', *{args!r}]\n"

@@ -346,3 +346,27 @@ def test_next_unfinished_resumes_inside_a_lesson_then_wraps() -> None:
     assert next_unfinished(Index(), progress, Position("a", "3", 0)) == ("b", "1")  # type: ignore[arg-type]
     progress["b"] = {"1": Done()}
     assert next_unfinished(Index(), progress, Position("b", "1", 0)) is None  # type: ignore[arg-type]
+
+
+async def test_the_collector_the_launcher_paused_is_back_after_the_first_frame(tutor_home: Path, settle) -> None:
+    """`backend-tutor` starts with the garbage collector off (tutor.launch); the app turns it back on
+    once the first frame is drawn, and only then. A run that did not pause it leaves it alone."""
+    import gc
+
+    from tests.app.conftest import FIXTURE_PACK
+    from tutor.app import make_app
+    from tutor.paths import Home
+
+    gc.disable()
+    app = make_app(FIXTURE_PACK, Home(tutor_home), collector_paused=True)
+    try:
+        assert not gc.isenabled()
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            assert gc.isenabled()
+            assert gc.get_freeze_count() > 0  # what the start made is kept out of later collections
+    finally:
+        gc.unfreeze()
+        gc.enable()
+        app.close_sessions()
+        app.store.close()

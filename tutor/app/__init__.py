@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 QUIT_GRACE_SECONDS = 0.1
 
 
-def make_app(pack_path: Path | None = None, home: Home | None = None) -> TutorApp:
+def make_app(pack_path: Path | None = None, home: Home | None = None, *, collector_paused: bool = False) -> TutorApp:
     """Build the app: read the pack's outline (fast, no validation) and open the progress store."""
     from tutor.app.app import TutorApp
     from tutor.pack.index import read_index
@@ -37,11 +37,13 @@ def make_app(pack_path: Path | None = None, home: Home | None = None) -> TutorAp
     except ProgressError as exc:
         store = ProgressStore.memory()
         notice = f"{exc}. Progress is kept in memory only for this run."
-    return TutorApp(index=index, store=store, home=home, startup_notice=notice)
+    return TutorApp(index=index, store=store, home=home, startup_notice=notice, collector_paused=collector_paused)
 
 
-def run(pack_path: Path | None) -> int:
-    app = make_app(pack_path)
+def run(pack_path: Path | None, *, collector_paused: bool = False) -> int:
+    """Run the app. `collector_paused`: the launcher turned the garbage collector off for the start-up;
+    the app turns it back on once the first frame is drawn."""
+    app = make_app(pack_path, collector_paused=collector_paused)
     try:
         app.run()
     finally:

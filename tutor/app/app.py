@@ -42,8 +42,17 @@ class TutorApp(App[int]):
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True, tooltip="Leave the tutor (your progress is saved)"),
     ]
 
-    def __init__(self, index: PackIndex, store: ProgressStore, home: Home, startup_notice: str | None = None) -> None:
+    def __init__(
+        self,
+        index: PackIndex,
+        store: ProgressStore,
+        home: Home,
+        startup_notice: str | None = None,
+        *,
+        collector_paused: bool = False,
+    ) -> None:
         super().__init__()
+        self._collector_paused = collector_paused
         self.index = index
         self.store = store
         self.home = home
@@ -68,6 +77,13 @@ class TutorApp(App[int]):
             self.notify(self.startup_notice, title="Progress", severity="warning", timeout=15)
 
     def on_ready(self) -> None:
+        if self._collector_paused:  # see tutor.launch._pause_collector
+            import gc
+
+            # Everything made so far lives as long as the app: keep it out of later collections.
+            gc.freeze()
+            gc.enable()
+            self._collector_paused = False
         # after the first frame is on screen: pydantic and the full validation would only delay it
         self.validate_pack()
 
