@@ -423,3 +423,21 @@ def test_opening_a_new_version_from_a_folder_follows_its_renames(
     assert opened == [v2]
     with ProgressStore.open(home.progress_db) as store:
         assert store.step("upg", "bee", "new-step").passed
+
+
+def test_install_leaves_the_course_outline_ready_for_the_first_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first open of an installed pack reads its cached outline, not every lesson file."""
+    import tutor.pack.index as index
+
+    home = Home(tmp_path / "home")
+    pack = _write_pack(tmp_path / "v1", "1.0.0", {"a": ["s1"], "b": ["t1"]})
+    entry = install(pack, home).pack
+
+    def no_reading(root: Path) -> index.PackIndex:
+        raise AssertionError("the outline was read from the lesson files again")
+
+    monkeypatch.setattr(index, "_read_index", no_reading)
+    outline = index.read_index(entry.root, cache_dir=home.cache)
+    assert [lesson.id for lesson in outline.lessons] == ["a", "b"]
