@@ -164,7 +164,7 @@ def validate(runs: int) -> list[Figure]:
             round(cold, 2),
             "s",
             2.0,
-            "a fresh home each run: every file parsed with positions, the parse cache written",
+            "a fresh home each run: every file parsed, the parse cache written",
             "BACKEND_TUTOR_HOME=$(mktemp -d) backend-tutor pack validate BIGPACK",
         ),
     ]
