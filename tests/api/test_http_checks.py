@@ -178,6 +178,11 @@ def test_value_from_header_and_json(api: ApiSandbox) -> None:
     assert run(api, total, answer=str(count)).passed and not run(api, total, answer=str(count - 1)).passed
     status = {"kind": "http_value", "request": {"path": "/v1/books/999"}, "value_from": "status"}
     assert run(api, status, answer=404).passed and not run(api, status, answer=400).passed
+    # with `what`, a wrong answer is told in the lesson's words, not the checker's request
+    worded = {**total, "what": "the number of books in the catalogue"}
+    told = run(api, worded, answer=str(count - 1))
+    assert not told.passed and told.summary == "That is not the number of books in the catalogue."
+    assert "/v1/books" not in told.explain() and str(count) not in told.explain()
 
 
 def test_checks_without_a_sandbox_say_so() -> None:

@@ -42,6 +42,8 @@ def check_http_value(spec: HttpValueCheck, ctx: CheckContext) -> CheckResult:
     wanted = _normal(actual, spec.case_sensitive)
     if typed == wanted or _numbers_equal(typed, wanted):
         return CheckResult(True, f"Right: the sandbox says {actual}.")
+    if spec.what:  # the lesson's own words: the request the checker sends is not the learner's task
+        return CheckResult(False, f"That is not {spec.what}.", got=str(answer))
     what = spec.value_from.replace("json:", "the field ").replace("header:", "the header ")
     return CheckResult(
         False,

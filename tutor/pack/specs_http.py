@@ -83,6 +83,11 @@ class HttpValueCheck(Model):
     request: HttpRequest
     value_from: NonEmpty = Field(description="'json:PATH', 'header:NAME' or 'status'.")
     case_sensitive: bool = True
+    what: str | None = Field(
+        default=None,
+        description="The value in the learner's words, for a wrong answer: 'That is not {what}.' Without it, "
+        "the text names the request and the field to read, which is right when reading the response is the task.",
+    )
 
 
 class HttpFlowCheck(Model):
