@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,25 +55,31 @@ def test_the_first_screen_needs_no_pydantic_nor_server_stack() -> None:
     assert not loaded & {"pydantic", "fastapi", "uvicorn", "starlette", "httpx", "markdown_it"}
 
 
+def _entry_point(module: str, args: list[str], home: Path, setup: str = "", report: str = "sorted(sys.modules)") -> Any:
+    """Run `module.main()` as `backend-tutor ARGS` in a fresh interpreter; what `report` says, as JSON."""
+    code = (
+        "import sys, json, os\n"
+        + setup
+        # `pack validate` and the app leave with os._exit (no teardown): let them end as an exit would
+        + "def leave(status):\n    raise SystemExit(status)\n"
+        "os._exit = leave\n"
+        f"sys.argv = ['backend-tutor', *{args!r}]\n"
+        f"from {module} import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"print(json.dumps({report}))"
+    )
+    env = {**os.environ, "BACKEND_TUTOR_HOME": str(home)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=env, timeout=60)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 @pytest.mark.parametrize(
     "args",
     [["--version"], ["pack", "validate"], ["pack", "info"], ["progress"]],
     ids=["version", "pack-validate", "pack-info", "progress"],
 )
-def test_cheap_commands_do_not_import_textual_or_the_server(args: list[str], tmp_path) -> None:
-    code = (
-        "import sys, json, os\n"
-        # `pack validate` leaves with os._exit (no teardown of a big pack): let it end as an exit would
-        "def leave(status):\n    raise SystemExit(status)\n"
-        "os._exit = leave\n"
-        f"sys.argv = ['backend-tutor', *{args!r}]\n"
-        "from tutor.cli import main\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print(json.dumps(sorted(sys.modules)))"
-    )
-    env = {**os.environ, "BACKEND_TUTOR_HOME": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=env, timeout=60)
-    loaded = top(set(json.loads(out.stdout.strip().splitlines()[-1])))
+def test_cheap_commands_do_not_import_textual_or_the_server(args: list[str], tmp_path: Path) -> None:
+    loaded = top(set(_entry_point("tutor.cli", args, tmp_path)))
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
 
 
@@ -82,21 +89,8 @@ def test_opening_a_pack_folder_skips_the_command_line_parser(form: str, tmp_path
     command does, without click. Anything the CLI must judge (a bare name, a .zip, a typo) goes to it."""
     pack = REPO / "tests" / "app" / "fixtures" / "pack"
     args = [form, str(pack)] if form == "--pack" else [f"--pack={pack}"]
-    code = (
-        "import sys, json, os\n"
-        "import tutor.app\n"
-        "opened = []\n"
-        "tutor.app.run = lambda path, **kw: opened.append(str(path)) or 0\n"
-        "def leave(status):\n    raise SystemExit(status)\n"
-        "os._exit = leave\n"
-        f"sys.argv = ['backend-tutor', *{args!r}]\n"
-        "from tutor.launch import main\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print(json.dumps([opened, sorted(sys.modules)]))"
-    )
-    env = {**os.environ, "BACKEND_TUTOR_HOME": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=env, timeout=60)
-    opened, modules = json.loads(out.stdout.strip().splitlines()[-1])
+    never_run = "import tutor.app\nopened = []\ntutor.app.run = lambda path, **kw: opened.append(str(path)) or 0\n"
+    opened, modules = _entry_point("tutor.launch", args, tmp_path, never_run, "[opened, sorted(sys.modules)]")
     assert opened == [str(pack)]
     assert "click" not in top(set(modules))
 
