@@ -41,3 +41,24 @@ def test_a_corrupt_cache_is_ignored(tmp_path: Path) -> None:
     for file in cache.iterdir():
         file.write_text("{not json", encoding="utf-8")
     assert [lesson.id for lesson in read_index(root, cache_dir=cache).lessons] == ["first"]
+
+
+def test_a_validated_pack_opens_from_the_parse_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An author validates, then opens the pack: the outline comes from the data the validation
+    parsed (tutor.pack.parse_cache), not from reading the YAML again, and is the same outline."""
+    import yaml
+
+    from tutor.pack.loader import load_pack
+
+    root = write_pack(
+        tmp_path / "pack", {"http/01.yaml": GOOD_LESSON.format(id="first"), "http/02.yaml": GOOD_LESSON.format(id="b")}
+    )
+    cache = tmp_path / "cache"
+    reference = read_index(root)  # no cache: read from the YAML
+    assert load_pack(root, cache_dir=cache).errors == []
+
+    def no_parsing(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the YAML was parsed again")
+
+    monkeypatch.setattr(yaml, "load", no_parsing)
+    assert read_index(root, cache_dir=cache) == reference

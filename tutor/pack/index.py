@@ -80,13 +80,21 @@ class PackIndex:
         return None
 
 
-def _read(path: Path) -> Any:
-    """The YAML data of `path`; raises ValueError with a short reason when it cannot be read."""
+def _read(path: Path, parsed: Any = None) -> Any:
+    """The YAML data of `path`; raises ValueError with a short reason when it cannot be read. `parsed`, a
+    tutor.pack.parse_cache.ParseCache, gives the data of files a validation read before."""
     try:
         size = path.stat().st_size
         if size > MAX_YAML_BYTES:
             raise ValueError(f"the file is bigger than {MAX_YAML_BYTES // 1024} KiB")
-        text = path.read_bytes().decode("utf-8-sig")
+        raw = path.read_bytes()
+        if parsed is not None:
+            from tutor.pack.parse_cache import MISSING
+
+            data = parsed.get(parsed.key(raw))
+            if data is not MISSING:
+                return data
+        text = raw.decode("utf-8-sig")
     except OSError as exc:
         raise ValueError(f"cannot read the file: {exc.strerror}") from None
     except UnicodeDecodeError:
@@ -214,7 +222,12 @@ def read_index(root: Path | str, cache_dir: Path | None = None) -> PackIndex:
                 return _from_json(root, cached["index"])
         except (OSError, ValueError, KeyError, TypeError):
             pass  # no cache yet, or an unreadable one: read the pack
-    index = _read_index(root)
+    parsed = None
+    if cache_dir is not None:  # a pack validated before: its files' data is in the parse cache
+        from tutor.pack.parse_cache import ParseCache
+
+        parsed = ParseCache.for_pack(cache_dir, root)
+    index = _read_index(root, parsed)
     if cache_file is not None:
         from dataclasses import asdict
 
@@ -229,10 +242,10 @@ def read_index(root: Path | str, cache_dir: Path | None = None) -> PackIndex:
     return index
 
 
-def _read_index(root: Path) -> PackIndex:
+def _read_index(root: Path, parsed: Any = None) -> PackIndex:
     index = PackIndex(root=root, id=root.name or "pack", title=root.name or "Lesson pack", version="?")
     try:
-        manifest = _read(root / MANIFEST)
+        manifest = _read(root / MANIFEST, parsed)
     except ValueError as exc:
         index.problems.append(f"{MANIFEST}: {exc}")
         manifest = None
@@ -262,7 +275,7 @@ def _read_index(root: Path) -> PackIndex:
         for path in files:
             rel = f"{track.id}/{path.name}"
             try:
-                lesson = _lesson(rel, track.id, _read(path))
+                lesson = _lesson(rel, track.id, _read(path, parsed))
             except ValueError as exc:
                 index.problems.append(f"{rel}: {exc}")
                 continue
