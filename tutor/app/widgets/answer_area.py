@@ -14,6 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.markup import escape
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Input, Label, RadioSet, Static
 
 from tutor.app.widgets.choice_buttons import ChoiceBox, ChoiceRadio
@@ -122,15 +123,24 @@ class AnswerArea(Vertical):
     def focus_input(self) -> None:
         for widget in self.query(".answer-input, #answer-text"):
             if widget.focusable:
-                widget.focus()
+                self._focus(widget)
                 return
             inner = [w for w in widget.query("*") if w.focusable]  # a list of checkboxes: the first one
             if inner:
-                inner[0].focus()
+                self._focus(inner[0])
                 return
         inputs = self.query(Input)
         if inputs:
-            inputs.first().focus()
+            self._focus(inputs.first())
+
+    @staticmethod
+    def _focus(widget: Widget) -> None:
+        """Focus without Textual's animated scroll to centre: a step opening scrolled the reading text by
+        animation, and at 80x24 a frame of it sometimes stayed on screen (a task line drawn twice where
+        the answer's prompt belongs, until the next full repaint). The answer is scrolled into view at
+        once instead."""
+        widget.focus(scroll_visible=False)
+        widget.scroll_visible(animate=False)
 
     def value(self) -> Any | None:
         """The answer as the check engine takes it: an option id, a list of ids, or the typed text."""
