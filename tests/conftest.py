@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -31,3 +33,25 @@ def pack_copy(tmp_path: Path) -> Path:
 
 def env_without_home() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "BACKEND_TUTOR_HOME"}
+
+
+def run_cli(
+    *args: str,
+    home: Path | None = None,
+    cwd: Path = REPO,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """`backend-tutor ARGS` as a learner or an author runs it: a fresh interpreter (`python -m tutor`),
+    output captured. `home` is its BACKEND_TUTOR_HOME (default: the test's own, from `tutor_home`)."""
+    return subprocess.run(
+        [sys.executable, "-m", "tutor", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+        env={**os.environ, **({"BACKEND_TUTOR_HOME": str(home)} if home is not None else {}), **(env or {})},
+        check=False,
+    )

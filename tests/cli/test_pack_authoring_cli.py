@@ -3,26 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from tests.cli.test_pack_test_sql import LESSON
-from tests.conftest import REPO
+from tests.conftest import run_cli as cli
 from tests.pack.helpers import write_pack
-
-
-def cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tutor", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=300,
-        env={**os.environ, "BACKEND_TUTOR_HOME": str(home)},
-    )
-
 
 BROKEN = LESSON.replace(
     'solution: {sql: "DELETE FROM t WHERE id % 2 = 1"}', 'solution: {sql: "DELETE FROM t WHERE id < 3"}'

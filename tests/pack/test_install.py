@@ -4,34 +4,19 @@ upgrades that keep progress, hostile archives, wheel packs and the trust flag.""
 from __future__ import annotations
 
 import json
-import os
 import stat
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_cli as cli
 from tutor import __version__
 from tutor.pack.install import InstallError, find, install, installed, remove
 from tutor.paths import Home
 from tutor.progress import ProgressStore
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def cli(
-    *args: str, home: Path, cwd: Path = REPO, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tutor", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-        env={**os.environ, "BACKEND_TUTOR_HOME": str(home), **(env or {})},
-    )
 
 
 @pytest.mark.slow

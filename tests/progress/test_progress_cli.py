@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
+from tests.conftest import run_cli
 from tutor.progress import ProgressStore
 
 PACK = str(Path(__file__).resolve().parent.parent / "app" / "fixtures" / "pack")
 
 
 def run(home: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tutor", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**__import__("os").environ, "BACKEND_TUTOR_HOME": str(home), "COLUMNS": "120"},
-    )
+    return run_cli(*args, home=home, stdin=stdin, env={"COLUMNS": "120"}, timeout=60)
 
 
 def seed(home: Path) -> None:

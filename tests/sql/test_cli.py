@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import yaml
+
+from tests.conftest import run_cli
 
 PACK_YAML = {
     "format": 1, "id": "t", "title": "T", "version": "1.0.0",
@@ -31,14 +32,7 @@ def make_pack(root: Path) -> Path:
 
 
 def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tutor", *args],
-        capture_output=True,
-        text=True,
-        input=stdin,
-        timeout=60,
-        check=False,
-    )
+    return run_cli(*args, stdin=stdin, timeout=60)
 
 
 def test_prints_a_fresh_copy_path_last(tmp_path: Path, tutor_home: Path) -> None:
