@@ -118,7 +118,8 @@ def _text(value: Any, default: str = "") -> str:
 
 
 def _renamed(value: Any) -> dict[str, str]:
-    """A `renamed` map as tutor.pack.install.read_renames reads it: text to text, the rest ignored."""
+    """A `renamed` map: old id -> new id, text to text; anything else in it is ignored (the full
+    validation reports it)."""
     if not isinstance(value, dict):
         return {}
     return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from tutor.pack.wheel_check import ENTRY_POINT_GROUP
 
 if TYPE_CHECKING:  # the loader (pydantic) is imported only when a pack is installed: starting stays cheap
+    from tutor.pack.index import PackIndex
     from tutor.pack.loader import Pack
     from tutor.paths import Home
 
@@ -179,47 +180,16 @@ def find(pack_id: str, home: Home) -> InstalledPack | None:
     return None
 
 
-def read_renames(root: Path) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
-    """The `renamed` maps of a pack, read from the raw YAML (lessons: old -> new; steps per lesson id)."""
-    import yaml
-
-    def load(path: Path) -> Any:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            return None
-        if "renamed" not in text:
-            return None
-        try:
-            return yaml.safe_load(text)
-        except yaml.YAMLError:
-            return None
-
-    def mapping(value: Any) -> dict[str, str]:
-        if not isinstance(value, dict):
-            return {}
-        return {str(k): str(v) for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
-
-    manifest = load(root / "pack.yaml")
-    lessons = mapping(manifest.get("renamed")) if isinstance(manifest, dict) else {}
-    steps: dict[str, dict[str, str]] = {}
-    for path in sorted(root.glob("*/*.y*ml")):
-        data = load(path)
-        if isinstance(data, dict) and isinstance(data.get("id"), str) and mapping(data.get("renamed")):
-            steps[data["id"]] = mapping(data.get("renamed"))
-    return lessons, steps
-
-
-def follow_renames(root: Path, pack_id: str, home: Home) -> list[tuple[str, str]]:
-    """Move progress along the pack's declared renames (cheap, idempotent; done on install and on open)."""
-    lessons, steps = read_renames(root)
-    if not lessons and not steps:
+def follow_renames(outline: PackIndex, home: Home) -> list[tuple[str, str]]:
+    """Move progress along the renames the pack declares (its outline carries them; cheap, idempotent:
+    done on install, and by the app on every open)."""
+    if not outline.renamed and not outline.renamed_steps:
         return []
     from tutor.progress import ProgressError, ProgressStore
 
     try:
         with ProgressStore.open(home.progress_db) as store:
-            return store.apply_renames(pack_id, lessons, steps)
+            return store.apply_renames(outline.id, outline.renamed, outline.renamed_steps)
     except ProgressError:
         return []
 
@@ -296,15 +266,16 @@ def install(source: Path, home: Home, *, trust: bool = False, force: bool = Fals
             target.rename(old)
         staged.rename(target)
         # The course map's outline, read now, once: the learner's first open of a big pack then reads one
-        # small JSON file instead of every lesson (1.9 s for 1,000 lessons on these machines).
+        # small JSON file instead of every lesson (1.9 s for 1,000 lessons on these machines). It also
+        # carries the renames the progress follows.
         from tutor.pack.index import read_index
 
-        read_index(target, cache_dir=home.cache)
+        outline = read_index(target, cache_dir=home.cache)
         if code:  # the learner said yes on the command line: the app does not ask again for this version
             from tutor.code.trust import trust as record_trust
 
             record_trust(home, pack)
-        moved = follow_renames(target, pack.id, home)
+        moved = follow_renames(outline, home)
         hidden = _hidden_progress(pack, home)
         entry = InstalledPack(pack.id, pack.title, pack.version, target, "installed", code)
         return InstallReport(entry, previous.version if previous else None, moved, hidden)

@@ -36,8 +36,6 @@ class ParseCache:
         self.file = file
         self._stored: dict[str, Any] = {}
         self._used: dict[str, Any] = {}
-        self.hits = 0
-        self.misses = 0
         try:
             loaded = json.loads(file.read_bytes())
             if isinstance(loaded, dict) and loaded.get("format") == FORMAT and isinstance(loaded.get("files"), dict):
@@ -57,10 +55,7 @@ class ParseCache:
     def get(self, key: str) -> Any:
         """The data parsed from these bytes before, or MISSING."""
         found = self._stored.get(key, MISSING)
-        if found is MISSING:
-            self.misses += 1
-        else:
-            self.hits += 1
+        if found is not MISSING:
             self._used[key] = found
         return found
 
