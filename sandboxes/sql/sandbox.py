@@ -334,6 +334,9 @@ class SqlSandbox:
                 self._spare_thread.join()
                 self._spare_thread = None
             self._spare_path.unlink(missing_ok=True)
+            # this sandbox's snapshot files: quitting ends the process without running their finalizers
+            for snapshot in self.path.parent.glob(f".{self.path.name}.{os.getpid()}.snapshot-*"):
+                snapshot.unlink(missing_ok=True)
             if self._start is not None:
                 self._start.close()
                 self._start = None
