@@ -15,7 +15,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tutor.pack.parse_cache import ParseCache
 
 MANIFEST = "pack.yaml"
 CACHE_FORMAT = 2  # 2: lessons and the pack carry their `renamed` maps
@@ -80,9 +83,9 @@ class PackIndex:
         return None
 
 
-def _read(path: Path, parsed: Any = None) -> Any:
-    """The YAML data of `path`; raises ValueError with a short reason when it cannot be read. `parsed`, a
-    tutor.pack.parse_cache.ParseCache, gives the data of files a validation read before."""
+def _read(path: Path, parsed: ParseCache | None = None) -> Any:
+    """The YAML data of `path`; raises ValueError with a short reason when it cannot be read. `parsed`
+    gives the data of files a validation read before."""
     try:
         size = path.stat().st_size
         if size > MAX_YAML_BYTES:
@@ -243,7 +246,7 @@ def read_index(root: Path | str, cache_dir: Path | None = None) -> PackIndex:
     return index
 
 
-def _read_index(root: Path, parsed: Any = None) -> PackIndex:
+def _read_index(root: Path, parsed: ParseCache | None = None) -> PackIndex:
     index = PackIndex(root=root, id=root.name or "pack", title=root.name or "Lesson pack", version="?")
     try:
         manifest = _read(root / MANIFEST, parsed)
