@@ -99,7 +99,7 @@ class SqlSandbox:
         self.generation = 0
         self._lock = threading.RLock()
         self._learner: GuardedConnection | None = None
-        self._tutor: sqlite3.Connection | None = None
+        self._tutors: dict[int, sqlite3.Connection] = {}  # thread id -> the tutor's connection there
         self._start: sqlite3.Connection | None = None
         self._statements: list[str] = []
         self._ran: list[tuple[str, int | None]] = []  # (statement, transaction number or None)
@@ -155,16 +155,21 @@ class SqlSandbox:
         return start + MAX_GROWTH_BYTES
 
     def connect(self) -> sqlite3.Connection:
-        """The tutor's own connection to the live database: reads only (query_only), never the learner's."""
+        """The tutor's own connection to the live database: reads only (query_only), never the learner's.
+
+        One per thread. Its authorizer calls back into Python while SQLite holds the connection's mutex,
+        and Python's sqlite3 takes that mutex in places without letting go of the GIL: two threads on
+        one connection (the workbench's schema panel and the plan of the query just run) deadlocked."""
         with self._lock:
             if self._closed:
                 raise RuntimeError("the SQL sandbox is closed")
-            if self._tutor is None:
+            conn = self._tutors.get(threading.get_ident())
+            if conn is None:
                 conn = sqlite3.connect(self.path, check_same_thread=False, timeout=2.0, isolation_level=None)
                 conn.set_authorizer(_tutor_authorizer)
                 conn.execute("PRAGMA query_only = ON")
-                self._tutor = conn
-            return self._tutor
+                self._tutors[threading.get_ident()] = conn
+            return conn
 
     def connect_start(self) -> sqlite3.Connection:
         """A read-only connection to the starting database (the template every learner gets)."""
@@ -178,9 +183,9 @@ class SqlSandbox:
         if self._learner is not None:
             self._learner.close()
             self._learner = None
-        if self._tutor is not None:
-            self._tutor.close()
-            self._tutor = None
+        for conn in self._tutors.values():
+            conn.close()
+        self._tutors.clear()
 
     # -- the learner -----------------------------------------------------------------------------
     def run_learner(self, sql: str) -> RunResult:

@@ -225,3 +225,47 @@ def test_snapshots_a_killed_tutor_left_are_removed_on_the_next_open(home: Home, 
     finally:
         second.close()
         alive.unlink(missing_ok=True)
+
+
+def test_two_threads_reading_through_the_tutor_connection_do_not_deadlock(tmp_path: Path) -> None:
+    """The workbench reads the schema in one worker while it explains the learner's query in another.
+    On one shared connection (whose authorizer calls back into Python) the two deadlocked, holding the
+    GIL, so the whole process froze: the probe runs in a process of its own, with a time limit."""
+    import subprocess
+    import sys
+
+    probe = f"""
+import threading
+from pathlib import Path
+from sandboxes.sql.plan import explain
+from sandboxes.sql.sandbox import SqlSandbox
+from sandboxes.sql.schema import read_schema
+from tests.sql.conftest import settings
+from tutor.paths import Home
+
+home = Home(Path({str(tmp_path / "home")!r}))
+sandbox = SqlSandbox.open(settings(), pack_root=Path({str(tmp_path)!r}), home=home, lesson_id="books")
+
+def schema():
+    for _ in range(3000):
+        read_schema(sandbox.connect())
+
+def plans():
+    for _ in range(3000):
+        explain(sandbox.connect(), "SELECT * FROM books WHERE author_id = 7")
+
+workers = [threading.Thread(target=schema), threading.Thread(target=plans)]
+for worker in workers:
+    worker.start()
+for worker in workers:
+    worker.join()
+sandbox.close()
+print("both done")
+"""
+    from tests.conftest import REPO
+
+    try:
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, timeout=60)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("the two readers deadlocked") from None
+    assert done.stdout.strip() == "both done", done.stderr[-2000:]
