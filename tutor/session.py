@@ -260,7 +260,7 @@ class Session:
             if "code_http" in iter_kinds(step.check):
                 self.code.launcher().prepare()  # a warm child ready for the learner's first save
         if self.sql is not None:
-            self.sql.mark()
+            self.sql.mark(self.step_open.sql)
         if self.api is not None:
             self.api.mark()
 

@@ -23,6 +23,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 from urllib.parse import quote
 
 from tutor.pack.sandbox_sql import SqlSettings
@@ -49,6 +50,29 @@ class RanStatement:
     sql: str
     transaction: str
     number: int | None = None  # which transaction (numbered from 1 per sandbox); None: autocommit
+    changes: int = -1  # rows it inserted, updated or deleted (-1: not a write)
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    """What one statement of a `trial()` did: SQLite's error (None when it ran), the rows it returned,
+    and how many rows it changed."""
+
+    sql: str
+    error: str | None = None
+    columns: tuple[str, ...] = ()
+    rows: tuple[tuple[object, ...], ...] = ()
+    changes: int = -1
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+Where = Literal["live", "step", "start"]
+"""Which database a check's query reads: the learner's live one, the one the current step opened on,
+or the lesson's starting database."""
+TRIAL_SAVEPOINT = "backend_tutor_trial"
 
 
 def _tutor_authorizer(action: int, arg1: str | None, arg2: str | None, db: str | None, src: str | None) -> int:
@@ -102,7 +126,8 @@ class SqlSandbox:
         self._tutors: dict[int, sqlite3.Connection] = {}  # thread id -> the tutor's connection there
         self._start: sqlite3.Connection | None = None
         self._statements: list[str] = []
-        self._ran: list[tuple[str, int | None]] = []  # (statement, transaction number or None)
+        self._ran: list[tuple[str, int | None, int]] = []  # (statement, transaction number or None, changes)
+        self._step_start: SqlSnapshot | None = None  # what the current step opened on (`mark`)
         self._transactions = 0  # transactions seen so far (numbers them)
         self._open_transaction: int | None = None
         self._ended: dict[int, str] = {}  # transaction number -> "committed" | "rolled_back"
@@ -197,7 +222,7 @@ class SqlSandbox:
                 if not one.ok:
                     continue
                 self._statements.append(one.statement.sql)
-                self._ran.append((one.statement.sql, transaction))
+                self._ran.append((one.statement.sql, transaction, one.changes))
                 inner = unwrap_explain(one.statement.sql)
                 if one.returns_rows and leading_keyword(inner) in ROW_KEYWORDS:
                     self._last_query = inner
@@ -232,9 +257,12 @@ class SqlSandbox:
         return learner is not None and learner.in_transaction
 
     # -- evidence --------------------------------------------------------------------------------
-    def mark(self) -> None:
-        """Evidence (statements run, the last query) counts from here."""
+    def mark(self, step_start: SqlSnapshot | None = None) -> None:
+        """Evidence (statements run, the last query) counts from here. `step_start` is the state the
+        current step opened on: what `query(on="step")` reads."""
         with self._lock:
+            if step_start is not None:
+                self._step_start = step_start
             self._statements = []
             self._ran = []
             self._last_query = None
@@ -249,13 +277,68 @@ class SqlSandbox:
         """The statements since `mark()`, each with the fate of its transaction as of now."""
         with self._lock:
             out: list[RanStatement] = []
-            for sql, number in self._ran:
+            for sql, number, changes in self._ran:
                 state = "none" if number is None else self._ended.get(number, "open")
-                out.append(RanStatement(sql, state, number))
+                out.append(RanStatement(sql, state, number, changes))
             return out
 
     def evidence(self) -> SqlSandboxEvidence:
         return SqlSandboxEvidence(self)
+
+    # -- what checks run ---------------------------------------------------------------------------
+    def query(
+        self, sql: str, *, on: Where = "live", reverse_unordered: bool = False
+    ) -> tuple[list[str], list[tuple[object, ...]]]:
+        """Run a read-only query for a check and return (column names, rows).
+
+        `on`: the learner's live database, the state the current step opened on (a reference result is
+        computed there, so data the learner changed cannot make it agree with theirs), or the lesson's
+        starting database. `reverse_unordered`: with SQLite's `PRAGMA reverse_unordered_selects` on, so a
+        query whose order only happens to be right (no ORDER BY, or no tie-breaker) shows it."""
+        if on == "live":
+            conn = self.connect()
+        elif on == "start":
+            conn = self.connect_start()
+        else:
+            snapshot = self._step_start
+            conn = read_only_connection(snapshot.path) if snapshot is not None else self.connect()
+        try:
+            if reverse_unordered:
+                conn.execute("PRAGMA reverse_unordered_selects = ON")
+            try:
+                cursor = conn.execute(sql)
+                columns = [d[0] for d in cursor.description or ()]
+                return columns, [tuple(r) for r in cursor.fetchall()]
+            finally:
+                if reverse_unordered:
+                    conn.execute("PRAGMA reverse_unordered_selects = OFF")
+        finally:
+            if on == "step" and self._step_start is not None:
+                conn.close()
+
+    def trial(self, statements: Sequence[str]) -> list[TrialOutcome]:
+        """Run `statements` in order on the learner's own connection, inside a savepoint that is rolled
+        back afterwards: nothing of them stays. They see what the learner's connection sees (its PRAGMA
+        settings such as `foreign_keys`, its open transaction) and go through the same guard and time
+        limit. Behaviour checks use it: a row a constraint must refuse, an orphan a foreign key must
+        refuse, the learner's own UPDATE replayed against a row someone else has moved on."""
+        from .guard import Statement
+
+        learner = self.learner()
+        out: list[TrialOutcome] = []
+        with self._lock:
+            learner.conn.execute(f"SAVEPOINT {TRIAL_SAVEPOINT}")
+            try:
+                for number, sql in enumerate(statements, start=1):
+                    one = learner.run_statement(Statement(number, sql, 0, 1, 1))
+                    out.append(
+                        TrialOutcome(sql, one.error, tuple(one.columns), tuple(tuple(r) for r in one.rows), one.changes)
+                    )
+            finally:
+                if learner.conn.in_transaction:
+                    learner.conn.execute(f"ROLLBACK TO {TRIAL_SAVEPOINT}")
+                    learner.conn.execute(f"RELEASE {TRIAL_SAVEPOINT}")
+        return out
 
     # -- state -----------------------------------------------------------------------------------
     def reset(self) -> None:
@@ -402,6 +485,14 @@ class SqlSandboxEvidence:
 
     def connect_start(self) -> sqlite3.Connection:
         return self.sandbox.connect_start()
+
+    def query(
+        self, sql: str, *, on: Where = "live", reverse_unordered: bool = False
+    ) -> tuple[list[str], list[tuple[object, ...]]]:
+        return self.sandbox.query(sql, on=on, reverse_unordered=reverse_unordered)
+
+    def trial(self, statements: Sequence[str]) -> list[TrialOutcome]:
+        return self.sandbox.trial(statements)
 
     def in_transaction(self) -> bool:
         """The learner has an open transaction (their uncommitted changes are invisible to checks)."""

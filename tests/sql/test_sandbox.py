@@ -269,3 +269,29 @@ print("both done")
     except subprocess.TimeoutExpired:
         raise AssertionError("the two readers deadlocked") from None
     assert done.stdout.strip() == "both done", done.stderr[-2000:]
+
+
+def test_a_trial_runs_on_the_learners_connection_and_leaves_nothing(sandbox: SqlSandbox) -> None:
+    sandbox.run_learner("PRAGMA foreign_keys = ON; BEGIN; DELETE FROM notes;")
+    outcomes = sandbox.trial(
+        ["PRAGMA foreign_keys", "INSERT INTO notes(body) VALUES ('kept?')", "INSERT INTO notes(body) VALUES (NULL)"]
+    )
+    assert outcomes[0].rows == ((1,),)  # the learner's own setting, not a fresh connection's
+    assert outcomes[1].ok and outcomes[1].changes == 1
+    assert outcomes[2].error is not None and "NOT NULL" in outcomes[2].error
+    assert sandbox.in_transaction  # the learner's open transaction is still theirs
+    sandbox.run_learner("INSERT INTO notes(body) VALUES ('mine'); COMMIT;")
+    assert sandbox.query("SELECT body FROM notes")[1] == [("mine",)]  # the trial's row is gone
+
+
+def test_queries_read_the_step_start_and_can_reverse_unordered_selects(sandbox: SqlSandbox) -> None:
+    sandbox.mark(sandbox.snapshot())
+    sandbox.run_learner("DELETE FROM books WHERE id <= 10")
+    assert sandbox.query("SELECT count(*) FROM books", on="step")[1] == [(20000,)]
+    assert sandbox.query("SELECT count(*) FROM books")[1] == [(19990,)]
+    assert sandbox.query("SELECT count(*) FROM books", on="start")[1] == [(20000,)]
+    plain = sandbox.query("SELECT id FROM books WHERE id > 100 LIMIT 3")[1]
+    reversed_ = sandbox.query("SELECT id FROM books WHERE id > 100 LIMIT 3", reverse_unordered=True)[1]
+    ordered = sandbox.query("SELECT id FROM books WHERE id > 100 ORDER BY id LIMIT 3", reverse_unordered=True)[1]
+    assert plain == ordered == [(101,), (102,), (103,)]
+    assert reversed_ != plain  # without ORDER BY the order was luck

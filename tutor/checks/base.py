@@ -70,6 +70,16 @@ class SqlEvidence(Protocol):
     def connect_start(self) -> sqlite3.Connection:
         """A read-only connection to the lesson's starting database, as every learner got it."""
 
+    def query(
+        self, sql: str, *, on: str = "live", reverse_unordered: bool = False
+    ) -> tuple[list[str], list[tuple[object, ...]]]:
+        """(columns, rows) of a read-only query on the live database, the state the step opened on
+        ("step") or the lesson's starting database ("start"); optionally with unordered SELECTs reversed."""
+
+    def trial(self, statements: Sequence[str]) -> Sequence[Any]:
+        """Run statements on the learner's own connection inside a savepoint that is rolled back; each
+        outcome has `.error` (None when it ran), `.columns`, `.rows` and `.changes`."""
+
 
 class HttpEvidence(Protocol):
     """What HTTP check kinds may read. Implemented by the API sandbox (`sandboxes.api`)."""
