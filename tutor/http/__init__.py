@@ -1,0 +1,1 @@
+"""HTTP without a screen: what header values mean (semantics). No Textual."""
