@@ -96,7 +96,7 @@ def _same_json(template: Any, actual: Any) -> bool:
 def _same_request(request: HttpRequest, exchange: Any) -> bool:
     """Whether a recorded exchange is the request a declared wrong answer describes: same method,
     path, query parameters, the headers it names, and the same body."""
-    from tutor.checks.http_traffic import header_matches
+    from tutor.checks.http_match import value_miss
 
     if exchange.method != request.method or not _same_text(request.path.rstrip("/"), exchange.path.rstrip("/")):
         return False
@@ -113,7 +113,10 @@ def _same_request(request: HttpRequest, exchange: Any) -> bool:
         if name.lower() in _ANY_VALUE_HEADERS:
             continue
         # A declared `*` is the learner's literal `*` (If-Match: *), not "any value" as in a check.
-        if not (_same_text(value, actual, path=False) or (value.strip() != "*" and header_matches(value, actual))):
+        if not (
+            _same_text(value, actual, path=False)
+            or (value.strip() != "*" and value_miss(value, actual, f"header:{name}", exchange, None) is None)
+        ):
             return False
     if request.json_body is not None:
         return _same_json(request.json_body, exchange.request_json())
@@ -329,7 +332,7 @@ class Session:
                         f"request of this action saved a value called '{name}'"
                     )
         try:
-            exchange = self.api.send_as_outside_client(request, saved)
+            exchange = self.api.send_as_learner(request, saved)
         except Exception as exc:
             raise ActionFailed(f"{request.method} {request.path} could not be sent: {exc}") from exc
         for name, source in request.save.items():

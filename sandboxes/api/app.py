@@ -177,5 +177,5 @@ def build_app(
         )
     outer = DateMiddleware(outer, state)
     if recorder is not None:
-        outer = RecorderMiddleware(outer, recorder, tracing=tracing)
+        outer = RecorderMiddleware(outer, recorder, tracing=tracing, clock=state.clock.now)
     return SandboxApp(outer, state)

@@ -13,6 +13,7 @@ statements through the same `Trace.add`/`Trace.span` calls. Handlers reach the t
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import threading
@@ -123,6 +124,8 @@ class Exchange:
     error: str | None = None  # an exception the app raised (the client got a 500)
     ref: str | None = None  # the tutor client's own id for this request
     trace: list[TraceEvent] = field(default_factory=list)
+    lesson_time: float = 0.0  # the lesson clock when the request arrived (epoch seconds, lesson time)
+    caller: str = ""  # who called, as a rate limit sees callers: `caller_key`
 
     # -- reading helpers used by checks and views -------------------------------------------------
     @property
@@ -145,6 +148,11 @@ class Exchange:
     def header(self, name: str) -> str | None:
         """A response header."""
         return _header(self.response_headers, name)
+
+    def headers_all(self, name: str) -> list[str]:
+        """Every value of a response header that may come more than once (Set-Cookie)."""
+        name = name.lower()
+        return [value for key, value in self.response_headers if key == name]
 
     def _json(self, body: bytes) -> Any:
         if not body:
@@ -246,6 +254,16 @@ class TrafficRecorder:
             return found
 
 
+def caller_key(headers: list[tuple[bytes, bytes]], client: tuple[str, int] | None) -> str:
+    """Who is calling, as the API tells callers apart: by their credentials (the Authorization header),
+    or with none by their address. The tool they used (curl, the workbench, the load tool) does not
+    matter: a rate limit belongs to the caller, not to the client program."""
+    for key, value in headers:
+        if key == b"authorization" and value.strip():
+            return "credentials " + hashlib.sha256(value.strip()).hexdigest()[:16]
+    return f"address {client[0] if client else '?'}"
+
+
 def _problem(status: int, title: str, detail: str) -> tuple[list[tuple[bytes, bytes]], bytes]:
     body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
     return [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())], body
@@ -255,11 +273,19 @@ class RecorderMiddleware:
     """Wrap the whole app: record every HTTP exchange into `recorder`."""
 
     def __init__(
-        self, app: ASGIApp, recorder: TrafficRecorder, *, max_body: int = MAX_REQUEST_BODY, tracing: bool = True
+        self,
+        app: ASGIApp,
+        recorder: TrafficRecorder,
+        *,
+        max_body: int = MAX_REQUEST_BODY,
+        tracing: bool = True,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.app = app
         self.recorder = recorder
         self.max_body = max_body
+        self.clock = clock or time.time
+        """The lesson clock: each exchange records when it arrived in lesson time (waits are judged by it)."""
         self.tracing = tracing
         """Off: no trace in the scope, so handlers record nothing (what `benchmarks/api_tracing.py` compares)."""
 
@@ -296,6 +322,8 @@ class RecorderMiddleware:
             request_body=b"",
             ref=ref,
             trace=trace.events,
+            lesson_time=self.clock(),
+            caller=caller_key(kept, scope.get("client")),
         )
 
         # Read the body up front (capped), then replay it to the app.

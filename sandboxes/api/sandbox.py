@@ -135,33 +135,36 @@ class ApiSandbox:
             raise RuntimeError(f"the sandbox did not record {method} {path}")
         return exchange
 
-    def send_as_outside_client(self, request: HttpRequest, saved: dict[str, Any] | None = None) -> Exchange:
-        """Send a pack-format request the way curl would: no tutor client header (source 'outside').
+    def send_as_learner(self, request: HttpRequest, saved: dict[str, Any] | None = None) -> Exchange:
+        """Send a pack-format request as the learner's client would: curl (no tutor client header, source
+        'outside'), or the request workbench when the request says `via: workbench`.
 
         `{name}` placeholders are filled from `saved`, values an earlier request of the same action
         `save`d (a token from a login, an ETag), as a learner would copy them by hand; this request's
         own `save`s are added to it (a value the response does not have is not added)."""
+        from tutor.checks.http_match import found, read_value
         from tutor.checks.http_probe import prepared
-        from tutor.checks.http_traffic import found, read_value
 
         saved = {} if saved is None else saved
         path, kwargs = prepared(request, saved)
         if request.repeat > 1:
-            return self._send_many(request.method, path, kwargs, request.repeat, request.concurrency)
-        exchange = self.send(request.method, path, source=None, **kwargs)
+            return self._send_many(request.method, path, kwargs, request.repeat, request.concurrency, request.via)
+        exchange = self.send(request.method, path, source=None if request.via == "outside" else request.via, **kwargs)
         for name, source in request.save.items():
             value = read_value(source, exchange)
             if found(value):
                 saved[name] = value
         return exchange
 
-    def _send_many(self, method: str, path: str, kwargs: dict[str, Any], times: int, concurrency: int) -> Exchange:
+    def _send_many(
+        self, method: str, path: str, kwargs: dict[str, Any], times: int, concurrency: int, via: str = "outside"
+    ) -> Exchange:
         """The same request `times` times, `concurrency` at once (threads share one pooled client, as
         the load tool's workers do); returns the last exchange to finish. A repeated request saves nothing."""
         from concurrent.futures import ThreadPoolExecutor
 
         def one(_: int) -> Exchange:
-            return self.send(method, path, source=None, **dict(kwargs))
+            return self.send(method, path, source=None if via == "outside" else via, **dict(kwargs))
 
         if concurrency <= 1:
             return [one(i) for i in range(times)][-1]
@@ -188,6 +191,10 @@ class ApiEvidence:
 
     def exchanges(self) -> Sequence[Exchange]:
         return self._sandbox.recorder.since_mark()
+
+    def history(self) -> Sequence[Exchange]:
+        """Everything the recorder still holds for this lesson, the steps before this one included."""
+        return self._sandbox.recorder.all()
 
     def request(self, method: str, path: str, **kwargs: Any) -> Exchange:
         return self._sandbox.send(method, path, source="tutor", **kwargs)

@@ -118,7 +118,7 @@ class State:
         """Guards every dictionary below; held briefly, never across a database call."""
         self.cache: dict[tuple[str, ...], CacheEntry] = {}
         self.idempotency: dict[str, IdempotentResult] = {}
-        self.buckets: dict[tuple[str, str], TokenBucket] = {}
+        self.buckets: dict[str, TokenBucket] = {}  # by caller (`recorder.caller_key`)
         self.last_write: dict[str, float] = {}
         """table -> lesson time of the API's last write to it."""
         self.started = self.clock.now()

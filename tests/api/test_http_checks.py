@@ -34,7 +34,7 @@ def run(api: ApiSandbox, spec: dict, answer: Any = None) -> CheckResult:
 def send(api: ApiSandbox, source: str | None = None, **request: Any) -> None:
     req = HttpRequest.model_validate(request)
     if source is None:
-        api.send_as_outside_client(req)
+        api.send_as_learner(req)
     else:
         from sandboxes.api.sandbox import build_request_kwargs
 

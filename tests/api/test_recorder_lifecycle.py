@@ -84,7 +84,7 @@ def test_start_stop_leaves_no_thread_or_socket(tmp_path: Path) -> None:
     api = ApiSandbox.start(settings(), database=db)
     port = api.port
     assert api.base_url == f"http://127.0.0.1:{port}"
-    exchange = api.send_as_outside_client(HttpRequest(method="GET", path="/v1/books", query={"limit": 1}))
+    exchange = api.send_as_learner(HttpRequest(method="GET", path="/v1/books", query={"limit": 1}))
     assert exchange.status == 200 and exchange.source == "outside" and exchange.query == "limit=1"
     assert "sandbox-api" in _threads()
     api.stop()

@@ -34,7 +34,7 @@ def plain(db: Path) -> Iterator[ApiSandbox]:
 
 def _burst(api: ApiSandbox, path: str, n: int = 8) -> list[str]:
     api.mark()
-    api.send_as_outside_client(HttpRequest(path=path, repeat=n, concurrency=n))
+    api.send_as_learner(HttpRequest(path=path, repeat=n, concurrency=n))
     return [e.header("x-cache") for e in _log(api, path)]
 
 
@@ -66,7 +66,7 @@ def test_a_failed_load_fails_its_waiters_and_is_not_cached(plain: ApiSandbox) ->
     with httpx.Client(base_url=plain.base_url, trust_env=False, timeout=10) as c:
         c.put("/_sandbox/caching", json={"single_flight": True})
     plain.mark()
-    plain.send_as_outside_client(HttpRequest(path="/v1/books/9999", repeat=4, concurrency=4))
+    plain.send_as_learner(HttpRequest(path="/v1/books/9999", repeat=4, concurrency=4))
     assert [e.status for e in _log(plain, "/v1/books/9999")] == [404] * 4
     assert plain.app.state.loading == {}
 
@@ -106,22 +106,22 @@ def test_no_switch_unless_the_lesson_allows_it(db: Path) -> None:
 
 
 def test_header_lists_match_elements_in_any_order_and_case() -> None:
-    from tutor.checks.http_traffic import _list_differences
+    from tutor.checks.http_match import list_differences
 
     header = "Private, max-age=30, NO-STORE"
-    assert _list_differences("Cache-Control", ["no-store", "private", "max-age", "max-age=30"], header) == []
-    assert _list_differences("Cache-Control", ["!public", "!s-maxage"], header) == []
-    assert _list_differences("Cache-Control", ["max-age=60"], header) == [
+    assert list_differences("Cache-Control", ["no-store", "private", "max-age", "max-age=30"], header) == []
+    assert list_differences("Cache-Control", ["!public", "!s-maxage"], header) == []
+    assert list_differences("Cache-Control", ["max-age=60"], header) == [
         "response header Cache-Control: should include max-age=60, got 'Private, max-age=30, NO-STORE'"
     ]
-    assert _list_differences("Cache-Control", ["!private"], header)[0].endswith(
+    assert list_differences("Cache-Control", ["!private"], header)[0].endswith(
         "should not include private, " + "got 'Private, max-age=30, NO-STORE'"
     )
-    assert _list_differences("Cache-Control", ["no-store"], None) == [
+    assert list_differences("Cache-Control", ["no-store"], None) == [
         "response header Cache-Control: should include no-store, the header is missing"
     ]
     # `no-store` is not `no-store-ish`, and `max-age` does not match `s-maxage`
-    assert _list_differences("Cache-Control", ["max-age"], "s-maxage=60") != []
+    assert list_differences("Cache-Control", ["max-age"], "s-maxage=60") != []
 
 
 def test_the_switch_sets_a_resources_cache_control(db: Path) -> None:
@@ -147,7 +147,7 @@ def test_the_switch_sets_a_resources_cache_control(db: Path) -> None:
 def test_a_request_header_that_must_not_be_sent() -> None:
     from types import SimpleNamespace
 
-    from tutor.checks.http_traffic import request_differences
+    from tutor.checks.http_match import request_differences
     from tutor.pack.specs_http import RequestMatch
 
     match = RequestMatch.model_validate({"method": "GET", "absent_headers": ["If-None-Match"]})

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from sandboxes.api.recorder import Exchange
-from tutor.checks.http_traffic import closest, matches, request_differences, response_differences
+from tutor.checks.http_match import closest, matches, request_differences, response_differences
 from tutor.pack.specs_http import TrafficExpectation
 
 

@@ -25,6 +25,8 @@ KIND_MODULES: dict[str, str] = {
     "sql_state": "tutor.checks.sql_state",
     "sql_cost": "tutor.checks.sql_cost",
     "sql_ran": "tutor.checks.sql_ran",
+    "sql_probe": "tutor.checks.sql_probe",
+    "sql_replay": "tutor.checks.sql_replay",
     "http_traffic": "tutor.checks.http_traffic",
     "http_probe": "tutor.checks.http_probe",
     "http_value": "tutor.checks.http_value",

@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
     from tutor.pack.actions import Answer
@@ -71,7 +71,7 @@ class SqlEvidence(Protocol):
         """A read-only connection to the lesson's starting database, as every learner got it."""
 
     def query(
-        self, sql: str, *, on: str = "live", reverse_unordered: bool = False
+        self, sql: str, *, on: Literal["live", "step", "start"] = "live", reverse_unordered: bool = False
     ) -> tuple[list[str], list[tuple[object, ...]]]:
         """(columns, rows) of a read-only query on the live database, the state the step opened on
         ("step") or the lesson's starting database ("start"); optionally with unordered SELECTs reversed."""
@@ -89,6 +89,9 @@ class HttpEvidence(Protocol):
 
     def exchanges(self) -> Sequence[Any]:
         """Recorded request/response exchanges since the step opened, oldest first."""
+
+    def history(self) -> Sequence[Any]:
+        """Every exchange still recorded in this lesson (earlier steps too), oldest first."""
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """Send the checker's own request to the sandbox (marked as the tutor's, not the learner's)."""

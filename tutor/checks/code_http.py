@@ -14,8 +14,8 @@ from typing import Any
 
 from tutor.checks import register
 from tutor.checks.base import CheckContext, CheckResult, shorten
+from tutor.checks.http_match import describe_response, found, read_value, response_differences, show_exchange
 from tutor.checks.http_probe import prepared
-from tutor.checks.http_traffic import describe_response, found, read_value, response_differences, show_exchange
 from tutor.pack.specs_code import CodeHttpCheck
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from tutor.checks import register
 from tutor.checks.base import CheckContext, CheckResult, shorten
-from tutor.checks.http_traffic import (
+from tutor.checks.http_match import (
     closest,
     describe_request,
     describe_response,
@@ -51,14 +51,15 @@ def _repeat(ctx: CheckContext, exchange: Any) -> Any:
 @register("http_flow")
 def check_http_flow(spec: HttpFlowCheck, ctx: CheckContext) -> CheckResult:
     from sandboxes.api.flow import Flow
+    from tutor.checks.http_traffic import learner_log
 
-    everything = [e for e in ctx.need_http().exchanges() if e.source != "tutor"]
+    everything, log = learner_log(ctx.need_http())
     wanted = describe_request(spec.request)
-    matching = [e for e in everything if not request_differences(spec.request, e)]
+    matching = [e for e in everything if not request_differences(spec.request, e, log)]
     if not matching:
         if not everything:
             return CheckResult(False, "No requests reached the sandbox since this step opened.", expected=wanted)
-        near = closest(TrafficExpectation(request=spec.request), everything)
+        near = closest(TrafficExpectation(request=spec.request), everything, log)
         assert near is not None
         exchange, diffs = near
         return CheckResult(
@@ -84,7 +85,7 @@ def check_http_flow(spec: HttpFlowCheck, ctx: CheckContext) -> CheckResult:
             *show_exchange(exchange),
         )
     if spec.response is not None:
-        diffs = response_differences(spec.response, exchange)
+        diffs = response_differences(spec.response, exchange, log)
         if diffs:
             return fail(
                 f"The response was not the one this step needs: {diffs[0]}.",

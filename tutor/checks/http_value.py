@@ -6,8 +6,8 @@ from typing import Any
 
 from tutor.checks import register
 from tutor.checks.base import CheckContext, CheckResult
+from tutor.checks.http_match import found, read_value
 from tutor.checks.http_probe import prepared
-from tutor.checks.http_traffic import found, read_value
 from tutor.pack.specs_http import HttpValueCheck
 
 

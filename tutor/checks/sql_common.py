@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import math
+import re
 import sqlite3
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from tutor.checks.base import CheckUnavailable, SqlEvidence, shorten
 
@@ -148,3 +150,58 @@ def compare_rows(expected: list[Row], got: list[Row], *, ordered: bool, toleranc
         result.details.append(f"extra: {_some(len(extra))}:")
         result.details.extend(f"  {fmt_row(originals_have[k])}" for k in extra[:SAMPLE])
     return result
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split()).upper()
+
+
+def starts_with(sql: str, keyword: str) -> bool:
+    """Whether `sql` begins with the words `keyword` (case and spacing folded, comments skipped)."""
+    from sandboxes.sql.guard import strip_leading
+
+    head = _words(strip_leading(sql))
+    want = _words(keyword)
+    return head == want or head.startswith(want + " ") or head.startswith(want + ";") or head.startswith(want + "(")
+
+
+def statement_fits(rule: Any, sql: str) -> bool:
+    """`rule` has `keyword` and `pattern` (either may be None): whether `sql` fits both."""
+    if rule.keyword is not None and not starts_with(sql, rule.keyword):
+        return False
+    return rule.pattern is None or re.search(rule.pattern, sql, re.I | re.S) is not None
+
+
+_SCAN = re.compile(
+    r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|`[^`]*`|\[[^\]]*\]|--[^\n]*|/\*.*?(?:\*/|$)|[()]|[A-Za-z_]+|.""", re.S
+)
+
+
+def top_level_words(sql: str) -> list[tuple[int, str]]:
+    """(offset, upper-cased word) of each keyword-like word outside brackets, strings and comments."""
+    depth = 0
+    out: list[tuple[int, str]] = []
+    for match in _SCAN.finditer(sql):
+        piece = match.group(0)
+        if piece == "(":
+            depth += 1
+        elif piece == ")":
+            depth = max(0, depth - 1)
+        elif depth == 0 and (piece[0].isalpha() or piece[0] == "_"):
+            out.append((match.start(), piece.upper()))
+    return out
+
+
+def with_tie_breakers(query: str, width: int, direction: str) -> str | None:
+    """`query` with every result column added, in `direction`, after its own top-level ORDER BY terms:
+    rows its ORDER BY leaves tied come out in another order; rows it orders fully do not move. None when
+    the query has no top-level ORDER BY (reversing unordered SELECTs covers those)."""
+    text = query.strip().rstrip(";").rstrip()
+    words = top_level_words(text)
+    orders = [i for i, (_, w) in enumerate(words[:-1]) if w == "ORDER" and words[i + 1][1] == "BY"]
+    if not orders or width < 1:
+        return None
+    after = orders[-1] + 2
+    end = next((offset for offset, w in words[after:] if w in ("LIMIT", "OFFSET")), len(text))
+    extra = ", ".join(f"{n} {direction}" for n in range(1, width + 1))
+    return f"{text[:end].rstrip()}, {extra} {text[end:]}".rstrip()

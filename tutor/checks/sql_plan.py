@@ -67,17 +67,7 @@ def _plan_details(plan: Plan, query: str) -> tuple[str, ...]:
     return ("the plan:", *("  " + line for line in plan.render().splitlines()), f"query: {shorten(query, 100)}")
 
 
-@register("sql_plan")
-def check_sql_plan(spec: SqlPlanCheck, ctx: CheckContext) -> CheckResult:
-    evidence = ctx.need_sql()
-    query = spec.query if spec.query is not None else learner_query(evidence)
-    conn = evidence.connect()
-    try:
-        plan = explain(conn, query)
-    except sqlite3.Error as exc:
-        if spec.query is not None:
-            return CheckResult(False, f"the check's query does not prepare: {exc}", error=True)
-        return CheckResult(False, f"Your query does not prepare: {exc}", got=shorten(query))
+def _problems(spec: SqlPlanCheck, conn: sqlite3.Connection, plan: Plan) -> list[str]:
     problems: list[str] = []
     if spec.uses_index is not None:
         wrong = _uses_index(conn, plan, spec.uses_index)
@@ -101,13 +91,35 @@ def check_sql_plan(spec: SqlPlanCheck, ctx: CheckContext) -> CheckResult:
         )
     if spec.sorts is True and not sorting:
         problems.append("Expected the plan to sort in a temporary B-tree, but the rows already come in order.")
-    if not problems:
-        searches = [s.detail for s in plan.steps if s.is_access]
-        shape = "; ".join(searches) if searches else "the plan has the right shape"
-        return CheckResult(True, f"Right: {shape}.")
-    return CheckResult(
-        False,
-        problems[0],
-        got=shorten(" | ".join(s.detail for s in plan.steps), 200),
-        details=(*problems[1:], *_plan_details(plan, query)),
-    )
+    return problems
+
+
+@register("sql_plan")
+def check_sql_plan(spec: SqlPlanCheck, ctx: CheckContext) -> CheckResult:
+    evidence = ctx.need_sql()
+    queries = spec.queries or [spec.query if spec.query is not None else learner_query(evidence)]
+    conn = evidence.connect()
+    shapes: list[str] = []
+    for number, query in enumerate(queries, start=1):
+        try:
+            plan = explain(conn, query)
+        except sqlite3.Error as exc:
+            if spec.query is not None or spec.queries:
+                return CheckResult(False, f"the check's query does not prepare: {exc}", error=True)
+            return CheckResult(False, f"Your query does not prepare: {exc}", got=shorten(query))
+        problems = _problems(spec, conn, plan)
+        if problems:
+            first = problems[0]
+            if len(queries) > 1:
+                first = f"For query {number} of {len(queries)} ({shorten(' '.join(query.split()), 80)}): {first}"
+            return CheckResult(
+                False,
+                first,
+                got=shorten(" | ".join(s.detail for s in plan.steps), 200),
+                details=(*problems[1:], *_plan_details(plan, query)),
+            )
+        shapes.extend(s.detail for s in plan.steps if s.is_access)
+    shape = "; ".join(dict.fromkeys(shapes)) if shapes else "the plan has the right shape"
+    if len(queries) > 1:
+        return CheckResult(True, f"Right: all {len(queries)} queries are planned as they should be ({shape}).")
+    return CheckResult(True, f"Right: {shape}.")

@@ -6,13 +6,12 @@ the result: `sql_state`, `sql_plan`, `sql_result`."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
-from sandboxes.sql.guard import strip_leading
 from tutor.checks import register
 from tutor.checks.base import CheckContext, CheckResult, shorten
+from tutor.checks.sql_common import statement_fits
 from tutor.pack.specs_sql import SqlRanCheck, StatementExpect
 
 _TRANSACTION_WORDS = {
@@ -28,22 +27,48 @@ def _words(text: str) -> str:
 
 
 def _matches(want: StatementExpect, statement: Any) -> bool:
-    sql = str(statement.sql)
-    if want.keyword is not None:
-        head = _words(strip_leading(sql))
-        keyword = _words(want.keyword)
-        if not (head == keyword or head.startswith(keyword + " ") or head.startswith(keyword + ";")):
-            return False
-    if want.pattern is not None and not re.search(want.pattern, sql, re.I | re.S):
+    if not statement_fits(want, str(statement.sql)):
+        return False
+    if want.changes is not None and getattr(statement, "changes", -1) != want.changes:
         return False
     return want.transaction == "any" or statement.transaction == want.transaction
 
 
 def _describe(want: StatementExpect) -> str:
     what = f"a statement starting with {_words(want.keyword)}" if want.keyword else "a statement of the asked shape"
+    if want.changes is not None:
+        what += f" that changes exactly {want.changes} row{'' if want.changes == 1 else 's'}"
     if want.transaction != "any":
         what += " " + _TRANSACTION_WORDS[want.transaction]
     return what
+
+
+def _atomic_problem(spec: SqlRanCheck, ran: Sequence[Any]) -> str | None:
+    """Why the statements `spec.atomic` is about did not commit as one unit; None when they did."""
+    assert spec.atomic is not None
+    mine = [r for r in ran if statement_fits(spec.atomic, str(r.sql))]
+    if not mine:
+        return None  # the statements themselves are `statements`' business
+    units = {("transaction", r.number) if r.transaction != "none" else ("alone", i) for i, r in enumerate(mine)}
+    if len(units) > 1:
+        alone = sum(1 for r in mine if r.transaction == "none")
+        if alone:
+            return (
+                "Your writes did not commit as one: "
+                + (f"{alone} of them committed on its own" if alone == 1 else f"{alone} of them committed on their own")
+                + ". If the next one had failed, the first would have stayed: put them in one transaction, or make "
+                "them one statement."
+            )
+        return (
+            "Your writes ran in different transactions: if the second had failed, the first would have stayed. "
+            "Put them in one transaction."
+        )
+    state = mine[0].transaction
+    if state == "open":
+        return "Your writes are in a transaction that is still open: nobody else sees them until you COMMIT."
+    if state == "rolled_back":
+        return "Your writes were rolled back: nothing of them stayed. Run them again and COMMIT."
+    return None
 
 
 def _match_all(spec: SqlRanCheck, ran: Sequence[Any]) -> tuple[StatementExpect | None, list[int]]:
@@ -70,6 +95,15 @@ def check_sql_ran(spec: SqlRanCheck, ctx: CheckContext) -> CheckResult:
         missing, used = _match_in_one_transaction(spec, ran)
     else:
         missing, used = _match_all(spec, ran)
+    if missing is None and spec.atomic is not None:
+        problem = _atomic_problem(spec, ran)
+        if problem is not None:
+            shown = [r for r in ran if statement_fits(spec.atomic, str(r.sql))][-5:]
+            details = ["your writes:"] + [
+                f"  {shorten(r.sql.rstrip().rstrip(';'), 70)}: {_TRANSACTION_WORDS.get(r.transaction, r.transaction)}"
+                for r in shown
+            ]
+            return CheckResult(False, problem, details=tuple(details))
     if missing is None:
         return CheckResult(True, "Right: you ran " + "; ".join(shorten(ran[i].sql, 60) for i in used) + ".")
     summary = (

@@ -3,24 +3,39 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 from tutor.checks import register
 from tutor.checks.base import CheckContext, CheckResult, shorten
-from tutor.checks.sql_common import compare_rows, learner_query, plural, run_query
+from tutor.checks.sql_common import Row, compare_rows, learner_query, plural, with_tie_breakers
 from tutor.pack.specs_sql import SqlResultCheck
+
+
+def _order_is_fixed(evidence: Any, query: str, width: int, want: list[Row], tolerance: float) -> bool:
+    """Whether `query` gives `want`'s order because it asks for it, not by luck: the same rows in the same
+    order when SQLite returns unordered rows the other way round, and when rows its ORDER BY leaves tied
+    are ordered by every column, both ways."""
+    variants = [evidence.query(query, reverse_unordered=True)[1]]
+    for direction in ("DESC", "ASC"):
+        broken = with_tie_breakers(query, width, direction)
+        if broken is not None:
+            try:
+                variants.append(evidence.query(broken)[1])
+            except sqlite3.Error:
+                continue  # a form the rewrite cannot handle: the other variants still judge it
+    return all(compare_rows(want, rows, ordered=True, tolerance=tolerance).same for rows in variants)
 
 
 @register("sql_result")
 def check_sql_result(spec: SqlResultCheck, ctx: CheckContext) -> CheckResult:
     evidence = ctx.need_sql()
     query = learner_query(evidence)
-    conn = evidence.connect()
     try:
-        want_columns, want = run_query(conn, spec.reference)
+        want_columns, want = evidence.query(spec.reference, on=spec.reference_on)
     except sqlite3.Error as exc:
         return CheckResult(False, f"the reference query failed: {exc}", error=True, got=shorten(spec.reference))
     try:
-        got_columns, got = run_query(conn, query)
+        got_columns, got = evidence.query(query)
     except sqlite3.Error as exc:
         return CheckResult(False, f"Your query failed when the tutor ran it: {exc}", got=shorten(query))
     checked = f"checked: {shorten(query, 100)}"
@@ -43,6 +58,22 @@ def check_sql_result(spec: SqlResultCheck, ctx: CheckContext) -> CheckResult:
                     details=(checked,),
                 )
     comparison = compare_rows(want, got, ordered=spec.ordered, tolerance=spec.float_tolerance)
+    # The same query with SQLite free to return unordered rows the other way round, and with tied rows
+    # ordered differently: an order that was only luck (no ORDER BY, no tie-breaker) comes out different.
+    if comparison.same and spec.ordered:  # noqa: SIM102 - the second test runs the query again; keep it apart
+        if not _order_is_fixed(evidence, query, len(got_columns), want, spec.float_tolerance):
+            return CheckResult(
+                False,
+                "The rows come out in the right order here, but only by luck: nothing in your query fixes it.",
+                expected="the same order every time (an ORDER BY on columns that tell every row apart)",
+                got="another order when SQLite is free to return the rows differently",
+                details=(
+                    "Without ORDER BY, or with an ORDER BY whose columns are equal for some rows, SQLite may "
+                    "return rows in any order: today's order can change with an index, a VACUUM or a new "
+                    "version. Order by the columns the task names, and end with one that is unique (the id).",
+                    checked,
+                ),
+            )
     if comparison.same:
         return CheckResult(True, f"Right: the same {plural(len(got), 'row')} as the reference.")
     return CheckResult(

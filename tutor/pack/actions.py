@@ -45,6 +45,11 @@ class HttpRequest(Model):
         le=100,
         description="With `repeat`: how many of the repeats are in flight at once (1: one after another).",
     )
+    via: Literal["outside", "workbench"] = Field(
+        default="outside",
+        description="In a solution or wrong answer: the client that sends it, `outside` (curl, a browser) or the "
+        "tutor's request `workbench` (a check with `source:` tells them apart).",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> HttpRequest:
@@ -146,3 +151,18 @@ class WrongAnswer(Action):
     """An answer the step's check must reject. `feedback` is shown to a learner whose answer matches it."""
 
     feedback: str | None = Field(default=None, description="Why this answer is wrong, shown to a learner who gives it.")
+    fails_to_run: bool = Field(
+        default=False,
+        description="This answer fails before the check can judge it, on purpose (SQL that SQLite refuses, code "
+        "that does not import): a mistake learners make. Without it, `pack test` reports such a wrong answer as "
+        "proving nothing about the check.",
+    )
+
+
+class Alternative(Action):
+    """Another right answer the check must accept: an unusual form of the solution, or a derived answer
+    (`pack test --mutants`) that is right after all. `why` says why it is right."""
+
+    why: str | None = Field(
+        default=None, description="Why this is right too (shown by `pack test`, never to learners)."
+    )

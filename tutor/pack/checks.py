@@ -13,7 +13,9 @@ from tutor.pack.specs_http import HttpFlowCheck, HttpProbeCheck, HttpTrafficChec
 from tutor.pack.specs_sql import (
     SqlCostCheck,
     SqlPlanCheck,
+    SqlProbeCheck,
     SqlRanCheck,
+    SqlReplayCheck,
     SqlResultCheck,
     SqlSchemaCheck,
     SqlStateCheck,
@@ -37,6 +39,8 @@ CheckSpec = Annotated[
     | SqlStateCheck
     | SqlCostCheck
     | SqlRanCheck
+    | SqlProbeCheck
+    | SqlReplayCheck
     | HttpTrafficCheck
     | HttpProbeCheck
     | HttpValueCheck
@@ -50,7 +54,9 @@ AllCheck.model_rebuild()
 
 CONCEPT_KINDS = frozenset({"choice", "text", "number", "http_value"})
 """Kinds the learner answers by typing or picking (http_value reads the sandbox, but the answer is typed)."""
-SQL_KINDS = frozenset({"sql_result", "sql_plan", "sql_schema", "sql_state", "sql_cost", "sql_ran"})
+SQL_KINDS = frozenset(
+    {"sql_result", "sql_plan", "sql_schema", "sql_state", "sql_cost", "sql_ran", "sql_probe", "sql_replay"}
+)
 HTTP_KINDS = frozenset({"http_traffic", "http_probe", "http_value", "http_flow"})
 CODE_KINDS = frozenset({"code_http", "code_tests"})
 """Kinds that run the learner's own code (a build-it lesson, with `build:`)."""

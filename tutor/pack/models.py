@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from tutor.pack.actions import Action, WrongAnswer
+from tutor.pack.actions import Action, Alternative, WrongAnswer
 from tutor.pack.base import Markdown, Model, NonEmpty, Slug
 from tutor.pack.checks import CheckSpec
 from tutor.pack.sandbox_api import ApiSettings
@@ -70,7 +70,7 @@ class Step(Model):
     wrong_answers: list[WrongAnswer] = Field(
         default_factory=list, description="Answers the check must reject: `pack test` proves it does."
     )
-    alternatives: list[Action] = Field(
+    alternatives: list[Alternative] = Field(
         default_factory=list,
         description="Other right answers, often better than the reference (a covering index, a stricter "
         "header): `pack test` proves the check accepts each of them too.",

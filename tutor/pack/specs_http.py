@@ -2,51 +2,210 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from tutor.pack.actions import HttpMethod, HttpRequest
 from tutor.pack.base import Model, NonEmpty
 
 JSON_PATH_HELP = "Dotted path into the JSON body: 'items[0].id', 'token', 'meta.total'."
+VALUE_SOURCE_HELP = (
+    "Where a response holds the value: 'header:NAME', 'json:PATH' ('items[*].id' for every item, "
+    "'items[-1].id' for the last), 'cookie:NAME' (set by Set-Cookie), 'sf:NAME[MEMBER][;PARAM]' (a member or "
+    "parameter of a Structured Field such as RateLimit-Policy, RFC 9651: 'sf:RateLimit-Policy;q'), or 'status'."
+)
+MATCHER_HELP = (
+    "A literal value, '*' (present, any value), or a matcher: {given: ...} (a value the server gave the "
+    "learner), {not: V}, {one_of: [...]}, {pattern: REGEX}, {at_least: N, at_most: M}."
+)
+
+
+def _valid_regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression: {exc}") from None
+    return value
+
+
+def _valid_source(value: str) -> str:
+    kind, sep, rest = value.partition(":")
+    if value == "status" or (sep and kind in ("header", "json", "cookie", "sf") and rest.strip()):
+        return value
+    raise ValueError(f"'{value}' is not 'header:NAME', 'json:PATH', 'cookie:NAME', 'sf:NAME' or 'status'")
+
+
+class Given(Model):
+    """A value with provenance: the learner sent a value the server gave them (in a response of theirs),
+    not one they made up or copied from the lesson text. `which` says which of the given values counts:
+    `latest` (the newest one before this request: the current ETag, the newest refresh token, the
+    cursor of the previous page) or `superseded` (one a later response replaced: a stale ETag, an
+    old refresh token)."""
+
+    given: NonEmpty = Field(description=VALUE_SOURCE_HELP)
+    from_: RequestMatch | None = Field(
+        default=None,
+        alias="from",
+        description="Only responses to requests like this count as giving it (default: any response the learner got).",
+    )
+    which: Literal["any", "latest", "superseded"] = Field(
+        default="any",
+        description="`any`: any value given before this request; `latest`: the newest given before it; "
+        "`superseded`: one given earlier and replaced by a newer one before this request.",
+    )
+    since: Literal["step", "lesson"] = Field(
+        default="step",
+        description="`step`: given since the step opened; `lesson`: at any time in this lesson (a login of an "
+        "earlier step).",
+    )
+    add: float | None = Field(
+        default=None, description="Compare with the given number plus this (the id after the last one shown)."
+    )
+
+    _source = field_validator("given")(_valid_source)
+
+
+class NotEqual(Model):
+    """Present, and not this value."""
+
+    not_: Any = Field(alias="not")
+
+
+class OneOf(Model):
+    """Equal to one of these values."""
+
+    one_of: list[Any] = Field(min_length=1)
+
+
+class Pattern(Model):
+    """Text that fully matches this regular expression."""
+
+    pattern: NonEmpty
+
+    _regex = field_validator("pattern")(_valid_regex)
+
+
+class Between(Model):
+    """A number within these bounds (inclusive)."""
+
+    at_least: float | None = None
+    at_most: float | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Between:
+        if self.at_least is None and self.at_most is None:
+            raise ValueError("give `at_least`, `at_most` or both")
+        return self
+
+
+Matcher = Given | NotEqual | OneOf | Pattern | Between
+TextValue = Matcher | str
+"""A header, query or path value: text, '*', or a matcher."""
+AnyValue = Matcher | Any
+"""A JSON body field: any JSON value, '*', or a matcher."""
 
 
 class RequestMatch(Model):
     """Which recorded requests count. Every given field must match."""
 
     method: HttpMethod | None = None
+    head_for_get: bool = Field(
+        default=False,
+        description="With `method: GET`: a HEAD request counts too (use it when the step reads only headers; "
+        "a HEAD is a GET without the body, RFC 9110 §9.3.2).",
+    )
     path: str | None = Field(default=None, description="Exact path without the query string: /v1/books")
-    path_pattern: str | None = Field(default=None, description="A regular expression the path fully matches.")
-    query: dict[str, str] = Field(default_factory=dict, description="Query parameters that must be present.")
-    headers: dict[str, str] = Field(
-        default_factory=dict, description="Request headers that must be present; '*' matches any value."
+    path_pattern: str | None = Field(
+        default=None,
+        description="A regular expression the path fully matches; named groups (?P<id>...) can be matched "
+        "with `path_groups`.",
+    )
+    path_groups: dict[str, TextValue] = Field(
+        default_factory=dict,
+        description="Values of `path_pattern`'s named groups: {id: {given: 'json:items[*].id'}} (an id the "
+        "learner was shown).",
+    )
+    query: dict[str, TextValue] = Field(
+        default_factory=dict, description="Query parameters that must be present. " + MATCHER_HELP
+    )
+    headers: dict[str, TextValue] = Field(
+        default_factory=dict,
+        description="Request headers that must be present. " + MATCHER_HELP + " Compared as HTTP means them: "
+        "If-None-Match and If-Match as lists of entity tags (weak and strong comparison, RFC 9110 §13.1), "
+        "If-Modified-Since and If-Unmodified-Since as dates, Authorization by its credentials (the scheme is "
+        "case-insensitive).",
+    )
+    cookies: dict[str, TextValue] = Field(
+        default_factory=dict, description="Cookies the request's Cookie header must carry, by name."
     )
     absent_headers: list[str] = Field(
         default_factory=list, description="Request headers that must not be sent: [If-None-Match]."
     )
-    json_fields: dict[str, Any] = Field(default_factory=dict, alias="json", description=JSON_PATH_HELP)
+    json_fields: dict[str, AnyValue] = Field(
+        default_factory=dict, alias="json", description=JSON_PATH_HELP + " " + MATCHER_HELP
+    )
+
+    _pattern = field_validator("path_pattern")(lambda v: v if v is None else _valid_regex(v))
+
+    @model_validator(mode="after")
+    def _check(self) -> RequestMatch:
+        if self.head_for_get and self.method != "GET":
+            raise ValueError("`head_for_get` goes with `method: GET`")
+        if self.path_groups:
+            if self.path_pattern is None:
+                raise ValueError("`path_groups` needs a `path_pattern` with named groups")
+            names = set(re.compile(self.path_pattern).groupindex)
+            unknown = sorted(set(self.path_groups) - names)
+            if unknown:
+                raise ValueError(f"`path_pattern` has no group named {', '.join(unknown)}")
+        return self
+
+
+class AnyOf(Model):
+    """One of several sets of list elements: {any_of: [[no-cache], [max-age=0, must-revalidate]]}."""
+
+    any_of: list[list[NonEmpty]] = Field(min_length=2)
 
 
 class ResponseExpect(Model):
     status: int | list[int] | None = Field(default=None, description="A status code, or a list of allowed ones.")
-    headers: dict[str, str] = Field(
-        default_factory=dict, description="Response headers that must be present; '*' matches any value."
+    headers: dict[str, TextValue] = Field(
+        default_factory=dict, description="Response headers that must be present. " + MATCHER_HELP
     )
     absent_headers: list[str] = Field(default_factory=list)
-    header_lists: dict[str, list[str]] = Field(
+    header_lists: dict[str, list[AnyOf | NonEmpty]] = Field(
         default_factory=dict,
         description="List-valued headers (Cache-Control, Vary, Allow) that must hold these elements, in any "
         "order and case: {Cache-Control: [no-store]}. 'max-age' matches any max-age=N; 'max-age=30' only "
-        "that value; '!public' means the element must not be there.",
+        "that value; '!public' means the element must not be there; {any_of: [[no-cache], [max-age=0, "
+        "must-revalidate]]} accepts either set (equivalent spellings of one policy).",
     )
-    json_fields: dict[str, Any] = Field(default_factory=dict, alias="json", description=JSON_PATH_HELP)
+    etag: bool = Field(
+        default=False, description="The response carries an ETag that is a well-formed entity tag (with its quotes)."
+    )
+    json_fields: dict[str, AnyValue] = Field(
+        default_factory=dict, alias="json", description=JSON_PATH_HELP + " " + MATCHER_HELP
+    )
 
 
 class TrafficExpectation(Model):
     request: RequestMatch = Field(default_factory=RequestMatch)
     response: ResponseExpect = Field(default_factory=ResponseExpect)
     at_least: int = Field(default=1, ge=1, description="How many matching exchanges there must be.")
+    wait_after_previous: float | NonEmpty | None = Field(
+        default=None,
+        description="With `in_order`: this request came at least this long after the previous expectation's, "
+        "by the lesson clock: seconds, or a value read from that response ('header:Retry-After').",
+    )
+
+    @field_validator("wait_after_previous")
+    @classmethod
+    def _wait(cls, value: float | str | None) -> float | str | None:
+        if isinstance(value, str):
+            return _valid_source(value)
+        return value
 
 
 class HttpTrafficCheck(Model):
@@ -58,6 +217,19 @@ class HttpTrafficCheck(Model):
     source: Literal["any", "outside", "workbench"] = Field(
         default="any", description="'outside': only requests from curl, a browser or another client count."
     )
+    same_caller: bool = Field(
+        default=False,
+        description="Every matched request came from the same caller (the same credentials, or with none "
+        "the same address), as a rate limit or a session sees callers.",
+    )
+
+    @model_validator(mode="after")
+    def _order(self) -> HttpTrafficCheck:
+        if any(e.wait_after_previous is not None for e in self.expect[1:]) and not self.in_order:
+            raise ValueError("`wait_after_previous` needs `in_order: true`")
+        if self.expect[0].wait_after_previous is not None:
+            raise ValueError("the first expectation has no previous one to wait after")
+        return self
 
 
 class ProbeStep(Model):
@@ -81,7 +253,7 @@ class HttpValueCheck(Model):
 
     kind: Literal["http_value"]
     request: HttpRequest
-    value_from: NonEmpty = Field(description="'json:PATH', 'header:NAME' or 'status'.")
+    value_from: NonEmpty = Field(description=VALUE_SOURCE_HELP)
     case_sensitive: bool = True
     what: str | None = Field(
         default=None,
@@ -135,3 +307,6 @@ class HttpFlowCheck(Model):
         ):
             raise ValueError("give at least one assertion about the flow")
         return self
+
+
+Given.model_rebuild()

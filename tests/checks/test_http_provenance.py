@@ -1,0 +1,308 @@
+"""HTTP checks judge what a value means and where it came from, on a real sandbox API.
+
+Each test holds one class of answer a check must get right: a made-up validator, token or cursor
+(rejected: it has no provenance); a stale one where the current one is asked for and the reverse;
+a retry that does not wait for Retry-After by the lesson clock, or comes from another caller; and the
+right answers that text comparison refused (a weak or listed ETag, HEAD for reading headers,
+`max-age=0, must-revalidate` for "revalidate on every reuse", a date compared as a date).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import TypeAdapter
+
+from sandboxes.api.sandbox import ApiSandbox, build_request_kwargs
+from tests.api.helpers import make_db, settings
+from tutor.checks import evaluate
+from tutor.checks.base import CheckContext, CheckResult
+from tutor.pack.actions import HttpRequest
+from tutor.pack.checks import CheckSpec
+
+SPEC: TypeAdapter[Any] = TypeAdapter(CheckSpec)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return make_db(tmp_path / "lesson.db")
+
+
+def _start(db: Path, **extra: Any) -> Iterator[ApiSandbox]:
+    auth = {"users": [{"username": "ada", "password": "correct horse", "role": "admin"}], "refresh_tokens": True}
+    caching = {"etag": True, "last_modified": True, "cache_control": "max-age=60"}
+    sandbox = ApiSandbox.start(settings(auth=auth, caching=caching, **extra), database=db)
+    sandbox.mark()
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def api(db: Path) -> Iterator[ApiSandbox]:
+    yield from _start(db)
+
+
+@pytest.fixture
+def limited(db: Path) -> Iterator[ApiSandbox]:
+    """The same API with a small rate limit: three requests, then one token every five seconds."""
+    yield from _start(db, rate_limit={"capacity": 3, "refill_per_second": 0.2})
+
+
+def run(api: ApiSandbox, spec: dict[str, Any], answer: Any = None) -> CheckResult:
+    return evaluate(SPEC.validate_python(spec), CheckContext(answer=answer, http=api.evidence()))
+
+
+def send(api: ApiSandbox, *, via: str | None = None, **request: Any) -> Any:
+    req = HttpRequest.model_validate(request)
+    if via is None:
+        return api.send_as_learner(req)
+    return api.send(req.method, req.path, source=via, **build_request_kwargs(req))
+
+
+REVALIDATE = {
+    "kind": "http_traffic",
+    "in_order": True,
+    "expect": [
+        {"request": {"method": "GET", "path": "/v1/books/1", "head_for_get": True}, "response": {"status": 200}},
+        {
+            "request": {
+                "method": "GET",
+                "path": "/v1/books/1",
+                "headers": {"If-None-Match": {"given": "header:ETag", "from": {"path": "/v1/books/1"}}},
+            },
+            "response": {"status": 304},
+        },
+    ],
+}
+
+
+def test_a_made_up_or_wildcard_validator_has_no_provenance(api: ApiSandbox) -> None:
+    send(api, path="/v1/books/1")
+    send(api, path="/v1/books/1", headers={"If-None-Match": "*"})  # 304 too, but names no version
+    result = run(api, REVALIDATE)
+    assert not result.passed
+    assert "is not an ETag from /v1/books/1 since this step opened" in result.explain()
+    send(api, path="/v1/books/1", headers={"If-None-Match": '"0123456789abcdef0123"'})
+    assert not run(api, REVALIDATE).passed
+
+
+def test_the_etag_the_server_gave_passes_weak_listed_or_read_with_head(api: ApiSandbox) -> None:
+    etag = send(api, method="HEAD", path="/v1/books/1").header("etag")
+    assert send(api, path="/v1/books/1", headers={"If-None-Match": f"W/{etag}"}).status == 304
+    assert run(api, REVALIDATE).passed
+    api.mark()
+    send(api, path="/v1/books/1")
+    send(api, path="/v1/books/1", headers={"If-None-Match": f'"older", {etag}'})
+    assert run(api, REVALIDATE).passed
+    # an ETag of another book is given, but not by /v1/books/1
+    api.mark()
+    other = send(api, path="/v1/books/2").header("etag")
+    send(api, path="/v1/books/1", headers={"If-None-Match": other})
+    assert not run(api, REVALIDATE).passed
+
+
+LOST_UPDATE = {
+    "kind": "http_traffic",
+    "in_order": True,
+    "expect": [
+        {
+            "request": {
+                "method": "PATCH",
+                "path": "/v1/books/5",
+                "headers": {"If-Match": {"given": "header:ETag", "from": {"path": "/v1/books/5"}, "which": "latest"}},
+            },
+            "response": {"status": 200},
+        },
+        {
+            "request": {
+                "method": "PATCH",
+                "path": "/v1/books/5",
+                "headers": {
+                    "If-Match": {"given": "header:ETag", "from": {"path": "/v1/books/5"}, "which": "superseded"}
+                },
+            },
+            "response": {"status": 412},
+        },
+    ],
+}
+
+
+def test_a_lost_update_needs_the_stale_etag_not_a_wildcard_and_a_made_up_one(api: ApiSandbox) -> None:
+    send(api, path="/v1/books/5")
+    assert send(api, method="PATCH", path="/v1/books/5", headers={"If-Match": "*"}, json={"price": 9}).status == 200
+    bogus = send(api, method="PATCH", path="/v1/books/5", headers={"If-Match": '"bogus"'}, json={"year": 2002})
+    assert bogus.status == 412
+    result = run(api, LOST_UPDATE)
+    assert not result.passed
+    assert "If-Match" in result.explain()
+
+
+def test_a_lost_update_with_the_etag_both_clerks_read_passes(api: ApiSandbox) -> None:
+    etag = send(api, path="/v1/books/5").header("etag")
+    assert send(api, method="PATCH", path="/v1/books/5", headers={"If-Match": etag}, json={"price": 9}).status == 200
+    assert send(api, method="PATCH", path="/v1/books/5", headers={"If-Match": etag}, json={"year": 2}).status == 412
+    assert run(api, LOST_UPDATE).passed
+
+
+RETRY = {
+    "kind": "http_traffic",
+    "in_order": True,
+    "same_caller": True,
+    "expect": [
+        {"request": {"method": "GET", "path": "/v1/books"}, "response": {"status": 429}},
+        {
+            "request": {"method": "GET", "path": "/v1/books"},
+            "response": {"status": 200},
+            "wait_after_previous": "header:Retry-After",
+        },
+    ],
+}
+
+
+def test_a_retry_from_another_tool_meets_the_same_limit_and_does_not_pass(limited: ApiSandbox) -> None:
+    api = limited
+    statuses = [send(api, path="/v1/books").status for _ in range(4)]
+    assert statuses[-1] == 429
+    # The workbench is the same caller: it gets no bucket of its own.
+    assert send(api, via="workbench", path="/v1/books").status == 429
+    assert not run(api, RETRY).passed
+
+
+def test_a_retry_too_soon_is_told_how_long_it_waited(limited: ApiSandbox) -> None:
+    api = limited
+    for _ in range(4):
+        refused = send(api, path="/v1/books")
+    wait = int(refused.header("retry-after"))
+    api.advance_clock(wait - 2)  # not quite
+    api.advance_clock(1)
+    early = send(api, path="/v1/books")
+    api.advance_clock(3)
+    result = run(api, RETRY)
+    if early.status == 200:  # the bucket refilled a token early: the request came too soon all the same
+        assert not result.passed and "too soon" in result.summary
+    later = send(api, path="/v1/books")
+    assert later.status == 200
+    assert run(api, RETRY).passed
+
+
+def test_cache_control_directives_compare_as_a_set_with_declared_equivalents(api: ApiSandbox) -> None:
+    from tutor.checks.http_match import list_differences
+    from tutor.pack.specs_http import AnyOf
+
+    every_reuse = AnyOf(any_of=[["no-cache"], ["max-age=0", "must-revalidate"]])
+    assert list_differences("Cache-Control", [every_reuse], "max-age=0, Must-Revalidate") == []
+    assert list_differences("Cache-Control", [every_reuse], "private, no-cache") == []
+    assert list_differences("Cache-Control", [every_reuse], "max-age=0") != []
+    assert list_differences("Cache-Control", [every_reuse], "must-revalidate, max-age=60") != []
+
+
+IF_MODIFIED = {
+    "kind": "http_traffic",
+    "in_order": True,
+    "expect": [
+        {"request": {"method": "GET", "path": "/v1/books/3"}, "response": {"status": 200}},
+        {
+            "request": {
+                "method": "GET",
+                "path": "/v1/books/3",
+                "headers": {"If-Modified-Since": {"given": "header:Last-Modified"}},
+            },
+            "response": {"status": 304},
+        },
+    ],
+}
+
+
+def test_dates_compare_as_dates_and_a_made_up_date_is_not_given(api: ApiSandbox) -> None:
+    stamp = send(api, path="/v1/books/3").header("last-modified")
+    assert send(api, path="/v1/books/3", headers={"If-Modified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"}).status == 304
+    assert not run(api, IF_MODIFIED).passed
+    # the same instant, written with the obsolete RFC 850 form, is the same date
+    from email.utils import parsedate_to_datetime
+
+    moment = parsedate_to_datetime(stamp)
+    rfc850 = moment.strftime("%A, %d-%b-%y %H:%M:%S GMT")
+    assert send(api, path="/v1/books/3", headers={"If-Modified-Since": rfc850}).status == 304
+    assert run(api, IF_MODIFIED).passed, run(api, IF_MODIFIED).explain()
+
+
+def test_a_structured_field_parameter_can_be_read(limited: ApiSandbox) -> None:
+    api = limited
+    spec = {
+        "kind": "http_value",
+        "request": {"method": "GET", "path": "/v1/books"},
+        "value_from": "sf:RateLimit-Policy;q",
+    }
+    assert run(api, spec, answer="3").passed
+    assert not run(api, spec, answer="bucket").passed
+    assert run(api, {**spec, "value_from": "sf:RateLimit-Policy[bucket];q"}, answer="3").passed
+
+
+FOLLOW_AND_DELETE = {
+    "kind": "http_traffic",
+    "in_order": True,
+    "expect": [
+        {"request": {"method": "GET", "path": "/v1/books"}, "response": {"status": 200}},
+        {
+            "request": {
+                "method": "DELETE",
+                "path_pattern": "/v1/books/(?P<id>\\d+)",
+                "path_groups": {"id": {"given": "json:items[*].id", "from": {"method": "GET", "path": "/v1/books"}}},
+            },
+            "response": {"status": 204},
+        },
+    ],
+}
+
+
+def test_a_path_part_can_be_required_to_be_one_the_learner_was_shown(api: ApiSandbox) -> None:
+    send(api, path="/v1/books", query={"limit": 3})
+    send(api, method="DELETE", path="/v1/books/20")
+    result = run(api, FOLLOW_AND_DELETE)
+    assert not result.passed
+    assert "the <id> part sent '20'" in result.explain()
+    send(api, method="DELETE", path="/v1/books/2")
+    assert run(api, FOLLOW_AND_DELETE).passed
+
+
+def test_the_newest_refresh_token_and_an_old_one_are_told_apart(api: ApiSandbox) -> None:
+    def refresh(which: str, status: int) -> dict[str, Any]:
+        token = {"given": "json:refresh_token", "which": which}
+        return {
+            "request": {"method": "POST", "path": "/auth/refresh", "json": {"refresh_token": token}},
+            "response": {"status": status},
+        }
+
+    # rotate, replay the old token (the family is revoked), then try the new one: refused too
+    replay = {
+        "kind": "http_traffic",
+        "in_order": True,
+        "expect": [refresh("latest", 200), refresh("superseded", 401), refresh("latest", 401)],
+    }
+    login = send(api, method="POST", path="/auth/login", json={"username": "ada", "password": "correct horse"})
+    first = login.json()["refresh_token"]
+    second = send(api, method="POST", path="/auth/refresh", json={"refresh_token": first}).json()["refresh_token"]
+    assert send(api, method="POST", path="/auth/refresh", json={"refresh_token": first}).status == 401
+    assert send(api, method="POST", path="/auth/refresh", json={"refresh_token": first}).status == 401
+    result = run(api, replay)
+    assert not result.passed, "the old token three times never tries the new one"
+    assert "an older refresh_token" in result.explain()
+    assert send(api, method="POST", path="/auth/refresh", json={"refresh_token": second}).status == 401
+    assert run(api, replay).passed
+
+
+def test_a_body_field_can_be_anything_but_a_value(api: ApiSandbox) -> None:
+    send(api, path="/v1/books/4")
+    spec = {
+        "kind": "http_traffic",
+        "expect": [
+            {"request": {"method": "GET", "path": "/v1/books/4"}, "response": {"json": {"year": {"not": 1994}}}}
+        ],
+    }
+    result = run(api, spec)
+    assert not result.passed and "should not be 1994" in result.explain()
+    spec["expect"][0]["response"]["json"]["year"] = {"one_of": [1993, 1994]}  # type: ignore[index]
+    assert run(api, spec).passed
