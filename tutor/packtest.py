@@ -5,21 +5,31 @@ For each lesson, in pack order, the sandboxes it declares are started headlessly
 
 - each of `wrong_answers` is applied from the state a learner has when the step opens, and the check
   must reject it; the state is then put back (`Session.reset_step`, the learner's F4), so a wrong
-  answer never leaks into another case or a later step;
+  answer never leaks into another case or a later step. A wrong answer that fails before the check can
+  judge it (its SQL fails, a request cannot be sent, its code does not import) proves nothing about
+  the check and is reported, unless the lesson marks it `fails_to_run`;
+- each of `alternatives` is applied from that same state and must pass;
+- with `--mutants`, wrong answers derived from the solution (`tutor.mutants`) are applied the same way
+  and counted: each should be rejected, or be one of the declared alternatives;
 - the reference `solution` is applied from that same step-open state, the way a learner's action is
   (typed answer, SQL on the guarded learner connection, the lesson clock moved by `wait`, HTTP
   requests as an outside client), and the check must accept it; its effects carry forward, as they
   would for a learner.
 
+Then every alternative of a step is followed by the reference solutions of the lesson's later steps,
+which must still pass: no later step may depend on something only the reference happened to do.
+
 "State" is all of it: the SQL database and everything the API sandbox remembers (its cache,
 rate-limit buckets, idempotency keys, accounts, sessions, refresh tokens, deny-list, relation
 strategies and clock), so the verdicts do not depend on the order of the cases.
 
-Everything runs in a throwaway BACKEND_TUTOR_HOME unless one is given, and nothing is left behind.
+Lessons are independent, so `jobs` of them run at once, each in a process of its own. Everything runs
+in a throwaway BACKEND_TUTOR_HOME unless one is given, and nothing is left behind.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -29,12 +39,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tutor.checks.base import CheckResult
-from tutor.pack.actions import Action
+from tutor.pack.actions import Action, WrongAnswer
 from tutor.pack.checks import CONCEPT_KINDS
 from tutor.pack.loader import LessonFile, Pack
 from tutor.pack.models import Step
 from tutor.paths import Home
-from tutor.session import ActionFailed, MissingValue, Session
+from tutor.session import ActionFailed, MissingValue, Session, SessionState
+
+MutantOutcome = Literal["", "rejected", "survived", "declared", "did not run"]
 
 
 @dataclass(frozen=True)
@@ -43,24 +55,52 @@ class Case:
     line: int
     lesson: str
     step: str
-    case: str  # "solution" | "wrong answer N" | "alternative N" | "warning"
+    case: str  # "solution" | "wrong answer N" | "alternative N" | "mutant: ..." | "the starter files" | ...
     passed: bool
     message: str = ""
-    severity: Literal["case", "warning"] = "case"
+    severity: Literal["case", "warning", "mutant"] = "case"
+    mutant: MutantOutcome = ""
+    action: dict[str, Any] | None = None  # a mutant's action, in the pack format, to declare it if it is right
 
     def line_text(self) -> str:
         where = f"{self.file}:{self.line}: {self.lesson}/{self.step}"
         if self.severity == "warning":
             return f"{where}: warning: {self.message}"
+        if self.severity == "mutant":
+            return f"{where}: {self.case} ({self.mutant}): {self.message}"
+        if self.passed:
+            return f"{where}: {self.case}: ok" + (f" ({self.message})" if self.message else "")
         if self.case == "solution":
             return f"{where}: the solution was rejected: {self.message}"
         if self.case.startswith("alternative"):
             return f"{where}: {self.case} (a right answer) was rejected: {self.message}"
+        if self.case.startswith("solution after"):
+            return f"{where}: the {self.case} was rejected: {self.message}"
         if self.case == "the starter files":
             return f"{where}: the starter files: {self.message}"
-        if self.message.startswith("the check"):
+        if self.message.startswith(("the check", "it proves nothing")):
             return f"{where}: {self.case}: {self.message}"
         return f"{where}: {self.case} was accepted" + (f" ({self.message})" if self.message else "")
+
+
+@dataclass
+class StepScore:
+    lesson: str
+    step: str
+    generated: int = 0
+    rejected: int = 0
+    declared: int = 0
+    survived: int = 0
+    did_not_run: int = 0
+
+    @property
+    def judged(self) -> int:
+        """Mutants that count: run, and not declared right answers."""
+        return self.rejected + self.survived
+
+    @property
+    def score(self) -> float | None:
+        return None if self.judged == 0 else self.rejected / self.judged
 
 
 @dataclass
@@ -79,13 +119,60 @@ class Report:
     def failed_count(self) -> int:
         return len(self.failures)
 
-    def as_json(self) -> dict[str, Any]:
+    def mutation_scores(self) -> list[StepScore]:
+        scores: dict[tuple[str, str], StepScore] = {}
+        for case in self.cases:
+            if case.severity != "mutant":
+                continue
+            score = scores.setdefault((case.lesson, case.step), StepScore(case.lesson, case.step))
+            score.generated += 1
+            if case.mutant == "rejected":
+                score.rejected += 1
+            elif case.mutant == "survived":
+                score.survived += 1
+            elif case.mutant == "declared":
+                score.declared += 1
+            else:
+                score.did_not_run += 1
+        return list(scores.values())
+
+    def mutation_summary(self) -> dict[str, Any] | None:
+        scores = self.mutation_scores()
+        if not scores:
+            return None
+        total = StepScore("", "")
+        for s in scores:
+            total.generated += s.generated
+            total.rejected += s.rejected
+            total.declared += s.declared
+            total.survived += s.survived
+            total.did_not_run += s.did_not_run
+        judged = [s.score for s in scores if s.score is not None]
         return {
+            "generated": total.generated,
+            "rejected": total.rejected,
+            "declared_right": total.declared,
+            "survived": total.survived,
+            "did_not_run": total.did_not_run,
+            "score": total.score,
+            "lowest_step_score": min(judged) if judged else None,
+            "steps_below_90": sum(1 for value in judged if value < 0.9),
+        }
+
+    def as_json(self) -> dict[str, Any]:
+        document: dict[str, Any] = {
             "passed": self.passed_count,
             "failed": self.failed_count,
             "cases": [asdict(c) for c in self.cases if c.severity == "case"],
             "warnings": [asdict(c) for c in self.cases if c.severity == "warning"],
         }
+        summary = self.mutation_summary()
+        if summary is not None:
+            document["mutants"] = summary | {
+                "steps": [asdict(s) | {"score": s.score} for s in self.mutation_scores()],
+                "cases": [asdict(c) for c in self.cases if c.severity == "mutant"],
+            }
+        return document
 
 
 def _one_line(result: CheckResult) -> str:
@@ -131,12 +218,15 @@ def _warnings(entry: LessonFile, index: int, step: Step, strict: bool) -> list[C
             )
         )
 
-    hands_on = step.check.kind not in CONCEPT_KINDS
-    if hands_on and not step.wrong_answers:
+    if hands_on(step) and not step.wrong_answers:
         warn("a hands-on step with no wrong_answers: nothing proves its check can fail")
     if not step.hints:
         warn("no hints")
     return out
+
+
+def hands_on(step: Step) -> bool:
+    return step.check.kind not in CONCEPT_KINDS
 
 
 def _starter_case(session: Session, entry: LessonFile, index: int, step: Step) -> Case:
@@ -152,7 +242,121 @@ def _starter_case(session: Session, entry: LessonFile, index: int, step: Step) -
     return Case(entry.path, line, entry.lesson.id, step.id, "the starter files", not result.passed, message)
 
 
-def check_lesson(pack: Pack, entry: LessonFile, home: Home, *, strict: bool = False) -> list[Case]:
+@dataclass(frozen=True)
+class Verdict:
+    """What became of one replayed action: the check's result, or why the action never reached it."""
+
+    result: CheckResult | None
+    failure: str | None = None  # the action could not run (its SQL failed, a request was not sent, ...)
+    broken: bool = False  # the action cannot be replayed as written (a `save` that found nothing)
+
+    @property
+    def judged(self) -> bool:
+        return self.result is not None and self.failure is None and self.result.judged and not self.result.error
+
+
+def _try(session: Session, step: Step, action: Action) -> Verdict:
+    """Apply `action` from the state the step opened on, check it, and put that state back."""
+    try:
+        session.begin_step(step)
+        try:
+            answer = session.apply(action)
+        except MissingValue as exc:
+            return Verdict(None, str(exc), broken=True)
+        except ActionFailed as exc:
+            # judged all the same, on whatever evidence it left (as a learner's half-run script would be)
+            return Verdict(session.check(step, action.answer), str(exc))
+        return Verdict(session.check(step, answer))
+    finally:
+        session.reset_step()
+
+
+def _wrong_case(entry: LessonFile, step: Step, number: int, wrong: WrongAnswer, verdict: Verdict) -> list[Case]:
+    index = entry.lesson.steps.index(step)
+    line = entry.source.value_pos(("steps", index, "wrong_answers", number - 1)).line
+    label = f"wrong answer {number}"
+
+    def case(passed: bool, message: str, severity: Literal["case", "warning"] = "case") -> Case:
+        return Case(entry.path, line, entry.lesson.id, step.id, label, passed, message, severity)
+
+    if verdict.broken:
+        return [case(False, f"the check cannot judge it: {verdict.failure}")]
+    result = verdict.result
+    assert result is not None
+    if result.error:
+        return [case(False, f"the check itself failed: {_one_line(result)}")]
+    if result.passed:
+        return [case(False, _one_line(result))]
+    out: list[Case] = []
+    if not verdict.judged and not wrong.fails_to_run:
+        why = verdict.failure or result.summary
+        out.append(
+            case(
+                False,
+                f"it proves nothing about the check: it failed before the check could judge it ({why}). Fix it, or "
+                "mark it `fails_to_run: true` if that failure is the mistake it shows",
+            )
+        )
+    else:
+        out.append(case(True, result.summary))
+    if wrong.feedback and result.feedback != wrong.feedback:
+        shown = "no feedback" if result.feedback is None else "another answer's feedback"
+        out.append(
+            Case(
+                entry.path,
+                line,
+                entry.lesson.id,
+                step.id,
+                f"{label} feedback",
+                passed=False,
+                message=f"a learner who gives this answer sees {shown}, not the one written for it",
+                severity="warning",
+            )
+        )
+    return out
+
+
+def _mutant_cases(session: Session, entry: LessonFile, step: Step) -> list[Case]:
+    from tutor.mutants import declared, mutants
+
+    index = entry.lesson.steps.index(step)
+    line = entry.source.key_pos(("steps", index, "solution")).line
+    out: list[Case] = []
+    for mutant in mutants(step.solution):
+        action = mutant.action.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+        label = f"mutant: {mutant.name}"
+
+        def case(
+            outcome: MutantOutcome, message: str, passed: bool = True, label: str = label, action: Any = action
+        ) -> Case:
+            return Case(entry.path, line, entry.lesson.id, step.id, label, passed, message, "mutant", outcome, action)
+
+        right = declared(mutant, list(step.alternatives))
+        if right is not None:
+            out.append(case("declared", right.why or "declared among the alternatives"))
+            continue
+        verdict = _try(session, step, mutant.action)
+        if not verdict.judged:
+            why = verdict.failure or (verdict.result.summary if verdict.result else "")
+            out.append(case("did not run", why))
+        elif verdict.result is not None and verdict.result.passed:
+            out.append(
+                case(
+                    "survived",
+                    "the check accepted it: a weakness of the check, or a right answer to declare among the "
+                    "alternatives with `why`",
+                    passed=False,
+                )
+            )
+        else:
+            assert verdict.result is not None
+            out.append(case("rejected", verdict.result.summary))
+    return out
+
+
+def check_lesson(
+    pack: Pack, entry: LessonFile, home: Home, *, strict: bool = False, mutants: bool = False
+) -> list[Case]:
     cases: list[Case] = []
     lesson = entry.lesson
     with Session(pack, lesson, home) as session:
@@ -171,6 +375,8 @@ def check_lesson(pack: Pack, entry: LessonFile, home: Home, *, strict: bool = Fa
                     message=f"the lesson's sandboxes did not start: {type(exc).__name__}: {exc}",
                 )
             ]
+        opened: list[SessionState] = []  # the state each step opened on, for the alternatives' replays
+        solved: list[bool] = []
         for index, step in enumerate(lesson.steps):
             cases.extend(_warnings(entry, index, step, strict))
 
@@ -178,66 +384,117 @@ def check_lesson(pack: Pack, entry: LessonFile, home: Home, *, strict: bool = Fa
                 return Case(entry.path, line, lesson.id, step.id, label, passed=passed, message=message)
 
             session.begin_step(step)  # keeps the step-open state every case starts from
+            assert session.step_open is not None
+            opened.append(session.step_open)
             if lesson.build is not None and session.workspace is not None:
                 cases.append(_starter_case(session, entry, index, step))
             for number, wrong in enumerate(step.wrong_answers, start=1):
-                label = f"wrong answer {number}"
-                line = entry.source.value_pos(("steps", index, "wrong_answers", number - 1)).line
-                try:
-                    session.begin_step(step)
-                    # A wrong answer that fails to run (bad SQL, say) is judged like any other:
-                    # the check decides, on whatever evidence it left. One that cannot be replayed
-                    # as written (a `save` that found nothing) is the author's to fix.
-                    try:
-                        answer = session.apply(wrong)
-                    except MissingValue as exc:
-                        cases.append(case(line, label, False, f"the check cannot judge it: {exc}"))
-                        continue
-                    except ActionFailed:
-                        answer = wrong.answer
-                    result = session.check(step, answer)
-                finally:
-                    session.reset_step()
-                if result.error:
-                    cases.append(case(line, label, False, f"the check itself failed: {_one_line(result)}"))
-                else:
-                    cases.append(case(line, label, not result.passed, _one_line(result) if result.passed else ""))
-                    if not result.passed and wrong.feedback and result.feedback != wrong.feedback:
-                        shown = "no feedback" if result.feedback is None else "another answer's feedback"
-                        cases.append(
-                            Case(
-                                entry.path,
-                                line,
-                                lesson.id,
-                                step.id,
-                                f"{label} feedback",
-                                passed=not strict,
-                                message=f"a learner who gives this answer sees {shown}, not the one written for it",
-                                severity="warning",
-                            )
-                        )
+                cases.extend(_wrong_case(entry, step, number, wrong, _try(session, step, wrong)))
             for number, alternative in enumerate(step.alternatives, start=1):
-                label = f"alternative {number}"
                 line = entry.source.value_pos(("steps", index, "alternatives", number - 1)).line
-                try:
-                    session.begin_step(step)
-                    answer, failure = _apply(session, alternative)
-                    verdict = None if failure is not None else session.check(step, answer)
-                finally:
-                    session.reset_step()  # from the step-open state, like every other case
-                if verdict is None:
-                    cases.append(case(line, label, False, f"it could not be applied: {failure}"))
-                else:
-                    cases.append(case(line, label, verdict.passed, "" if verdict.passed else _one_line(verdict)))
+                verdict = _try(session, step, alternative)
+                if verdict.failure is not None:
+                    cases.append(
+                        case(line, f"alternative {number}", False, f"it could not be applied: {verdict.failure}")
+                    )
+                elif verdict.result is not None:
+                    ok = verdict.result.passed
+                    cases.append(
+                        case(
+                            line,
+                            f"alternative {number}",
+                            ok,
+                            alternative.why or "" if ok else _one_line(verdict.result),
+                        )
+                    )
+            if mutants and hands_on(step):
+                cases.extend(_mutant_cases(session, entry, step))
             line = entry.source.key_pos(("steps", index, "solution")).line
             session.begin_step(step)
             answer, failure = _apply(session, step.solution)
             if failure is not None:
                 cases.append(case(line, "solution", False, failure))
+                solved.append(False)
                 continue
             result = session.check(step, answer)
             cases.append(case(line, "solution", result.passed, "" if result.passed else _one_line(result)))
+            solved.append(result.passed)
+            if result.passed:
+                cases.extend(_text_cases(entry, index, step, result))
+        if all(solved):
+            cases.extend(_after_alternatives(session, entry, opened))
     return cases
+
+
+def _text_cases(entry: LessonFile, index: int, step: Step, result: CheckResult) -> list[Case]:
+    """The explanation quotes only what the check measured ({{name}}), and states no figure that the
+    solution's own run contradicts: it must hold for every learner who passes."""
+    from tutor.checks.facts import contradicted, unknown
+
+    if not step.explanation:
+        return []
+    line = entry.source.key_pos(("steps", index, "explanation")).line
+    problems = [
+        f"the explanation quotes {{{{{name}}}}}, which this check does not measure"
+        + (f" (it measures: {', '.join(sorted(result.facts))})" if result.facts else "")
+        for name in unknown(step.explanation, result.facts)
+    ]
+    problems += [
+        f"the explanation says {figure}: quote the learner's own figure with {{{{name}}}}, or word it so it "
+        "holds for every passing answer"
+        for figure in contradicted(step.explanation, result.facts)
+    ]
+    return [Case(entry.path, line, entry.lesson.id, step.id, "explanation", False, problem) for problem in problems]
+
+
+def _after_alternatives(session: Session, entry: LessonFile, opened: list[SessionState]) -> list[Case]:
+    """Each alternative of a step, then the later steps' solutions: each must still pass."""
+    lesson = entry.lesson
+    out: list[Case] = []
+    for index, step in enumerate(lesson.steps[:-1]):
+        for number, alternative in enumerate(step.alternatives, start=1):
+            session.step, session.step_open = step, opened[index]
+            session.reset_step()
+            _, failure = _apply(session, alternative)
+            if failure is not None:
+                continue  # reported with the alternative itself
+            for later_index in range(index + 1, len(lesson.steps)):
+                later = lesson.steps[later_index]
+                session.begin_step(later)
+                answer, failure = _apply(session, later.solution)
+                result = None if failure is not None else session.check(later, answer)
+                passed = result is not None and result.passed
+                message = (failure or "") if result is None else "" if passed else _one_line(result)
+                out.append(
+                    Case(
+                        entry.path,
+                        entry.source.key_pos(("steps", later_index, "solution")).line,
+                        lesson.id,
+                        later.id,
+                        f"solution after alternative {number} of step {step.id}",
+                        passed,
+                        message,
+                    )
+                )
+                if not passed:
+                    break
+    return out
+
+
+def _lesson_in_process(
+    root: str, lesson_id: str, home: str, strict: bool, mutants: bool
+) -> list[Case]:  # pragma: no cover - runs in a worker process (tests/cli run it end to end)
+    from tutor.pack.loader import load_pack
+
+    loaded = load_pack(Path(root))
+    assert loaded.pack is not None
+    entry = loaded.pack.lesson_file(lesson_id)
+    assert entry is not None
+    return check_lesson(loaded.pack, entry, Home(Path(home)).ensure(), strict=strict, mutants=mutants)
+
+
+def default_jobs() -> int:
+    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
 def run_pack_test(
@@ -246,15 +503,35 @@ def run_pack_test(
     lesson_id: str | None = None,
     home: Path | None = None,
     strict: bool = False,
+    mutants: bool = False,
+    jobs: int = 1,
     on_case: Callable[[Case], None] | None = None,
 ) -> Report:
+    """Every lesson's cases, reported in pack order. With `jobs` > 1, lessons run in worker processes
+    (each its own sandboxes; the built databases are shared through the home's cache)."""
     report = Report()
+    entries = [e for e in pack.lessons if lesson_id is None or e.lesson.id == lesson_id]
+
+    def take(cases: list[Case]) -> None:
+        for case in cases:
+            report.cases.append(case)
+            if on_case is not None:
+                on_case(case)
+
     with _home(home) as tutor_home:
-        for entry in pack.lessons:
-            if lesson_id is not None and entry.lesson.id != lesson_id:
-                continue
-            for case in check_lesson(pack, entry, tutor_home, strict=strict):
-                report.cases.append(case)
-                if on_case is not None:
-                    on_case(case)
+        if jobs <= 1 or len(entries) <= 1:
+            for entry in entries:
+                take(check_lesson(pack, entry, tutor_home, strict=strict, mutants=mutants))
+            return report
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        context = multiprocessing.get_context("spawn")  # the parent may run server threads: never fork them
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            futures = [
+                pool.submit(_lesson_in_process, str(pack.root), e.lesson.id, str(tutor_home.root), strict, mutants)
+                for e in entries
+            ]
+            for future in futures:  # in pack order, as each is ready
+                take(future.result())
     return report

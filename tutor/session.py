@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from tutor.checks import evaluate
 from tutor.checks.base import CheckContext, CheckResult
-from tutor.pack.actions import Action, Answer, HttpRequest, Wait, WrongAnswer
+from tutor.pack.actions import Action, Answer, HttpRequest, SqlStep, Wait, WrongAnswer
 from tutor.pack.models import Lesson, Step
 
 if TYPE_CHECKING:
@@ -296,21 +296,27 @@ class Session:
                 raise ActionFailed("this lesson has no workspace (`build:`)")
             self.workspace.lay(self.pack.root / action.files)
         if action.sql is not None:
-            if self.sql is None:
-                raise ActionFailed("this lesson has no SQL sandbox running")
-            run = self.sql.run_learner(action.sql)
-            problem = run.describe_error()
-            if problem is not None:
-                raise ActionFailed(f"its SQL failed: {problem}")
+            self._run_sql(action.sql)
         if action.wait is not None:
             self._wait(action.wait)
         saved: dict[str, Any] = {}  # `save`d values live for one action, as the format says
-        for number, item in enumerate(action.requests, start=1):
+        number = 0
+        for item in action.requests:
             if isinstance(item, Wait):
                 self._wait(item.wait)
-                continue
-            self._send(number, item, saved)
+            elif isinstance(item, SqlStep):
+                self._run_sql(item.sql)
+            else:
+                number += 1
+                self._send(number, item, saved)
         return action.answer
+
+    def _run_sql(self, sql: str) -> None:
+        if self.sql is None:
+            raise ActionFailed("this lesson has no SQL sandbox running")
+        problem = self.sql.run_learner(sql).describe_error()
+        if problem is not None:
+            raise ActionFailed(f"its SQL failed: {problem}")
 
     def _wait(self, seconds: float) -> None:
         if self.api is None:
@@ -370,24 +376,35 @@ class Session:
         same typed answer, or the same SQL as their last statements), the author's feedback for it is
         added: it says why that particular mistake is a mistake."""
         result = evaluate(step.check, self.context(answer))
-        if not result.passed and result.feedback is None:
-            matching = [w for w in step.wrong_answers if w.feedback and self._did(w, answer)]
-            if matching:
-                # Several declared mistakes can be inside one learner's traffic: the one they made last,
-                # then the most specific one (SQL as well as requests; more requests; more details) is
-                # what the feedback should be about.
-                def recency(wrong: WrongAnswer) -> tuple[int, bool, int, int]:
-                    last = self._sent(wrong) if wrong.requests else None
-                    sent = [r for r in wrong.requests if isinstance(r, HttpRequest)]
-                    detail = sum(
-                        len(r.headers) + len(r.query) + (r.json_body is not None) + (r.body is not None) for r in sent
-                    )
-                    count = sum(r.repeat for r in sent)
-                    return (-1 if last is None else last, wrong.sql is not None, count, detail)
+        if result.passed:
+            return result
+        matching = [
+            w for w in step.wrong_answers if (w.feedback or w.hints or w.answer is not None) and self._did(w, answer)
+        ]
+        if not matching:
+            return result
 
-                best = max(matching, key=recency) if any(w.requests for w in matching) else matching[0]
-                result = replace(result, feedback=best.feedback)
-        return result
+        # Several declared mistakes can be inside one learner's traffic: the one they made last, then the most
+        # specific one (SQL as well as requests; more requests; more details) is what the feedback is about;
+        # one with words of its own (feedback, hints) before one without.
+        def recency(wrong: WrongAnswer) -> tuple[bool, int, bool, int, int]:
+            last = self._sent(wrong) if wrong.requests else None
+            sent = [r for r in wrong.requests if isinstance(r, HttpRequest)]
+            detail = sum(len(r.headers) + len(r.query) + (r.json_body is not None) + (r.body is not None) for r in sent)
+            count = sum(r.repeat for r in sent)
+            return (
+                bool(wrong.feedback or wrong.hints),
+                -1 if last is None else last,
+                wrong.sql is not None,
+                count,
+                detail,
+            )
+
+        best = max(matching, key=recency) if any(w.requests for w in matching) else matching[0]
+        if not any(w.requests for w in matching):
+            best = next((w for w in matching if w.feedback or w.hints), matching[0])
+        feedback = result.feedback if result.feedback is not None else best.feedback
+        return replace(result, feedback=feedback, mistake=step.wrong_answers.index(best))
 
     def _did(self, wrong: WrongAnswer, answer: Answer | None) -> bool:
         """Whether the learner did what `wrong` describes: every part it gives (the typed answer, the

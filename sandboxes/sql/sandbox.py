@@ -51,6 +51,7 @@ class RanStatement:
     transaction: str
     number: int | None = None  # which transaction (numbered from 1 per sandbox); None: autocommit
     changes: int = -1  # rows it inserted, updated or deleted (-1: not a write)
+    at: float = 0.0  # when it finished (epoch seconds, wall clock): to order it against HTTP requests
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ class SqlSandbox:
         self._tutors: dict[int, sqlite3.Connection] = {}  # thread id -> the tutor's connection there
         self._start: sqlite3.Connection | None = None
         self._statements: list[str] = []
-        self._ran: list[tuple[str, int | None, int]] = []  # (statement, transaction number or None, changes)
+        self._ran: list[tuple[str, int | None, int, float]] = []  # (statement, transaction or None, changes, at)
         self._step_start: SqlSnapshot | None = None  # what the current step opened on (`mark`)
         self._transactions = 0  # transactions seen so far (numbers them)
         self._open_transaction: int | None = None
@@ -222,7 +223,7 @@ class SqlSandbox:
                 if not one.ok:
                     continue
                 self._statements.append(one.statement.sql)
-                self._ran.append((one.statement.sql, transaction, one.changes))
+                self._ran.append((one.statement.sql, transaction, one.changes, time.time()))
                 inner = unwrap_explain(one.statement.sql)
                 if one.returns_rows and leading_keyword(inner) in ROW_KEYWORDS:
                     self._last_query = inner
@@ -277,9 +278,9 @@ class SqlSandbox:
         """The statements since `mark()`, each with the fate of its transaction as of now."""
         with self._lock:
             out: list[RanStatement] = []
-            for sql, number, changes in self._ran:
+            for sql, number, changes, at in self._ran:
                 state = "none" if number is None else self._ended.get(number, "open")
-                out.append(RanStatement(sql, state, number, changes))
+                out.append(RanStatement(sql, state, number, changes, at))
             return out
 
     def evidence(self) -> SqlSandboxEvidence:

@@ -61,7 +61,7 @@ def evaluate(spec: Any, ctx: CheckContext) -> CheckResult:
     try:
         result = checker_for(spec.kind)(spec, ctx)
     except CheckUnavailable as missing:
-        return CheckResult(False, str(missing), kind=spec.kind)
+        return CheckResult(False, str(missing), kind=spec.kind, judged=False)
     except Exception as exc:
         return CheckResult(False, f"the check itself failed: {type(exc).__name__}: {exc}", kind=spec.kind, error=True)
     if not result.kind:

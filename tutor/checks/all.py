@@ -17,4 +17,7 @@ def check_all(spec: AllCheck, ctx: CheckContext) -> CheckResult:
             return replace(result, summary=prefix + result.summary)
         passed.append(result)
     feedback = "\n".join(r.feedback for r in passed if r.feedback) or None
-    return CheckResult(True, "All parts pass.", feedback=feedback)
+    facts: dict[str, object] = {}
+    for result in passed:
+        facts.update(result.facts)
+    return CheckResult(True, "All parts pass.", feedback=feedback, facts=facts)

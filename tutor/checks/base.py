@@ -12,9 +12,10 @@ claim; it reads the evidence.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -35,6 +36,21 @@ class CheckResult:
     details: tuple[str, ...] = ()
     feedback: str | None = None  # the author's words for this particular answer (an option's `why`, ...)
     error: bool = False  # the check could not run (a bug in the pack or the sandbox), not a wrong answer
+    judged: bool = True  # False: the learner's work never reached the check (no query yet, code that does not import)
+    mistake: int | None = None  # which of the step's declared wrong answers the learner gave (0-based), if any
+    facts: dict[str, Any] = field(default_factory=dict, compare=False)
+    """What the check measured on the learner's own work (hits, p50_ms, statements, rows, ...): an
+    explanation quotes them as `{{name}}`, so its numbers are the learner's, whatever they ran."""
+
+    def redacted(self) -> CheckResult:
+        """The result without the values the check wanted: what is wrong and where to look, not the answer.
+        Shown until the learner has viewed the solution (or when the step says its values are no secret)."""
+        return replace(
+            self,
+            expected=None,
+            first_difference=_redact(self.first_difference) if self.first_difference else None,
+            details=tuple(_redact_lines(self.details)),
+        )
 
     def explain(self) -> str:
         """The whole explanation as plain text (what `pack test` prints and the screen shows)."""
@@ -49,6 +65,35 @@ class CheckResult:
         if self.feedback:
             lines.append(self.feedback.strip())
         return "\n".join(lines)
+
+
+_EXPECTED_THEN = re.compile(r"\bexpected (?:one of )?.+?, (got|sent|your app sent) ")
+_EXPECTED_AT_END = re.compile(r":? expected .+$")
+
+
+def _redact(text: str) -> str:
+    """`row 1: expected (3, 'a'), got (4, 'b')` -> `row 1: got (4, 'b')`; `row 2 is missing: expected (...)`
+    -> `row 2 is missing`."""
+    text = _EXPECTED_THEN.sub(lambda m: m.group(1) + " ", text)
+    return _EXPECTED_AT_END.sub("", text)
+
+
+def _redact_lines(lines: Sequence[str]) -> list[str]:
+    """Detail lines without the rows or values the check wanted (a `missing:` sample lists them)."""
+    out: list[str] = []
+    skipping = False
+    for line in lines:
+        if line.startswith("missing:"):
+            out.append(
+                line.split(":", 1)[0] + ": " + line.split(":", 2)[1].strip().rstrip(":") + " (shown with the solution)"
+            )
+            skipping = True
+            continue
+        if skipping and line.startswith("  "):
+            continue
+        skipping = False
+        out.append(_redact(line))
+    return out
 
 
 class SqlEvidence(Protocol):

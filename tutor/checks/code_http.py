@@ -60,7 +60,9 @@ def shown(exchange: Any) -> list[str]:
 
 
 def problem_result(problem: Any) -> CheckResult:
-    return CheckResult(False, problem.summary, details=problem.details)
+    """The code could not be run, or did something a program must not; when it never loaded (it does not
+    parse or import), nothing about what it does was judged."""
+    return CheckResult(False, problem.summary, details=problem.details, judged=getattr(problem, "loaded", True))
 
 
 def _sql_lines(statements: list[str], scans: list[list[str]], limit: int = 4) -> list[str]:

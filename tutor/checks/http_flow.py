@@ -167,4 +167,10 @@ def check_http_flow(spec: HttpFlowCheck, ctx: CheckContext) -> CheckResult:
                 f"the checker's repeat: {again.summary()}",
             )
     passed = [f"flow: {flow.summary()}"]
-    return CheckResult(True, "The request's flow does what this step asks.", details=tuple(passed))
+    facts = {
+        "statements": flow.statement_count,
+        "vm_steps": flow.total_vm_steps,
+        "full_scans": len(flow.full_scans),
+        "duration_ms": round(exchange.duration_ms, 1),
+    }
+    return CheckResult(True, "The request's flow does what this step asks.", details=tuple(passed), facts=facts)

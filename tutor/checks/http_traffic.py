@@ -9,10 +9,12 @@ one the server gave the learner). The matching itself lives in `tutor.checks.htt
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from tutor.checks import register
 from tutor.checks.base import CheckContext, CheckResult
+from tutor.checks.facts import traffic
 from tutor.checks.http_match import (
     Log,
     closest,
@@ -22,6 +24,7 @@ from tutor.checks.http_match import (
     read_value,
     show_exchange,
 )
+from tutor.checks.sql_common import statement_fits
 from tutor.pack.specs_http import HttpTrafficCheck, TrafficExpectation
 
 SEARCH_BUDGET = 20_000
@@ -33,6 +36,23 @@ def learner_log(http: Any) -> tuple[list[Any], Log]:
     everything = [e for e in http.exchanges() if e.source != "tutor"]
     history = getattr(http, "history", None)
     return everything, Log(everything, history() if callable(history) else None)
+
+
+def _statement_words(rule: Any) -> str:
+    return f"the {rule.keyword.upper()}" if rule.keyword else "the statement this step asks for"
+
+
+def _after_sql(ctx: CheckContext, expectation: TrafficExpectation, pool: Sequence[Any], found: list[int]) -> list[int]:
+    """`found` without the exchanges that came before the statement `after_sql` asks for."""
+    rule = expectation.after_sql
+    if rule is None or not found:
+        return found
+    if ctx.sql is None:
+        return []
+    times = [r.at for r in ctx.sql.ran() if statement_fits(rule, str(r.sql))]
+    if not times:
+        return []
+    return [i for i in found if pool[i].time > min(times)]
 
 
 def _wait_needed(expectation: TrafficExpectation, previous: Any) -> float | None:
@@ -93,6 +113,13 @@ def _assign(spec: HttpTrafficCheck, pool: Sequence[Any], hits: list[list[int]]) 
 
 @register("http_traffic")
 def check_http_traffic(spec: HttpTrafficCheck, ctx: CheckContext) -> CheckResult:
+    result = _check(spec, ctx)
+    everything = [e for e in ctx.need_http().exchanges() if e.source != "tutor"]
+    pool = everything if spec.source == "any" else [e for e in everything if e.source == spec.source]
+    return replace(result, facts={**traffic(pool), **result.facts})
+
+
+def _check(spec: HttpTrafficCheck, ctx: CheckContext) -> CheckResult:
     everything, log = learner_log(ctx.need_http())
     pool = everything if spec.source == "any" else [e for e in everything if e.source == spec.source]
     where = {
@@ -113,7 +140,8 @@ def check_http_traffic(spec: HttpTrafficCheck, ctx: CheckContext) -> CheckResult
             expected=describe_request(spec.expect[0].request) + " -> " + describe_response(spec.expect[0].response),
             details=details,
         )
-    hits = [[i for i, e in enumerate(pool) if matches(expectation, e, log)] for expectation in spec.expect]
+    static = [[i for i, e in enumerate(pool) if matches(expectation, e, log)] for expectation in spec.expect]
+    hits = [_after_sql(ctx, expectation, pool, found) for expectation, found in zip(spec.expect, static, strict=True)]
     if _assign(spec, pool, hits) is not None:
         matched = len(spec.expect)
         return CheckResult(
@@ -128,6 +156,16 @@ def check_http_traffic(spec: HttpTrafficCheck, ctx: CheckContext) -> CheckResult
         mine = [i - offset for i in hits[number - 1] if i >= offset]
         label = f"request {number} of {len(spec.expect)}" if len(spec.expect) > 1 else "the one this step asks for"
         expected = f"{describe_request(expectation.request)} -> {describe_response(expectation.response)}"
+        early = [i for i in static[number - 1] if i >= offset and i not in hits[number - 1]]
+        if len(mine) < expectation.at_least and early and expectation.after_sql is not None:
+            what = _statement_words(expectation.after_sql)
+            return CheckResult(
+                False,
+                f"Your {label} came before {what} in the SQL workbench; this step needs it after.",
+                expected=expected + f", sent after {what}",
+                got=pool[early[-1]].summary(),
+                details=tuple(show_exchange(pool[early[-1]])),
+            )
         if len(mine) >= expectation.at_least:
             timely = [i for i in mine if _timely(expectation, candidates[i], previous if spec.in_order else None)]
             if spec.same_caller and caller is not None:

@@ -50,7 +50,8 @@ def check_sql_cost(spec: SqlCostCheck, ctx: CheckContext) -> CheckResult:
     factor = cost_factor(before, after)
     numbers = f"{before:,} VM steps at the start, {after:,} now: {factor:,.0f}x cheaper"
     if factor >= spec.min_factor:
-        return CheckResult(True, f"Right: {numbers}.")
+        facts = {"steps_before": before, "steps_after": after, "factor": round(factor, 1)}
+        return CheckResult(True, f"Right: {numbers}.", facts=facts)
     try:
         plan_lines = tuple("  " + line for line in explain(live, spec.query).render().splitlines())
     except sqlite3.Error:

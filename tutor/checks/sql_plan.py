@@ -106,7 +106,7 @@ def check_sql_plan(spec: SqlPlanCheck, ctx: CheckContext) -> CheckResult:
         except sqlite3.Error as exc:
             if spec.query is not None or spec.queries:
                 return CheckResult(False, f"the check's query does not prepare: {exc}", error=True)
-            return CheckResult(False, f"Your query does not prepare: {exc}", got=shorten(query))
+            return CheckResult(False, f"Your query does not prepare: {exc}", got=shorten(query), judged=False)
         problems = _problems(spec, conn, plan)
         if problems:
             first = problems[0]

@@ -37,7 +37,7 @@ def check_sql_result(spec: SqlResultCheck, ctx: CheckContext) -> CheckResult:
     try:
         got_columns, got = evidence.query(query)
     except sqlite3.Error as exc:
-        return CheckResult(False, f"Your query failed when the tutor ran it: {exc}", got=shorten(query))
+        return CheckResult(False, f"Your query failed when the tutor ran it: {exc}", got=shorten(query), judged=False)
     checked = f"checked: {shorten(query, 100)}"
     if len(want_columns) != len(got_columns):
         return CheckResult(
@@ -75,7 +75,9 @@ def check_sql_result(spec: SqlResultCheck, ctx: CheckContext) -> CheckResult:
                 ),
             )
     if comparison.same:
-        return CheckResult(True, f"Right: the same {plural(len(got), 'row')} as the reference.")
+        return CheckResult(
+            True, f"Right: the same {plural(len(got), 'row')} as the reference.", facts={"rows": len(got)}
+        )
     return CheckResult(
         False,
         comparison.summary,

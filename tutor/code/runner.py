@@ -46,12 +46,17 @@ _launcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tutor-code-lau
 class CodeProblem(Exception):
     """The learner's code could not be run or did something a program must not: in plain words."""
 
-    def __init__(self, summary: str, *details: str, file: str | None = None, line: int | None = None) -> None:
+    def __init__(
+        self, summary: str, *details: str, file: str | None = None, line: int | None = None, loaded: bool = True
+    ) -> None:
         super().__init__(summary)
         self.summary = summary
         self.details = tuple(d for d in details if d)
         self.file = file
         self.line = line
+        self.loaded = loaded
+        """False when the code never loaded (it does not parse or import, or has no app): a check that
+        stops here judged nothing about what the code does."""
 
 
 @dataclass
@@ -117,11 +122,13 @@ def describe_error(event: dict[str, Any], doing: str) -> CodeProblem:
             "Fix that line and save; the check runs again.",
             file=event.get("file"),
             line=event.get("line"),
+            loaded=False,
         )
     if event.get("type") == "no_app":
         return CodeProblem(
             f"{event['message']}: the tutor serves the ASGI application your module names `app` "
             "(app = FastAPI() at the top level of the file).",
+            loaded=False,
         )
     at = f" at {where}" if where else ""
     return CodeProblem(
@@ -129,6 +136,7 @@ def describe_error(event: dict[str, Any], doing: str) -> CodeProblem:
         shown,
         file=event.get("file"),
         line=event.get("line"),
+        loaded=doing != "your module was imported",
     )
 
 

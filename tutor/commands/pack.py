@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -129,16 +129,39 @@ def schema(which: str | None, out_dir: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON document with every case.")
 @click.option("--strict", is_flag=True, help="Warnings (no wrong answers, no hints) count as failures.")
 @click.option(
+    "--mutants",
+    is_flag=True,
+    help="Also derive wrong answers from each hands-on step's solution and report how many its check rejects.",
+)
+@click.option("--verbose", "-v", is_flag=True, help="Print every case, with why each wrong answer and mutant failed.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Lessons tested at once, each in a process of its own (default: the number of cores, at most 4).",
+)
+@click.option(
     "--home",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Use this state folder (and its built databases) instead of a throwaway one.",
 )
-def test_command(path: Path | None, lesson_id: str | None, as_json: bool, strict: bool, home: Path | None) -> None:
+def test_command(
+    path: Path | None,
+    lesson_id: str | None,
+    as_json: bool,
+    strict: bool,
+    mutants: bool,
+    verbose: bool,
+    jobs: int | None,
+    home: Path | None,
+) -> None:
     """Apply every step's solution (must pass) and wrong answers (must fail) through the real engine.
 
     Prints one line per failure as FILE:LINE: lesson/step: what went wrong, then `N passed, M failed`.
-    Exit 0 only when nothing failed.
+    With --mutants, also one line with the mutation score of the whole pack. Exit 0 only when nothing
+    failed (a surviving mutant is a failure: a weakness of the check, or a right answer to declare).
     """
     from tutor.pack.loader import load_pack
     from tutor.packtest import run_pack_test
@@ -152,13 +175,36 @@ def test_command(path: Path | None, lesson_id: str | None, as_json: bool, strict
     if lesson_id is not None and result.pack.lesson(lesson_id) is None:
         raise click.BadParameter(f"no lesson '{lesson_id}' in this pack", param_hint="--lesson")
 
-    show = _case_printer(result.pack, quiet=as_json)
-    report = run_pack_test(result.pack, lesson_id=lesson_id, home=home, strict=strict, on_case=show)
+    from tutor.packtest import default_jobs
+
+    show = _case_printer(result.pack, quiet=as_json, verbose=verbose)
+    report = run_pack_test(
+        result.pack,
+        lesson_id=lesson_id,
+        home=home,
+        strict=strict,
+        mutants=mutants,
+        jobs=jobs if jobs is not None else default_jobs(),
+        on_case=show,
+    )
     if as_json:
         click.echo(json.dumps(report.as_json(), indent=2))
     else:
         click.echo(f"{report.passed_count} passed, {report.failed_count} failed")
+        summary = report.mutation_summary()
+        if summary is not None:
+            click.echo(_mutation_line(summary))
     sys.exit(0 if report.failed_count == 0 else 1)
+
+
+def _mutation_line(summary: dict[str, Any]) -> str:
+    score = "-" if summary["score"] is None else f"{summary['score']:.1%}"
+    lowest = "" if summary["lowest_step_score"] is None else f", lowest step {summary['lowest_step_score']:.0%}"
+    return (
+        f"mutants: {summary['generated']} derived, {summary['rejected']} rejected, {summary['declared_right']} "
+        f"declared right, {summary['survived']} survived, {summary['did_not_run']} did not run: score {score}"
+        f"{lowest}, {summary['steps_below_90']} step(s) below 90%"
+    )
 
 
 def _home() -> Home:
@@ -184,14 +230,15 @@ def new_command(folder: Path, title: str | None, pack_id: str | None) -> None:
     click.echo(f"next: backend-tutor pack validate {folder} && backend-tutor pack test {folder}")
 
 
-def _case_printer(pack_obj: Pack, quiet: bool = False) -> Callable[[Case], None]:
-    """Print failures and warnings; mark a failure that may only follow from an earlier failed solution
-    in the same lesson, and show the step's instructor notes beside its first failure."""
+def _case_printer(pack_obj: Pack, quiet: bool = False, verbose: bool = False) -> Callable[[Case], None]:
+    """Print failures and warnings (every case with `verbose`); mark a failure that may only follow from an
+    earlier failed solution in the same lesson, and show the step's instructor notes beside its first failure.
+    A surviving mutant is printed with its action, ready to paste among the step's alternatives."""
     failed_solution: dict[str, str] = {}
     noted: set[tuple[str, str]] = set()
 
     def show(case: Case) -> None:
-        if quiet or (case.passed and case.severity != "warning"):
+        if quiet or (case.passed and case.severity != "warning" and not verbose):
             return
         line = case.line_text()
         earlier = failed_solution.get(case.lesson)
@@ -201,6 +248,11 @@ def _case_printer(pack_obj: Pack, quiet: bool = False) -> Callable[[Case], None]
                 "and a solution's effects carry forward; fix that one first]"
             )
         click.echo(line)
+        if case.mutant == "survived" and case.action is not None:
+            import yaml
+
+            for text in yaml.safe_dump([case.action], sort_keys=False, width=100).splitlines():
+                click.echo(f"    {text}")
         if not case.passed and case.case == "solution":
             failed_solution.setdefault(case.lesson, case.step)
         lesson = pack_obj.lesson(case.lesson)

@@ -88,16 +88,24 @@ class Wait(Model):
     _finite = field_validator("wait")(_finite)
 
 
+class SqlStep(Model):
+    """An item of a `requests` list that runs SQL in the SQL workbench between two requests:
+    `{sql: "UPDATE books SET price = 1.99 WHERE id = 7"}` (a change the API does not see, made after a
+    request filled its cache and before the request that reads the stale copy)."""
+
+    sql: NonEmpty
+
+
 def _request_or_wait(value: Any) -> str:
-    if isinstance(value, dict) and "wait" in value:
+    if (isinstance(value, dict) and "wait" in value) or isinstance(value, Wait):
         return "Wait"
-    if isinstance(value, Wait):
-        return "Wait"
+    if (isinstance(value, dict) and "sql" in value) or isinstance(value, SqlStep):
+        return "SqlStep"
     return "HttpRequest"
 
 
 RequestItem = Annotated[
-    Annotated[HttpRequest, Tag("HttpRequest")] | Annotated[Wait, Tag("Wait")],
+    Annotated[HttpRequest, Tag("HttpRequest")] | Annotated[Wait, Tag("Wait")] | Annotated[SqlStep, Tag("SqlStep")],
     Discriminator(_request_or_wait),
 ]
 
@@ -121,7 +129,8 @@ class Action(Model):
     requests: list[RequestItem] = Field(
         default_factory=list,
         description="HTTP requests sent to the sandbox API from outside the tutor; an item `{wait: SECONDS}` "
-        "moves the lesson clock between two of them.",
+        "moves the lesson clock between two of them, an item `{sql: ...}` runs SQL in the workbench between "
+        "two of them.",
     )
 
     @field_validator("wait")
@@ -142,6 +151,11 @@ class Action(Model):
         return self
 
     @property
+    def runs_sql(self) -> bool:
+        """Whether it runs SQL: `sql`, or `{sql: ...}` items between its requests."""
+        return self.sql is not None or any(isinstance(item, SqlStep) for item in self.requests)
+
+    @property
     def http_requests(self) -> list[HttpRequest]:
         """The requests alone, without the waits between them."""
         return [item for item in self.requests if isinstance(item, HttpRequest)]
@@ -151,6 +165,11 @@ class WrongAnswer(Action):
     """An answer the step's check must reject. `feedback` is shown to a learner whose answer matches it."""
 
     feedback: str | None = Field(default=None, description="Why this answer is wrong, shown to a learner who gives it.")
+    hints: list[NonEmpty] = Field(
+        default_factory=list,
+        description="Hints for this mistake: after a check that found it, the next hint (F6) is the first of these "
+        "not shown yet, before the step's own hints.",
+    )
     fails_to_run: bool = Field(
         default=False,
         description="This answer fails before the check can judge it, on purpose (SQL that SQLite refuses, code "

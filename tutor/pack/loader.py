@@ -258,7 +258,7 @@ def _check_step(entry_rel: str, located: Located, lesson: Lesson, index: int, st
         # An HTTP request can change the database that `sql_state` reads; every other SQL kind reads
         # the learner's own statements, so it needs `sql`.
         reaches_state = bool(action.requests) and judged <= {"sql_state"}
-        if judged and judged <= SQL_KINDS and action.sql is None and not reaches_state:
+        if judged and judged <= SQL_KINDS and not action.runs_sql and not reaches_state:
             problems.append(
                 _problem(
                     entry_rel,
@@ -289,12 +289,12 @@ def _check_step(entry_rel: str, located: Located, lesson: Lesson, index: int, st
                     f"the {label} needs `answer`: a '{step.check.kind}' check judges what the learner types",
                 )
             )
-        if action.sql is not None and lesson.sandboxes.sql is None:
+        if action.runs_sql and lesson.sandboxes.sql is None:
             problems.append(
                 _problem(
                     entry_rel,
                     located,
-                    (*path, "sql"),
+                    (*path, "sql" if action.sql is not None else "requests"),
                     f"the {label} runs SQL, but the lesson has no SQL sandbox",
                     key=True,
                 )

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from tutor.pack.actions import HttpMethod, HttpRequest
 from tutor.pack.base import Model, NonEmpty
+from tutor.pack.specs_sql import StatementFilter
 
 JSON_PATH_HELP = "Dotted path into the JSON body: 'items[0].id', 'token', 'meta.total'."
 VALUE_SOURCE_HELP = (
@@ -194,6 +195,11 @@ class TrafficExpectation(Model):
     request: RequestMatch = Field(default_factory=RequestMatch)
     response: ResponseExpect = Field(default_factory=ResponseExpect)
     at_least: int = Field(default=1, ge=1, description="How many matching exchanges there must be.")
+    after_sql: StatementFilter | None = Field(
+        default=None,
+        description="This request came after the learner ran a statement like this in the SQL workbench (a "
+        "read of a cached copy after a change the API did not see).",
+    )
     wait_after_previous: float | NonEmpty | None = Field(
         default=None,
         description="With `in_order`: this request came at least this long after the previous expectation's, "

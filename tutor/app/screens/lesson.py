@@ -30,7 +30,7 @@ from tutor.app.widgets.result_panel import ResultPanel
 from tutor.app.widgets.step_list import StepList
 from tutor.app.widgets.workbench_area import WorkbenchArea
 from tutor.checks.base import CheckResult
-from tutor.pack.actions import Wait
+from tutor.pack.actions import SqlStep, Wait
 from tutor.progress import ProgressError, StepProgress
 
 if TYPE_CHECKING:
@@ -128,6 +128,9 @@ def solution_text(step: Step, pack_root: Any = None) -> str:
     for request in action.requests:
         if isinstance(request, Wait):
             parts.append(f"Wait: move the lesson clock {request.wait:g} s forward (POST /_sandbox/clock)")
+            continue
+        if isinstance(request, SqlStep):
+            parts.append("SQL:\n" + "\n".join(f"  {line}" for line in request.sql.strip().splitlines()))
             continue
         line = f"{request.method} {request.path}"
         if request.query:

@@ -44,13 +44,18 @@ On success: why it works, and **F8** takes you to the next step.
     ) -> None:
         """`reveal`: the learner asked for the solution, so the check's "expected" line may show; before
         that it would hand over the exact answer (the first difference and the author's note teach)."""
+        from tutor.checks.facts import fill
+
         self.display = True
+        if not result.passed and not reveal and not result.error:
+            result = result.redacted()
+        explanation = fill(explanation, result.facts)
         self.set_class(result.passed, "-passed")
         self.set_class(not result.passed, "-failed")
         verdict = self.query_one("#verdict", Static)
         markdown = self.query_one("#explanation", Markdown)
         if result.passed:
-            feedback = reflow(result.feedback) if result.feedback else ""
+            feedback = reflow(fill(result.feedback, result.facts)) if result.feedback else ""
             # "Right." as the summary and "Right. 503 in particular..." as the feedback: say it once
             summary = "" if feedback and _said_in(result.summary, feedback) else f"  {result.summary}"
             parts: list[Content | str | tuple[str, str]] = [("✓ Passed", "bold $text-success"), f"{summary}\n"]
@@ -72,6 +77,6 @@ On success: why it works, and **F8** takes you to the next step.
         for line in result.details:
             parts.extend(["\n", line])
         if result.feedback:
-            parts.extend(["\n\n", reflow(result.feedback)])
+            parts.extend(["\n\n", reflow(fill(result.feedback, result.facts))])
         verdict.update(Content.assemble(*parts))
         markdown.display = False
