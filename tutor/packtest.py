@@ -76,8 +76,8 @@ class Case:
             return f"{where}: {self.case} (a right answer) was rejected: {self.message}"
         if self.case.startswith("solution after"):
             return f"{where}: the {self.case} was rejected: {self.message}"
-        if self.case == "the starter files":
-            return f"{where}: the starter files: {self.message}"
+        if self.case in ("the starter files", "explanation"):
+            return f"{where}: {self.case}: {self.message}"
         if self.message.startswith(("the check", "it proves nothing")):
             return f"{where}: {self.case}: {self.message}"
         return f"{where}: {self.case} was accepted" + (f" ({self.message})" if self.message else "")

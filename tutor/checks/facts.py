@@ -48,13 +48,21 @@ def unknown(text: str, facts: Mapping[str, Any]) -> list[str]:
     return [n for n in PLACEHOLDER.findall(text) if n not in facts and n not in SANDBOX_VALUES]
 
 
+_ELSEWHERE = re.compile(r"\b(before|without|instead|had|was|were|would|used to|earlier|previous|compared)\b", re.I)
+"""Words that put a figure on another run than the learner's ("before the fix, 102 statements")."""
+
+
 def contradicted(text: str, facts: Mapping[str, Any]) -> list[str]:
-    """Figures written out in `text` ("95 hits") that the measured facts contradict, in words."""
+    """Figures written out in `text` ("95 hits") that the measured facts contradict, in words. A sentence
+    that compares with another run ("before the fix", "without the index", "was") is about that run."""
     out: list[str] = []
-    for number, unit in _FIGURE.findall(text):
-        key = UNITS[unit.lower()]
-        if key in facts and int(number.replace(",", "")) != facts[key]:
-            out.append(f"'{number} {unit}', where this run measured {show(facts[key])}")
+    for sentence in re.split(r"(?<=[.!?])\s+|\n\s*\n", text):
+        if _ELSEWHERE.search(sentence):
+            continue
+        for number, unit in _FIGURE.findall(sentence):
+            key = UNITS[unit.lower()]
+            if key in facts and int(number.replace(",", "")) != facts[key]:
+                out.append(f"'{number} {unit}', where this run measured {show(facts[key])}")
     return out
 
 
