@@ -3,17 +3,20 @@
     python -m tutor.code.harness app   --workspace DIR --module app --status-fd N --watch-fd M --listen-fd K
     python -m tutor.code.harness tests --workspace DIR --status-fd N --watch-fd M TEST_FILE
 
-Before any learner code runs it arms two watchdogs, so nothing outlives the tutor: Linux's parent-death
-signal (prctl PR_SET_PDEATHSIG) and a thread blocked reading a pipe whose only writer is the tutor; when
-the tutor dies the pipe reads end-of-file and the thread kills this whole process group (the learner's
-forked children with it).
+Before any learner code runs the process forks (`tutor.code.contain`): the parent stays behind as a
+supervisor that runs none of the learner's code (the subreaper of everything it starts, the keeper of
+the memory and output caps, the one that ends it all when the tutor closes the watch pipe or dies); the
+child, with its memory and file-size limits set, goes on below.
 
 `app` mode imports the learner's module, reports a syntax or import error with the learner's file and
 line, and serves the module's `app` with uvicorn on the listening socket the tutor passed in (bound to
-127.0.0.1 by the tutor). Every `sqlite3` connection the learner opens is traced: for each request that
-carries the tutor's probe header, the statements it ran and the tables each one read in full
-(`EXPLAIN QUERY PLAN`, parsed by `sandboxes.sql.plan`) go back to the tutor on the status pipe, one JSON
-line, before the response's last byte, so the tutor reads them together with the response.
+127.0.0.1 by the tutor), as `uvicorn app:app` would: the ASGI lifespan runs, so FastAPI's `lifespan=`
+and `@app.on_event("startup")` code runs before the first request (shutdown code does not: the run is
+ended by a kill). A module that starts a server of its own while it is imported (`uvicorn.run(...)` at
+the top level) is stopped there and told so. Every `sqlite3` connection the learner opens is traced: for
+each request that carries the tutor's probe header, the statements it ran and the tables each one read
+in full (`EXPLAIN QUERY PLAN`, parsed by `sandboxes.sql.plan`) go back to the tutor on the status pipe,
+one JSON line, before the response's last byte, so the tutor reads them together with the response.
 
 `tests` mode runs pytest on the pack's test file and reports the first failure as one JSON line.
 """
@@ -24,12 +27,13 @@ import argparse
 import contextlib
 import json
 import os
-import signal
 import sys
 import threading
 import traceback
 from pathlib import Path
 from typing import Any
+
+from tutor.code import contain
 
 PROBE_HEADER = b"x-backend-tutor-probe"
 DB_ENV = "BACKEND_TUTOR_DB"
@@ -50,39 +54,6 @@ def send(event: dict[str, Any]) -> None:
             pass
 
 
-def _end_group(*_args: object) -> None:
-    os.killpg(os.getpgrp(), signal.SIGKILL)
-
-
-def arm_watchdogs(watch_fd: int, parent: int) -> None:
-    # The parent-death signal is SIGTERM, handled by killing the whole group: a SIGKILL would end this
-    # process alone and leave the learner's own children behind.
-    signal.signal(signal.SIGTERM, _end_group)
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent:  # the tutor died before the signal was armed
-        os.killpg(os.getpgrp(), signal.SIGKILL)
-
-    def watch() -> None:
-        while True:
-            try:
-                chunk = os.read(watch_fd, 64)
-            except InterruptedError:
-                continue
-            except OSError:
-                chunk = b""
-            if not chunk:
-                os.killpg(os.getpgrp(), signal.SIGKILL)
-
-    threading.Thread(target=watch, name="tutor-watchdog", daemon=True).start()
-
-
 def learner_frame(tb: Any, workspace: Path) -> dict[str, Any] | None:
     """The innermost frame of the traceback that is in one of the learner's files."""
     found = None
@@ -96,7 +67,18 @@ def learner_frame(tb: Any, workspace: Path) -> dict[str, Any] | None:
     return found
 
 
+class StartsOwnServer(BaseException):
+    """The learner's module called uvicorn.run (or Server.run) while it was being imported."""
+
+
 def describe_exception(exc: BaseException, workspace: Path) -> dict[str, Any]:
+    limit = contain.is_limit_error(exc)
+    if limit is not None:
+        where = learner_frame(exc.__traceback__, workspace) or {}
+        return {"type": "limit", "what": limit, "message": f"{type(exc).__name__}: {exc}"[:500], **where}
+    if isinstance(exc, StartsOwnServer):
+        where = learner_frame(exc.__traceback__, workspace) or {}
+        return {"type": "own_server", "message": str(exc), **where}
     if isinstance(exc, SyntaxError) and exc.filename:
         path = Path(exc.filename).resolve()
         rel = path.relative_to(workspace).as_posix() if path.is_relative_to(workspace) else exc.filename
@@ -167,6 +149,22 @@ def full_scans(statements: list[str], connect: Any) -> list[list[str]]:
 
 def wrap(app: Any, tracer: Tracer, workspace: Path) -> Any:
     async def traced(scope: dict[str, Any], receive: Any, send_message: Any) -> None:
+        if scope.get("type") == "lifespan":
+            said: list[str] = []
+
+            async def lifespan_send(message: dict[str, Any]) -> None:
+                said.append(str(message.get("type")))
+                await send_message(message)
+
+            try:
+                await app(scope, receive, lifespan_send)
+            except BaseException as exc:
+                # Starlette says startup.failed, then raises: the learner's start-up code failed. An app
+                # that raises before saying anything does not speak lifespan, and uvicorn serves it anyway.
+                if "lifespan.startup.failed" in said:
+                    send({"event": "error", "phase": "startup", **describe_exception(exc, workspace)})
+                raise
+            return
         probe = None
         if scope.get("type") == "http":
             for name, value in scope.get("headers", []):
@@ -220,6 +218,38 @@ def wrap(app: Any, tracer: Tracer, workspace: Path) -> Any:
 
 
 # -- modes -------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def no_own_server(workspace: Path) -> Any:
+    """While the learner's module is imported, `uvicorn.run` (and `uvicorn.Server.run`) raise
+    StartsOwnServer instead of serving: the tutor serves the app itself, and a server started at the
+    top level of the module would never return. Only when the learner's files name uvicorn at all, so a
+    module that does not pays nothing for the check."""
+    try:
+        mentions = any("uvicorn" in path.read_text(errors="replace") for path in workspace.rglob("*.py"))
+    except OSError:
+        mentions = False
+    if not mentions:
+        yield
+        return
+    try:
+        import uvicorn
+    except ImportError:
+        yield
+        return
+
+    def refuse(*_args: Any, **_kwargs: Any) -> None:
+        raise StartsOwnServer("uvicorn.run")
+
+    run, server_run = uvicorn.run, uvicorn.Server.run
+    uvicorn.run = refuse
+    setattr(uvicorn.Server, "run", refuse)  # noqa: B010 (a method replaced for the import only)
+    try:
+        yield
+    finally:
+        uvicorn.run = run
+        setattr(uvicorn.Server, "run", server_run)  # noqa: B010
+
+
 def run_app(args: argparse.Namespace, workspace: Path) -> int:
     import importlib
     import socket
@@ -235,7 +265,8 @@ def run_app(args: argparse.Namespace, workspace: Path) -> int:
         if not os.read(args.go_fd, 1):
             return 0
     try:
-        module = importlib.import_module(args.module)
+        with no_own_server(workspace):
+            module = importlib.import_module(args.module)
     except BaseException as exc:  # SystemExit too: a module that exits while imported is an error
         send({"event": "error", **describe_exception(exc, workspace)})
         return 3
@@ -243,10 +274,11 @@ def run_app(args: argparse.Namespace, workspace: Path) -> int:
     if app is None or not callable(app):
         send({"event": "error", "type": "no_app", "message": f"{args.module}.py has no `app`"})
         return 3
+    send({"event": "imported"})
     import uvicorn
 
     class Server(uvicorn.Server):
-        """Leaves SIGTERM to the watchdog: uvicorn's own handler would shut down gracefully, alone."""
+        """Leaves signals alone: the supervisor ends the run, and a graceful shutdown is not wanted."""
 
         def install_signal_handlers(self) -> None:  # older uvicorn
             pass
@@ -260,7 +292,8 @@ def run_app(args: argparse.Namespace, workspace: Path) -> int:
             if self.started:
                 send({"event": "ready"})
 
-    config = uvicorn.Config(wrap(app, tracer, workspace), log_level="warning", access_log=False, lifespan="off")
+    # lifespan "auto", as `uvicorn app:app` runs it: start-up code runs; an app without a lifespan is fine
+    config = uvicorn.Config(wrap(app, tracer, workspace), log_level="warning", access_log=False, lifespan="auto")
     server = Server(config)
     sock = socket.socket(fileno=args.listen_fd)
     server.run(sockets=[sock])
@@ -297,7 +330,14 @@ class FirstFailure:
             path = (self.workspace / path) if not path.is_absolute() else path
             if path.resolve().is_relative_to(self.workspace):
                 where = {"file": path.resolve().relative_to(self.workspace).as_posix(), "line": location.lineno}
+        limit = None
+        text = message if isinstance(message, str) else " ".join(message)
+        if text.startswith("MemoryError"):
+            limit = "memory"
+        elif "[Errno 27]" in text:  # EFBIG: File too large
+            limit = "file"
         self.first = {
+            "limit": limit,
             "test": report.nodeid.split("::")[-1],
             "when": report.when,
             "message": message if isinstance(message, str) else " ".join(message),
@@ -325,7 +365,8 @@ def run_tests(args: argparse.Namespace, workspace: Path) -> int:
     tracer = Tracer()
     tracer.install()
     try:  # the learner's module first, so a syntax or import error names their file and line
-        importlib.import_module(args.module)
+        with no_own_server(workspace):
+            importlib.import_module(args.module)
     except BaseException as exc:
         send({"event": "error", **describe_exception(exc, workspace)})
         return 3
@@ -365,11 +406,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--listen-fd", type=int, default=-1)
     parser.add_argument("--go-fd", type=int, default=-1)
     parser.add_argument("--parent", type=int, required=True)
+    parser.add_argument("--memory-mb", type=int, default=1024)
+    parser.add_argument("--file-mb", type=int, default=256)
+    parser.add_argument("--output-mb", type=int, default=10)
     parser.add_argument("tests", nargs="*")
     args = parser.parse_intermixed_args(argv)
     global _status_fd
     _status_fd = args.status_fd
-    arm_watchdogs(args.watch_fd, args.parent)
+    contain.supervise(
+        status_fd=args.status_fd,
+        watch_fd=args.watch_fd,
+        parent=args.parent,
+        close_in_supervisor=[fd for fd in (args.listen_fd, args.go_fd) if fd >= 0],
+        memory_mb=args.memory_mb,
+        file_mb=args.file_mb,
+        output_mb=args.output_mb,
+    )
+    # from here on: the worker, whose parent is the supervisor
     workspace = Path(args.workspace).resolve()
     os.chdir(workspace)
     sys.path.insert(0, str(workspace))

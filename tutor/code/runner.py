@@ -11,8 +11,15 @@ when the *thread* that forked the child ends, so every child is forked from one 
 thread, never from a short-lived worker. The listening socket is bound to 127.0.0.1 on a free port by the
 tutor itself and passed to the child, so there is no race for the port and it is never 0.0.0.0.
 
-Stopping kills the process group and every descendant found in /proc (a child that left the group with
-setsid included), waits for the child, and checks that nothing listens on the port any more.
+The child is a supervisor (`tutor.code.contain`) that forks the process running the learner's code and
+is the subreaper of everything that code starts. Stopping closes the watch pipe: the supervisor kills
+its whole tree (a double-forked `setsid` daemon included: it came back to the supervisor when its parent
+exited) and exits. Should the supervisor itself not answer, the tutor kills its process group and every
+descendant it can see. The learner's code never sees the tutor's home: BACKEND_TUTOR_HOME points at an
+empty throwaway folder (`child_environment` sets other values, as `pack test` does for HOME).
+
+Caps, each reported in its own words: MEMORY_MB of memory (RLIMIT_DATA per process, and the whole
+tree's resident memory on Linux), FILE_MB for any one file written (RLIMIT_FSIZE), OUTPUT_MB printed.
 """
 
 from __future__ import annotations
@@ -39,6 +46,67 @@ START_TIMEOUT = 10.0
 REQUEST_TIMEOUT = 5.0
 TESTS_TIMEOUT = 30.0
 OUTPUT_TAIL = 1500
+MEMORY_MB = 1024
+FILE_MB = 256
+OUTPUT_MB = 10
+STOP_TIMEOUT = 3.0  # for the supervisor to end its tree; then the tutor kills what it can see
+
+_overrides: dict[str, str] = {}
+_scratch_home: Path | None = None
+
+
+@contextlib.contextmanager
+def child_environment(**values: str) -> Any:
+    """Environment values for every child started inside the block (`pack test` gives its throwaway
+    home as BACKEND_TUTOR_HOME and HOME)."""
+    before = dict(_overrides)
+    _overrides.update(values)
+    try:
+        yield
+    finally:
+        _overrides.clear()
+        _overrides.update(before)
+
+
+def _child_home() -> str:
+    """An empty folder, the same for every child of this tutor, removed when it exits: what the
+    learner's code (and a pack's tests) see as BACKEND_TUTOR_HOME instead of the learner's own."""
+    global _scratch_home
+    if _scratch_home is None or not _scratch_home.is_dir():
+        import atexit
+        import shutil
+
+        _scratch_home = Path(tempfile.mkdtemp(prefix="backend-tutor-child-home-"))
+        atexit.register(shutil.rmtree, _scratch_home, True)
+    return str(_scratch_home)
+
+
+# When learner code ran in each workspace: (started, ended or None while it runs). A file the app wrote
+# changes inside such a window, which is how `tutor.code.watch` tells it from a save of the learner's.
+_runs: dict[str, list[list[float | None]]] = {}
+_runs_lock = threading.Lock()
+
+
+def _run_started(workspace: Path) -> list[float | None]:
+    window: list[float | None] = [time.time(), None]
+    with _runs_lock:
+        windows = _runs.setdefault(str(workspace.resolve()), [])
+        windows.append(window)
+        del windows[:-20]
+    return window
+
+
+def written_by_app(workspace: Path, mtime: float, slack: float = 0.05) -> bool:
+    """Whether a file changed at `mtime` changed while learner code ran in `workspace`."""
+    with _runs_lock:
+        windows = list(_runs.get(str(workspace.resolve()), []))
+    now = time.time()
+    for started, ended in windows:
+        assert started is not None
+        if started - slack <= mtime <= (ended if ended is not None else now) + slack:
+            return True
+    return False
+
 
 _launcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tutor-code-launcher")
 
@@ -73,27 +141,10 @@ class Flow:
 
 
 def descendants(pid: int) -> list[int]:
-    """Every live descendant of `pid`, from /proc (empty where there is no /proc)."""
-    children: dict[int, list[int]] = {}
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return []
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2 :].split()
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
-    found: list[int] = []
-    todo = [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
+    """Every live descendant of `pid` (from /proc, or `ps` where there is none)."""
+    from tutor.code.contain import descendants as tree
+
+    return tree(pid)
 
 
 def port_is_free(port: int) -> bool:
@@ -111,10 +162,46 @@ def _where(event: dict[str, Any]) -> str:
     return text
 
 
+def limit_problem(what: str, mb: int, doing: str, where: str = "") -> CodeProblem:
+    """A cap the run went past, in words: what, how much, and while doing what."""
+    at = f" (at {where})" if where else ""
+    if what == "memory":
+        return CodeProblem(
+            f"Your app used more than {mb} MB of memory while {doing}{at}.",
+            "The tutor stopped it. Something holds too much at once: a huge list or string, or every row of "
+            "a big table read into Python. Let SQL do the counting, or read in pages.",
+        )
+    if what == "file":
+        return CodeProblem(
+            f"Your app wrote more than {mb} MB into one file while {doing}{at}.",
+            "The tutor stops a file at that size. This step needs answers to its requests, not big files.",
+        )
+    return CodeProblem(
+        f"Your app printed more than {mb} MB while {doing}.",
+        "The tutor stopped it. Print less: a line per request is plenty.",
+    )
+
+
 def describe_error(event: dict[str, Any], doing: str) -> CodeProblem:
     where = _where(event)
     code = (event.get("code") or "").strip()
     shown = f"    {code}" if code else ""
+    if event.get("phase") == "startup":
+        doing = "your app was starting (its lifespan or start-up code)"
+    if event.get("type") == "limit":
+        mb = {"memory": MEMORY_MB, "file": FILE_MB}.get(event.get("what", ""), OUTPUT_MB)
+        problem = limit_problem(event.get("what", "memory"), mb, doing, where)
+        return CodeProblem(problem.summary, shown, *problem.details, file=event.get("file"), line=event.get("line"))
+    if event.get("type") == "own_server":
+        at = f" at {where}" if where else ""
+        return CodeProblem(
+            f"Your module starts a server of its own{at} (uvicorn.run) while it is imported.",
+            shown,
+            "The tutor starts your app itself, so that call never returns here. Put it under "
+            '`if __name__ == "__main__":` so it runs only when you start the file with `python app.py`.',
+            file=event.get("file"),
+            line=event.get("line"),
+        )
     if event.get("type") == "syntax":
         return CodeProblem(
             f"Python could not read your code: {event['message']} at {where}.",
@@ -174,9 +261,22 @@ class _Child:
             str(listen),
             "--parent",
             str(os.getpid()),
+            "--memory-mb",
+            str(MEMORY_MB),
+            "--file-mb",
+            str(FILE_MB),
+            "--output-mb",
+            str(OUTPUT_MB),
             *extra,
         ]
-        child_env = {**os.environ, **env, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
+        child_env = {
+            **os.environ,
+            "BACKEND_TUTOR_HOME": _child_home(),
+            **_overrides,
+            **env,
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
         # the harness itself must import (from this checkout or the installed tutor), the learner's folder first
         tutor_root = str(Path(__file__).resolve().parents[2])
         child_env["PYTHONPATH"] = os.pathsep.join([str(workspace), tutor_root])
@@ -201,6 +301,9 @@ class _Child:
             os.close(self._watch_read)
             if go_read >= 0:
                 os.close(go_read)
+        self.imported = False  # the learner's module was imported (what remains is its start-up code)
+        self.limit: dict[str, Any] | None = None  # a cap the supervisor stopped the run for
+        self._closed = threading.Event()
         self._reader = threading.Thread(target=self._read_status, args=(status_read,), daemon=True)
         self._reader.start()
         self.stopped = False
@@ -216,8 +319,23 @@ class _Child:
                 while b"\n" in buffer:
                     line, buffer = buffer.split(b"\n", 1)
                     with contextlib.suppress(ValueError):
-                        self.events.put(json.loads(line))
+                        event = json.loads(line)
+                        if event.get("event") == "imported":
+                            self.imported = True
+                        elif event.get("event") == "limit":
+                            self.limit = event
+                        self.events.put(event)
         self.events.put({"event": "closed"})
+        self._closed.set()
+
+    def ended_by_limit(self, timeout: float = 2.0) -> dict[str, Any] | None:
+        """After the child went quiet: the cap it was stopped for, if any (waits for the status pipe to
+        close, so a report sent just before the stop is not missed)."""
+        if self.limit is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=timeout)
+            self._closed.wait(timeout=0.5 if self.process.poll() is not None else 0)
+        return self.limit
 
     def go(self) -> None:
         """A spare: import the learner's module and serve it, now."""
@@ -265,22 +383,27 @@ class _Child:
         return self.output.read().decode("utf-8", "replace").strip()
 
     def stop(self) -> None:
-        """Kill the process group and every descendant; reap the child. Safe to call twice."""
+        """End the run: the supervisor kills its whole tree when the watch pipe closes, and exits. If it
+        does not within STOP_TIMEOUT, kill its process group and every descendant in sight. Reaps the
+        child. Safe to call twice."""
         if self.stopped:
             return
         self.stopped = True
-        others = descendants(self.pid)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, signal.SIGKILL)
-        for pid in others:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=5)
         if self._go_write >= 0:
             os.close(self._go_write)
             self._go_write = -1
         os.close(self._watch_write)
+        try:
+            self.process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            others = descendants(self.pid)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)
+            for pid in others:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=5)
         self.output.close()
 
 
@@ -289,6 +412,7 @@ class LearnerApp:
 
     def __init__(self, child: _Child, port: int) -> None:
         self.child = child
+        self._window: list[float | None] | None = None
         self.port = port
         self.base_url = f"http://127.0.0.1:{port}"
         self._probe = 0
@@ -325,6 +449,7 @@ class LearnerApp:
 
     def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
         """Tell a spare to go, and wait until the app answers; on any problem the child is stopped."""
+        self._window = _run_started(self.child.workspace)
         self.child.go()
         try:
             self._wait_ready(timeout)
@@ -338,14 +463,24 @@ class LearnerApp:
             return
         if event is not None and event["event"] == "error":
             raise describe_error(event, "your module was imported")
+        doing = "your app was starting" if self.child.imported else "your module was imported"
         if event is None and self.child.alive():
+            if self.child.imported:
+                raise CodeProblem(
+                    f"Your app did not start within {timeout:g} seconds. Its start-up code (a `lifespan` "
+                    'function, or @app.on_event("startup")) never finishes: an endless loop, a sleep, or '
+                    "waiting on something that never comes.",
+                    "The tutor stopped it.",
+                )
             raise CodeProblem(
                 f"Your app did not start within {timeout:g} seconds. Something at the top level of your "
                 "module never finishes: an endless loop, a sleep, or waiting on input or a network "
                 "connection while the module is imported.",
                 "The tutor stopped it.",
             )
-        self.child.process.wait(timeout=2)
+        limit = self.child.ended_by_limit()
+        if limit is not None:
+            raise limit_problem(limit["what"], limit["mb"], doing)
         tail = self.child.output_tail()
         raise CodeProblem(
             f"Your app's process ended while it was starting: {self.child.exit_words()}. "
@@ -365,13 +500,18 @@ class LearnerApp:
         try:
             response = self._client.request(method, path, headers=headers, **kwargs)
         except httpx.TimeoutException:
+            limit = self.child.limit
+            if limit is not None:
+                raise limit_problem(limit["what"], limit["mb"], f"answering {method} {path}") from None
             raise CodeProblem(
                 f"Your app did not answer {method} {path} within {REQUEST_TIMEOUT:g} seconds. "
                 "The endpoint never returns: an endless loop, or waiting on something that never comes.",
                 "The tutor stopped it.",
             ) from None
         except httpx.HTTPError as exc:
-            time.sleep(0.1)
+            limit = self.child.ended_by_limit(timeout=0.5)
+            if limit is not None:
+                raise limit_problem(limit["what"], limit["mb"], f"answering {method} {path}") from None
             if not self.child.alive():
                 tail = self.child.output_tail()
                 raise CodeProblem(
@@ -391,6 +531,11 @@ class LearnerApp:
                     event.get("error"),
                 )
                 break
+        if flow.error and flow.error.get("type") == "limit":
+            raise describe_error(flow.error, f"answering {method} {path}")
+        if self.child.limit is not None:
+            limit = self.child.limit
+            raise limit_problem(limit["what"], limit["mb"], f"answering {method} {path}")
         return response, flow
 
     def stop(self) -> None:
@@ -398,6 +543,8 @@ class LearnerApp:
             self._client.close()
             self._client = None
         self.child.stop()
+        if self._window is not None:
+            self._window[1] = time.time()
 
     def __enter__(self) -> LearnerApp:
         return self
@@ -467,9 +614,13 @@ def run_tests(
 ) -> TestsOutcome:
     """Run pytest on `test_files` against the learner's workspace, in the sandboxed child."""
     env = {DB_ENV: str(database)} if database is not None else {}
+    window = _run_started(workspace)
     child = _Child("tests", workspace, ["--module", module, *[str(p) for p in test_files]], env)
     try:
         event = child.wait_event({"tests"}, timeout)
+        if child.limit is not None or (event is not None and event["event"] == "closed" and child.ended_by_limit()):
+            assert child.limit is not None
+            raise limit_problem(child.limit["what"], child.limit["mb"], "the tests ran")
         if event is None:
             raise CodeProblem(
                 f"The tests did not finish within {timeout:g} seconds: some code they call never returns "
@@ -478,6 +629,11 @@ def run_tests(
             )
         if event["event"] == "error":
             raise describe_error(event, "the tests imported your module")
+        first = event.get("first") or {}
+        if event["event"] == "tests" and first.get("limit"):
+            where = f"{first['file']}:{first.get('line')}" if first.get("file") else ""
+            mb = MEMORY_MB if first["limit"] == "memory" else FILE_MB
+            raise limit_problem(first["limit"], mb, "the tests ran", where)
         if event["event"] != "tests":
             child.process.wait(timeout=2)
             raise CodeProblem(
@@ -488,3 +644,4 @@ def run_tests(
         return TestsOutcome(event["passed"], event["failed"], event["first"], child.output_tail())
     finally:
         child.stop()
+        window[1] = time.time()
