@@ -7,11 +7,14 @@
 
 What the tutor wrote is remembered in `.backend-tutor.json` (a hash per file), so a file the learner
 edited is known as edited; a new pack version adds files that are new to it, and leaves every existing
-file as the learner has it. Backups go to `.backups/<UTC time>/`.
+file as the learner has it. Backups go to `.backups/<UTC time>/`. The same file keeps the lesson's
+`build.watch` globs, so the watcher (`tutor.code.watch`) knows which saves are the learner's
+(`learner_file`): the starter's files and `.py` files unless the lesson says otherwise.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import os
@@ -51,10 +54,26 @@ def list_files(folder: Path) -> dict[str, Path]:
     return out
 
 
+def learner_file(root: Path, rel: str) -> bool:
+    """Whether a save of `rel` (a '/'-separated path in the workspace at `root`) is one of the learner's
+    files: it matches the lesson's `build.watch` globs, or without them it is a starter file or a `.py`
+    file. What the app writes beside them (a log, a SQLite file, an upload) is not."""
+    try:
+        data = json.loads((root / STATE).read_text())
+        written = data.get("written", {})
+        patterns = [str(p) for p in data.get("watch", [])]
+    except (OSError, ValueError, AttributeError):
+        written, patterns = {}, []
+    if patterns:
+        return any(fnmatch.fnmatchcase(rel, p) for p in patterns)
+    return rel.endswith(".py") or rel in written
+
+
 @dataclass
 class Workspace:
     root: Path
     starter: Path
+    watch: tuple[str, ...] = ()
 
     @classmethod
     def for_lesson(cls, home: Home, pack: Pack, lesson: Lesson, chosen: Path | None = None) -> Workspace:
@@ -62,7 +81,7 @@ class Workspace:
         assert lesson.build is not None
         from_env = os.environ.get(ENV_WORKSPACE)
         base = chosen if chosen is not None else Path(from_env) if from_env else home.workspace
-        return cls(base / pack.id / lesson.id, pack.root / lesson.build.starter)
+        return cls(base / pack.id / lesson.id, pack.root / lesson.build.starter, tuple(lesson.build.watch))
 
     # -- state ---------------------------------------------------------------------------------------
     def _state(self) -> dict[str, str]:
@@ -73,7 +92,8 @@ class Workspace:
             return {}
 
     def _save_state(self, written: dict[str, str]) -> None:
-        (self.root / STATE).write_text(json.dumps({"written": written}, indent=1, sort_keys=True))
+        state = {"written": written, "watch": list(self.watch)}
+        _write(self.root / STATE, json.dumps(state, indent=1, sort_keys=True).encode())
 
     def files(self) -> dict[str, Path]:
         return list_files(self.root)

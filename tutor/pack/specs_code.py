@@ -37,6 +37,12 @@ class BuildSettings(Model):
         description="Give the learner's app a fresh copy of the lesson's SQL database for every check; "
         "its path is in the environment variable BACKEND_TUTOR_DB.",
     )
+    watch: list[NonEmpty] = Field(
+        default_factory=list,
+        description="Which saves start a check: globs matched against '/'-separated paths in the workspace "
+        "(`*.py`, `templates/*.html`). Default: the starter's files and every `.py` file. A file that "
+        "changes while the learner's app runs (a log, a SQLite file) never starts one.",
+    )
 
 
 class CodeProbeStep(Model):
