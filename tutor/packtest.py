@@ -24,7 +24,9 @@ rate-limit buckets, idempotency keys, accounts, sessions, refresh tokens, deny-l
 strategies and clock), so the verdicts do not depend on the order of the cases.
 
 Lessons are independent, so `jobs` of them run at once, each in a process of its own. Everything runs
-in a throwaway BACKEND_TUTOR_HOME unless one is given, and nothing is left behind.
+in a throwaway BACKEND_TUTOR_HOME unless one is given, and nothing is left behind. The pack's own code
+(starter files, solutions, tests) never sees the caller's homes: for each lesson its BACKEND_TUTOR_HOME
+and HOME are a throwaway folder of their own (`_code_home`).
 """
 
 from __future__ import annotations
@@ -187,6 +189,25 @@ def _home(home: Path | None) -> Iterator[Home]:
     folder = Path(tempfile.mkdtemp(prefix="backend-tutor-pack-test-"))
     try:
         yield Home(folder).ensure()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def _code_home() -> Iterator[None]:
+    """What the pack's code sees as BACKEND_TUTOR_HOME and HOME while it runs: an empty folder, removed
+    afterwards. Python's user site-packages stay where they are, so what the user installed imports."""
+    import site
+
+    from tutor.code.runner import child_environment
+
+    folder = Path(tempfile.mkdtemp(prefix="backend-tutor-pack-code-"))
+    (folder / "home").mkdir()
+    try:
+        with child_environment(
+            BACKEND_TUTOR_HOME=str(folder), HOME=str(folder / "home"), PYTHONUSERBASE=site.getuserbase()
+        ):
+            yield
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -359,7 +380,7 @@ def check_lesson(
 ) -> list[Case]:
     cases: list[Case] = []
     lesson = entry.lesson
-    with Session(pack, lesson, home) as session:
+    with _code_home(), Session(pack, lesson, home) as session:
         try:
             session.start()
         except Exception as exc:

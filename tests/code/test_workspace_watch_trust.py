@@ -1,5 +1,5 @@
 """The learner's workspace survives restarts and pack upgrades, reset keeps a backup, a save is seen,
-and a pack that runs code is asked about once per version."""
+and a pack that runs code is asked about again whenever its code changes."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def test_the_builtin_pack_runs_code_and_is_trusted(tutor_home: Path) -> None:
     assert trust.is_trusted(Home(tutor_home), pack)
 
 
-def test_another_pack_is_asked_about_once_per_version(tmp_path: Path, tutor_home: Path) -> None:
+def test_another_pack_is_asked_about_again_when_its_code_changes(tmp_path: Path, tutor_home: Path) -> None:
     from tests.conftest import BUILTIN
 
     copy = tmp_path / "pack"
@@ -93,6 +93,12 @@ def test_another_pack_is_asked_about_once_per_version(tmp_path: Path, tutor_home
     pack = load_pack_or_raise(copy)
     assert not trust.is_trusted(home, pack)
     trust.trust(home, pack)
+    assert trust.is_trusted(home, load_pack_or_raise(copy))
+    starter = copy / "http" / "07-build-cursor-pagination" / "starter" / "app.py"
+    original = starter.read_text()
+    starter.write_text(original + "\nimport os  # same id, same version, new code\n")
+    assert not trust.is_trusted(home, load_pack_or_raise(copy))
+    starter.write_text(original)
     assert trust.is_trusted(home, load_pack_or_raise(copy))
     manifest = copy / "pack.yaml"
     manifest.write_text(manifest.read_text().replace("\nversion: 0.1.0", "\nversion: 0.2.0"))

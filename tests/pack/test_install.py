@@ -33,7 +33,7 @@ def test_round_trip_new_validate_test_build_install_list_open_remove(tmp_path: P
     )
     validated = cli("pack", "validate", str(folder), home=home)
     assert validated.returncode == 0 and "ok: cohort-b 0.1.0: 4 lessons, 7 steps, 0 warnings" in validated.stdout
-    tested = cli("pack", "test", str(folder), home=home)
+    tested = cli("pack", "test", str(folder), "--trust", home=home)  # its build-it lesson runs code
     assert tested.returncode == 0, tested.stdout
     assert tested.stdout.strip().endswith("16 passed, 0 failed")
 
@@ -41,7 +41,7 @@ def test_round_trip_new_validate_test_build_install_list_open_remove(tmp_path: P
     (folder / ".git").mkdir()
     (folder / ".git" / "HEAD").write_text("ref")
     archive = tmp_path / "dist" / "cohort-b.zip"
-    built = cli("pack", "build", str(folder), "-o", str(archive), home=home)
+    built = cli("pack", "build", str(folder), "--trust", "-o", str(archive), home=home)
     assert built.returncode == 0, built.stdout + built.stderr
     with zipfile.ZipFile(archive) as bundle:
         names = sorted(bundle.namelist())
@@ -293,7 +293,7 @@ def test_a_pack_that_runs_code_needs_trust(tmp_path: Path) -> None:
     report = install(root, home, trust=True)
     assert report.pack.runs_code
     installed_pack = load_pack_ok(home.packs / "backend-tutor-core")
-    assert trust.is_trusted(home, installed_pack)  # the app will not ask again for this version
+    assert trust.is_trusted(home, installed_pack)  # the app will not ask again for this content
     listed = cli("pack", "list", home=home.root)
     assert "[runs code]" in listed.stdout
     info = cli("pack", "info", str(root), home=home.root)

@@ -20,6 +20,12 @@ if TYPE_CHECKING:
     from tutor.paths import Home
 
 PACK_ARGUMENT = click.argument("path", required=False, type=click.Path(path_type=Path))
+TRUST_OPTION = click.option(
+    "--trust",
+    "trusted",
+    is_flag=True,
+    help="Run the pack's code (build-it lessons) without asking, as in CI. The built-in pack never asks.",
+)
 
 
 def _plural(count: int, noun: str) -> str:
@@ -147,6 +153,7 @@ def schema(which: str | None, out_dir: Path | None) -> None:
     default=None,
     help="Use this state folder (and its built databases) instead of a throwaway one.",
 )
+@TRUST_OPTION
 def test_command(
     path: Path | None,
     lesson_id: str | None,
@@ -156,12 +163,14 @@ def test_command(
     verbose: bool,
     jobs: int | None,
     home: Path | None,
+    trusted: bool,
 ) -> None:
     """Apply every step's solution (must pass) and wrong answers (must fail) through the real engine.
 
     Prints one line per failure as FILE:LINE: lesson/step: what went wrong, then `N passed, M failed`.
     With --mutants, also one line with the mutation score of the whole pack. Exit 0 only when nothing
     failed (a surviving mutant is a failure: a weakness of the check, or a right answer to declare).
+    A pack that runs code is asked about first (see --trust).
     """
     from tutor.pack.loader import load_pack
     from tutor.packtest import run_pack_test
@@ -174,6 +183,7 @@ def test_command(
         sys.exit(1)
     if lesson_id is not None and result.pack.lesson(lesson_id) is None:
         raise click.BadParameter(f"no lesson '{lesson_id}' in this pack", param_hint="--lesson")
+    _allow_code(result.pack, trusted, "pack test", lesson_id)
 
     from tutor.packtest import default_jobs
 
@@ -264,7 +274,32 @@ def _case_printer(pack_obj: Pack, quiet: bool = False, verbose: bool = False) ->
     return show
 
 
-def _run_tests(root: Path) -> tuple[object, int]:
+def _allow_code(pack_obj: Pack, trusted: bool, command: str, lesson_id: str | None = None) -> None:
+    """Before `pack test` or `pack build` runs a pack's code: the built-in pack, a pack (or lesson) that
+    runs none, `--trust`, or a pack whose current content the user trusted before, go ahead. Otherwise
+    ask in a terminal (a yes is remembered for this content), and refuse anywhere else."""
+    from tutor.code import trust
+
+    if trusted or trust.is_builtin(pack_obj) or not trust.runs_code(pack_obj, lesson_id):
+        return
+    home = _home()
+    if trust.is_trusted(home, pack_obj):
+        return
+    if not sys.stdin.isatty():
+        click.echo(
+            f"not run: {pack_obj.id} runs Python code from its author on this machine (build-it lessons), "
+            f"and {command} would run it. If you trust the author, run it in a terminal to be asked, or "
+            "pass --trust (as in CI).",
+            err=True,
+        )
+        sys.exit(1)
+    if not click.confirm(trust.question(pack_obj), default=False, err=True):
+        click.echo(f"not run: you chose not to run {pack_obj.id}'s code", err=True)
+        sys.exit(1)
+    trust.trust(home, pack_obj)
+
+
+def _run_tests(root: Path, trusted: bool = False) -> tuple[object, int]:
     from tutor.pack.loader import load_pack
     from tutor.packtest import run_pack_test
 
@@ -274,6 +309,7 @@ def _run_tests(root: Path) -> tuple[object, int]:
     if not result.ok or result.pack is None:
         click.echo(f"refused: the pack does not validate ({_plural(len(result.errors), 'error')})", err=True)
         sys.exit(1)
+    _allow_code(result.pack, trusted, "pack build (which runs `pack test` first)")
     report = run_pack_test(result.pack, on_case=_case_printer(result.pack))
     click.echo(f"pack test: {report.passed_count} passed, {report.failed_count} failed")
     if report.failed_count:
@@ -291,12 +327,13 @@ def _run_tests(root: Path) -> tuple[object, int]:
     default=None,
     help="The zip to write (default: ID-VERSION.zip in the current folder).",
 )
-def build_command(path: Path, output: Path | None) -> None:
+@TRUST_OPTION
+def build_command(path: Path, output: Path | None, trusted: bool) -> None:
     """Validate and test the pack in PATH, then write it as one zip with a checksum."""
     from tutor.pack.build import build_zip
     from tutor.pack.loader import Pack
 
-    built_pack, _ = _run_tests(path)
+    built_pack, _ = _run_tests(path, trusted)
     assert isinstance(built_pack, Pack)
     target = output or Path(f"{built_pack.id}-{built_pack.version}.zip")
     result = build_zip(built_pack, target)

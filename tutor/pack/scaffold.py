@@ -309,6 +309,9 @@ A lesson pack for [backend-tutor](https://pypi.org/project/backend-tutor/). It w
     backend-tutor --pack .             # try it as a learner
     backend-tutor pack build . -o {pack_id}.zip   # validates, tests, and writes the zip for your cohort
 
+`pack test` and `pack build` ask before they run the pack's Python (its build-it lesson), and ask
+again whenever that code changes; in CI, give them `--trust`.
+
 The build-it lesson runs Python from the pack on the learner's machine, so learners install the zip
 with `backend-tutor pack install {pack_id}.zip --trust` (delete the `build` track and its folder if
 you do not want that). They send you
