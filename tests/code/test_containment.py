@@ -28,7 +28,8 @@ def daemonize(marker):
     if os.fork() == 0:
         os.setsid()
         if os.fork() == 0:
-            open(marker, "w").write(str(os.getpid()))
+            open(marker + ".tmp", "w").write(str(os.getpid()))
+            os.rename(marker + ".tmp", marker)  # whole, or not there yet
             time.sleep(300)
         os._exit(0)
     deadline = time.time() + 5
@@ -353,24 +354,18 @@ def test_pack_test_leaves_no_daemon_behind(tmp_path: Path) -> None:
 
     pack = tmp_path / "pack"
     shutil.copytree(Path(__file__).resolve().parent / "fixtures" / "buildpack", pack)
-    pids = tmp_path / "daemon.pids"
     right = pack / "http" / "hello" / "right" / "app.py"
+    daemon = textwrap.indent(DAEMON.replace("import os, time\n", ""), "    ")
     right.write_text(
-        right.read_text().replace(
+        "import os, time\n"
+        + right.read_text().replace(
             "def hello():\n",
-            "def hello():\n"
-            "    import os, time\n"
-            "    if os.fork() == 0:\n"
-            "        os.setsid()\n"
-            "        if os.fork() == 0:\n"
-            f"            open({str(pids)!r}, 'a').write(f'{{os.getpid()}}\\n')\n"
-            "            time.sleep(300)\n"
-            "        os._exit(0)\n",
+            f"def hello():\n{daemon}\n    daemonize({str(tmp_path)!r} + f'/daemon-{{time.time_ns()}}.pid')\n",
         )
     )
     result = run_cli("pack", "test", str(pack), "--trust", home=tmp_path / "home")
     assert result.returncode == 0, result.stdout + result.stderr
-    started = [int(line) for line in pids.read_text().split()]
+    started = [int(path.read_text()) for path in tmp_path.glob("daemon-*.pid")]
     assert started, "the solution's handler ran"
     deadline = time.monotonic() + 3
     while not all(gone(pid) for pid in started) and time.monotonic() < deadline:
