@@ -300,14 +300,12 @@ class Session:
         if action.wait is not None:
             self._wait(action.wait)
         saved: dict[str, Any] = {}  # `save`d values live for one action, as the format says
-        number = 0
-        for item in action.requests:
+        for number, item in enumerate(action.requests, start=1):  # numbered as the list is, to find it there
             if isinstance(item, Wait):
                 self._wait(item.wait)
             elif isinstance(item, SqlStep):
                 self._run_sql(item.sql)
             else:
-                number += 1
                 self._send(number, item, saved)
         return action.answer
 
