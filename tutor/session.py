@@ -193,7 +193,9 @@ class Session:
             self.workspace.prepare()
             database = self.sql.template if self.sql is not None and self.lesson.build.database else None
             copies = self.home.sessions / f"{self.lesson.id}-code"
-            self.code = CodeEvidenceImpl(self.workspace, self.lesson.build.module, self.pack.root, database, copies)
+            self.code = CodeEvidenceImpl(
+                self.workspace, self.lesson.build.module, self.pack.root, database, copies, self.lesson.build.env
+            )
         self.started = True
 
     # The API keeps its port across runs of the same lesson when that port is free, so a learner's curl

@@ -163,6 +163,12 @@ class CodeEvidence(Protocol):
     def start_app(self) -> Any:
         """The learner's app started (a `tutor.code.runner.LearnerApp`), or CodeProblem raised."""
 
+    def start_reference(self, folder: str) -> Any:
+        """The lesson's reference app (`folder` of the pack over the starter files), started the same way."""
+
+    def environment(self) -> dict[str, str]:
+        """The environment variables the lesson gives the learner's app (`build.env`)."""
+
 
 class CheckUnavailable(Exception):
     """The evidence a check needs is missing (no sandbox running, nothing run yet)."""

@@ -154,6 +154,18 @@ def check_code_http(spec: CodeHttpCheck, ctx: CheckContext) -> CheckResult:
                             details=tuple(shown(exchange)),
                         )
                     saved[name] = value
+        if spec.probes is not None:
+            from tutor.checks.code_probes import run_probes
+
+            failed = run_probes(spec.probes, code, spec.probes.seed)
+            if failed is not None:
+                return failed
     except CodeProblem as problem:
         return problem_result(problem)
+    if spec.probes is not None:
+        return CheckResult(
+            True,
+            f"Your app answered all {total} of the checker's requests as this step needs, and the generated "
+            "ones as a correct app does.",
+        )
     return CheckResult(True, f"Your app answered all {total} of the checker's requests as this step needs.")

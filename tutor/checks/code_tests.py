@@ -34,6 +34,7 @@ def check_code_tests(spec: CodeTestsCheck, ctx: CheckContext) -> CheckResult:
                 module=code.module,
                 database=code.fresh_database(),
                 timeout=spec.timeout,
+                environment=code.environment(),
             )
         except CodeProblem as problem:
             return problem_result(problem)

@@ -420,14 +420,23 @@ class LearnerApp:
 
     @classmethod
     def spawn(
-        cls, workspace: Path, *, module: str = "app", database: Path | None = None, spare: bool = False
+        cls,
+        workspace: Path,
+        *,
+        module: str = "app",
+        database: Path | None = None,
+        spare: bool = False,
+        environment: dict[str, str] | None = None,
     ) -> LearnerApp:
-        """Start the child; a spare loads the server stack and waits for `go()` (see `Launcher`)."""
+        """Start the child; a spare loads the server stack and waits for `go()` (see `Launcher`).
+        `environment`: the lesson's `build.env`, as a deployment would set it."""
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.bind(("127.0.0.1", 0))
         listener.listen(64)
         port = listener.getsockname()[1]
-        env = {DB_ENV: str(database)} if database is not None else {}
+        env = dict(environment or {})
+        if database is not None:
+            env[DB_ENV] = str(database)
         try:
             child = _Child("app", workspace, ["--module", module], env, listen=listener.fileno(), spare=spare)
         finally:
@@ -560,15 +569,18 @@ class Launcher:
     while the learner is still typing; a save then only imports the learner's module. A spare holds
     its own fresh database copy and listening socket, and is ended with the launcher."""
 
-    def __init__(self, workspace: Path, module: str, database: Any) -> None:
+    def __init__(self, workspace: Path, module: str, database: Any, environment: dict[str, str] | None = None) -> None:
         self.workspace = workspace
         self.module = module
         self.database = database  # () -> a fresh copy's path, or None
+        self.environment = dict(environment or {})
         self._spare: LearnerApp | None = None
         self._lock = threading.Lock()
 
     def _spawn(self, spare: bool) -> LearnerApp:
-        return LearnerApp.spawn(self.workspace, module=self.module, database=self.database(), spare=spare)
+        return LearnerApp.spawn(
+            self.workspace, module=self.module, database=self.database(), spare=spare, environment=self.environment
+        )
 
     def prepare(self) -> None:
         """Have a spare ready (call when the step opens)."""
@@ -611,9 +623,12 @@ def run_tests(
     module: str = "app",
     database: Path | None = None,
     timeout: float = TESTS_TIMEOUT,
+    environment: dict[str, str] | None = None,
 ) -> TestsOutcome:
     """Run pytest on `test_files` against the learner's workspace, in the sandboxed child."""
-    env = {DB_ENV: str(database)} if database is not None else {}
+    env = dict(environment or {})
+    if database is not None:
+        env[DB_ENV] = str(database)
     window = _run_started(workspace)
     child = _Child("tests", workspace, ["--module", module, *[str(p) for p in test_files]], env)
     try:

@@ -180,27 +180,58 @@ class CodeEvidenceImpl:
     """What `code_http` and `code_tests` read: the workspace, the module, a fresh database copy."""
 
     def __init__(
-        self, workspace: Workspace, module: str, pack_root: Path, database: Path | None, copies: Path | None = None
+        self,
+        workspace: Workspace,
+        module: str,
+        pack_root: Path,
+        database: Path | None,
+        copies: Path | None = None,
+        environment: dict[str, str] | None = None,
     ) -> None:
         self._workspace = workspace
         self._module = module
         self._pack_root = pack_root
         self._database = database
         self._copies = copies  # where the database copies go (made when first needed; a temp folder if None)
+        self._environment = dict(environment or {})
         self._made: Path | None = None
-        self._count = 0
+        self._counts: dict[str, int] = {}
         self._launcher: Any = None
+        self._references: dict[str, tuple[Path, Any]] = {}  # reference folder -> (its workspace, its launcher)
 
     def launcher(self) -> Any:
         """The `tutor.code.runner.Launcher` for this workspace (one spare child kept ahead)."""
         if self._launcher is None:
             from tutor.code.runner import Launcher
 
-            self._launcher = Launcher(self._workspace.root, self._module, self.fresh_database)
+            self._launcher = Launcher(self._workspace.root, self._module, self.fresh_database, self._environment)
         return self._launcher
 
     def start_app(self) -> Any:
         return self.launcher().start()
+
+    def environment(self) -> dict[str, str]:
+        """The lesson's `build.env`: what the learner's app runs with."""
+        return dict(self._environment)
+
+    def start_reference(self, folder: str) -> Any:
+        """The lesson's reference app (the starter files with `folder`'s over them, a folder of the pack),
+        started in a workspace of its own on its own fresh database copy, as the learner's app is."""
+        from tutor.code.runner import Launcher
+
+        known = self._references.get(folder)
+        if known is None:
+            base = self._copies if self._copies is not None else Path(tempfile.mkdtemp(prefix="backend-tutor-ref-"))
+            root = base / f"reference-{hashlib.sha256(folder.encode()).hexdigest()[:12]}"
+            shutil.rmtree(root, ignore_errors=True)
+            shutil.copytree(self._workspace.starter, root)
+            for name, source in list_files(self._pack_root / folder).items():
+                target = root / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, target)
+            known = (root, Launcher(root, self._module, lambda: self.fresh_database("reference"), self._environment))
+            self._references[folder] = known
+        return known[1].start()
 
     @property
     def workspace(self) -> Path:
@@ -214,7 +245,10 @@ class CodeEvidenceImpl:
     def pack_root(self) -> Path:
         return self._pack_root
 
-    def fresh_database(self) -> Path | None:
+    def fresh_database(self, kind: str = "lesson") -> Path | None:
+        """A fresh copy of the lesson database for one app. Each `kind` of app (the learner's, the
+        reference) numbers its own copies and keeps its last three: the running app's, its spare's, and
+        the one being made."""
         if self._database is None:
             return None
         if self._made is None:
@@ -223,12 +257,12 @@ class CodeEvidenceImpl:
                 self._made = self._copies
             else:
                 self._made = Path(tempfile.mkdtemp(prefix="backend-tutor-code-db-"))
-        self._count += 1
-        for old in self._made.glob("lesson-*.db*"):  # the copies of apps that have stopped
-            number = old.name.removeprefix("lesson-").split(".")[0]
-            if number.isdigit() and int(number) < self._count - 2:
+        self._counts[kind] = count = self._counts.get(kind, 0) + 1
+        for old in self._made.glob(f"{kind}-*.db*"):  # the copies of apps that have stopped
+            number = old.name.removeprefix(f"{kind}-").split(".")[0]
+            if number.isdigit() and int(number) < count - 2:
                 old.unlink(missing_ok=True)
-        target = self._made / f"lesson-{self._count}.db"
+        target = self._made / f"{kind}-{count}.db"
         shutil.copyfile(self._database, target)
         return target
 
@@ -236,6 +270,10 @@ class CodeEvidenceImpl:
         if self._launcher is not None:
             self._launcher.close()
             self._launcher = None
+        for root, launcher in self._references.values():
+            launcher.close()
+            shutil.rmtree(root, ignore_errors=True)
+        self._references.clear()
         if self._made is not None:
             shutil.rmtree(self._made, ignore_errors=True)
             self._made = None

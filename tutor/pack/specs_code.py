@@ -9,11 +9,12 @@ written them.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from tutor.pack.actions import HttpRequest
+from tutor.pack.actions import HttpMethod, HttpRequest
 from tutor.pack.base import Model, NonEmpty, PackPath
 from tutor.pack.specs_http import ResponseExpect
 
@@ -37,12 +38,28 @@ class BuildSettings(Model):
         description="Give the learner's app a fresh copy of the lesson's SQL database for every check; "
         "its path is in the environment variable BACKEND_TUTOR_DB.",
     )
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        description="Environment variables the learner's app (and the pack's tests) run with, as a deployment "
+        'would set them: a signing key read with `os.environ["JWT_KEY"]` instead of written in the code. '
+        "The lesson text tells the learner to set the same when they run the app themselves.",
+    )
     watch: list[NonEmpty] = Field(
         default_factory=list,
         description="Which saves start a check: globs matched against '/'-separated paths in the workspace "
         "(`*.py`, `templates/*.html`). Default: the starter's files and every `.py` file. A file that "
         "changes while the learner's app runs (a log, a SQLite file) never starts one.",
     )
+
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not re.fullmatch(r"[A-Z_][A-Z0-9_]*", name):
+                raise ValueError(f"'{name}' is not an environment variable name (capitals, digits and _)")
+            if name.startswith("BACKEND_TUTOR") or name in ("HOME", "PATH", "PYTHONPATH"):
+                raise ValueError(f"'{name}' is the tutor's own; choose another name")
+        return value
 
 
 class CodeProbeStep(Model):
@@ -62,12 +79,139 @@ class CodeProbeStep(Model):
     )
 
 
+class IdProbes(Model):
+    """Reads of ids across the table, and of ids that do not exist: a cache keyed by nothing, or a lookup
+    that always answers the first row, shows here."""
+
+    path: NonEmpty = Field(description="The path with `{id}` where the id goes: /books/{id}")
+    query: NonEmpty = Field(description="SQL run on the lesson database that lists the ids: SELECT id FROM books")
+    count: int = Field(default=4, ge=1, le=50, description="How many existing ids to read (chosen with the seed).")
+    missing: int = Field(default=2, ge=0, le=10, description="How many ids that do not exist to read.")
+
+    @model_validator(mode="after")
+    def _check(self) -> IdProbes:
+        if "{id}" not in self.path:
+            raise ValueError("`path` needs an `{id}` where the id goes")
+        return self
+
+
+HOSTILE_VALUES = (
+    "'",
+    "1' OR '1'='1",
+    "0) OR (1=1",
+    "1; DROP TABLE books",
+    "%",
+    "١٢",
+    "99999999999999999999999",
+    "-1",
+    "",
+    "null",
+)
+"""What `hostile: true` sends: quotes and SQL metacharacters, a LIKE wildcard, Arabic-Indic digits (which
+Python's int() accepts), a number too big for SQLite, a negative, nothing, and the word null."""
+
+
+class ParamProbes(Model):
+    """One query parameter, sent with values at and past its bounds and with hostile text."""
+
+    path: NonEmpty
+    name: NonEmpty = Field(description="The query parameter: limit, cursor, author.")
+    values: list[str | int] = Field(default_factory=list, description="Values to send as they are.")
+    bounds: list[int] | None = Field(
+        default=None,
+        min_length=2,
+        max_length=2,
+        description="[lowest, highest] allowed: the probes send each, and one past each.",
+    )
+    hostile: bool = Field(default=False, description="Also send quotes, SQL metacharacters, odd digits, huge numbers.")
+    query: dict[str, str] = Field(default_factory=dict, description="Other query parameters sent with each probe.")
+
+    def all_values(self) -> list[str]:
+        out = [str(v) for v in self.values]
+        if self.bounds is not None:
+            low, high = self.bounds
+            out += [str(low - 1), str(low), str(high), str(high + 1)]
+        if self.hostile:
+            out += list(HOSTILE_VALUES)
+        return list(dict.fromkeys(out))
+
+
+class TokenProbes(Model):
+    """Requests to a protected endpoint with tokens a careful server refuses: none, malformed, `alg: none`,
+    signed with another key or algorithm, expired. They need a real token from the app first."""
+
+    method: HttpMethod = "GET"
+    path: NonEmpty = Field(description="The protected endpoint: /reports")
+    login: HttpRequest = Field(description="The request that gets a valid token from the app.")
+    token: NonEmpty = Field(default="json:access_token", description="Where the login's response holds the token.")
+    key_env: str | None = Field(
+        default=None,
+        description="The environment variable (set with `build: env:`) that holds the app's signing key: the "
+        "checker can then sign an expired token and one with another algorithm, with the right key.",
+    )
+
+
+class LoginProbes(Model):
+    """An unknown user and a known user with a wrong password must get the same answer (status, body,
+    headers), in about the same time: a difference tells an attacker which usernames exist."""
+
+    path: NonEmpty = Field(description="The login endpoint: /login")
+    username_field: NonEmpty = "username"
+    password_field: NonEmpty = "password"  # noqa: S105 - the name of a JSON field, not a password
+    known_user: NonEmpty = Field(description="A username that exists.")
+    unknown_user: NonEmpty = Field(default="nobody-by-this-name", description="A username that does not.")
+    repeat: int = Field(default=5, ge=1, le=50, description="Tries of each, for the timing.")
+    timing_ratio: float = Field(
+        default=3.0, gt=1, description="The slower answer's median may be at most this many times the faster one's."
+    )
+
+
+CompareItem = NonEmpty
+
+
+class CodeProbes(Model):
+    """Generated probes sent to the learner's app and to the lesson's reference app, each on its own fresh
+    copy of the lesson database, compared on what `compare` names. A fixed script of requests can be
+    passed by code shaped to it; these cannot. The choices come from `seed`, so a verdict is reproducible."""
+
+    reference: PackPath = Field(description="A folder laid over the starter files: the right app.")
+    seed: int = Field(default=1, description="Which ids and values are chosen: the same every run.")
+    ids: IdProbes | None = None
+    params: list[ParamProbes] = Field(default_factory=list)
+    sequences: list[list[HttpRequest]] = Field(
+        default_factory=list,
+        description="Requests sent in order to both apps (a write, then a read of another id), each response compared.",
+    )
+    tokens: TokenProbes | None = None
+    login: LoginProbes | None = None
+    compare: list[CompareItem] = Field(
+        default_factory=lambda: ["status"],
+        description="What must agree with the reference app: `status`, `body` (as JSON when it is JSON), "
+        "`header:NAME` (present in one, present in the other), `sql_statements` (at most the reference's, or "
+        "twice it with `sql_statements:2`), `full_scans` (none the reference does not do).",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> CodeProbes:
+        if not (self.ids or self.params or self.sequences or self.tokens or self.login):
+            raise ValueError("give at least one of `ids`, `params`, `sequences`, `tokens`, `login`")
+        for item in self.compare:
+            name = item.partition(":")[0]
+            if name not in ("status", "body", "header", "sql_statements", "full_scans"):
+                raise ValueError(
+                    f"`compare` item '{item}' is not status, body, header:NAME, sql_statements[:N] or full_scans"
+                )
+        return self
+
+
 class CodeHttpCheck(Model):
     """Starts the learner's app (a fresh copy of the lesson database behind it) and sends it these requests,
-    in order, asserting on each response and on the SQL each one ran."""
+    in order, asserting on each response and on the SQL each one ran; then, with `probes`, generated
+    requests compared with the lesson's reference app."""
 
     kind: Literal["code_http"]
     steps: list[CodeProbeStep] = Field(min_length=1)
+    probes: CodeProbes | None = None
 
 
 class CodeTestsCheck(Model):

@@ -1,0 +1,238 @@
+"""Generated probes catch code shaped to a check's script: each class of bug the fixed requests let
+through, against a reference app, on real child processes.
+
+- a cache that holds one book for every id (ids across the table);
+- a cursor pasted into SQL with an f-string (quotes and SQL in a parameter);
+- a page size with no upper bound (a parameter at and past its bounds);
+- a token check that skips expiry (an expired token signed with the lesson's key);
+- a login that says which users exist, by its words or by its time.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tutor.checks import evaluate
+from tutor.checks.base import CheckContext, CheckResult
+from tutor.code.workspace import CodeEvidenceImpl, Workspace
+from tutor.pack.checks import CodeHttpCheck
+
+OPEN: list[CodeEvidenceImpl] = []
+KEY = "the-lesson-signing-key-0123456789abcdef"
+
+
+@pytest.fixture(autouse=True)
+def _close_evidence() -> Iterator[None]:
+    yield
+    while OPEN:
+        OPEN.pop().close()
+
+
+def _database(path: Path) -> Path:
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE books (id INTEGER PRIMARY KEY, title TEXT NOT NULL)")
+    conn.executemany("INSERT INTO books VALUES (?, ?)", [(i, f"Book {i}") for i in range(1, 61)])
+    conn.commit()
+    conn.close()
+    return path
+
+
+BOOKS = """
+import os, sqlite3
+from fastapi import FastAPI, HTTPException, Query
+
+app = FastAPI()
+
+def db():
+    return sqlite3.connect(os.environ["BACKEND_TUTOR_DB"])
+
+CACHE = {}
+
+@app.get("/books/{book_id}")
+def book(book_id: int):
+    if KEYED not in CACHE:
+        row = db().execute("SELECT id, title FROM books WHERE id = ?", (book_id,)).fetchone()
+        if row is None:
+            raise HTTPException(404)
+        CACHE[KEYED] = {"id": row[0], "title": row[1]}
+    return CACHE[KEYED]
+
+@app.get("/books")
+def books(cursor: str = "0", limit: int = Query(10, ge=1, le=LIMIT)):
+    if not cursor.isdecimal() or not cursor.isascii():
+        raise HTTPException(400, "bad cursor")
+    rows = db().execute(SQL).fetchall()
+    return {"items": [{"id": r[0], "title": r[1]} for r in rows]}
+"""
+
+RIGHT_BOOKS = (
+    BOOKS.replace("KEYED", "book_id")
+    .replace("LIMIT", "50")
+    .replace("SQL", '"SELECT id, title FROM books WHERE id > ? ORDER BY id LIMIT ?", (int(cursor), limit)')
+)
+
+
+def context(tmp_path: Path, learner: str, reference: str, environment: dict[str, str] | None = None) -> CheckContext:
+    pack = tmp_path / "pack"
+    (pack / "starter").mkdir(parents=True)
+    (pack / "starter" / "app.py").write_text("from fastapi import FastAPI\napp = FastAPI()\n")
+    (pack / "reference").mkdir()
+    (pack / "reference" / "app.py").write_text(textwrap.dedent(reference))
+    workspace = Workspace(tmp_path / "ws", pack / "starter")
+    workspace.prepare()
+    (workspace.root / "app.py").write_text(textwrap.dedent(learner))
+    database = _database(tmp_path / "lesson.db")
+    evidence = CodeEvidenceImpl(workspace, "app", pack, database, tmp_path / "copies", environment)
+    OPEN.append(evidence)
+    return CheckContext(code=evidence)
+
+
+def check(ctx: CheckContext, probes: dict[str, Any], step: dict[str, Any] | None = None) -> CheckResult:
+    spec = CodeHttpCheck.model_validate(
+        {
+            "kind": "code_http",
+            "steps": [step or {"request": {"path": "/books/1"}, "expect": {"status": 200}}],
+            "probes": {"reference": "reference", **probes},
+        }
+    )
+    return evaluate(spec, ctx)
+
+
+IDS = {"ids": {"path": "/books/{id}", "query": "SELECT id FROM books", "count": 3}, "compare": ["status", "body"]}
+
+
+def test_a_cache_that_holds_one_book_is_caught_by_another_id(tmp_path: Path) -> None:
+    one_entry = (
+        BOOKS.replace("KEYED", "'the-book'")
+        .replace("LIMIT", "50")
+        .replace("SQL", '"SELECT id, title FROM books WHERE id > ? ORDER BY id LIMIT ?", (int(cursor), limit)')
+    )
+    result = check(context(tmp_path / "a", one_entry, RIGHT_BOOKS), IDS)
+    assert not result.passed
+    assert result.summary.startswith("For GET /books/")
+    assert "your app's body is" in result.summary
+    assert check(context(tmp_path / "b", RIGHT_BOOKS, RIGHT_BOOKS), IDS).passed
+
+
+CURSOR = {"params": [{"path": "/books", "name": "cursor", "hostile": True}], "compare": ["status", "body"]}
+
+
+def test_a_cursor_pasted_into_sql_is_caught_by_sql_in_the_parameter(tmp_path: Path) -> None:
+    pasted = (
+        BOOKS.replace("KEYED", "book_id")
+        .replace("LIMIT", "50")
+        .replace(
+            '    if not cursor.isdecimal() or not cursor.isascii():\n        raise HTTPException(400, "bad cursor")\n',
+            "",
+        )
+        .replace(
+            "rows = db().execute(SQL).fetchall()",
+            'rows = db().execute(f"SELECT id, title FROM books WHERE id > {cursor} ORDER BY id LIMIT {limit}")'
+            ".fetchall()",
+        )
+    )
+    pasted = pasted.replace("    rows = db()", "    try:\n        rows = db()").replace(
+        ".fetchall()\n    return",
+        ".fetchall()\n    except sqlite3.Error:\n        raise HTTPException(400)\n    return",
+    )
+    result = check(context(tmp_path, pasted, RIGHT_BOOKS), CURSOR)
+    assert not result.passed, result.explain()
+    assert result.summary.startswith("For GET /books?cursor=")
+
+
+def test_a_page_size_without_a_bound_is_caught_past_the_bound(tmp_path: Path) -> None:
+    unbounded = RIGHT_BOOKS.replace("le=50", "le=100000")
+    probes = {"params": [{"path": "/books", "name": "limit", "bounds": [1, 50]}], "compare": ["status"]}
+    result = check(context(tmp_path / "a", unbounded, RIGHT_BOOKS), probes)
+    assert not result.passed
+    assert "GET /books?limit=51" in result.summary and "a correct app answers 422" in result.summary
+    assert check(context(tmp_path / "b", RIGHT_BOOKS, RIGHT_BOOKS), probes).passed
+
+
+AUTH = """
+import os, time, jwt
+from fastapi import FastAPI, Header, HTTPException
+
+app = FastAPI()
+KEY = os.environ["JWT_KEY"]
+
+def refuse():
+    return HTTPException(401, "log in again", headers={"WWW-Authenticate": "Bearer"})
+
+@app.post("/login")
+def login():
+    now = int(time.time())
+    return {"access_token": jwt.encode({"sub": "ada", "iat": now, "exp": now + 300}, KEY, algorithm="HS256")}
+
+@app.get("/report")
+def report(authorization: str = Header("")):
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise refuse()
+    try:
+        jwt.decode(token, KEY, algorithms=["HS256"]OPTIONS)
+    except jwt.PyJWTError:
+        raise refuse()
+    return {"report": "numbers"}
+"""
+
+TOKENS = {"tokens": {"path": "/report", "login": {"method": "POST", "path": "/login"}, "key_env": "JWT_KEY"}}
+
+
+def test_a_token_check_that_skips_expiry_is_caught_by_an_expired_token(tmp_path: Path) -> None:
+    right = AUTH.replace("OPTIONS", "")
+    skips = AUTH.replace("OPTIONS", ', options={"verify_exp": False}')
+    step = {"request": {"method": "POST", "path": "/login"}, "expect": {"status": 200}}
+    env = {"JWT_KEY": KEY}
+    result = check(context(tmp_path / "a", skips, right, env), TOKENS, step)
+    assert not result.passed
+    assert result.summary.startswith("For GET /report with a token that expired an hour ago: your app answered 200")
+    assert check(context(tmp_path / "b", right, right, env), TOKENS, step).passed
+
+
+LOGIN = """
+from argon2 import PasswordHasher
+from argon2.exceptions import VerifyMismatchError
+from fastapi import FastAPI, HTTPException
+
+app = FastAPI()
+hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+USERS = {"ada": hasher.hash("correct horse")}
+DUMMY = hasher.hash("not anybody's password")
+
+@app.post("/login")
+def login(body: dict):
+    stored = USERS.get(body.get("username"))
+    UNKNOWN
+    try:
+        hasher.verify(stored or DUMMY, body.get("password", ""))
+    except VerifyMismatchError:
+        raise HTTPException(401, WRONG)
+    if stored is None:
+        raise HTTPException(401, "wrong username or password")
+    return {"access_token": "t"}
+"""
+
+ENUMERATION = {"login": {"path": "/login", "known_user": "ada", "repeat": 3}}
+
+
+def test_a_login_that_tells_which_users_exist_is_caught(tmp_path: Path) -> None:
+    right = LOGIN.replace("UNKNOWN", "").replace("WRONG", '"wrong username or password"')
+    words = LOGIN.replace("UNKNOWN", 'if stored is None: raise HTTPException(401, "no such user")').replace(
+        "WRONG", '"wrong password"'
+    )
+    quick = LOGIN.replace(
+        "UNKNOWN", 'if stored is None: raise HTTPException(401, "wrong username or password")'
+    ).replace("WRONG", '"wrong username or password"')
+    step = {"request": {"method": "POST", "path": "/login", "json": {"username": "ada", "password": "correct horse"}}}
+    by_words = check(context(tmp_path / "a", words, right), ENUMERATION, step)
+    assert not by_words.passed and "the words tell which users exist" in by_words.summary
+    by_time = check(context(tmp_path / "b", quick, right), ENUMERATION, step)
+    assert not by_time.passed and "the time tells which users exist" in by_time.summary, by_time.explain()
+    assert check(context(tmp_path / "c", right, right), ENUMERATION, step).passed
