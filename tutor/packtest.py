@@ -337,6 +337,22 @@ def _wrong_case(entry: LessonFile, step: Step, number: int, wrong: WrongAnswer, 
     return out
 
 
+def _declared_mutant(entry: LessonFile, step: Step, number: int, verdict: Verdict) -> Case:
+    """A build-it step's mutants are the mistakes its lesson declares (folders with one bug each), run as
+    its wrong answers; each counts in the step's score like a derived mutant."""
+    index = entry.lesson.steps.index(step)
+    line = entry.source.value_pos(("steps", index, "wrong_answers", number - 1)).line
+    label = f"mutant: wrong answer {number} (declared)"
+    if not verdict.judged:
+        outcome: MutantOutcome = "did not run"
+        message = verdict.failure or (verdict.result.summary if verdict.result else "")
+    elif verdict.result is not None and verdict.result.passed:
+        outcome, message = "survived", "the check accepted this declared mistake"
+    else:
+        outcome, message = "rejected", verdict.result.summary if verdict.result else ""
+    return Case(entry.path, line, entry.lesson.id, step.id, label, outcome != "survived", message, "mutant", outcome)
+
+
 def _mutant_cases(session: Session, entry: LessonFile, step: Step) -> list[Case]:
     from tutor.mutants import declared, mutants
 
@@ -410,7 +426,10 @@ def check_lesson(
             if lesson.build is not None and session.workspace is not None:
                 cases.append(_starter_case(session, entry, index, step))
             for number, wrong in enumerate(step.wrong_answers, start=1):
-                cases.extend(_wrong_case(entry, step, number, wrong, _try(session, step, wrong)))
+                verdict = _try(session, step, wrong)
+                cases.extend(_wrong_case(entry, step, number, wrong, verdict))
+                if mutants and step.solution.files is not None:
+                    cases.append(_declared_mutant(entry, step, number, verdict))
             for number, alternative in enumerate(step.alternatives, start=1):
                 line = entry.source.value_pos(("steps", index, "alternatives", number - 1)).line
                 verdict = _try(session, step, alternative)
