@@ -4,6 +4,12 @@ What the authorizer denies, and why:
 - ATTACH / DETACH (and `VACUUM INTO 'file'`, which SQLite reports as an ATTACH): they reach files
   outside the lesson database. A plain `VACUUM` (an anonymous temporary attach) is allowed.
 - `load_extension()`: native code. `enable_load_extension` also stays off.
+- Functions that read or write the process's memory or files (DENIED_FUNCTIONS): `fts3_tokenizer()`
+  hands out and takes raw pointers (on SQLite builds with ENABLE_FTS3_TOKENIZER, such as Debian's, three
+  lines of SQL crash the process with it); `rtreenode()` and `rtreedepth()` are R*Tree's debugging
+  functions, which decode any blob as a node; `readfile()`, `writefile()`, `edit()` and `fsdir` belong to
+  the sqlite3 shell and reach files (absent from Python's sqlite3, denied in case a build has them); the
+  `sqlite_dbpage` table writes raw pages.
 - PRAGMAs that write or escape (`writable_schema`, `journal_mode`, `mmap_size`, ...). Read-only
   introspection PRAGMAs (`table_info`, `index_list`, `index_info`, `foreign_key_list`, ...) are allowed,
   and so is `foreign_keys` (a per-connection switch lessons about constraints use).
@@ -16,6 +22,7 @@ import re
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 DEFAULT_MAX_ROWS = 1000
@@ -42,6 +49,30 @@ QUERY_ONLY_PRAGMAS = frozenset(
 
 SETTABLE_PRAGMAS = frozenset({"foreign_keys"})
 
+SETUP_SETTABLE_PRAGMAS = SETTABLE_PRAGMAS | frozenset(
+    {"user_version", "application_id", "defer_foreign_keys", "recursive_triggers", "auto_vacuum", "page_size"}
+)
+"""What a pack's own setup SQL may set as well: the database's own labels and layout. Never the
+journal, the files SQLite writes beside it, or the schema as raw text."""
+
+DENIED_FUNCTIONS = {
+    "load_extension": "load_extension() is not allowed here: it loads native code",
+    "fts3_tokenizer": "fts3_tokenizer() is not allowed here: it reads and writes the tutor's memory",
+    "rtreenode": "rtreenode() is not allowed here: it is R*Tree's debugging function and reads raw memory",
+    "rtreedepth": "rtreedepth() is not allowed here: it is R*Tree's debugging function and reads raw memory",
+    "readfile": "readfile() is not allowed here: it reads files outside the lesson database",
+    "writefile": "writefile() is not allowed here: it writes files outside the lesson database",
+    "edit": "edit() is not allowed here: it starts an editor",
+    "fsdir": "fsdir is not allowed here: it lists files outside the lesson database",
+}
+"""Functions that reach past the lesson database: the process's memory, native code, files."""
+
+DENIED_TABLES = {
+    "sqlite_dbpage": "sqlite_dbpage is not allowed here: it writes the database's raw pages",
+    "fsdir": DENIED_FUNCTIONS["fsdir"],
+}
+"""Table-valued functions and virtual tables with the same reach."""
+
 ROW_KEYWORDS = ("SELECT", "WITH", "VALUES")
 
 MAX_VALUE_BYTES = 10_000_000
@@ -51,8 +82,16 @@ ticks. Lesson data is far below it."""
 MAX_SQL_BYTES = 1_000_000
 """The longest statement the learner may send (SQLITE_LIMIT_SQL_LENGTH)."""
 MAX_GROWTH_BYTES = 256 * 1024 * 1024
-"""How far past its starting size a lesson database (and the temporary one) may grow: a statement that
-would fill the disk fails with "database or disk is full" instead (PRAGMA max_page_count)."""
+"""How far past its starting size a lesson database (and the temporary one, and each scratch database
+`ATTACH ''` makes) may grow: a statement that would fill the disk fails with "database or disk is full"
+instead (PRAGMA max_page_count)."""
+MAX_SCRATCH_DATABASES = 2
+"""`ATTACH ''` databases at once (SQLITE_LIMIT_ATTACHED; a plain VACUUM takes one while it runs)."""
+MAX_KEPT_BYTES = 8 * 1024 * 1024
+"""Row data kept per statement (strings and blobs by their length): rows past it are counted, not kept,
+like rows past `max_rows`. The first row is always kept (one value is at most MAX_VALUE_BYTES)."""
+DEFAULT_MEMORY_BYTES = 256 * 1024 * 1024
+"""What one learner statement may allocate when it runs in its own process (sandboxes.sql.worker)."""
 
 LEARNER_LIMITS = {
     sqlite3.SQLITE_LIMIT_LENGTH: MAX_VALUE_BYTES,
@@ -64,23 +103,37 @@ LEARNER_LIMITS = {
     sqlite3.SQLITE_LIMIT_LIKE_PATTERN_LENGTH: 10_000,
     sqlite3.SQLITE_LIMIT_TRIGGER_DEPTH: 100,
     sqlite3.SQLITE_LIMIT_WORKER_THREADS: 0,
+    sqlite3.SQLITE_LIMIT_ATTACHED: MAX_SCRATCH_DATABASES,
 }
 """SQLite's own run-time limits on the learner's connection (https://www.sqlite.org/c3ref/c_limit_attached.html).
-ATTACHED stays as it is: a plain VACUUM attaches a temporary database."""
+ATTACHED stays above zero: a plain VACUUM attaches a temporary database."""
+
+Rules = str
+"""Whose SQL an authorizer judges: "learner" (the guarded connection), "setup" (a pack's own SQL while
+its database is built: a few more PRAGMAs may be set, DETACH of a scratch database is fine) or
+"tutor" (the tutor's own read connections: any PRAGMA the code sets, never a file or a pointer)."""
 
 
-def _deny_reason(action: int, arg1: str | None, arg2: str | None) -> str | None:
+def deny_reason(action: int, arg1: str | None, arg2: str | None, rules: Rules = "learner") -> str | None:
+    """Why the authorizer refuses this action under `rules` (None: allowed)."""
     if action == sqlite3.SQLITE_ATTACH:
         if arg1 == "":
             return None  # plain VACUUM (or ATTACH '' : a private temporary database)
         return "ATTACH and VACUUM INTO are not allowed here: they reach files outside the lesson database"
     if action == sqlite3.SQLITE_DETACH:
-        return "DETACH is not allowed here"
-    if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() == "load_extension":
-        return "load_extension() is not allowed here: it loads native code"
+        return "DETACH is not allowed here" if rules == "learner" else None
+    if action == sqlite3.SQLITE_FUNCTION:
+        return DENIED_FUNCTIONS.get((arg2 or "").lower())
+    if action in (sqlite3.SQLITE_READ, sqlite3.SQLITE_INSERT, sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_DELETE):
+        return DENIED_TABLES.get((arg1 or "").lower())
+    if action == sqlite3.SQLITE_CREATE_VTABLE:
+        return DENIED_TABLES.get((arg2 or "").lower())
     if action == sqlite3.SQLITE_PRAGMA:
+        if rules == "tutor":
+            return None
         name = (arg1 or "").lower()
-        if name in INTROSPECTION_PRAGMAS or name in SETTABLE_PRAGMAS:
+        settable = SETUP_SETTABLE_PRAGMAS if rules == "setup" else SETTABLE_PRAGMAS
+        if name in INTROSPECTION_PRAGMAS or name in settable:
             return None
         if name in QUERY_ONLY_PRAGMAS and arg2 is None:
             return None
@@ -88,6 +141,15 @@ def _deny_reason(action: int, arg1: str | None, arg2: str | None) -> str | None:
             return f"PRAGMA {name} may be read here but not set"
         return f"PRAGMA {name} is not allowed here (only read-only introspection PRAGMAs are)"
     return None
+
+
+def authorizer(rules: Rules) -> Callable[[int, str | None, str | None, str | None, str | None], int]:
+    """An authorizer callback for `sqlite3.Connection.set_authorizer` that applies `rules`."""
+
+    def authorize(action: int, arg1: str | None, arg2: str | None, db: str | None, src: str | None) -> int:
+        return sqlite3.SQLITE_DENY if deny_reason(action, arg1, arg2, rules) else sqlite3.SQLITE_OK
+
+    return authorize
 
 
 @dataclass(frozen=True)
@@ -188,6 +250,7 @@ class StatementResult:
     error: str | None = None
     where: str | None = None  # "statement 2 (line 3, column 1)" or near a token
     stopped: bool = False  # stopped by the time limit or Cancel
+    restarted: bool = False  # its process was ended and the connection started again (see process.py)
     in_transaction_before: bool = False  # a transaction was open when the statement started
     in_transaction_after: bool = False  # ... and when it ended
 
@@ -278,9 +341,22 @@ def _locate(statement: Statement, message: str) -> str:
     return where
 
 
+def _row_bytes(row: tuple[object, ...]) -> int:
+    """Roughly what a row holds: strings and blobs by their length, anything else 8 bytes."""
+    return 16 + sum(len(v) if isinstance(v, str | bytes) else 8 for v in row)
+
+
+def in_megabytes(size: int) -> str:
+    return f"{size / 1_048_576:,.0f} MB"
+
+
 class GuardedConnection:
     """The learner's connection: autocommit (so BEGIN/COMMIT are theirs to type), authorizer on, a deadline
-    per statement, Cancel from any thread. Usable again after a denied, failed or stopped statement."""
+    per statement, Cancel from any thread. Usable again after a denied, failed or stopped statement.
+
+    In the tutor it runs inside a worker process (`sandboxes.sql.worker`, driven by
+    `sandboxes.sql.process.LearnerProcess`), which adds what only a process boundary can give: a memory
+    cap, and a deadline that holds even for one long SQLite function call."""
 
     def __init__(
         self,
@@ -289,9 +365,11 @@ class GuardedConnection:
         time_limit: float = 3.0,
         max_rows: int = DEFAULT_MAX_ROWS,
         max_db_bytes: int | None = None,
+        memory_limit: int | None = None,
     ) -> None:
         self.time_limit = time_limit
         self.max_rows = max_rows
+        self.memory_limit = memory_limit
         self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=1.0)
         if hasattr(self.conn, "enable_load_extension"):
             self.conn.enable_load_extension(False)
@@ -309,6 +387,7 @@ class GuardedConnection:
         self._deadline = float("inf")
         self._cancelled = threading.Event()
         self._stop_reason: str | None = None
+        self._internal = False  # the guard's own statements (capping a scratch database) pass
         self.conn.set_authorizer(self._authorize)
         # Every ~20k VM steps (well under a millisecond): often enough for the deadline, rare enough that
         # the worker thread does not starve the UI thread of the GIL.
@@ -316,7 +395,9 @@ class GuardedConnection:
 
     # -- guards ----------------------------------------------------------------------------------
     def _authorize(self, action: int, arg1: str | None, arg2: str | None, db: str | None, src: str | None) -> int:
-        reason = _deny_reason(action, arg1, arg2)
+        if self._internal:
+            return sqlite3.SQLITE_OK
+        reason = deny_reason(action, arg1, arg2)
         if reason is None:
             return sqlite3.SQLITE_OK
         self._denied = reason
@@ -331,6 +412,19 @@ class GuardedConnection:
             return 1
         return 0
 
+    def _cap_scratch_databases(self) -> None:
+        """A database `ATTACH ''` made may grow as far as the temporary one, no further."""
+        self._internal = True
+        try:
+            for _, name, _ in self.conn.execute("PRAGMA database_list").fetchall():
+                if name in ("main", "temp"):
+                    continue
+                quoted = '"' + name.replace('"', '""') + '"'
+                page_size = self.conn.execute(f"PRAGMA {quoted}.page_size").fetchone()[0] or 4096
+                self.conn.execute(f"PRAGMA {quoted}.max_page_count = {MAX_GROWTH_BYTES // page_size}")
+        finally:
+            self._internal = False
+
     def _plain(self, message: str) -> str:
         """SQLite's words for a limit it enforced, said plainly (the original stays at the end)."""
         if "string or blob too big" in message:
@@ -340,14 +434,21 @@ class GuardedConnection:
             )
         if "database or disk is full" in message:
             return (
-                f"refused: the lesson database may not grow past {self.max_db_bytes / 1_048_576:,.0f} MB, and "
-                f"this statement would make it bigger ({message}). Nothing of it was kept."
+                f"refused: the lesson database may not grow past {self.max_db_bytes / 1_048_576:,.0f} MB (and a "
+                f"temporary or scratch one past {in_megabytes(MAX_GROWTH_BYTES)}), and this statement would make "
+                f"it bigger ({message}). Nothing of it was kept."
             )
         if "query string is too large" in message or "statement too long" in message:
             return f"refused: a statement may be at most {MAX_SQL_BYTES // 1000:,} KB long here ({message})"
+        if "too many attached databases" in message:
+            return f"refused: at most {MAX_SCRATCH_DATABASES} scratch databases may be attached at once ({message})"
         if "too many" in message or "too deep" in message:
             return f"refused: {message} (the lesson database keeps statements small)"
         return message
+
+    def out_of_memory(self) -> str:
+        limit = f"more than {in_megabytes(self.memory_limit)}" if self.memory_limit else "more memory than there is"
+        return f"refused: this statement needed {limit} of memory; nothing of it was kept"
 
     def cancel(self) -> None:
         """Stop the running statement (thread-safe). The next run starts clean."""
@@ -377,6 +478,29 @@ class GuardedConnection:
         result.elapsed = time.perf_counter() - started
         return result
 
+    def _fetch(self, cursor: sqlite3.Cursor, out: StatementResult) -> None:
+        """Keep up to `max_rows` rows and MAX_KEPT_BYTES of their data; count the rest. Rows are read one
+        at a time while they are kept, then in chunks of about MAX_KEPT_BYTES at their average size, so a
+        statement returning big values never holds many of them at once."""
+        rows: list[tuple[object, ...]] = []
+        kept = 0
+        while len(rows) < self.max_rows:
+            row = cursor.fetchone()
+            if row is None:
+                out.rows, out.total_rows = rows, len(rows)
+                return
+            size = _row_bytes(row)
+            if rows and kept + size > MAX_KEPT_BYTES:
+                out.rows, out.total_rows = rows, len(rows) + 1
+                break
+            rows.append(row)
+            kept += size
+        else:
+            out.rows, out.total_rows = rows, len(rows)
+        chunk = max(1, min(10_000, MAX_KEPT_BYTES // max(1, kept // max(1, len(rows)))))
+        while batch := cursor.fetchmany(chunk):
+            out.total_rows += len(batch)
+
     def run_statement(self, statement: Statement) -> StatementResult:
         out = StatementResult(statement)
         self._denied = None
@@ -388,18 +512,15 @@ class GuardedConnection:
             cursor = self.conn.execute(statement.sql)
             if cursor.description:
                 out.columns = [d[0] for d in cursor.description]
-                out.rows = cursor.fetchmany(self.max_rows)
-                total = len(out.rows)
-                if total == self.max_rows:
-                    while True:
-                        chunk = cursor.fetchmany(10_000)
-                        if not chunk:
-                            break
-                        total += len(chunk)
-                out.total_rows = total
+                self._fetch(cursor, out)
             out.changes = cursor.rowcount
+            if statement.keyword == "ATTACH":
+                self._cap_scratch_databases()
         except sqlite3.Warning as warning:  # "You can only execute one statement at a time."
             out.error = str(warning)
+        except MemoryError:  # SQLite's SQLITE_NOMEM, or a row the process could not hold
+            out.rows = []
+            out.error = self.out_of_memory()
         except sqlite3.Error as exc:
             message = str(exc)
             if self._denied and ("not authorized" in message or "authorization denied" in message):

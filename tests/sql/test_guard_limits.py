@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sandboxes.sql.guard import MAX_VALUE_BYTES, GuardedConnection
+from sandboxes.sql.guard import MAX_GROWTH_BYTES, MAX_VALUE_BYTES, GuardedConnection
 
 
 @pytest.fixture
@@ -87,3 +87,38 @@ def test_a_syntax_error_points_at_the_token_where_parsing_stopped(db: Path) -> N
     two_lines = "SELECT title\nFROM books WHERE id = 1 SELECT 2"
     result = conn.run(two_lines)
     assert result.error is not None and result.error.where == "statement 1, line 2, column 25"
+
+
+def test_functions_that_reach_memory_are_refused(db: Path) -> None:
+    conn = GuardedConnection(str(db), time_limit=5.0)
+    result = conn.run("SELECT hex(fts3_tokenizer('simple'))")  # a heap address, on builds that enable it
+    assert result.error is not None
+    assert (
+        result.error.error
+        == "not authorized: fts3_tokenizer() is not allowed here: it reads and writes the tutor's memory"
+    )
+    assert conn.run("SELECT count(*) FROM books").last.rows == [(100,)]
+
+
+def test_a_scratch_database_may_grow_as_far_as_the_temporary_one(db: Path) -> None:
+    conn = GuardedConnection(str(db), time_limit=20.0)
+    assert conn.run("ATTACH '' AS scratch").ok
+    assert conn.run("PRAGMA scratch.max_page_count").last.rows == [(MAX_GROWTH_BYTES // 4096,)]
+    result = conn.run(
+        "CREATE TABLE scratch.t AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 40)"
+        " SELECT zeroblob(9000000) AS b FROM c"
+    )
+    assert result.error is not None and "may not grow past" in (result.error.error or "")
+
+
+def test_rows_past_eight_megabytes_are_counted_not_kept(db: Path) -> None:
+    conn = GuardedConnection(str(db), time_limit=20.0)
+    before = _peak_rss_mb()
+    result = conn.run(
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 100) SELECT x, zeroblob(9000000) FROM c"
+    )
+    shown = result.last
+    assert result.ok and shown is not None and shown.total_rows == 100 and len(shown.rows) == 1
+    assert _peak_rss_mb() - before < 100  # 900 MB before: every row was kept up to 1,000
+    small = conn.run("SELECT id FROM books").last
+    assert small is not None and len(small.rows) == small.total_rows == 100
