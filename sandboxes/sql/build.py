@@ -35,7 +35,7 @@ class SqlBuildError(Exception):
 def settings_key(settings: SqlSettings, pack_root: Path) -> str:
     digest = hashlib.sha256()
     digest.update(f"backend-tutor sql template v{GENERATOR_VERSION}\n".encode())
-    digest.update(settings.model_dump_json(exclude={"time_limit"}).encode())
+    digest.update(settings.model_dump_json(exclude={"time_limit", "memory_limit"}).encode())
     for script in settings.scripts:
         path = Path(pack_root) / script
         try:
@@ -58,9 +58,35 @@ def template_path(settings: SqlSettings, pack_root: Path, cache_dir: Path) -> Pa
     return Path(cache_dir) / TEMPLATE_DIR / f"{settings_key(settings, pack_root)}.db"
 
 
+class _SetupGuard:
+    """The authorizer a pack's own SQL (`scripts`, `sql`) runs under while its database is built: the
+    learner's guard with the setup rules (`sandboxes.sql.guard.deny_reason`), so a pack that runs no
+    code reaches no file but its database, no pointer and no native code. Remembers why it refused."""
+
+    def __init__(self) -> None:
+        self.denied: str | None = None
+
+    def __call__(self, action: int, arg1: str | None, arg2: str | None, db: str | None, src: str | None) -> int:
+        from .guard import deny_reason
+
+        reason = deny_reason(action, arg1, arg2, "setup")
+        if reason is None:
+            return sqlite3.SQLITE_OK
+        self.denied = reason.replace(" here", " in a pack's SQL")
+        return sqlite3.SQLITE_DENY
+
+    def explain(self, exc: sqlite3.Error) -> str:
+        if self.denied and "not authorized" in str(exc):
+            return f"not authorized: {self.denied}"
+        return str(exc)
+
+
 def build_database(settings: SqlSettings, pack_root: Path, target: Path, progress: Progress | None = None) -> None:
-    """Build the database `settings` describe into the (new) file `target`."""
+    """Build the database `settings` describe into the (new) file `target`. The pack's own SQL runs under
+    the setup guard (`_SetupGuard`)."""
     conn = sqlite3.connect(target, isolation_level=None)
+    if hasattr(conn, "enable_load_extension"):
+        conn.enable_load_extension(False)
     try:
         conn.execute("PRAGMA journal_mode = OFF")
         conn.execute("PRAGMA synchronous = OFF")
@@ -83,6 +109,8 @@ def build_database(settings: SqlSettings, pack_root: Path, target: Path, progres
                 insert_tables(conn, given, Path(pack_root))
             except (ValueError, sqlite3.Error) as exc:
                 raise SqlBuildError(f"a table's rows could not be loaded: {exc}") from exc
+        guard = _SetupGuard()
+        conn.set_authorizer(guard)
         for number, script in enumerate(settings.scripts):
             if progress is not None:
                 progress(f"running {script}", tables_end + (1 - tables_end) * number / extra)
@@ -90,14 +118,15 @@ def build_database(settings: SqlSettings, pack_root: Path, target: Path, progres
             try:
                 conn.executescript(text)
             except sqlite3.Error as exc:
-                raise SqlBuildError(f"script '{script}' failed: {exc}") from exc
+                raise SqlBuildError(f"script '{script}' failed: {guard.explain(exc)}") from exc
         if settings.sql:
             if progress is not None:
                 progress("running the lesson's SQL", tables_end + (1 - tables_end) * (extra - 1) / extra)
             try:
                 conn.executescript(settings.sql)
             except sqlite3.Error as exc:
-                raise SqlBuildError(f"the lesson's inline `sql` failed: {exc}") from exc
+                raise SqlBuildError(f"the lesson's inline `sql` failed: {guard.explain(exc)}") from exc
+        conn.set_authorizer(None)
         conn.execute("DROP TABLE IF EXISTS temp._bt_words")
         conn.execute("PRAGMA journal_mode = DELETE")
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import gc
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -453,12 +454,104 @@ def _build_problems(root: Path, entry: LessonFile) -> list[PackProblem]:
     return [p for p in found if p is not None]
 
 
+def _line_col(text: str, index: int) -> tuple[int, int]:
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def _in_value(root: Path, entry: LessonFile, path: DataPath, value: str, offset: int, token: str) -> tuple[int, int]:
+    """Where, in the lesson file, the `token` found at `offset` of the YAML text value at `path` is
+    written: the same occurrence of the token (counted from the value's start) inside the value's span
+    in the file. Falls back to where the value starts (a token YAML wrote with escapes)."""
+    start = entry.source.value_pos(path)
+    end = entry.source.end_pos(path)
+    try:
+        text = (root / entry.path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return start.line, start.col
+    lines = text.splitlines(keepends=True)
+
+    def index_of(line: int, col: int) -> int:
+        return sum(len(x) for x in lines[: line - 1]) + col - 1
+
+    begin = index_of(start.line, start.col)
+    finish = index_of(end.line, end.col) if end is not None else len(text)
+    pattern = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(token)}(?![A-Za-z0-9_])", re.I)
+    nth = len(pattern.findall(value, 0, offset))
+    for number, match in enumerate(pattern.finditer(text, begin, max(finish, begin))):
+        if number == nth:
+            return _line_col(text, match.start())
+    return start.line, start.col
+
+
+def _sql_guard_problems(root: Path, entry: LessonFile) -> list[PackProblem]:
+    """SQL of the pack that the guard would refuse when it runs, reported where it is written: the setup
+    `sql` and `scripts` (run while the lesson database is built), the `sql` of solutions, wrong answers
+    and alternatives (run on the learner's guarded connection) and check queries (the tutor's own)."""
+    from sandboxes.sql.scan import refusals
+
+    lesson = entry.lesson
+    texts: list[tuple[DataPath, str, str]] = []  # (where in the file, SQL, whose rules)
+    settings = lesson.sandboxes.sql
+    if settings is not None and settings.sql:
+        texts.append((("sandboxes", "sql", "sql"), settings.sql, "setup"))
+
+    def walk(check: CheckSpec, path: DataPath) -> None:
+        for key in ("reference", "query"):
+            value = getattr(check, key, None)
+            if isinstance(value, str):
+                texts.append(((*path, key), value, "tutor"))
+        if isinstance(check, AllCheck):
+            for i, inner in enumerate(check.checks):
+                walk(inner, (*path, "checks", i))
+
+    for index, step in enumerate(lesson.steps):
+        walk(step.check, ("steps", index, "check"))
+        actions: list[tuple[DataPath, Action]] = [(("steps", index, "solution"), step.solution)]
+        actions += [(("steps", index, "wrong_answers", i), w) for i, w in enumerate(step.wrong_answers)]
+        actions += [(("steps", index, "alternatives", i), a) for i, a in enumerate(step.alternatives)]
+        texts.extend(((*path, "sql"), action.sql, "learner") for path, action in actions if action.sql)
+    problems: list[PackProblem] = []
+    for path, sql, rules in texts:
+        for refusal in refusals(sql, rules):
+            line, col = _in_value(root, entry, path, sql, refusal.offset, refusal.token)
+            problems.append(PackProblem(entry.path, line, col, _guard_words(refusal.message, rules)))
+    if settings is not None:
+        resolved_root = _real_root(root)
+        for script in settings.scripts:
+            target = (root / script).resolve()
+            if target in _SCANNED_SCRIPTS or not target.is_relative_to(resolved_root) or not target.is_file():
+                continue  # reported once per load; a missing or outside file has its own problem
+            _SCANNED_SCRIPTS.add(target)
+            try:
+                text = target.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            for refusal in refusals(text, "setup"):
+                line, col = _line_col(text, refusal.offset)
+                problems.append(PackProblem(str(script), line, col, _guard_words(refusal.message, "setup")))
+    return problems
+
+
+_SCANNED_SCRIPTS: set[Path] = set()  # SQL script files already scanned in this load (see _load_pack)
+
+
+def _guard_words(message: str, rules: str) -> str:
+    where = {
+        "setup": "the lesson database is built",
+        "learner": "it runs on the learner's guarded connection",
+        "tutor": "a check runs it",
+    }[rules]
+    return f"{message} (refused when {where})"
+
+
 def _check_lesson_files(root: Path, entry: LessonFile) -> list[PackProblem]:
     problems: list[PackProblem] = []
     problems.extend(_build_problems(root, entry))
     sql = entry.lesson.sandboxes.sql
     if sql is None:
         return problems
+    problems.extend(_sql_guard_problems(root, entry))
     from tutor.pack.sandbox_sql import DataTable
     from tutor.pack.table_data import TableRows, read_rows
 
@@ -664,6 +757,7 @@ def load_pack(root: Path | str, cache_dir: Path | None = None) -> PackLoad:
 
 def _load_pack(root: Path, cache: ParseCache | None = None) -> PackLoad:
     _REAL_ROOTS.clear()
+    _SCANNED_SCRIPTS.clear()
     problems: list[PackProblem] = []
     if not root.is_dir():
         return PackLoad(
