@@ -5,17 +5,21 @@ connection, and the evidence SQL checks read.
     sandbox.path                         # the live database file: `sqlite3 <path>` works on it
     result = sandbox.run_learner("SELECT ...; CREATE INDEX ...")
     sandbox.cancel()                     # from another thread: stops the running statement
-    sandbox.reset()                      # a fresh copy of the starting database
+    sandbox.reset()                      # the starting database's content, back in the same file
 
-Other readers of the live file (the API sandbox, a learner's `sqlite3`) should open a connection per use,
-or reopen when `generation` changes: `reset()` and `restore()` put a new file in place of the old one.
+The learner's connection lives in a worker process (`sandboxes.sql.process`), with a memory cap and a
+deadline that holds for any statement; the checks' re-runs of the learner's query (`query()`) and
+their trials go through it too. The tutor's own reads (`connect()`) stay in the tutor.
+
+`reset()` and `restore()` copy the content into the live file itself (SQLite's backup API), so other
+connections to it (the API sandbox, a learner's `sqlite3` in a terminal) see the reset rows and can
+still write; `generation` counts them.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import threading
 import time
@@ -29,15 +33,17 @@ from urllib.parse import quote
 from tutor.pack.sandbox_sql import SqlSettings
 from tutor.paths import Home
 
-from .build import ensure_template, fresh_copy, replace_live, settings_key
+from .build import ensure_template, fresh_copy, settings_key
 from .guard import (
+    MAX_GROWTH_BYTES,
     ROW_KEYWORDS,
-    GuardedConnection,
     RunResult,
     StatementResult,
+    authorizer,
     leading_keyword,
     unwrap_explain,
 )
+from .process import LearnerProcess
 
 HISTORY_LIMIT = 200
 
@@ -74,15 +80,17 @@ Where = Literal["live", "step", "start"]
 """Which database a check's query reads: the learner's live one, the one the current step opened on,
 or the lesson's starting database."""
 TRIAL_SAVEPOINT = "backend_tutor_trial"
+RESET_BUSY_SECONDS = 3.0
+"""How long a reset waits for other connections to the live file (a learner's sqlite3 in the middle of a
+write, a request of the API sandbox) before it says what is in the way."""
+
+_tutor_authorizer = authorizer("tutor")
+"""The tutor's own connections may read anything but never reach another file, load code or touch memory."""
 
 
-def _tutor_authorizer(action: int, arg1: str | None, arg2: str | None, db: str | None, src: str | None) -> int:
-    """The tutor's own connections may read anything but never reach another file or load code."""
-    if action == sqlite3.SQLITE_ATTACH and arg1 != "":
-        return sqlite3.SQLITE_DENY
-    if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() == "load_extension":
-        return sqlite3.SQLITE_DENY
-    return sqlite3.SQLITE_OK
+class ResetBlocked(RuntimeError):
+    """Another connection holds the live database (an open write transaction): the reset waited and
+    gave up. The message says what to do."""
 
 
 def read_only_connection(path: Path) -> sqlite3.Connection:
@@ -123,7 +131,7 @@ class SqlSandbox:
         self.key = key
         self.generation = 0
         self._lock = threading.RLock()
-        self._learner: GuardedConnection | None = None
+        self._learner: LearnerProcess | None = None
         self._tutors: dict[int, sqlite3.Connection] = {}  # thread id -> the tutor's connection there
         self._start: sqlite3.Connection | None = None
         self._statements: list[str] = []
@@ -134,7 +142,6 @@ class SqlSandbox:
         self._ended: dict[int, str] = {}  # transaction number -> "committed" | "rolled_back"
         self._last_query: str | None = None
         self._closed = False
-        self._spare_thread: threading.Thread | None = None
         self._snapshots = 0  # snapshot files made (numbers them)
 
     @classmethod
@@ -147,33 +154,42 @@ class SqlSandbox:
         lesson_id: str,
         progress: Callable[[str, float], None] | None = None,
         live_name: str = "live",
+        start_learner: bool = True,
     ) -> SqlSandbox:
-        """Build (or reuse) the lesson's template and make a fresh live copy under `home.sessions`."""
+        """Build (or reuse) the lesson's template and make a fresh live copy under `home.sessions`.
+
+        `start_learner`: start the learner's worker process now, without waiting for it (it is ready
+        long before the first statement); otherwise it starts with the first statement."""
         home.ensure()
         key = settings_key(settings, pack_root)
         template = ensure_template(settings, pack_root=pack_root, cache_dir=home.cache, progress=progress)
         path = fresh_copy(template, home.sessions / lesson_id / f"{live_name}.db")
         _drop_stale_snapshots(path)
+        path.with_name(f".{path.stem}.spare.db").unlink(missing_ok=True)  # an earlier version's spare copy
         sandbox = cls(settings, template, path, key)
-        sandbox._prepare_spare()
+        if start_learner:
+            sandbox.learner()
         return sandbox
 
     # -- connections -----------------------------------------------------------------------------
-    def learner(self) -> GuardedConnection:
+    def learner(self) -> LearnerProcess:
+        """The learner's guarded connection, in its worker process."""
         with self._lock:
             if self._closed:
                 raise RuntimeError("the SQL sandbox is closed")
             if self._learner is None:
-                self._learner = GuardedConnection(
-                    str(self.path), time_limit=self.settings.time_limit, max_db_bytes=self._max_db_bytes()
+                self._learner = LearnerProcess(
+                    self.path,
+                    time_limit=self.settings.time_limit,
+                    max_db_bytes=self._max_db_bytes(),
+                    memory_limit=self.settings.memory_limit * 1024 * 1024,
                 )
+            self._learner.time_limit = self.settings.time_limit
             return self._learner
 
     def _max_db_bytes(self) -> int:
         """The lesson database may grow this far: its starting size plus a fixed allowance, however
         often the learner's connection reopens."""
-        from .guard import MAX_GROWTH_BYTES
-
         try:
             start = self.template.stat().st_size
         except OSError:
@@ -212,6 +228,13 @@ class SqlSandbox:
         for conn in self._tutors.values():
             conn.close()
         self._tutors.clear()
+
+    def _sync_transaction(self) -> None:
+        """A restart of the learner's connection (a check's query or trial that ran past the limit)
+        rolled back their open transaction: the evidence says so."""
+        learner = self._learner
+        if self._open_transaction is not None and learner is not None and not learner.in_transaction:
+            self._end_transaction("rolled_back")
 
     # -- the learner -----------------------------------------------------------------------------
     def run_learner(self, sql: str) -> RunResult:
@@ -257,6 +280,12 @@ class SqlSandbox:
         learner = self._learner
         return learner is not None and learner.in_transaction
 
+    @property
+    def foreign_keys(self) -> bool:
+        """Whether the learner's connection has `PRAGMA foreign_keys` on (kept across a restart)."""
+        learner = self._learner
+        return learner is not None and learner.foreign_keys
+
     # -- evidence --------------------------------------------------------------------------------
     def mark(self, step_start: SqlSnapshot | None = None) -> None:
         """Evidence (statements run, the last query) counts from here. `step_start` is the state the
@@ -295,92 +324,91 @@ class SqlSandbox:
         `on`: the learner's live database, the state the current step opened on (a reference result is
         computed there, so data the learner changed cannot make it agree with theirs), or the lesson's
         starting database. `reverse_unordered`: with SQLite's `PRAGMA reverse_unordered_selects` on, so a
-        query whose order only happens to be right (no ORDER BY, or no tie-breaker) shows it."""
-        if on == "live":
-            conn = self.connect()
-        elif on == "start":
-            conn = self.connect_start()
+        query whose order only happens to be right (no ORDER BY, or no tie-breaker) shows it.
+
+        It runs in the learner's worker process, so it is bounded like their statements: the lesson's
+        time limit and memory cap, and at most QUERY_MAX_ROWS rows (QUERY_MAX_BYTES of data) read
+        back. A limit raises `sandboxes.sql.process.QueryLimit` (an sqlite3.OperationalError) whose
+        message says which, in the learner's words; an SQL error raises sqlite3.OperationalError."""
+        if on == "start":
+            path, immutable = self.template, True
+        elif on == "step" and self._step_start is not None:
+            path, immutable = self._step_start.path, True
         else:
-            snapshot = self._step_start
-            conn = read_only_connection(snapshot.path) if snapshot is not None else self.connect()
+            path, immutable = self.path, False
         try:
-            if reverse_unordered:
-                conn.execute("PRAGMA reverse_unordered_selects = ON")
-            try:
-                cursor = conn.execute(sql)
-                columns = [d[0] for d in cursor.description or ()]
-                return columns, [tuple(r) for r in cursor.fetchall()]
-            finally:
-                if reverse_unordered:
-                    conn.execute("PRAGMA reverse_unordered_selects = OFF")
+            return self.learner().query(path, sql, immutable=immutable, reverse_unordered=reverse_unordered)
         finally:
-            if on == "step" and self._step_start is not None:
-                conn.close()
+            with self._lock:
+                self._sync_transaction()
 
     def trial(self, statements: Sequence[str]) -> list[TrialOutcome]:
         """Run `statements` in order on the learner's own connection, inside a savepoint that is rolled
         back afterwards: nothing of them stays. They see what the learner's connection sees (its PRAGMA
-        settings such as `foreign_keys`, its open transaction) and go through the same guard and time
-        limit. Behaviour checks use it: a row a constraint must refuse, an orphan a foreign key must
-        refuse, the learner's own UPDATE replayed against a row someone else has moved on."""
-        from .guard import Statement
-
+        settings such as `foreign_keys`, its open transaction) and go through the same guard, time
+        limit and memory cap (in the learner's worker process). Behaviour checks use it: a row a
+        constraint must refuse, an orphan a foreign key must refuse, the learner's own UPDATE replayed
+        against a row someone else has moved on."""
         learner = self.learner()
-        out: list[TrialOutcome] = []
         with self._lock:
-            learner.conn.execute(f"SAVEPOINT {TRIAL_SAVEPOINT}")
-            try:
-                for number, sql in enumerate(statements, start=1):
-                    one = learner.run_statement(Statement(number, sql, 0, 1, 1))
-                    out.append(
-                        TrialOutcome(sql, one.error, tuple(one.columns), tuple(tuple(r) for r in one.rows), one.changes)
-                    )
-            finally:
-                if learner.conn.in_transaction:
-                    learner.conn.execute(f"ROLLBACK TO {TRIAL_SAVEPOINT}")
-                    learner.conn.execute(f"RELEASE {TRIAL_SAVEPOINT}")
-        return out
+            results = learner.trial(statements, TRIAL_SAVEPOINT)
+            self._sync_transaction()
+        return [
+            TrialOutcome(sql, one.error, tuple(one.columns), tuple(tuple(r) for r in one.rows), one.changes)
+            for sql, one in zip(statements, results, strict=True)
+        ]
 
     # -- state -----------------------------------------------------------------------------------
     def reset(self) -> None:
-        """A fresh copy of the starting database (the learner's connection reopens on next use).
+        """The starting database's content, copied into the live file (the learner's connection starts
+        afresh, as a new connection: its open transaction rolled back, PRAGMAs back to their defaults).
 
-        A spare copy is made in the background after every start and reset, so a reset only renames it
-        into place (about a millisecond); if the spare is not ready yet, it waits for it."""
+        The file stays the same file: a learner's `sqlite3` opened on it before the reset reads the reset
+        rows after it and can still write, and so can the API sandbox."""
+        self._put_back(self.template)
         with self._lock:
-            self._close_live()
-            if self._spare_thread is not None:
-                self._spare_thread.join()
-                self._spare_thread = None
-            if self._spare_path.is_file():
-                replace_live(self._spare_path, self.path)
-            else:
-                fresh_copy(self.template, self.path)
-            self.generation += 1
             self._statements = []
             self._ran = []
             self._last_query = None
-            self._prepare_spare()
 
-    @property
-    def _spare_path(self) -> Path:
-        return self.path.with_name(f".{self.path.stem}.spare.db")
+    def _put_back(self, source: Path) -> None:
+        """Copy `source`'s content into the live file, page by page, through SQLite (the backup API):
+        other connections to the live file notice the change as they would any other writer's. About
+        35 ms for a 39 MB (1,000,000-row) database here; no journal is kept, since a reset that is
+        interrupted half-way is followed by a fresh copy on the next lesson start anyway."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the SQL sandbox is closed")
+            self._end_transaction("rolled_back")
+            with self.learner().set_aside():
+                self._copy_into_live(source)
+            self.generation += 1
 
-    def _prepare_spare(self) -> None:
-        spare = self._spare_path
-        template = self.template
+    def _copy_into_live(self, source: Path) -> None:
+        origin = read_only_connection(source)
+        target = sqlite3.connect(self.path, timeout=RESET_BUSY_SECONDS, isolation_level=None)
+        give_up = time.monotonic() + RESET_BUSY_SECONDS
+        blocked = (
+            "another connection to the lesson database is in the middle of a transaction (a sqlite3 shell of "
+            "yours?): COMMIT or ROLLBACK it there, then reset again"
+        )
 
-        def copy() -> None:
-            temporary = spare.with_name(spare.name + ".tmp")
-            try:
-                shutil.copyfile(template, temporary)
-                os.replace(temporary, spare)
-            except OSError:
-                temporary.unlink(missing_ok=True)
+        def waited(status: int, remaining: int, total: int) -> None:
+            # Python's backup() retries a locked database for ever; this ends it
+            if status in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) and time.monotonic() > give_up:
+                raise ResetBlocked(blocked)
 
-        spare.unlink(missing_ok=True)
-        self._spare_thread = threading.Thread(target=copy, name="sql-spare-copy", daemon=True)
-        self._spare_thread.start()
+        try:
+            target.execute("PRAGMA journal_mode = OFF")
+            target.execute("PRAGMA synchronous = OFF")
+            origin.backup(target, progress=waited, sleep=0.05)
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise ResetBlocked(blocked) from exc
+            raise
+        finally:
+            target.close()
+            origin.close()
 
     def snapshot(self) -> SqlSnapshot:
         """The live database's committed content, copied into a file beside it (SQLite's backup API: an
@@ -408,21 +436,13 @@ class SqlSandbox:
             return SqlSnapshot(target)
 
     def restore(self, snapshot: SqlSnapshot) -> None:
-        """Put back a `snapshot()`: the live file becomes exactly that content (the snapshot stays usable)."""
-        with self._lock:
-            self._close_live()
-            temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.restore")
-            shutil.copyfile(snapshot.path, temporary)
-            replace_live(temporary, self.path)
-            self.generation += 1
+        """Put back a `snapshot()`: the live file's content becomes exactly that (the snapshot stays
+        usable), in the same file, as `reset()` does."""
+        self._put_back(snapshot.path)
 
     def close(self) -> None:
         with self._lock:
             self._close_live()
-            if self._spare_thread is not None:
-                self._spare_thread.join()
-                self._spare_thread = None
-            self._spare_path.unlink(missing_ok=True)
             # this sandbox's snapshot files: quitting ends the process without running their finalizers
             for snapshot in self.path.parent.glob(f".{self.path.name}.{os.getpid()}.snapshot-*"):
                 snapshot.unlink(missing_ok=True)
@@ -488,9 +508,12 @@ class SqlSandboxEvidence:
         return self.sandbox.connect_start()
 
     def query(
-        self, sql: str, *, on: Where = "live", reverse_unordered: bool = False
+        self, sql: str, *, on: str = "live", reverse_unordered: bool = False
     ) -> tuple[list[str], list[tuple[object, ...]]]:
-        return self.sandbox.query(sql, on=on, reverse_unordered=reverse_unordered)
+        if on not in ("live", "step", "start"):
+            raise ValueError(f"on={on!r}: a query reads 'live', 'step' or 'start'")
+        where: Where = "live" if on == "live" else "step" if on == "step" else "start"
+        return self.sandbox.query(sql, on=where, reverse_unordered=reverse_unordered)
 
     def trial(self, statements: Sequence[str]) -> list[TrialOutcome]:
         return self.sandbox.trial(statements)

@@ -154,7 +154,7 @@ def test_reset_snapshot_restore(sandbox: SqlSandbox) -> None:
     sandbox.reset()
     assert sandbox.generation == generation + 1
     assert sandbox.run_learner("SELECT count(*) FROM books").last.rows == [(20000,)]  # type: ignore[union-attr]
-    sandbox.reset()  # twice: the spare copy is made again in the background
+    sandbox.reset()  # twice: the same file takes the starting content again
     assert sandbox.connect().execute("SELECT count(*) FROM books").fetchone() == (20000,)
 
 

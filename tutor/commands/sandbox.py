@@ -121,7 +121,13 @@ def sql(lesson_id: str, pack_path: Path | None, shell: bool) -> None:
     home = Home.from_env()
     try:
         box = SqlSandbox.open(
-            settings, pack_root=loaded.pack.root, home=home, lesson_id=lesson_id, progress=progress, live_name="shell"
+            settings,
+            pack_root=loaded.pack.root,
+            home=home,
+            lesson_id=lesson_id,
+            progress=progress,
+            live_name="shell",
+            start_learner=shell,
         )
     except (SqlBuildError, OSError) as exc:
         raise click.ClickException(f"building the lesson database failed: {exc}") from exc

@@ -245,6 +245,13 @@ class SqlSettings(Model):
     time_limit: float = Field(
         default=3.0, gt=0, le=60, description="Seconds one learner statement may run before it is stopped."
     )
+    memory_limit: int = Field(
+        default=256,
+        ge=32,
+        le=4096,
+        description="Megabytes of memory one learner statement (or a check's re-run of the learner's query) "
+        "may use before it is stopped.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> SqlSettings:

@@ -156,7 +156,11 @@ class SqlWorkbench(Vertical):
     @work(thread=True, exclusive=True, group="sql", exit_on_error=False)
     def _run(self, sql: str) -> None:
         sandbox = self.sandbox
-        result = sandbox.run_learner(sql)
+        try:
+            result = sandbox.run_learner(sql)
+        except Exception as exc:  # the sandbox itself failed: say so, never stay on "Running..."
+            self.app.call_from_thread(self._run_failed, exc)
+            return
         sandbox.add_history(sql)
         plan = None
         target = result.last_rows
@@ -240,6 +244,10 @@ class SqlWorkbench(Vertical):
             return
         first = result.statements[0].statement.sql.splitlines()[0] if result.statements else ""
         self.post_message(WorkbenchActed("sql", f"ran: {first[:60]}"))
+
+    def _run_failed(self, exc: Exception) -> None:
+        self.running = False
+        self._status(f"The statement could not run: {exc}", error=True)
 
     def _transaction_note(self) -> str:
         sandbox = self.sandbox
