@@ -1,8 +1,11 @@
 """The lesson database as the sandbox API sees it: one short connection per request.
 
-The SQL sandbox may replace the file (a reset copies a fresh one in), so nothing is kept open between
-requests. Statements run on the request's connection are added to its trace, with timings, rows,
-VM steps and plans (`sandboxes.api.tracing`).
+Nothing is kept open between requests. Statements run on the request's connection are added to its
+trace, with timings, rows, VM steps and plans (`sandboxes.api.tracing`).
+
+A request's SQL has a time limit (REQUEST_SQL_SECONDS): the API writes its own SQL, but the learner's
+triggers run inside it, and one `CREATE TRIGGER` can make every POST run for minutes. Past the limit
+the request gets a 503 that says so; the database is as it was before the request.
 """
 
 from __future__ import annotations
@@ -15,6 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sandboxes.api.recorder import Trace
+
+REQUEST_SQL_SECONDS = 10.0
+"""The most time one request's SQL may take (as long as the longest time limit a built-in lesson gives a
+learner's statement)."""
 
 
 @dataclass(frozen=True)
@@ -74,10 +81,22 @@ class Database:
         )
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA foreign_keys = ON")
+        conn.limit_time(REQUEST_SQL_SECONDS)
         if trace is not None:  # every statement from here on goes into the request's trace
             conn.attach(trace)
         try:
             yield conn
+        except sqlite3.OperationalError as exc:
+            if "interrupted" in str(exc) and conn.timed_out:
+                from sandboxes.api.problems import ApiError
+
+                raise ApiError(
+                    503,
+                    f"the database work for this request ran past {REQUEST_SQL_SECONDS:g} s and was stopped; "
+                    "nothing of it was kept (is a trigger on this table doing a lot of work? `DROP TRIGGER`, or "
+                    "F4, puts the step back)",
+                ) from exc
+            raise
         finally:
             conn.close()
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import operator
 import re
 import sqlite3
@@ -98,11 +99,36 @@ class _ListCursor:
         self._rows = []
 
 
+GUARD_EVERY = 10_000
+"""VM steps between two looks at the clock of a request's time limit (about a millisecond of work)."""
+
+
 class TracedConnection(sqlite3.Connection):
-    """A connection whose `execute` records each statement into `self.trace` (when set)."""
+    """A connection whose `execute` records each statement into `self.trace` (when set), and that stops
+    its SQL once `limit_time` has run out (a learner's trigger can make a write arbitrarily slow)."""
 
     trace: Trace | None = None
     plans: bool = True
+    deadline: float = math.inf
+
+    def limit_time(self, seconds: float) -> None:
+        """From now on, SQL on this connection stops ("interrupted") once `seconds` have passed."""
+        self.deadline = time.monotonic() + seconds
+        self.set_progress_handler(self._past_deadline, GUARD_EVERY)
+
+    def _past_deadline(self) -> int:
+        return 1 if time.monotonic() > self.deadline else 0
+
+    @property
+    def timed_out(self) -> bool:
+        return time.monotonic() > self.deadline
+
+    def _guard(self) -> None:
+        """Put the time limit's progress handler back (counting replaced it)."""
+        if self.deadline < math.inf:
+            self.set_progress_handler(self._past_deadline, GUARD_EVERY)
+        else:
+            self.set_progress_handler(None, 0)
 
     def attach(self, trace: Trace, *, plans: bool = True) -> None:
         # Load the schema now, untraced: the first statement of a fresh connection would otherwise
@@ -149,18 +175,25 @@ class TracedConnection(sqlite3.Connection):
             if operator.length_hint(ticks) > 0:
                 raise  # a real error, not our budget running out
         finally:
-            self.set_progress_handler(None, 0)
+            self._guard()
         # Too big to count one by one: the interrupted run changed nothing (SQLite rolls a statement
-        # back when it is interrupted); run it again, counted every COARSE_EVERY steps.
-        huge = 10**15
-        coarse = itertools.repeat(0, huge)
-        self.set_progress_handler(functools.partial(next, coarse, 0), COARSE_EVERY)
+        # back when it is interrupted); run it again, counted every COARSE_EVERY steps, and stopped at
+        # the connection's time limit.
+        calls = 0
+        deadline = self.deadline
+
+        def coarse() -> int:
+            nonlocal calls
+            calls += 1
+            return 1 if deadline < math.inf and time.monotonic() > deadline else 0
+
+        self.set_progress_handler(coarse, COARSE_EVERY)
         try:
             cursor = super().execute(sql, parameters)
             rows = cursor.fetchall()
         finally:
-            self.set_progress_handler(None, 0)
-        return cursor, rows, (huge - operator.length_hint(coarse)) * COARSE_EVERY, False
+            self._guard()
+        return cursor, rows, calls * COARSE_EVERY, False
 
     def _plan(self, sql: str, parameters: Any) -> tuple[list[list[Any]], list[str], list[str]]:
         cached = self._plan_cache.get(sql)
