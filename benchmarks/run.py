@@ -176,12 +176,35 @@ def sql(runs: int) -> list[Figure]:
     return [
         Figure("build a 1,000,000-row lesson table", got["build"], "s", 1.5, f"{got['mb']} MB database", command),
         Figure(
-            "fresh copy of it for a reset",
-            got["fresh_copy"],
+            "reset it (its content copied back into the live file)",
+            got["reset"],
             "s",
             0.1,
-            f"reset (spare renamed) {got['reset']} s",
+            f"a fresh copy at a lesson start {got['fresh_copy']} s",
             command,
+        ),
+    ]
+
+
+def sql_worker(runs: int) -> list[Figure]:
+    got = _json_of([str(PYTHON), str(BENCH / "sql_worker.py"), "--runs", str(runs), "--json"])
+    return [
+        Figure(
+            "lesson opens -> first SQL statement answered",
+            got["first_answer"],
+            "s",
+            0.3,
+            f"open {got['open']} s; a statement {got['round_trip_ms']} ms through the worker "
+            f"({got['in_process_ms']} ms in process); worker {got['worker_mb']} MB",
+            f"benchmarks/sql_worker.py --runs {runs}",
+        ),
+        Figure(
+            "a stuck statement: answer past its time limit",
+            got["restart_past_limit"],
+            "s",
+            1.0,
+            "kill margin 0.5 s, the kill, a new worker started",
+            f"benchmarks/sql_worker.py --runs {runs}",
         ),
     ]
 
@@ -284,6 +307,7 @@ MEASURES: dict[str, Callable[[int], list[Figure]]] = {
     "first_screen": first_screen,
     "validate": validate,
     "sql": sql,
+    "sql_worker": sql_worker,
     "checks": checks,
     "api": api,
     "pack_test": pack_test,
