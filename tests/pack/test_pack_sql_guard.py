@@ -164,3 +164,45 @@ def test_what_a_pack_may_still_do_in_its_setup(tmp_path: Path, tutor_home: Path)
     live = Path(opened.stdout.strip().splitlines()[-1])
     with sqlite3.connect(live) as conn:
         assert conn.execute("PRAGMA user_version").fetchone() == (7,)
+
+
+PROBING = """\
+id: probing
+title: Probing
+track: databases
+sandboxes:
+  sql:
+    sql: CREATE TABLE reviews(stars INTEGER CHECK (stars BETWEEN 1 AND 5));
+steps:
+  - id: stars
+    title: Stars
+    text: Reviews have one to five stars.
+    task: Keep the rule.
+    check:
+      kind: sql_probe
+      setup: ["PRAGMA writable_schema = ON"]
+      probes:
+        - sql: "SELECT hex(fts3_tokenizer('simple'))"
+          expect: refused
+          because: a pointer handed out
+    hints: [It is already there.]
+    solution:
+      sql: SELECT count(*) FROM reviews
+"""
+
+
+def test_the_statements_a_check_tries_are_scanned_with_the_learners_rules(tmp_path: Path) -> None:
+    root = tmp_path / "probing"
+    (root / "databases").mkdir(parents=True)
+    (root / "pack.yaml").write_text(MANIFEST.replace("id: escape", "id: probing"), encoding="utf-8")
+    (root / "databases" / "01-probing.yaml").write_text(PROBING, encoding="utf-8")
+    loaded = load_pack(root)
+    found = [(f"{p.line}:{p.col}", p.message.split(" (")[0]) for p in loaded.errors]
+    assert found == [
+        (where(PROBING, "setup:", "writable_schema"), "PRAGMA writable_schema is not allowed"),
+        (
+            where(PROBING, '- sql: "SELECT hex', "fts3_tokenizer"),
+            "fts3_tokenizer() is not allowed: it reads and writes the tutor's memory",
+        ),
+    ]
+    assert found[0][0] == "14:23"

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from tutor import __version__
-from tutor.pack.actions import Action
+from tutor.pack.actions import Action, SqlStep
 from tutor.pack.checks import CODE_KINDS, CONCEPT_KINDS, HTTP_KINDS, SQL_KINDS, AllCheck, CheckSpec, iter_kinds
 from tutor.pack.errors import PackLoadError, PackProblem
 from tutor.pack.models import Lesson, PackManifest, Step, version_tuple
@@ -497,10 +497,9 @@ def _sql_guard_problems(root: Path, entry: LessonFile) -> list[PackProblem]:
         texts.append((("sandboxes", "sql", "sql"), settings.sql, "setup"))
 
     def walk(check: CheckSpec, path: DataPath) -> None:
-        for key in ("reference", "query"):
-            value = getattr(check, key, None)
-            if isinstance(value, str):
-                texts.append(((*path, key), value, "tutor"))
+        # checks that try statements on the learner's connection (a trial) use its rules; the others read
+        rules = "learner" if check.kind in _TRIAL_KINDS else "tutor"
+        texts.extend((where, sql, rules) for where, sql in _sql_fields(check, path))
         if isinstance(check, AllCheck):
             for i, inner in enumerate(check.checks):
                 walk(inner, (*path, "checks", i))
@@ -510,7 +509,12 @@ def _sql_guard_problems(root: Path, entry: LessonFile) -> list[PackProblem]:
         actions: list[tuple[DataPath, Action]] = [(("steps", index, "solution"), step.solution)]
         actions += [(("steps", index, "wrong_answers", i), w) for i, w in enumerate(step.wrong_answers)]
         actions += [(("steps", index, "alternatives", i), a) for i, a in enumerate(step.alternatives)]
-        texts.extend(((*path, "sql"), action.sql, "learner") for path, action in actions if action.sql)
+        for path, action in actions:
+            if action.sql:
+                texts.append(((*path, "sql"), action.sql, "learner"))
+            for i, item in enumerate(action.requests):
+                if isinstance(item, SqlStep):
+                    texts.append(((*path, "requests", i, "sql"), item.sql, "learner"))
     problems: list[PackProblem] = []
     for path, sql, rules in texts:
         for refusal in refusals(sql, rules):
@@ -531,6 +535,30 @@ def _sql_guard_problems(root: Path, entry: LessonFile) -> list[PackProblem]:
                 line, col = _line_col(text, refusal.offset)
                 problems.append(PackProblem(str(script), line, col, _guard_words(refusal.message, "setup")))
     return problems
+
+
+_SQL_KEYS = frozenset({"reference", "query", "queries", "setup", "sql"})
+"""Keys of a check that hold SQL statements (a text, or a list of them)."""
+_TRIAL_KINDS = frozenset({"sql_probe", "sql_replay"})
+
+
+def _sql_fields(model: BaseModel, path: DataPath) -> Iterator[tuple[DataPath, str]]:
+    """(where, SQL) for every statement a check holds, its nested parts (probes, cases) included; the
+    checks inside `all` are walked on their own."""
+    if isinstance(model, AllCheck):
+        return
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if name in _SQL_KEYS and isinstance(value, str):
+            yield (*path, name), value
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if name in _SQL_KEYS and isinstance(item, str):
+                    yield (*path, name, i), item
+                elif isinstance(item, BaseModel):
+                    yield from _sql_fields(item, (*path, name, i))
+        elif isinstance(value, BaseModel):
+            yield from _sql_fields(value, (*path, name))
 
 
 _SCANNED_SCRIPTS: set[Path] = set()  # SQL script files already scanned in this load (see _load_pack)
