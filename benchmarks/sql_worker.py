@@ -17,21 +17,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from sql_build import settings  # benchmarks/ is the script's own folder
 
-from sql_build import settings  # noqa: E402
-
-from sandboxes.sql.guard import GuardedConnection  # noqa: E402
-from sandboxes.sql.sandbox import SqlSandbox  # noqa: E402
-from tutor.paths import Home  # noqa: E402
+from sandboxes.sql.guard import GuardedConnection
+from sandboxes.sql.sandbox import SqlSandbox
+from tutor.paths import Home
 
 
 def rss_mb(pid: int) -> float:
@@ -70,7 +67,7 @@ def main() -> None:
                 box.run_learner("SELECT count(*), avg(amount) FROM orders")
                 pid = box._learner.pid if box._learner is not None else None
                 worker_mb = rss_mb(pid) if pid else 0.0
-                tutor_mb = rss_mb(__import__("os").getpid())
+                tutor_mb = rss_mb(os.getpid())
                 box.settings = box.settings.model_copy(update={"time_limit": 0.5})
                 begin = time.perf_counter()
                 box.run_learner("SELECT length(printf('%.*c', 2000000000, 'x'))")

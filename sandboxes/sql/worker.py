@@ -232,9 +232,11 @@ class Worker:
             cursor = conn.execute(request["sql"])
             columns = [d[0] for d in cursor.description or ()]
             size = 0
-            while batch := cursor.fetchmany(500):
+            chunk = 1  # grows once the rows' size is known: a few big values never arrive at once
+            while batch := cursor.fetchmany(chunk):
                 rows.extend(batch)
                 size += sum(16 + sum(len(v) if isinstance(v, str | bytes) else 8 for v in row) for row in batch)
+                chunk = max(1, min(500, (max_bytes // 4) // max(1, size // len(rows))))
                 if len(rows) > max_rows:
                     cursor.close()
                     return {"limit": "rows"}
