@@ -1,7 +1,8 @@
 """Resident memory of the real app, read from /proc while it runs in tmux.
 
 Two figures: the course map of the built-in pack (budget 80 MB), and a lesson with both sandboxes
-running on a 1,000,000-row database (budget 150 MB). The app runs as a learner runs it, in a tmux
+running on a 1,000,000-row database (budget 150 MB; the learner's SQL worker, a process of its own, is
+reported beside it). The app runs as a learner runs it, in a tmux
 pane at 120x40; the lesson is opened with Enter from the course map of a one-lesson pack, and memory
 is read once its API answers and its database is built.
 
@@ -102,6 +103,19 @@ def app_pid(pane_pid: int) -> int:
     raise RuntimeError("backend-tutor process not found")
 
 
+def sql_workers(pid: int) -> list[int]:
+    """The app's SQL worker processes (the learner's connection runs in one: sandboxes/sql/worker.py)."""
+    found = []
+    children = " ".join(p.read_text() for p in Path(f"/proc/{pid}/task").glob("*/children"))  # any thread's
+    for child in children.split():
+        try:
+            if b"sandboxes.sql.worker" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(int(child))
+        except FileNotFoundError:
+            continue
+    return found
+
+
 class Pane:
     def __init__(self, argv: list[str], env: dict[str, str]) -> None:
         self.socket = "mem-" + uuid.uuid4().hex[:8]
@@ -158,9 +172,14 @@ def measure() -> dict[str, float]:
                 )
             time.sleep(1.0)
             lesson = rss_mb(pid)
+            worker = sum(rss_mb(child) for child in sql_workers(pid))
         finally:
             pane.close()
-        return {"course_map_mb": round(course_map, 1), "lesson_1m_rows_both_sandboxes_mb": round(lesson, 1)}
+        return {
+            "course_map_mb": round(course_map, 1),
+            "lesson_1m_rows_both_sandboxes_mb": round(lesson, 1),
+            "sql_worker_mb": round(worker, 1),
+        }
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

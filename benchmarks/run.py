@@ -286,7 +286,7 @@ def memory(runs: int) -> list[Figure]:
             got["lesson_1m_rows_both_sandboxes_mb"],
             "MB",
             150,
-            "VmRSS after a real request",
+            f"VmRSS after a real request; the SQL worker beside it {got.get('sql_worker_mb', 0)} MB",
             "benchmarks/memory.py",
         ),
     ]

@@ -120,6 +120,7 @@ class LearnerProcess:
         self._stderr: IO[bytes] | None = None
         self._ready = False
         self._owed: float | None = None  # an answer is still owed, until this moment (a wait was cut short)
+        self._owed_lock = threading.Lock()  # cancel() shortens _owed from another thread
         self._in_transaction = False
         self._foreign_keys = False
         self._scratch = 0  # temporary tables and scratch databases on the connection
@@ -152,7 +153,9 @@ class LearnerProcess:
         except BaseException:
             stderr.close()
             raise
-        self._process, self._stderr, self._ready, self._owed = process, stderr, False, None
+        self._process, self._stderr, self._ready = process, stderr, False
+        with self._owed_lock:
+            self._owed = None
         self._in_transaction, self._scratch = False, 0
         assert process.stdin is not None
         with contextlib.suppress(OSError):  # it died at once: the first request finds out and says so
@@ -261,14 +264,20 @@ class LearnerProcess:
                 self._read(time.monotonic() + START_TIMEOUT, cancellable=False)
                 self._ready = True
             if self._owed is not None:  # the answer to a request whose wait was cut short (Ctrl+C)
-                self._read(self._owed, cancellable=True)
-                self._owed = None
-                self._cancelled.clear()
+                try:
+                    self._read(self._owed, cancellable=False)
+                except _Gone:  # that statement never stopped: it ends with its process, this one runs
+                    self._restart(kill=True)
+                    return self._ask(request, seconds, cancellable=cancellable)
+                with self._owed_lock:
+                    self._owed = None
             deadline = time.monotonic() + seconds
             write_frame(process.stdin.fileno(), {**request, "deadline": seconds})
-            self._owed = deadline
+            with self._owed_lock:
+                self._owed = deadline
             answer = self._read(deadline, cancellable=cancellable)
-            self._owed = None
+            with self._owed_lock:
+                self._owed = None
             return answer
         except OSError:
             raise _Gone("died") from None
@@ -394,8 +403,10 @@ class LearnerProcess:
         """Stop the running statement (from any thread): SQLite stops at its next progress tick; a
         statement that does not stop within CANCEL_GRACE ends with its process."""
         self._cancelled.set()
-        if self._owed is not None:
-            self._signal_cancel()
+        with self._owed_lock:
+            if self._owed is not None:
+                self._signal_cancel()
+                self._owed = min(self._owed, time.monotonic() + CANCEL_GRACE)  # nobody may wait for it now
 
     def _signal_cancel(self) -> None:
         process = self._process
