@@ -12,18 +12,21 @@ from tutor.pack.specs_sql import SqlResultCheck
 
 
 def _order_is_fixed(evidence: Any, query: str, width: int, want: list[Row], tolerance: float) -> bool:
-    """Whether `query` gives `want`'s order because it asks for it, not by luck: the same rows in the same
-    order when SQLite returns unordered rows the other way round, and when rows its ORDER BY leaves tied
-    are ordered by every column, both ways."""
-    variants = [evidence.query(query, reverse_unordered=True)[1]]
-    for direction in ("DESC", "ASC"):
-        broken = with_tie_breakers(query, width, direction)
-        if broken is not None:
+    """Whether `query` gives `want`'s order because it asks for it, not by luck. Without a top-level ORDER BY:
+    the same order when SQLite returns unordered rows the other way round. With one: the same order when
+    the rows it leaves tied are ordered by every column, both ways (reversing unordered SELECTs does not
+    move rows a sort put in order, so it would prove nothing there)."""
+    variants = [with_tie_breakers(query, width, direction) for direction in ("DESC", "ASC")]
+    if variants[0] is None:
+        rows = [evidence.query(query, reverse_unordered=True)[1]]
+    else:
+        rows = []
+        for broken in variants:
             try:
-                variants.append(evidence.query(broken)[1])
+                rows.append(evidence.query(broken)[1])
             except sqlite3.Error:
-                continue  # a form the rewrite cannot handle: the other variants still judge it
-    return all(compare_rows(want, rows, ordered=True, tolerance=tolerance).same for rows in variants)
+                continue  # a form the rewrite cannot handle: the other variant still judges it
+    return all(compare_rows(want, found, ordered=True, tolerance=tolerance).same for found in rows)
 
 
 @register("sql_result")
