@@ -73,14 +73,69 @@ class Statement:
         for step in plan.steps:
             indent = "  " * _depth(plan, step)
             if step.is_full_scan and step.index is None and (step.table or step.name) in self.limited_scans:
-                lines.append(f"{indent}{step.detail}  <- reads in order and stops at the LIMIT: not a full scan")
+                lines.append(f"{indent}{step.detail}  <- {self.limited_scan_words()}")
             else:
                 lines.append(indent + step.label())
         return "\n".join(lines) or "(no plan)"
 
+    def limit_offset(self) -> tuple[int | None, int | None]:
+        """The statement's LIMIT and OFFSET as numbers, read from its text and its `?` parameters
+        (None where it has none, or the value cannot be known)."""
+        return _limit_offset(self.sql, self.params)
+
+    @property
+    def rows_skipped(self) -> int:
+        """Rows an OFFSET made SQLite read and throw away (0 without one)."""
+        _, offset = self.limit_offset()
+        return offset if self.limited_scans and offset and offset > 0 else 0
+
+    def limited_scan_words(self) -> str:
+        """What a scan that a LIMIT stops early really reads: with an OFFSET, every row it skips."""
+        limit, offset = self.limit_offset()
+        if offset:
+            total = f" ({offset + limit:,} rows read in all)" if limit is not None else ""
+            return f"reads in order: {offset:,} rows read and thrown away for the OFFSET, then the page{total}"
+        if offset is None and _OFFSET.search(self.sql):
+            return "reads in order: every row the OFFSET skips, then the page's, and stops there"
+        rows = f"{limit:,} rows" if limit is not None else "its rows"
+        return f"reads in order and stops after the LIMIT's {rows}: not a full scan"
+
     def params_text(self, limit: int = 60) -> str:
         text = ", ".join(repr(v) for v in self.params) if isinstance(self.params, list) else repr(self.params)
         return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_OFFSET = re.compile(r"\bOFFSET\b", re.I)
+_LIMIT_CLAUSE = re.compile(r"\bLIMIT\s+(?P<a>\?\d*|\d+)(?:\s*(?P<sep>,|\bOFFSET\b)\s*(?P<b>\?\d*|\d+))?\s*;?\s*$", re.I)
+SKIPPED_ROWS_NOTE_MIN = 1000
+"""An OFFSET that skips this many rows or more is named on the flow's summary line."""
+
+
+def _limit_offset(sql: str, params: Any) -> tuple[int | None, int | None]:
+    """LIMIT and OFFSET of a statement ending in `LIMIT a [OFFSET b]` or `LIMIT b, a` (SQLite's order),
+    each a number or a `?` parameter. Parameters count from the start of the statement, string
+    literals left out."""
+    text = _STRING.sub("''", sql)
+    found = _LIMIT_CLAUSE.search(text)
+    if found is None:
+        return None, None
+
+    def value(token: str | None, at: int) -> int | None:
+        if token is None:
+            return None
+        if not token.startswith("?"):
+            return int(token)
+        if not isinstance(params, list | tuple):
+            return None
+        index = int(token[1:]) - 1 if len(token) > 1 else text[:at].count("?")
+        item = params[index] if 0 <= index < len(params) else None
+        return item if isinstance(item, int) and not isinstance(item, bool) else None
+
+    a = value(found.group("a"), found.start("a"))
+    b = value(found.group("b"), found.start("b")) if found.group("b") else None
+    if found.group("sep") == ",":
+        return b, a  # LIMIT offset, count
+    return a, (b if found.group("b") else 0)
 
 
 def _depth(plan: Any, step: Any) -> int:
@@ -272,6 +327,9 @@ class Flow:
         notes = [f"{g.count} alike: N+1" for g in self.n_plus_one]
         if self.full_scans:
             notes.append(f"full scan of {', '.join(self.full_scans)}")
+        skipped = max((s.rows_skipped for s in self.statements), default=0)
+        if skipped >= SKIPPED_ROWS_NOTE_MIN:
+            notes.append(f"an OFFSET reads and skips {skipped:,} rows")
         return text + (f" ({'; '.join(notes)})" if notes else "")
 
     def summary(self) -> str:

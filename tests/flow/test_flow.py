@@ -137,3 +137,37 @@ def test_no_controls_unless_a_relation_is_switchable(tmp_path: Path, switchable:
         assert api.send("GET", "/_sandbox/relations").status == (200 if switchable else 404)
         assert ("/_sandbox/relations" in api.send("GET", "/").json()["sandbox_controls"]) is switchable
         assert ("/_sandbox/relations" in api.send("GET", "/openapi.json").json()["paths"]) is switchable
+
+
+@pytest.mark.parametrize(
+    ("sql", "params", "expected"),
+    [
+        ('SELECT * FROM "books" ORDER BY "id" LIMIT ? OFFSET ?', [5, 250000], (5, 250000)),
+        ('SELECT * FROM "books" ORDER BY "id" LIMIT ?', [5], (5, 0)),
+        ("SELECT * FROM books WHERE title = '?' ORDER BY id LIMIT 10 OFFSET ?", [40], (10, 40)),
+        ("SELECT * FROM books ORDER BY id LIMIT 30, 10", [], (10, 30)),
+        ("SELECT * FROM books ORDER BY id LIMIT ?2 OFFSET ?1", [7, 3], (3, 7)),
+        ("SELECT * FROM books ORDER BY id", [], (None, None)),
+        ("SELECT * FROM books ORDER BY id LIMIT :n OFFSET :o", {"n": 1, "o": 2}, (None, None)),
+    ],
+)
+def test_limit_and_offset_are_read_from_the_statement(sql: str, params: object, expected: tuple) -> None:
+    from sandboxes.api.flow import _limit_offset
+
+    assert _limit_offset(sql, params) == expected
+
+
+def test_a_deep_offset_is_not_called_cheap(tmp_path: Path) -> None:
+    """A page that a LIMIT stops early is not a full scan, but the rows its OFFSET skips are still read: the
+    flow says how many, on the plan line and on the summary line, instead of calling the page cheap."""
+    with running(tmp_path, rows=3000, resources=[{"name": "books", "table": "books", "max_page_size": 50}]) as api:
+        first = Flow.of(api.send("GET", "/v1/books", params={"limit": 5}))
+        deep = Flow.of(api.send("GET", "/v1/books", params={"limit": 5, "offset": 2500}))
+    first_page, deep_page = first.statements[-1], deep.statements[-1]
+    assert "OFFSET" in deep_page.sql and deep_page.rows == 5
+    assert "stops after the LIMIT's 5 rows: not a full scan" in first_page.plan_text()
+    assert "2,500 rows read and thrown away for the OFFSET" in deep_page.plan_text()
+    assert "2,505 rows read in all" in deep_page.plan_text()
+    assert "not a full scan" not in deep_page.plan_text()
+    assert "an OFFSET reads and skips 2,500 rows" in deep.summary()
+    assert "OFFSET" not in first.summary()
