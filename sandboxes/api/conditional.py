@@ -11,6 +11,7 @@ ETag a client got from that GET or from the previous write.
 
 from __future__ import annotations
 
+import re
 from email.utils import parsedate_to_datetime
 
 from starlette.datastructures import Headers
@@ -26,6 +27,14 @@ def _strong_match(header: str, etag: str) -> bool:
         if candidate == "*" or (not candidate.startswith("W/") and candidate == etag):
             return True
     return False
+
+
+_ENTITY_TAG = re.compile(r'\s*(?:W/)?"[^"]*"\s*')
+
+
+def _is_tag_list(value: str) -> bool:
+    """`*`, or a comma-separated list of entity tags with their double quotes (RFC 9110 §8.8.3)."""
+    return value.strip() == "*" or all(_ENTITY_TAG.fullmatch(part) for part in value.split(","))
 
 
 def _date(value: str) -> float | None:
@@ -47,11 +56,21 @@ def check_write(headers: Headers, *, etag: str, last_modified: float, required: 
             "(or If-Unmodified-Since), so a change made since is not overwritten",
         )
     if if_match is not None:
+        if not _is_tag_list(if_match):
+            # Not an entity tag at all (its quotes left out, say): it can name no version, so the
+            # condition is false, but nothing says the item changed.
+            raise ApiError(
+                412,
+                f"If-Match does not hold: '{if_match[:60]}' is not an entity tag. An ETag is sent back "
+                f"exactly as the API gave it, double quotes included (the current one of {what} is {etag})",
+                headers={"ETag": etag},
+            )
         if not _strong_match(if_match, etag):
             raise ApiError(
                 412,
-                f"If-Match does not hold: {what} has changed since that ETag (it is now {etag}); "
-                "GET it again, re-apply your change, and send the new ETag",
+                f"If-Match does not hold: the current ETag of {what} is {etag}, not the one you sent, so it "
+                "has changed since you read it (or that tag was never its own); GET it again, re-apply your "
+                "change, and send the new ETag",
                 headers={"ETag": etag},
             )
     elif if_unmodified is not None:

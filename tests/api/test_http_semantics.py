@@ -160,3 +160,17 @@ def test_personal_answers_stay_out_of_shared_caches(auth_client: httpx.Client) -
     assert me.headers["cache-control"] == "no-store" and me.headers["vary"] == "Authorization, Cookie"
     books = auth_client.get("/v1/books/1", headers=bearer)
     assert books.headers["cache-control"] == "private, max-age=60" and books.headers["vary"] == "Authorization, Cookie"
+
+
+def test_a_refused_if_match_says_what_is_wrong_with_it(client: httpx.Client) -> None:
+    """An If-Match without its quotes names no version (RFC 9110 §8.8.3): the 412 says so, instead of
+    claiming the item changed; a quoted tag that is not the current one is told the current one."""
+    etag = client.get("/v1/books/5").headers["etag"]
+    unquoted = client.patch("/v1/books/5", json={"year": 2002}, headers={"If-Match": etag.strip('"')})
+    assert unquoted.status_code == 412 and unquoted.headers["etag"] == etag
+    detail = unquoted.json()["detail"]
+    assert "is not an entity tag" in detail and "double quotes" in detail and "changed" not in detail
+    made_up = client.patch("/v1/books/5", json={"year": 2002}, headers={"If-Match": '"bogus"'})
+    assert made_up.status_code == 412 and f"the current ETag of books item 5 is {etag}" in made_up.json()["detail"]
+    assert client.get("/v1/books/5").headers["etag"] == etag  # neither changed anything
+
