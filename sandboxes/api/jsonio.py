@@ -12,6 +12,8 @@ from starlette.responses import Response
 from sandboxes.api.problems import ApiError
 
 JSON = "application/json"
+ACCEPT_PATCH = "application/json, application/merge-patch+json"
+"""The patch formats a PATCH may send: a JSON object of the fields to change (RFC 7396 merge patch)."""
 MAX_INT = 2**63 - 1
 MAX_TEXT = 10_000
 """The longest text a field may hold, in characters."""
@@ -71,7 +73,10 @@ async def read_json(request: Request) -> Any:
     if not body:
         raise ApiError(400, "this request needs a JSON body")
     if content_type and not (content_type == JSON or content_type.endswith("+json")):
-        raise ApiError(415, f"send JSON with 'Content-Type: application/json' (got '{content_type}')")
+        # Say what would be read: Accept in a response names the media types preferred in a request's
+        # content (RFC 9110 §12.5.1); for PATCH, Accept-Patch names the patch formats (RFC 5789 §2.2, §3.1).
+        accepted = {"Accept-Patch": ACCEPT_PATCH} if request.method == "PATCH" else {"Accept": JSON}
+        raise ApiError(415, f"send JSON with 'Content-Type: application/json' (got '{content_type}')", headers=accepted)
 
     def no_constants(name: str) -> Any:
         raise ValueError(f"{name} is not valid JSON")

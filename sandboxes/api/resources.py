@@ -475,7 +475,9 @@ class ResourceApi:
                 if name not in data and not (mode == "replace" and name == self.r.id_column):
                     errors.append({"field": name, "message": "is required"})
         if mode != "create" and self.r.id_column in data:
-            errors.append({"field": self.r.id_column, "message": "the id is in the URL; it cannot be changed"})
+            errors.append(
+                {"field": self.r.id_column, "message": "the id is the URL's: leave it out of the body, even unchanged"}
+            )
         if errors:
             raise ApiError(422, "the body breaks the rules of this resource", errors=errors)
         return data
@@ -487,13 +489,21 @@ class ResourceApi:
         return list(columns)
 
     def _integrity(self, exc: sqlite3.IntegrityError) -> ApiError:
+        """The database's refusal in the API's words: which rule, never SQLite's own message (an error
+        body names no tables, SQL or library internals)."""
         message = str(exc)
         if "UNIQUE" in message or "PRIMARY KEY" in message:
-            return ApiError(409, f"conflicts with an existing {self.r.name} item: {message}")
+            # SQLite says "UNIQUE constraint failed: books.title" (or "books.a, books.b").
+            columns = [c.strip().rpartition(".")[2] for c in message.partition(":")[2].split(",") if c.strip()]
+            what = " and ".join(columns) if columns else "a unique value"
+            return ApiError(409, f"conflicts with an existing {self.r.name} item: another one has the same {what}")
         if "FOREIGN KEY" in message:
             # The body is well formed; what it points at does not exist now (RFC 9110 §15.5.10).
-            return ApiError(409, f"it points at something that does not exist: {message}")
-        return ApiError(422, f"the database refused it: {message}")
+            return ApiError(
+                409,
+                "it points at something that does not exist: a field that refers to another table names no row there",
+            )
+        return ApiError(422, "the database refused it: a value breaks a rule of the table")
 
     def _write_sync(self, request: Request, data: Any, mode: str) -> tuple[int, Any, dict[str, str]]:
         """One write in one transaction: for an item, check it exists (404), then the preconditions

@@ -174,3 +174,38 @@ def test_a_refused_if_match_says_what_is_wrong_with_it(client: httpx.Client) -> 
     assert made_up.status_code == 412 and f"the current ETag of books item 5 is {etag}" in made_up.json()["detail"]
     assert client.get("/v1/books/5").headers["etag"] == etag  # neither changed anything
 
+
+def test_a_conflict_names_the_rule_not_the_database(client: httpx.Client) -> None:
+    """A 409 says which value clashes, in the API's words: no SQLite message in an error body."""
+    taken = client.post("/v1/books", json={"title": "Book 001", "year": 2001, "price": 3})
+    assert taken.status_code == 409
+    assert taken.json()["detail"] == "conflicts with an existing books item: another one has the same title"
+    dangling = client.post("/v1/books", json={"title": "Fresh", "year": 2001, "price": 3, "author_id": 999})
+    assert dangling.status_code == 409 and "does not exist" in dangling.json()["detail"]
+    for response in (taken, dangling):
+        assert "constraint" not in response.text.lower() and "sqlite" not in response.text.lower()
+
+
+def test_a_415_names_the_formats_it_would_read(client: httpx.Client) -> None:
+    """Accept on a response names the media types a request's content may use (RFC 9110 §12.5.1);
+    Accept-Patch names a PATCH's formats (RFC 5789 §2.2)."""
+    form = {"content": b"title=x", "headers": {"content-type": "application/x-www-form-urlencoded"}}
+    post = client.post("/v1/books", **form)
+    assert post.status_code == 415 and post.headers["accept"] == "application/json"
+    patch = client.patch("/v1/books/2", **form)
+    assert patch.status_code == 415 and "accept" not in patch.headers
+    assert patch.headers["accept-patch"] == "application/json, application/merge-patch+json"
+    merge = client.patch(
+        "/v1/books/2", content=b'{"year": 1999}', headers={"content-type": "application/merge-patch+json"}
+    )
+    assert merge.status_code == 200 and merge.json()["year"] == 1999
+
+
+def test_an_id_in_a_put_body_is_refused_in_words_that_fit(client: httpx.Client) -> None:
+    """This API takes the id from the URL only: the same id in the body is refused too, and the message
+    does not pretend the id was being changed."""
+    same = client.put("/v1/books/2", json={"id": 2, "title": "Book 002", "year": 1992, "price": 6})
+    assert same.status_code == 422
+    assert same.json()["errors"] == [
+        {"field": "id", "message": "the id is the URL's: leave it out of the body, even unchanged"}
+    ]
