@@ -4,7 +4,6 @@ Run by the tutor with a fresh copy of the lesson database; its path is in BACKEN
 """
 
 import base64
-import binascii
 import os
 import sqlite3
 from contextlib import closing
@@ -41,7 +40,7 @@ def decode(cursor: str) -> int:
     """The id a cursor of ours holds; 400 for anything this API never gave out."""
     try:
         text = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # not base64 (binascii.Error), not ASCII, or not text (UnicodeDecodeError)
         text = ""
     if not (text.isascii() and text.isdigit() and int(text) <= MAX_ID):
         raise HTTPException(status_code=400, detail="cursor is not one this API gave out")
