@@ -502,7 +502,11 @@ class LearnerApp:
         import httpx
 
         if self._client is None:
-            self._client = httpx.Client(base_url=self.base_url, timeout=REQUEST_TIMEOUT, trust_env=False)
+            # uvicorn closes a connection idle for 5 s, and httpx kept one for 5 s too: a probe sent after
+            # a pause (a reference app starting on a busy machine) met a connection being closed. Idle
+            # connections are dropped on this side first.
+            limits = httpx.Limits(keepalive_expiry=1.0)
+            self._client = httpx.Client(base_url=self.base_url, timeout=REQUEST_TIMEOUT, trust_env=False, limits=limits)
         self._probe += 1
         probe = str(self._probe)
         headers = {**kwargs.pop("headers", {}), PROBE_HEADER.decode(): probe}
