@@ -100,6 +100,8 @@ def _same_request(request: HttpRequest, exchange: Any) -> bool:
 
     if exchange.method != request.method or not _same_text(request.path.rstrip("/"), exchange.path.rstrip("/")):
         return False
+    if request.via is not None and exchange.source != request.via:
+        return False
     wanted_query = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in request.query.items()}
     sent_query = dict(exchange.query_params)
     if wanted_query.keys() != sent_query.keys():

@@ -148,8 +148,12 @@ class ApiSandbox:
         saved = {} if saved is None else saved
         path, kwargs = prepared(request, saved)
         if request.repeat > 1:
-            return self._send_many(request.method, path, kwargs, request.repeat, request.concurrency, request.via)
-        exchange = self.send(request.method, path, source=None if request.via == "outside" else request.via, **kwargs)
+            return self._send_many(
+                request.method, path, kwargs, request.repeat, request.concurrency, request.via or "outside"
+            )
+        exchange = self.send(
+            request.method, path, source=None if request.via in (None, "outside") else request.via, **kwargs
+        )
         for name, source in request.save.items():
             value = read_value(source, exchange)
             if found(value):

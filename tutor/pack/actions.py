@@ -45,10 +45,11 @@ class HttpRequest(Model):
         le=100,
         description="With `repeat`: how many of the repeats are in flight at once (1: one after another).",
     )
-    via: Literal["outside", "workbench"] = Field(
-        default="outside",
-        description="In a solution or wrong answer: the client that sends it, `outside` (curl, a browser) or the "
-        "tutor's request `workbench` (a check with `source:` tells them apart).",
+    via: Literal["outside", "workbench"] | None = Field(
+        default=None,
+        description="In a solution or wrong answer: the client that sends it, `outside` (curl, a browser; the "
+        "default) or the tutor's request `workbench`. A wrong answer that names one matches the learner's "
+        "requests from that client only; without it, from either.",
     )
 
     @model_validator(mode="after")
