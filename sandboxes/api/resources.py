@@ -330,6 +330,7 @@ class ResourceApi:
         )
         entry: CacheEntry | None = None
         hit = False
+        expired = False  # an entry was there, but its TTL had run out (RFC 9211: fwd=stale)
         timing: list[str] = []
         ttl = state.cache_ttl()
         if ttl:
@@ -338,6 +339,7 @@ class ResourceApi:
                 if entry is not None and entry.expires <= state.clock.now():
                     del state.cache[key]
                     entry = None
+                    expired = True
             hit = entry is not None
             if trace:
                 left = round(entry.expires - state.clock.now(), 3) if entry else None
@@ -380,7 +382,17 @@ class ResourceApi:
         if ttl:
             headers["X-Cache"] = "HIT" if hit else "MISS"
             # RFC 9211: `collapsed` marks a miss that shared another request's load (single flight).
-            cache_status = "hit" if hit else "fwd=miss; collapsed" if collapsed else "fwd=miss; stored"
+            # `fwd=stale` marks a miss on an entry whose TTL had run out, `fwd=miss` one that was never
+            # stored or was dropped by a write.
+            cache_status = (
+                "hit"
+                if hit
+                else "fwd=miss; collapsed"
+                if collapsed
+                else "fwd=stale; stored"
+                if expired
+                else "fwd=miss; stored"
+            )
             headers["Cache-Status"] = f"sandbox; {cache_status}"
             if hit:  # RFC 9111 §5.1: how long ago the origin made this answer
                 headers["Age"] = str(max(0, int(state.clock.now() - entry.stored)))

@@ -81,6 +81,24 @@ def test_advancing_answers_the_new_time_and_moves_date_ttl_age_and_expiry(api: A
         assert c.get("/v1/books/1").headers["x-cache"] == "MISS"
 
 
+def test_cache_status_tells_an_expired_entry_from_one_never_stored_or_dropped_by_a_write(api: ApiSandbox) -> None:
+    """RFC 9211 §2.2: `fwd=stale` when the cache held an entry whose lifetime had run out, `fwd=miss` when it
+    held nothing (never stored, or dropped by a write), so a reader can tell a TTL expiry from an
+    invalidation."""
+    with _client(api) as c:
+        assert c.get("/v1/books/2").headers["cache-status"] == "sandbox; fwd=miss; stored"
+        assert c.get("/v1/books/2").headers["cache-status"] == "sandbox; hit"
+        c.post("/_sandbox/clock", json={"advance": 31})  # past the 30-second TTL
+        expired = c.get("/v1/books/2")
+        assert expired.headers["x-cache"] == "MISS"
+        assert expired.headers["cache-status"] == "sandbox; fwd=stale; stored"
+        assert c.get("/v1/books/2").headers["cache-status"] == "sandbox; hit"
+        assert c.patch("/v1/books/2", json={"title": "Renamed"}).status_code == 200
+        dropped = c.get("/v1/books/2")
+        assert dropped.headers["x-cache"] == "MISS"
+        assert dropped.headers["cache-status"] == "sandbox; fwd=miss; stored"
+
+
 def test_the_bucket_refills_on_the_lesson_clock(api: ApiSandbox) -> None:
     with _client(api) as c:
         assert [c.get("/v1/books").status_code for _ in range(6)] == [200] * 5 + [429]
