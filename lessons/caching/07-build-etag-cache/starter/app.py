@@ -5,24 +5,39 @@ Run by the tutor with a fresh copy of the lesson database; its path is in BACKEN
 
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from fastapi import FastAPI, HTTPException
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 app = FastAPI()
 
+LARGEST_ID = 2**63 - 1  # SQLite's largest integer: a bigger id cannot be a book
 
-def db() -> sqlite3.Connection:
+
+@contextmanager
+def db() -> Iterator[sqlite3.Connection]:
+    """A connection for one piece of work: committed when it succeeds, rolled back when it fails, always closed."""
     connection = sqlite3.connect(os.environ["BACKEND_TUTOR_DB"])
     connection.row_factory = sqlite3.Row
-    return connection
+    try:
+        with connection:
+            yield connection
+    finally:
+        connection.close()
 
 
-class BookChange(BaseModel):
-    title: str
+class Book(BaseModel):
+    """A book as PUT sends it: the whole representation, every field (RFC 9110 §9.3.4)."""
+
+    title: str = Field(min_length=1, max_length=200)
+    year: int = Field(ge=0, le=9999)
 
 
 def load_book(book_id: int) -> dict:
+    if not 1 <= book_id <= LARGEST_ID:
+        raise HTTPException(status_code=404, detail="no such book")
     with db() as connection:
         row = connection.execute("SELECT id, title, year FROM books WHERE id = ?", (book_id,)).fetchone()
     if row is None:
@@ -36,7 +51,14 @@ def get_book(book_id: int):
 
 
 @app.put("/books/{book_id}")
-def change_book(book_id: int, change: BookChange):
+def replace_book(book_id: int, book: Book):
+    """Replace the whole book: a field left out is a 422, not kept."""
+    if not 1 <= book_id <= LARGEST_ID:
+        raise HTTPException(status_code=404, detail="no such book")
     with db() as connection:
-        connection.execute("UPDATE books SET title = ? WHERE id = ?", (change.title, book_id))
+        changed = connection.execute(
+            "UPDATE books SET title = ?, year = ? WHERE id = ?", (book.title, book.year, book_id)
+        ).rowcount
+    if not changed:
+        raise HTTPException(status_code=404, detail="no such book")
     return load_book(book_id)
