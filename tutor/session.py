@@ -406,6 +406,8 @@ class Session:
         if not any(w.requests for w in matching):
             best = next((w for w in matching if w.feedback or w.hints), matching[0])
         feedback = result.feedback if result.feedback is not None else best.feedback
+        if result.feedback and best.feedback and best.feedback.strip() not in result.feedback:
+            feedback = f"{result.feedback.strip()}\n\n{best.feedback.strip()}"  # an option's why, then the mistake's
         return replace(result, feedback=feedback, mistake=step.wrong_answers.index(best))
 
     def _did(self, wrong: WrongAnswer, answer: Answer | None) -> bool:
@@ -461,9 +463,41 @@ class Session:
                     return None
                 pending.remove(match)
             return len(sent) - 1
+        if any(isinstance(item, SqlStep) for item in wrong.requests) and self.sql is not None:
+            return self._sent_with_sql(wrong, sent)
         position, last = 0, None
         for index, exchange in enumerate(sent):
             if position < len(wanted) and _same_request(wanted[position], exchange):
                 position += 1
                 last = index
         return last if position == len(wanted) else None
+
+    def _sent_with_sql(self, wrong: WrongAnswer, sent: list[Any]) -> int | None:
+        """As `_sent`, for a wrong answer with SQL between its requests: the learner's requests and
+        statements, in the order they happened, must contain the wrong answer's items in its order."""
+        from sandboxes.sql.guard import split_statements
+
+        assert self.sql is not None
+        timeline: list[tuple[float, Any]] = [(e.time, e) for e in sent]
+        timeline += [(r.at, r) for r in self.sql.ran()]
+        timeline.sort(key=lambda pair: pair[0])
+        wanted: list[Any] = []
+        for item in wrong.requests:
+            if isinstance(item, SqlStep):
+                wanted.extend(_normal_sql(s.sql) for s in split_statements(item.sql))
+            elif isinstance(item, HttpRequest):
+                wanted.extend([item] * item.repeat)
+        position, last = 0, None
+        for _, event in timeline:
+            if position == len(wanted):
+                break
+            want = wanted[position]
+            if isinstance(want, str):
+                hit = hasattr(event, "transaction") and _normal_sql(event.sql) == want
+            else:
+                hit = not hasattr(event, "transaction") and _same_request(want, event)
+            if hit:
+                position += 1
+                if not isinstance(want, str):
+                    last = sent.index(event)
+        return last if position == len(wanted) and last is not None else None

@@ -123,3 +123,14 @@ def test_an_explanation_quotes_the_learners_figures(tmp_path: Path) -> None:
     assert unknown.startswith("the explanation quotes {{stampedes}}, which this check does not measure")
     (contradiction,) = _explained(tmp_path / "c", "'Roughly 5 hits out of 10.'")
     assert contradiction.startswith("the explanation says '5 hits', where this run measured 9")
+
+
+def test_a_choice_mistake_shows_its_options_why_and_its_own_feedback(tmp_path: Path) -> None:
+    lesson = CHOICE.replace("        - {id: b, text: B}", "        - {id: b, text: B, why: B does the other thing.}")
+    pack = load_pack_or_raise(write_pack(tmp_path / "pack", {"http/01.yaml": lesson}))
+    step = pack.lessons[0].lesson.steps[0]
+    with Session(pack, pack.lessons[0].lesson, Home(tmp_path / "home").ensure()) as session:
+        session.start()
+        session.begin_step(step)
+        result = session.check(step, "b")
+    assert result.feedback == "B does the other thing.\n\nB is the other thing."

@@ -82,3 +82,67 @@ def test_wrong_requests_get_their_feedback(tmp_path: Path, tutor_home: Path) -> 
 
         session.api.send("DELETE", "/v1/books/7", source=None)
         assert session.check(step).passed
+
+
+STALE = """\
+id: stale
+title: Stale
+track: http
+sandboxes:
+  sql:
+    tables:
+      - name: books
+        rows: 20
+        seed: 1
+        primary_key: id
+        columns:
+          - {name: id, gen: sequence}
+          - {name: price, gen: int, min: 1, max: 9}
+  api:
+    resources: [{name: books, table: books}]
+    caching: {app_cache_ttl: 300}
+steps:
+  - id: stale-read
+    title: A stale read
+    text: Read book 2, change its price in SQL, read it again.
+    check:
+      kind: http_traffic
+      expect:
+        - request: {method: GET, path: /v1/books/2}
+          response: {status: 200, headers: {X-Cache: HIT}, json: {price: {not: 5}}}
+          after_sql: {keyword: UPDATE}
+    solution:
+      requests:
+        - {method: GET, path: /v1/books/2}
+        - {sql: "UPDATE books SET price = 5 WHERE id = 2"}
+        - {method: GET, path: /v1/books/2}
+    wrong_answers:
+      - requests:
+          - {sql: "UPDATE books SET price = 5 WHERE id = 2"}
+          - {method: GET, path: /v1/books/2}
+          - {method: GET, path: /v1/books/2}
+        feedback: The first read came after the change, so the cache stored the new price.
+      - requests:
+          - {method: GET, path: /v1/books/2}
+          - {method: GET, path: /v1/books/2}
+          - {sql: "UPDATE books SET price = 5 WHERE id = 2"}
+        feedback: Both reads came before the change; read once more after it.
+"""
+
+
+def test_two_mistakes_that_differ_in_where_the_sql_ran_get_their_own_feedback(tmp_path: Path, tutor_home: Path) -> None:
+    pack = load_pack_or_raise(write_pack(tmp_path / "pack", {"http/01.yaml": STALE}))
+    lesson = pack.lesson("stale")
+    assert lesson is not None
+    step = lesson.steps[0]
+    with Session(pack, lesson, Home(tutor_home)) as session:
+        session.start()
+        feedback = []
+        for wrong in step.wrong_answers:
+            session.begin_step(step)
+            session.apply(wrong)
+            result = session.check(step)
+            assert not result.passed
+            feedback.append(result.feedback)
+            session.reset_step()
+    assert feedback == [w.feedback for w in step.wrong_answers]

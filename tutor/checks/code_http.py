@@ -59,6 +59,20 @@ def shown(exchange: Any) -> list[str]:
     return out
 
 
+def _with_saved(expect: Any, saved: dict[str, Any]) -> Any:
+    """`expect` with `{name}` in its header and body values replaced by values saved from earlier
+    responses (the ETag the 200 gave, expected again on the 304)."""
+    if not saved:
+        return expect
+    from tutor.checks.http_probe import substitute, substitute_json
+
+    headers = {k: substitute(v, saved) if isinstance(v, str) else v for k, v in expect.headers.items()}
+    body = {
+        k: substitute_json(v, saved) if isinstance(v, (str, list, dict)) else v for k, v in expect.json_fields.items()
+    }
+    return expect.model_copy(update={"headers": headers, "json_fields": body})
+
+
 def problem_result(problem: Any) -> CheckResult:
     """The code could not be run, or did something a program must not; when it never loaded (it does not
     parse or import), nothing about what it does was judged."""
@@ -92,7 +106,7 @@ def check_code_http(spec: CodeHttpCheck, ctx: CheckContext) -> CheckResult:
                 response, flow = app.request(method, path, **kwargs)
                 exchange = exchange_of(method, path, kwargs, response, started)
                 label = f"Request {number} of {total}" if total > 1 else "Your app"
-                diffs = response_differences(step.expect, exchange)
+                diffs = response_differences(_with_saved(step.expect, saved), exchange)
                 if diffs:
                     details = [f"- {d}" for d in diffs[1:]] + shown(exchange)
                     error = flow.error

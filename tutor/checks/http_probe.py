@@ -21,16 +21,16 @@ def substitute(text: str, saved: dict[str, Any]) -> str:
     return PLACEHOLDER.sub(lambda m: str(saved[m.group(1)]) if m.group(1) in saved else m.group(0), text)
 
 
-def _substitute_json(value: Any, saved: dict[str, Any]) -> Any:
+def substitute_json(value: Any, saved: dict[str, Any]) -> Any:
     if isinstance(value, str):
         whole = PLACEHOLDER.fullmatch(value)
         if whole and whole.group(1) in saved:
             return saved[whole.group(1)]  # keeps the saved value's JSON type
         return substitute(value, saved)
     if isinstance(value, list):
-        return [_substitute_json(v, saved) for v in value]
+        return [substitute_json(v, saved) for v in value]
     if isinstance(value, dict):
-        return {k: _substitute_json(v, saved) for k, v in value.items()}
+        return {k: substitute_json(v, saved) for k, v in value.items()}
     return value
 
 
@@ -43,7 +43,7 @@ def prepared(request: HttpRequest, saved: dict[str, Any]) -> tuple[str, dict[str
             k: substitute(str(v).lower() if isinstance(v, bool) else str(v), saved) for k, v in request.query.items()
         }
     if request.json_body is not None:
-        kwargs["content"] = json.dumps(_substitute_json(request.json_body, saved)).encode()
+        kwargs["content"] = json.dumps(substitute_json(request.json_body, saved)).encode()
         if not any(k.lower() == "content-type" for k in kwargs["headers"]):
             kwargs["headers"]["Content-Type"] = "application/json"
     elif request.body is not None:

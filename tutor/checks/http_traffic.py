@@ -161,7 +161,8 @@ def _check(spec: HttpTrafficCheck, ctx: CheckContext) -> CheckResult:
             what = _statement_words(expectation.after_sql)
             return CheckResult(
                 False,
-                f"Your {label} came before {what} in the SQL workbench; this step needs it after.",
+                f"Your {'request' if len(spec.expect) == 1 else label} came before {what} in the SQL workbench; "
+                "this step needs it after.",
                 expected=expected + f", sent after {what}",
                 got=pool[early[-1]].summary(),
                 details=tuple(show_exchange(pool[early[-1]])),

@@ -186,7 +186,8 @@ class CodeProbes(Model):
     login: LoginProbes | None = None
     compare: list[CompareItem] = Field(
         default_factory=lambda: ["status"],
-        description="What must agree with the reference app: `status`, `body` (as JSON when it is JSON), "
+        description="What must agree with the reference app: `status`, `body` (as JSON when it is JSON, when the "
+        "reference answers 2xx), "
         "`header:NAME` (present in one, present in the other), `sql_statements` (at most the reference's, or "
         "twice it with `sql_statements:2`), `full_scans` (none the reference does not do).",
     )
