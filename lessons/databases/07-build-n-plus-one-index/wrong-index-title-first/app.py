@@ -2,25 +2,39 @@
 
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 
 app = FastAPI()
 
+MAX_LIMIT = 100
 
-def db() -> sqlite3.Connection:
+
+@contextmanager
+def db() -> Iterator[sqlite3.Connection]:
+    """One connection per unit of work: committed when the block succeeds, rolled back when it raises,
+    and closed either way (`with connection:` alone commits but does not close)."""
     connection = sqlite3.connect(os.environ["BACKEND_TUTOR_DB"])
     connection.row_factory = sqlite3.Row
-    return connection
+    try:
+        with connection:
+            yield connection
+    finally:
+        connection.close()
 
 
+# A migration, run every time the app starts: IF NOT EXISTS makes the second start (the next
+# deployment, on a database that already has the index) a no-op instead of an error.
 with db() as setup:
-    # A migration, run when the app starts: IF NOT EXISTS makes it safe to run again.
     setup.execute("CREATE INDEX IF NOT EXISTS books_title_author ON books(title, author_id)")
 
 
 @app.get("/books")
 def list_books(limit: int = 20):
+    if not 1 <= limit <= MAX_LIMIT:
+        raise HTTPException(status_code=400, detail=f"limit must be between 1 and {MAX_LIMIT}")
     with db() as connection:
         rows = connection.execute(
             "SELECT books.id, books.title, authors.name AS author FROM books"
