@@ -5,9 +5,20 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
 app = FastAPI()
+
+
+@app.exception_handler(RequestValidationError)
+async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """A query parameter or a path segment the endpoint cannot take (`limit=abc`): 400, as for any
+    request that is wrong. FastAPI's default is 422, which RFC 9110 means for content it cannot process."""
+    return JSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=400)
+
 
 MAX_LIMIT = 100
 
