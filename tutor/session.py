@@ -433,7 +433,7 @@ class Session:
             from sandboxes.sql.guard import split_statements
 
             expected = [_normal_sql(s.sql) for s in split_statements(wrong.sql)]
-            ran = [_normal_sql(s) for s in self.sql.statements()]
+            ran = [_normal_sql(s) for s in self.sql.attempted()]
             if not expected or ran[-len(expected) :] != expected:
                 return False
         if wrong.requests:

@@ -447,12 +447,14 @@ class LearnerProcess:
         return out
 
     @contextlib.contextmanager
-    def set_aside(self) -> Iterator[None]:
+    def set_aside(self, foreign_keys: bool = False) -> Iterator[None]:
         """Close the learner's connection (and the worker's read connections) while the database file is
         changed under them (a reset copying the step's data in), and open a new one afterwards, as a new
         connection: its open transaction rolled back, per-connection settings back to their defaults.
         A connection opened before the change would keep the old schema in its cache (SQLite then says
-        "index ... already exists" for an index the reset removed). Statements wait meanwhile."""
+        "index ... already exists" for an index the reset removed). Statements wait meanwhile.
+        `foreign_keys`: the setting the new connection starts with (a step's opening state may have had
+        it on)."""
         self._cancelled.set()  # a statement still running (F4 during a long query) stops first
         with self._io:
             self._cancelled.clear()
@@ -461,7 +463,8 @@ class LearnerProcess:
             try:
                 yield
             finally:
-                self._ask_or_restart({"op": "reopen", "foreign_keys": False})
+                self._ask_or_restart({"op": "reopen", "foreign_keys": foreign_keys})
+                self._foreign_keys = foreign_keys
                 self._in_transaction, self._scratch = False, 0
 
     def _ask_or_restart(self, request: dict[str, Any]) -> None:

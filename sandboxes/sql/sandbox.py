@@ -104,10 +104,13 @@ def read_only_connection(path: Path) -> sqlite3.Connection:
 class SqlSnapshot:
     """The live database's committed content at one moment, kept in a file beside it rather than in
     memory (a million-row lesson database is tens of megabytes; each step's opening state used to stay
-    in the app's memory as bytes). The file goes when the snapshot is no longer referenced."""
+    in the app's memory as bytes). The file goes when the snapshot is no longer referenced. It also keeps
+    whether the learner's connection had `PRAGMA foreign_keys` on: a connection setting is part of the
+    state a step opens on."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, foreign_keys: bool = False) -> None:
         self.path = path
+        self.foreign_keys = foreign_keys
         weakref.finalize(self, path.unlink, missing_ok=True)
 
 
@@ -137,6 +140,7 @@ class SqlSandbox:
         self._statements: list[str] = []
         self._ran: list[tuple[str, int | None, int, float]] = []  # (statement, transaction or None, changes, at)
         self._step_start: SqlSnapshot | None = None  # what the current step opened on (`mark`)
+        self._attempted: list[str] = []  # every statement the learner sent since `mark`, refused ones too
         self._transactions = 0  # transactions seen so far (numbers them)
         self._open_transaction: int | None = None
         self._ended: dict[int, str] = {}  # transaction number -> "committed" | "rolled_back"
@@ -243,6 +247,7 @@ class SqlSandbox:
         with self._lock:
             for one in result.statements:
                 transaction = self._follow_transaction(one)
+                self._attempted.append(one.statement.sql)
                 if not one.ok:
                     continue
                 self._statements.append(one.statement.sql)
@@ -294,6 +299,7 @@ class SqlSandbox:
             if step_start is not None:
                 self._step_start = step_start
             self._statements = []
+            self._attempted = []
             self._ran = []
             self._last_query = None
 
@@ -302,6 +308,11 @@ class SqlSandbox:
 
     def statements(self) -> Sequence[str]:
         return tuple(self._statements)
+
+    def attempted(self) -> Sequence[str]:
+        """Every statement the learner sent since the step opened, the refused and failed ones too (a
+        declared mistake can be one SQLite refuses)."""
+        return tuple(self._attempted)
 
     def ran(self) -> Sequence[RanStatement]:
         """The statements since `mark()`, each with the fate of its transaction as of now."""
@@ -368,10 +379,11 @@ class SqlSandbox:
         self._put_back(self.template)
         with self._lock:
             self._statements = []
+            self._attempted = []
             self._ran = []
             self._last_query = None
 
-    def _put_back(self, source: Path) -> None:
+    def _put_back(self, source: Path, foreign_keys: bool = False) -> None:
         """Copy `source`'s content into the live file, page by page, through SQLite (the backup API):
         other connections to the live file notice the change as they would any other writer's. About
         35 ms for a 39 MB (1,000,000-row) database here; no journal is kept, since a reset that is
@@ -380,7 +392,7 @@ class SqlSandbox:
             if self._closed:
                 raise RuntimeError("the SQL sandbox is closed")
             self._end_transaction("rolled_back")
-            with self.learner().set_aside():
+            with self.learner().set_aside(foreign_keys):
                 self._copy_into_live(source)
             self.generation += 1
 
@@ -433,12 +445,13 @@ class SqlSandbox:
                 raise
             finally:
                 source.close()
-            return SqlSnapshot(target)
+            return SqlSnapshot(target, foreign_keys=self.foreign_keys)
 
     def restore(self, snapshot: SqlSnapshot) -> None:
         """Put back a `snapshot()`: the live file's content becomes exactly that (the snapshot stays
-        usable), in the same file, as `reset()` does."""
-        self._put_back(snapshot.path)
+        usable), in the same file, as `reset()` does; the learner's new connection has `foreign_keys` as
+        it was when the snapshot was taken (a step that opened with enforcement on reopens with it on)."""
+        self._put_back(snapshot.path, snapshot.foreign_keys)
 
     def close(self) -> None:
         with self._lock:
@@ -497,6 +510,9 @@ class SqlSandboxEvidence:
 
     def statements(self) -> Sequence[str]:
         return self.sandbox.statements()
+
+    def attempted(self) -> Sequence[str]:
+        return self.sandbox.attempted()
 
     def ran(self) -> Sequence[RanStatement]:
         return self.sandbox.ran()

@@ -236,3 +236,38 @@ def test_a_login_that_tells_which_users_exist_is_caught(tmp_path: Path) -> None:
     by_time = check(context(tmp_path / "b", quick, right), ENUMERATION, step)
     assert not by_time.passed and "the time tells which users exist" in by_time.summary, by_time.explain()
     assert check(context(tmp_path / "c", right, right), ENUMERATION, step).passed
+
+
+MIGRATION = """
+import os, sqlite3
+from fastapi import FastAPI
+
+app = FastAPI()
+setup = sqlite3.connect(os.environ["BACKEND_TUTOR_DB"])
+setup.execute("CREATE INDEX IFNOT books_title ON books(title)")
+setup.close()
+
+@app.get("/books/{book_id}")
+def book(book_id: int):
+    conn = sqlite3.connect(os.environ["BACKEND_TUTOR_DB"])
+    row = conn.execute("SELECT id, title FROM books WHERE id = ?", (book_id,)).fetchone()
+    conn.close()
+    return {"id": row[0], "title": row[1]}
+"""
+
+
+def test_start_up_code_must_be_safe_to_run_twice(tmp_path: Path) -> None:
+    spec = CodeHttpCheck.model_validate(
+        {
+            "kind": "code_http",
+            "steps": [
+                {"request": {"path": "/books/1"}, "expect": {"status": 200}},
+                {"restart_before": True, "request": {"path": "/books/2"}, "expect": {"status": 200}},
+            ],
+        }
+    )
+    once = context(tmp_path / "a", MIGRATION.replace("IFNOT ", ""), RIGHT_BOOKS)
+    result = evaluate(spec, once)
+    assert not result.passed and "already exists" in result.explain()
+    twice = context(tmp_path / "b", MIGRATION.replace("IFNOT", "IF NOT EXISTS"), RIGHT_BOOKS)
+    assert evaluate(spec, twice).passed

@@ -76,3 +76,20 @@ def test_the_api_sandbox_keeps_serving_the_same_file_across_a_reset(sandbox: Sql
             assert sandbox.run_learner("SELECT body FROM notes").last.rows == [("after",)]  # type: ignore[union-attr]
     finally:
         api.stop()
+
+
+def test_a_step_that_opened_with_foreign_keys_on_reopens_with_them_on(home, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sandboxes.sql.sandbox import SqlSandbox
+    from tests.sql.conftest import settings
+
+    box = SqlSandbox.open(settings(), pack_root=tmp_path, home=home, lesson_id="fk")
+    try:
+        box.run_learner("PRAGMA foreign_keys = ON")
+        opened = box.snapshot()  # the step opens here, enforcement on
+        box.run_learner("PRAGMA foreign_keys = OFF; DELETE FROM notes")
+        box.restore(opened)  # F4
+        assert box.trial(["PRAGMA foreign_keys"])[0].rows == ((1,),)
+        box.reset()  # the lesson's start: a new connection's defaults
+        assert box.trial(["PRAGMA foreign_keys"])[0].rows == ((0,),)
+    finally:
+        box.close()

@@ -295,3 +295,10 @@ def test_queries_read_the_step_start_and_can_reverse_unordered_selects(sandbox: 
     ordered = sandbox.query("SELECT id FROM books WHERE id > 100 ORDER BY id LIMIT 3", reverse_unordered=True)[1]
     assert plain == ordered == [(101,), (102,), (103,)]
     assert reversed_ != plain  # without ORDER BY the order was luck
+
+
+def test_refused_statements_are_kept_as_attempts(sandbox: SqlSandbox) -> None:
+    sandbox.mark()
+    sandbox.run_learner("SELECT 1; PRAGMA optimize; SELECT 2")
+    assert [s.rstrip(";") for s in sandbox.statements()] == ["SELECT 1"]  # what ran
+    assert [s.rstrip(";") for s in sandbox.attempted()] == ["SELECT 1", "PRAGMA optimize"]  # up to the refusal

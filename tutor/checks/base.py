@@ -105,6 +105,9 @@ class SqlEvidence(Protocol):
     def statements(self) -> Sequence[str]:
         """Every statement the learner ran successfully since the step opened, in order."""
 
+    def attempted(self) -> Sequence[str]:
+        """Every statement the learner sent since the step opened, refused and failed ones too."""
+
     def ran(self) -> Sequence[Any]:
         """The same statements, each with `.sql` and `.transaction`: what became of the transaction it
         ran in ("none" for autocommit, "open", "committed", "rolled_back")."""

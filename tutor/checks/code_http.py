@@ -98,8 +98,11 @@ def check_code_http(spec: CodeHttpCheck, ctx: CheckContext) -> CheckResult:
     saved: dict[str, Any] = {}
     total = len(spec.steps)
     try:
-        with code.start_app() as app:
+        app = code.start_app()
+        try:
             for number, step in enumerate(spec.steps, 1):
+                if step.restart_before:
+                    app = app.restarted()
                 path, kwargs = prepared(step.request, saved)
                 method = step.request.method
                 started = time.time()
@@ -168,6 +171,8 @@ def check_code_http(spec: CodeHttpCheck, ctx: CheckContext) -> CheckResult:
                             details=tuple(shown(exchange)),
                         )
                     saved[name] = value
+        finally:
+            app.stop()
         if spec.probes is not None:
             from tutor.checks.code_probes import run_probes
 

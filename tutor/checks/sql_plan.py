@@ -40,9 +40,8 @@ def _uses_index(conn: sqlite3.Connection, plan: Plan, want: IndexUse) -> str | N
             continue
         if wanted and [c.lower() for c in columns[: len(wanted)]] != wanted:
             reasons.append(
-                f"it seeks with {used} on {want.table}{_columns_text(columns)}, "
-                f"but the task needs an index whose first column{'s are' if len(wanted) > 1 else ' is'} "
-                f"{_columns_text(want.columns or [])}"
+                f"it seeks with {used} on {want.table}{_columns_text(columns)}, whose first "
+                f"column{'s are' if len(wanted) > 1 else ' is'} not {_columns_text(want.columns or [])}"
             )
             continue
         if want.index is not None and (step.index or "").lower() != want.index.lower():

@@ -32,6 +32,8 @@ def check_sql_state(spec: SqlStateCheck, ctx: CheckContext) -> CheckResult:
             "until you COMMIT (or ROLLBACK to undo them).",
         )
     summary = comparison.summary.replace("Different rows", "The database is not in the expected state")
+    if spec.message:
+        summary = spec.message.strip()
     if not evidence.statements():
         summary += " (no statement has run in this step yet)"
     return CheckResult(

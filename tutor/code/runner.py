@@ -417,6 +417,7 @@ class LearnerApp:
         self.base_url = f"http://127.0.0.1:{port}"
         self._probe = 0
         self._client: Any = None
+        self.spawned: dict[str, Any] = {}
 
     @classmethod
     def spawn(
@@ -441,7 +442,17 @@ class LearnerApp:
             child = _Child("app", workspace, ["--module", module], env, listen=listener.fileno(), spare=spare)
         finally:
             listener.close()  # the child holds the only copy now
-        return cls(child, port)
+        app = cls(child, port)
+        app.spawned = {"workspace": workspace, "module": module, "database": database, "environment": environment}
+        return app
+
+    def restarted(self, timeout: float = START_TIMEOUT) -> LearnerApp:
+        """Stop this app and start the same code again on the same database: a second deployment, whose
+        start-up code (a migration, `CREATE INDEX`) meets what the first one left."""
+        self.stop()
+        app = LearnerApp.spawn(**self.spawned)
+        app.wait_ready(timeout)
+        return app
 
     @classmethod
     def start(

@@ -63,6 +63,11 @@ class BuildSettings(Model):
 
 
 class CodeProbeStep(Model):
+    restart_before: bool = Field(
+        default=False,
+        description="Stop the app and start it again on the same database before this request: a second "
+        "deployment of the same code, whose start-up (a migration, CREATE INDEX) must be safe to run twice.",
+    )
     request: HttpRequest
     expect: ResponseExpect = Field(default_factory=ResponseExpect)
     save: dict[str, str] = Field(

@@ -121,6 +121,11 @@ class SqlStateCheck(Model):
     expect: list[list[Any]]
     ordered: bool = False
     float_tolerance: float = Field(default=1e-9, ge=0)
+    message: str | None = Field(
+        default=None,
+        description="What to tell the learner when the data is not as expected, in their words (the checker's "
+        "query and rows are the tutor's, not theirs).",
+    )
 
 
 class SqlCostCheck(Model):
