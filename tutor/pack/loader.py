@@ -507,7 +507,11 @@ def _sql_guard_problems(root: Path, entry: LessonFile) -> list[PackProblem]:
     for index, step in enumerate(lesson.steps):
         walk(step.check, ("steps", index, "check"))
         actions: list[tuple[DataPath, Action]] = [(("steps", index, "solution"), step.solution)]
-        actions += [(("steps", index, "wrong_answers", i), w) for i, w in enumerate(step.wrong_answers)]
+        # a wrong answer declared to fail before the check (`fails_to_run`) may be SQL the guard refuses:
+        # that refusal is the mistake it shows, and it is replayed through the same guard
+        actions += [
+            (("steps", index, "wrong_answers", i), w) for i, w in enumerate(step.wrong_answers) if not w.fails_to_run
+        ]
         actions += [(("steps", index, "alternatives", i), a) for i, a in enumerate(step.alternatives)]
         for path, action in actions:
             if action.sql:
