@@ -1,4 +1,5 @@
-"""Damaged state files never stop a lesson from opening: they are set aside with a one-line notice."""
+"""State files in the app: a damaged one never stops a lesson from opening (it is set aside with a
+one-line notice), and a lesson another tutor has open says which process has it."""
 
 from __future__ import annotations
 
@@ -48,3 +49,38 @@ async def test_a_history_file_cut_inside_a_character_is_set_aside_and_the_lesson
     (kept,) = folder.glob("history.jsonl.damaged-*")
     assert kept.read_bytes() == damaged
     assert (folder / "history.jsonl").read_text(encoding="utf-8").count("\n") == 2
+
+
+async def test_a_lesson_open_in_another_tutor_says_which_process_has_it(
+    app_factory: Any, settle: Any, tutor_home: Path
+) -> None:
+    import subprocess
+    import sys
+
+    from textual.widgets import Static
+
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; from tutor.locks import LessonLock; "
+            "LessonLock.acquire(Path(sys.argv[1])); print('held', flush=True); sys.stdin.readline()",
+            str(tutor_home / "sessions" / "make-table"),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        app = app_factory()
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            app.open_lesson("make-table")
+            await settle(pilot)
+            shown = " ".join(str(s.render()) for s in app.screen.query(".workbench-error").results(Static))
+            assert f"open in another backend-tutor (process {holder.pid}, since" in shown
+            assert "LessonInUse" not in shown and not app.screen.query(SqlWorkbench)
+    finally:
+        holder.kill()
+        holder.wait()
