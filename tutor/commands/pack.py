@@ -369,6 +369,8 @@ def install_command(source: Path, trust: bool, force: bool) -> None:
         click.echo(f"reinstalled {entry.id} {entry.version}: progress kept")
     else:
         click.echo(f"upgraded {entry.id} {report.previous_version} -> {entry.version}: progress kept")
+    if report.left_out:
+        click.echo(f"left out ({len(report.left_out)}), as pack build leaves them out: {', '.join(report.left_out)}")
     for old, new in report.moved:
         click.echo(f"progress moved: {old} -> {new} (renamed)")
     if report.hidden:
