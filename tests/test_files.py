@@ -154,3 +154,25 @@ def test_sweep_removes_the_scratch_of_dead_processes_only(tmp_path: Path) -> Non
     removed = sweep_leftovers(tmp_path, "install")
     assert sorted(p.name for p in removed) == sorted([gone.name, gone_file.name, old_style.name])
     assert mine.is_dir() and recent_old_style.is_dir() and other.is_dir()
+
+
+# Files written in place, each with why that is safe: everything else the tutor writes goes through
+# tutor.files.write_atomic, so a kill mid-write never leaves half a file where the tutor reads it.
+WRITTEN_IN_PLACE = {
+    "tutor/files.py": "the helper itself writes its temporary file",
+    "tutor/pack/install.py": "the install record, in a scratch folder that is renamed into place whole",
+    "tutor/pack/archive.py": "unpacked members, in a scratch folder that is renamed into place whole",
+    "tutor/pack/scaffold.py": "`pack new` writes a new folder once; nothing reads it half-made",
+}
+
+
+def test_every_file_the_tutor_rewrites_goes_through_write_atomic() -> None:
+    import re
+
+    pattern = re.compile(r"\.write_text\(|\.write_bytes\(|open\([^)]*[\"'][wa]b?\+?[\"']")
+    found = set()
+    for folder in ("tutor", "sandboxes"):
+        for path in sorted((REPO / folder).rglob("*.py")):
+            if pattern.search(path.read_text(encoding="utf-8")):
+                found.add(path.relative_to(REPO).as_posix())
+    assert found - WRITTEN_IN_PLACE.keys() == set(), "write these through tutor.files.write_atomic"

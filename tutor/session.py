@@ -220,9 +220,10 @@ class Session:
         return port if 1024 <= port <= 65535 else 0
 
     def _remember_port(self, port: int) -> None:
+        from tutor.files import write_atomic
+
         with contextlib.suppress(OSError):
-            self._port_file.parent.mkdir(parents=True, exist_ok=True)
-            self._port_file.write_text(f"{port}\n")
+            write_atomic(self._port_file, f"{port}\n", durable=False)
 
     def problems(self) -> list[str]:
         """What is wrong with sandboxes that should be running (empty when all is well)."""

@@ -117,10 +117,12 @@ def schema(which: str | None, out_dir: Path | None) -> None:
     from tutor.pack.schema import SCHEMAS, dumps
 
     if out_dir is not None:
+        from tutor.files import write_atomic
+
         out_dir.mkdir(parents=True, exist_ok=True)
         for name, make in SCHEMAS.items():
             target = out_dir / f"{name}.schema.json"
-            target.write_text(dumps(make()), encoding="utf-8")
+            write_atomic(target, dumps(make()))
             click.echo(str(target))
         return
     if which is None:
