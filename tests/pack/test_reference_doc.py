@@ -73,3 +73,11 @@ def test_the_committed_reference_is_the_generated_one() -> None:
     assert REFERENCE.read_text(encoding="utf-8") == render(), (
         "run: python -m tutor.pack.docgen > docs/pack-reference.md"
     )
+
+
+def test_every_link_to_a_section_of_the_same_page_goes_somewhere() -> None:
+    for path in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        text = path.read_text(encoding="utf-8")
+        anchors = _anchors(text)
+        links = set(re.findall(r"\]\(#([^)]+)\)", text))
+        assert links - anchors == set(), f"{path.name} links to sections it does not have"
