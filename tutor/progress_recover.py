@@ -28,6 +28,8 @@ from pathlib import Path
 
 from tutor.files import scratch_prefix, set_aside
 
+UNCOUNTED = {("settings", "written_by")}
+"""Rows the tutor writes for itself: kept, but not counted in what the learner is told was kept."""
 TABLE_LEAF = 13
 INTERIOR_TABLE = 5
 NOUNS = {
@@ -45,6 +47,8 @@ class Recovery:
     """table -> SQLite's error, for tables SQLite could not read to the end."""
     damaged_pages: list[int] = field(default_factory=list)
     """Pages of the unread tables' B-trees that are not the table pages they should be."""
+    pointer_pages: list[int] = field(default_factory=list)
+    """Damaged pages that held no rows: the root of a table whose rows are on other pages."""
     roots: dict[str, int] = field(default_factory=dict)
     """table -> its root page, when the schema could be read."""
     header_damaged: bool = False
@@ -261,11 +265,20 @@ def _read_pages(copy: Path, tables: dict[str, list[str]], found: Recovery) -> No
         found.header_damaged = True
     else:
         found.damaged_pages = _damaged_pages(data, [found.roots[t] for t in found.unread_tables if t in found.roots])
-    for _number, rowid, values in _pages(data):
+    held: dict[str, set[int]] = {}  # table -> pages its rows were found on
+    for number, rowid, values in _pages(data):
         table = wanted.get(len(values))
         if table is None:
             continue
+        held.setdefault(table, set()).add(number)
         found.rows.setdefault(table, {}).setdefault(rowid, dict(zip(tables[table], values, strict=True)))
+    # A damaged root of a table whose rows were found on other pages was an interior page: it held only
+    # pointers to those pages, no rows, so nothing is missing because of it.
+    found.pointer_pages = [
+        page
+        for page in found.damaged_pages
+        if any(found.roots.get(table) == page and held.get(table, set()) - {page} for table in found.unread_tables)
+    ]
 
 
 # -- writing what was found -------------------------------------------------------------------------------
@@ -320,7 +333,8 @@ def write_store(
                     dropped_rows[key] = dropped_rows.get(key, 0) + 1
                     continue
                 if cursor.rowcount:
-                    kept[table] = kept.get(table, 0) + 1
+                    if (table, fixed.get("key")) not in UNCOUNTED:
+                        kept[table] = kept.get(table, 0) + 1
                     if repaired:
                         key = (table, f"with {repaired}")
                         repaired_rows[key] = repaired_rows.get(key, 0) + 1
@@ -378,13 +392,15 @@ def _notice(
     text = f"Your progress file was damaged ({reason}). Kept: {', '.join(parts)}."
     lost: list[str] = []
     if found.unread_tables:
-        pages = found.damaged_pages
-        where = (
-            f"page {', '.join(str(p) for p in pages[:5])}{', ...' if len(pages) > 5 else ''} of the file"
-            if pages
-            else "a damaged part of the file"
-        )
-        lost.append(f"{where}, so steps recorded only there are missing")
+        pages = [p for p in found.damaged_pages if p not in found.pointer_pages]
+        if pages:
+            listed = ", ".join(str(p) for p in pages[:5]) + (", ..." if len(pages) > 5 else "")
+            lost.append(f"page {listed} of the file, so steps recorded only there are missing")
+        elif not found.damaged_pages:
+            lost.append("a damaged part of the file, so steps recorded only there are missing")
+    if found.pointer_pages and not any(p not in found.pointer_pages for p in found.damaged_pages):
+        listed = ", ".join(str(p) for p in found.pointer_pages)
+        text += f" The damaged part (page {listed} of the file) only pointed to the others: nothing is missing."
     lost.extend(dropped)
     if lost:
         text += f" Could not read: {'; '.join(lost)}."
