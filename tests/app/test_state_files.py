@@ -81,6 +81,11 @@ async def test_a_lesson_open_in_another_tutor_says_which_process_has_it(
             shown = " ".join(str(s.render()) for s in app.screen.query(".workbench-error").results(Static))
             assert f"open in another backend-tutor (process {holder.pid}, since" in shown
             assert "LessonInUse" not in shown and not app.screen.query(SqlWorkbench)
+            holder.kill()  # the other tutor closes the lesson: Ctrl+T opens it here
+            holder.wait()
+            await pilot.press("ctrl+t")
+            await settle(pilot)
+            assert app.screen.query(SqlWorkbench), "Ctrl+T after the other tutor let go starts the lesson"
     finally:
         holder.kill()
         holder.wait()
