@@ -3,8 +3,10 @@
 Kept per pack id and lesson/step id, so a new version of a pack that renames or removes lessons keeps
 the progress of the rest; the pack version last seen is recorded with each step. Every change is its own
 committed transaction (WAL journal, busy timeout): a `kill -9` loses nothing already reported saved, and
-two tutor windows can write at once. A file that is not a readable progress database is moved aside as
-`progress.db.corrupt-<timestamp>` and a fresh one is started; `store.notice` then says so.
+two tutor windows can write at once. A damaged file is rebuilt from every row that can still be read
+(tutor/progress_recover.py), the original is kept as `progress.db.damaged-<timestamp>`, and
+`store.notice` says what was kept and what was not. A file written by a newer backend-tutor is refused
+(`ProgressTooNew`) and left as it is: it is never read as "no progress".
 
     store = ProgressStore.open(home.progress_db)
     store.visit(pack_id, version, lesson_id, step_id)       # the step is current (and the position)
@@ -58,6 +60,14 @@ class ProgressError(Exception):
     """The progress file could not be written (disk full, read-only home, ...): a message to show."""
 
 
+class ProgressTooNew(ProgressError):
+    """The progress file was written by a newer backend-tutor: refuse it (updating the tutor reads it)."""
+
+
+WRITTEN_BY = "written_by"
+"""The settings row naming the backend-tutor that created the file's format (the version a reader needs)."""
+
+
 @dataclass(frozen=True)
 class StepProgress:
     lesson_id: str
@@ -94,13 +104,23 @@ def lesson_status(step_ids: Iterable[str], steps: dict[str, StepProgress]) -> st
     return NOT_STARTED
 
 
+def _count(value: object) -> int:
+    """A count as stored; text where a number belongs (only a hand edit puts it there) counts as 0."""
+    if isinstance(value, int):
+        return value
+    try:
+        return int(float(str(value)))
+    except ValueError:
+        return 0
+
+
 def _row(row: sqlite3.Row) -> StepProgress:
     return StepProgress(
         lesson_id=row["lesson_id"],
         step_id=row["step_id"],
         status=row["status"],
-        attempts=row["attempts"],
-        hints_used=row["hints_used"],
+        attempts=_count(row["attempts"]),
+        hints_used=_count(row["hints_used"]),
         solution_viewed=bool(row["solution_viewed"]),
         first_activity=row["first_activity"],
         last_activity=row["last_activity"],
@@ -121,19 +141,21 @@ class ProgressStore:
     # -- opening -----------------------------------------------------------------------------------
     @classmethod
     def open(cls, path: Path, *, timeout: float = 5.0) -> ProgressStore:
-        """Open (or create) the store. A damaged file is moved aside and a fresh one started."""
+        """Open (or create) the store. A damaged file is rebuilt from what can be read of it (the original
+        is kept beside it); a file from a newer backend-tutor raises ProgressTooNew and is not touched."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             return cls(path, _connect(path, timeout))
+        except ProgressTooNew:
+            raise
         except sqlite3.DatabaseError as exc:
             if _is_busy(exc):
                 raise ProgressError(f"the progress file {path} is locked by another program: {exc}") from None
-            moved = _move_aside(path)
-            notice = (
-                f"Your progress file could not be read ({exc}); it was moved aside to {moved.name} "
-                "and a fresh one was started."
-            )
+            newer = _header_version(path)
+            if newer > SCHEMA_VERSION:
+                raise ProgressTooNew(_too_new(path, newer, None)) from None
+            notice = _recover(path, str(exc))
         try:
             return cls(path, _connect(path, timeout), notice=notice)
         except sqlite3.Error as exc:
@@ -375,6 +397,9 @@ def _connect(path: Path, timeout: float) -> sqlite3.Connection:
     try:
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:  # before any change or check: a newer format is refused, never rebuilt
+            raise ProgressTooNew(_too_new(path, version, conn))
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal" and str(path) != ":memory:":
             raise sqlite3.DatabaseError(f"cannot switch the progress file to WAL (journal_mode={mode})")
@@ -382,14 +407,18 @@ def _connect(path: Path, timeout: float) -> sqlite3.Connection:
         check = conn.execute("PRAGMA quick_check").fetchone()[0]
         if check != "ok":
             raise sqlite3.DatabaseError(f"integrity check failed: {check}")
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise sqlite3.DatabaseError(f"written by a newer backend-tutor (schema {version})")
         if version < SCHEMA_VERSION:  # new file (or an older schema): create what is missing, once
+            from tutor import __version__
+
             conn.execute("BEGIN IMMEDIATE")
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
+            conn.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (WRITTEN_BY, f"backend-tutor {__version__}"),
+            )
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
         # the tables must have the columns this version reads
@@ -402,18 +431,52 @@ def _connect(path: Path, timeout: float) -> sqlite3.Connection:
     return conn
 
 
-def _move_aside(path: Path) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.name}.corrupt-{stamp}")
-    n = 1
-    while target.exists():
-        n += 1
-        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
-    for suffix in ("", "-wal", "-shm"):
-        source = Path(f"{path}{suffix}")
-        if source.exists():
-            try:
-                source.replace(Path(f"{target}{suffix}"))
-            except OSError:
-                source.unlink(missing_ok=True)
-    return target
+def _header_version(path: Path) -> int:
+    """The format version in an SQLite file's header (0 when the header is not readable)."""
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(100)
+    except OSError:
+        return 0
+    if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
+        return 0
+    return int.from_bytes(header[60:64], "big", signed=True)
+
+
+def _too_new(path: Path, version: int, conn: sqlite3.Connection | None) -> str:
+    from tutor import __version__
+
+    writer = None
+    if conn is not None:
+        try:
+            row = conn.execute("SELECT value FROM settings WHERE key = ?", (WRITTEN_BY,)).fetchone()
+            writer = str(row[0]) if row else None
+        except sqlite3.Error:
+            writer = None
+    needs = f"{writer} or newer" if writer else f"a backend-tutor that reads progress format {version}"
+    return (
+        f"Your progress file {path} was written by a newer backend-tutor (progress format {version}); this is "
+        f"backend-tutor {__version__}, which reads format {SCHEMA_VERSION}. It needs {needs}: update backend-tutor "
+        "(pip install -U backend-tutor) to see your progress. The file was left as it is."
+    )
+
+
+def _recover(path: Path, reason: str) -> str:
+    """Rebuild a damaged file from what can be read of it; the notice says what was kept."""
+    from tutor.files import set_aside
+
+    try:
+        from tutor.progress_recover import recover
+
+        statuses = (NOT_STARTED, IN_PROGRESS, PASSED)
+        return recover(path, reason, SCHEMA, statuses, SCHEMA_VERSION)
+    except (OSError, sqlite3.Error) as exc:  # recovery itself failed: keep the file, start afresh
+        try:
+            aside = set_aside(path, sidecars=("-wal", "-shm"))
+        except OSError:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            return f"Your progress file could not be read ({reason}) nor kept ({exc}); a fresh one was started."
+        return (
+            f"Your progress file could not be read ({reason}); it was set aside as {aside} and a fresh one was started."
+        )

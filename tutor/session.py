@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from sandboxes.api.sandbox import ApiSandbox
     from sandboxes.sql.sandbox import SqlSandbox, SqlSnapshot
     from tutor.code.workspace import CodeEvidenceImpl, Workspace
+    from tutor.locks import LessonLock
     from tutor.pack.loader import Pack
     from tutor.paths import Home
 
@@ -157,11 +158,16 @@ class Session:
         """What the sandboxes held when `step` opened: what `reset_step()` (F4) and `pack test` go back to."""
         self.started = False
         self._api_port = 0  # once the API has run, a restart asks for the same port (the learner's curl still works)
+        self._lock: LessonLock | None = None  # the lesson's session folder is this session's while it runs
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self, progress: Progress | None = None) -> None:
         """Start what the lesson declares. Blocking and possibly slow: call it off the UI thread."""
         settings = self.lesson.sandboxes
+        if self._lock is None and (settings.sql or settings.api or self.lesson.build):
+            from tutor.locks import LessonLock
+
+            self._lock = LessonLock.acquire(self.home.sessions / self.lesson.id)  # or LessonInUse
         if settings.sql is not None and self.sql is None:
             from sandboxes.sql.sandbox import SqlSandbox
 
@@ -214,9 +220,10 @@ class Session:
         return port if 1024 <= port <= 65535 else 0
 
     def _remember_port(self, port: int) -> None:
+        from tutor.files import write_atomic
+
         with contextlib.suppress(OSError):
-            self._port_file.parent.mkdir(parents=True, exist_ok=True)
-            self._port_file.write_text(f"{port}\n")
+            write_atomic(self._port_file, f"{port}\n", durable=False)
 
     def problems(self) -> list[str]:
         """What is wrong with sandboxes that should be running (empty when all is well)."""
@@ -244,6 +251,9 @@ class Session:
         if self.sql is not None:
             self.sql.close()
             self.sql = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
         self.started = False
 
     def __enter__(self) -> Session:

@@ -312,12 +312,12 @@ class AuthService:
             try:
                 header_b64, payload_b64 = token.split(".")[:2]
                 header = json.loads(base64.urlsafe_b64decode(header_b64 + "=" * (-len(header_b64) % 4)))
-                if str(header.get("alg", "")).lower() == "none":
+                if isinstance(header, dict) and str(header.get("alg", "")).lower() == "none":
                     payload = json.loads(base64.urlsafe_b64decode(payload_b64 + "=" * (-len(payload_b64) % 4)))
                     if isinstance(payload, dict):
                         return payload  # WEAK MODE: an unsigned token is trusted as it is
-            except (ValueError, TypeError):
-                pass
+            except (ValueError, TypeError, RecursionError):
+                pass  # not an unsigned token: PyJWT below says what is wrong with it
         # PyJWT compares `exp` with the wall clock; the sandbox's clock may be ahead of it (a lesson
         # waited). A negative leeway of that offset makes PyJWT's `exp <= now - leeway` read
         # `exp <= lesson now`, so expiry is still PyJWT's own check. `iat` is not checked for being in
@@ -379,6 +379,15 @@ class AuthService:
                     headers={"WWW-Authenticate": bearer_challenge()},
                 )
             claims = self._decode(token.strip())
+            # Weak modes trust an unsigned payload as it is: claims of the wrong type are a malformed
+            # token (401), never a crash. Permissive, not broken.
+            wrong = [name for name in ("sub", "role", "jti") if name in claims and not isinstance(claims[name], str)]
+            if wrong:
+                raise ApiError(
+                    401,
+                    f"the access token's '{wrong[0]}' claim is not a string",
+                    headers={"WWW-Authenticate": bearer_challenge("invalid_token", "malformed token")},
+                )
             if claims.get("jti") in self.revoked_jti:
                 raise ApiError(
                     401,

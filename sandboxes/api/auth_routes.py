@@ -116,9 +116,17 @@ def auth_routes(state: State) -> list[Route]:
         principal = current_principal(state, request)
         body = await request.body()
         revoked = False
-        if body:
+        if body:  # optional; when sent, it is what /openapi.json says: an object, refresh_token a string
             data = await read_json(request)
-            if isinstance(data, dict) and isinstance(data.get("refresh_token"), str):
+            if not isinstance(data, dict):
+                raise ApiError(422, 'send a JSON object, {"refresh_token": "..."}, or no body at all')
+            if "refresh_token" in data and not isinstance(data["refresh_token"], str):
+                raise ApiError(
+                    422,
+                    "refresh_token must be a string",
+                    errors=[{"field": "refresh_token", "message": "must be a string"}],
+                )
+            if "refresh_token" in data:
                 revoked = auth.revoke_refresh(data["refresh_token"])
         if principal is not None and principal.jti:
             auth.revoked_jti.add(principal.jti)

@@ -26,9 +26,17 @@ from tutor.pack.sandbox_api import ApiSettings, Resource
 STRING = {"type": "string"}
 
 
-def _problem(description: str, problem_json: bool) -> dict[str, Any]:
+def _problem(description: str, problem_json: bool, *, retry_after: bool = False) -> dict[str, Any]:
     media = "application/problem+json" if problem_json else "application/json"
-    return {"description": description, "content": {media: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    answer: dict[str, Any] = {
+        "description": description,
+        "content": {media: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+    if retry_after:  # RFC 9110 §10.2.3, in seconds
+        answer["headers"] = {
+            "Retry-After": {"description": "Seconds to wait", "required": True, "schema": {"type": "integer"}}
+        }
+    return answer
 
 
 def _ok(description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -56,8 +64,12 @@ def column_schema(column: Column, nullable: bool) -> dict[str, Any]:
         schema = {"type": "number", "minimum": -(2.0**1023), "maximum": 2.0**1023}
     elif affinity == "TEXT":
         schema = {"type": "string", "maxLength": MAX_TEXT}
-    else:  # no declared type: any single value
-        return {"type": ["string", "number", "boolean", "null"] if nullable else ["string", "number", "boolean"]}
+    else:  # no declared type: any single value (numbers in the range every number column keeps)
+        return {
+            "type": ["string", "number", "boolean", "null"] if nullable else ["string", "number", "boolean"],
+            "minimum": -(2.0**1023),
+            "maximum": 2.0**1023,
+        }
     if nullable:
         schema["type"] = [schema["type"], "null"]
     return schema
@@ -236,8 +248,13 @@ def _resource_paths(resource: Resource, version: str, settings: ApiSettings, col
         }
         if protected:
             write_errors["401"] = _problem("Not logged in, or the token is not valid", pj)
+        forbidden = []
         if resource.write_role:
-            write_errors["403"] = _problem(f"Logged in without role '{resource.write_role}'", pj)
+            forbidden.append(f"Logged in without role '{resource.write_role}'")
+        if resource.owner_column and settings.auth is not None:
+            forbidden.append(f"The body gives the row to another user ('{resource.owner_column}')")
+        if forbidden:
+            write_errors["403"] = _problem("; or ".join(forbidden), pj)
 
         def request_body(mode: str) -> dict[str, Any]:
             schema = bodies[mode] if bodies else {"type": "object"}
@@ -344,6 +361,11 @@ def spec(settings: ApiSettings, state: Any = None) -> dict[str, Any]:
         def body(schema: dict[str, Any]) -> dict[str, Any]:
             return {"required": True, "content": {"application/json": {"schema": schema}}}
 
+        throttled: dict[str, Any] = {}
+        if settings.auth.login_throttle is not None:
+            throttled["429"] = _problem(
+                "Too many failed logins for this account: wait Retry-After seconds", pj, retry_after=True
+            )
         paths["/auth/register"] = {
             "post": {
                 "tags": ["auth"],
@@ -361,7 +383,12 @@ def spec(settings: ApiSettings, state: Any = None) -> dict[str, Any]:
                 "tags": ["auth"],
                 "summary": "Log in: tokens (and a session cookie)",
                 "requestBody": body(login),
-                "responses": {"200": _ok("Logged in", tokens), "401": unauthorized, **bad_body},
+                "responses": {
+                    "200": _ok("Logged in", tokens),
+                    "401": unauthorized,
+                    **bad_body,
+                    **throttled,
+                },
             }
         }
         if settings.auth.refresh_tokens:
@@ -521,6 +548,7 @@ def spec(settings: ApiSettings, state: Any = None) -> dict[str, Any]:
                 "summary": "Change them (stands in for the code change that adds a cache or a per-key lock)",
                 "tags": tag,
                 "requestBody": {
+                    "required": True,
                     "content": {
                         "application/json": {
                             "schema": {
@@ -547,7 +575,7 @@ def spec(settings: ApiSettings, state: Any = None) -> dict[str, Any]:
                                 "minProperties": 1,
                             }
                         }
-                    }
+                    },
                 },
                 "responses": {
                     "200": _ok("Changed", caching_now),

@@ -85,8 +85,10 @@ def _check_value(column: Column, value: Any) -> str | None:
             return "is too big for a 64-bit integer"
     elif affinity in ("REAL", "NUMERIC") and (isinstance(value, bool) or not isinstance(value, int | float)):
         return f"must be a number (got {type(value).__name__})"
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_FLOAT_INT:
-        return "is too big for a 64-bit float"
+    if isinstance(value, int | float) and not isinstance(value, bool) and abs(value) > MAX_FLOAT_INT:
+        # /openapi.json says minimum -2^1023, maximum 2^1023 for every number column: a float beyond that
+        # is refused like an integer beyond it (whose float would not be exact, or not exist)
+        return "must be between -2^1023 and 2^1023"
     if affinity == "TEXT":
         if not isinstance(value, str):
             return f"must be a string (got {type(value).__name__})"

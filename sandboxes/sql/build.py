@@ -155,7 +155,10 @@ def ensure_template(
             progress("lesson database ready (cached)", 1.0)
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.stem}.{os.getpid()}.{threading.get_ident()}.building")
+    from tutor.files import scratch_prefix, sweep_leftovers
+
+    sweep_leftovers(target.parent, "building")  # half-built databases of builds that were killed
+    temporary = target.with_name(f"{scratch_prefix('building')}{target.stem}.{threading.get_ident()}")
     temporary.unlink(missing_ok=True)
     try:
         build_database(settings, pack_root, temporary, progress)

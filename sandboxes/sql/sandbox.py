@@ -18,6 +18,7 @@ still write; `generation` counts them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -147,6 +148,7 @@ class SqlSandbox:
         self._last_query: str | None = None
         self._closed = False
         self._snapshots = 0  # snapshot files made (numbers them)
+        self._history_notice: str | None = None
 
     @classmethod
     def open(
@@ -470,20 +472,41 @@ class SqlSandbox:
         return self.path.with_name("history.jsonl")
 
     def history(self) -> list[str]:
-        """Queries the learner ran in this lesson, oldest first (survives restarts)."""
+        """Queries the learner ran in this lesson, oldest first (survives restarts). A damaged file (a
+        line that is not UTF-8 or not JSON) is set aside, its readable queries are kept, and
+        `take_history_notice()` says so once."""
         try:
-            lines = self.history_path.read_text(encoding="utf-8").splitlines()
+            raw = self.history_path.read_bytes()
         except OSError:
             return []
         out: list[str] = []
-        for line in lines:
+        damaged: BaseException | None = None
+        for line in raw.splitlines():
             try:
-                item = json.loads(line)
-            except ValueError:
+                item = json.loads(line.decode("utf-8")) if line.strip() else None
+            except ValueError as exc:  # UnicodeDecodeError, JSONDecodeError
+                damaged = damaged or exc
                 continue
             if isinstance(item, dict) and isinstance(item.get("sql"), str):
                 out.append(item["sql"])
-        return out[-HISTORY_LIMIT:]
+        out = out[-HISTORY_LIMIT:]
+        if damaged is not None:
+            self._heal_history(out, damaged)
+        return out
+
+    def _heal_history(self, kept: list[str], error: BaseException) -> None:
+        from tutor.files import damaged_notice
+
+        notice = damaged_notice(self.history_path, error, "This lesson's query history")
+        with contextlib.suppress(OSError):
+            self._write_history(kept)
+        count = f"the {len(kept)} queries" if len(kept) != 1 else "the 1 query"
+        self._history_notice = f"{notice} with {count} that could be read"
+
+    def take_history_notice(self) -> str | None:
+        """One line for the learner when a damaged history file was set aside (then None)."""
+        notice, self._history_notice = self._history_notice, None
+        return notice
 
     def add_history(self, sql: str) -> None:
         text = sql.strip()
@@ -493,10 +516,13 @@ class SqlSandbox:
         if items and items[-1] == text:
             return
         items.append(text)
-        items = items[-HISTORY_LIMIT:]
-        payload = "".join(json.dumps({"sql": s, "at": round(time.time())}) + "\n" for s in items)
-        self.history_path.parent.mkdir(parents=True, exist_ok=True)
-        self.history_path.write_text(payload, encoding="utf-8")
+        self._write_history(items[-HISTORY_LIMIT:])
+
+    def _write_history(self, items: list[str]) -> None:
+        from tutor.files import write_atomic
+
+        now = round(time.time())
+        write_atomic(self.history_path, "".join(json.dumps({"sql": s, "at": now}) + "\n" for s in items))
 
 
 class SqlSandboxEvidence:

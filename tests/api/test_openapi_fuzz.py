@@ -1,6 +1,7 @@
 """/openapi.json is the truth: schemathesis, a schema-driven fuzzer, runs every one of its checks against
-the built-in lessons' APIs, and finds no server error, no schema-valid request
-refused, no undocumented status, no response that breaks its schema, no Allow header that lies.
+the built-in lessons' APIs, anonymously and logged in as the lesson's first user, and finds no server
+error, no schema-valid request refused, no schema-violating request accepted, no undocumented status,
+no response that breaks its schema, no Allow header that lies.
 
 Bounded in time on two cores: the lessons fuzzed are a few that together turn on every API setting the
 built-in lessons use (see `_covering`); a fixed seed (the same cases every run, so a failure is
@@ -68,9 +69,22 @@ def _covering(lesson_ids: list[str]) -> list[str]:
 POSITIVE = ["2xx", "3xx", "401", "403", "404", "409", "429"]
 
 
-def _config(settings: ApiSettings) -> str:
-    """schemathesis.toml: 400 is an accepted answer to schema-valid cursors, and nothing else."""
+def _config(settings: ApiSettings, logged_in: bool = False) -> str:
+    """schemathesis.toml: the two allowances above, and nothing else; `logged_in`: every request carries
+    the access token of the lesson's first user (fetched from /auth/login, fetched again after a 401,
+    since the fuzzer's own POST /auth/logout revokes it)."""
     lines: list[str] = []
+    if logged_in:
+        assert settings.auth is not None and settings.auth.users
+        user = settings.auth.users[0]
+        lines += [
+            "[auth.dynamic.openapi.bearer]",
+            'path = "/auth/login"',
+            f"payload = {{ username = {json.dumps(user.username)}, password = {json.dumps(user.password)} }}",
+            'extract_selector = "/access_token"',
+            "retry_on = [401]",
+            "",
+        ]
     for resource in settings.resources:
         allowances = []
         if resource.pagination == "cursor":
@@ -91,6 +105,11 @@ def _config(settings: ApiSettings) -> str:
 
 
 FUZZED = API_LESSONS if os.environ.get("BACKEND_TUTOR_FUZZ_ALL") else _covering(API_LESSONS)
+RUNS = [(lesson_id, False) for lesson_id in FUZZED] + [
+    (lesson_id, True)
+    for lesson_id in FUZZED
+    if PACK.lesson(lesson_id).sandboxes.api.auth is not None  # type: ignore[union-attr]
+]
 
 
 def test_the_builtin_pack_has_api_lessons_to_fuzz() -> None:
@@ -98,8 +117,8 @@ def test_the_builtin_pack_has_api_lessons_to_fuzz() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("lesson_id", FUZZED)
-def test_schemathesis_finds_nothing(lesson_id: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("lesson_id", "logged_in"), RUNS, ids=[f"{i}-{'in' if li else 'out'}" for i, li in RUNS])
+def test_schemathesis_finds_nothing(lesson_id: str, logged_in: bool, tmp_path: Path) -> None:
     lesson = next(e.lesson for e in PACK.lessons if e.lesson.id == lesson_id)
     api_settings = lesson.sandboxes.api
     assert api_settings is not None
@@ -107,7 +126,7 @@ def test_schemathesis_finds_nothing(lesson_id: str, tmp_path: Path) -> None:
         update={"resources": [r.model_copy(update={"latency_ms": 0}) for r in api_settings.resources]}
     )
     config = tmp_path / "schemathesis.toml"
-    config.write_text(_config(api_settings), encoding="utf-8")
+    config.write_text(_config(api_settings, logged_in), encoding="utf-8")
     with Session(
         PACK,
         lesson.model_copy(update={"sandboxes": lesson.sandboxes.model_copy(update={"api": None})}),

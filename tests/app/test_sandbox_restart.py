@@ -154,7 +154,13 @@ def test_the_api_keeps_its_port_across_runs_of_the_same_lesson(tutor_home) -> No
     with Session(pack, lesson, Home(tutor_home)) as again:
         again.start()
         assert again.api is not None and again.api.port == port
-        # the port is taken by the running one: a third run takes another, and says nothing is wrong
+    # another program has the port now: the next run takes another, and says nothing is wrong
+    # (another tutor cannot hold it: it cannot open the same lesson, see tests/test_lesson_lock.py)
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
         with Session(pack, lesson, Home(tutor_home)) as third:
             third.start()
             assert third.api is not None and third.api.port != port

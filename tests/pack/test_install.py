@@ -286,13 +286,15 @@ def test_a_pack_that_runs_code_needs_trust(tmp_path: Path) -> None:
 
     root = tmp_path / "course"
     shutil.copytree(REPO / "lessons", root)
+    manifest = root / "pack.yaml"  # its own id: the built-in pack's is not for another pack
+    manifest.write_text(manifest.read_text().replace("id: backend-tutor-core", "id: course-copy", 1))
     home = Home(tmp_path / "home")
     with pytest.raises(InstallError, match=r"runs Python code from the pack on this machine.*--trust"):
         install(root, home)
-    assert not (home.packs / "backend-tutor-core").exists()
+    assert not (home.packs / "course-copy").exists()
     report = install(root, home, trust=True)
     assert report.pack.runs_code
-    installed_pack = load_pack_ok(home.packs / "backend-tutor-core")
+    installed_pack = load_pack_ok(home.packs / "course-copy")
     assert trust.is_trusted(home, installed_pack)  # the app will not ask again for this content
     listed = cli("pack", "list", home=home.root)
     assert "[runs code]" in listed.stdout

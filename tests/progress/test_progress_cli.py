@@ -60,7 +60,7 @@ def test_a_corrupt_progress_file_gives_a_note_not_a_traceback(tutor_home: Path) 
     (tutor_home / "progress.db").write_bytes(b"garbage" * 500)
     result = run(tutor_home, "progress", "--pack", PACK)
     assert result.returncode == 0
-    assert "moved aside" in result.stderr and "Traceback" not in result.stderr
+    assert "set aside as" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_progress_json_is_the_export_an_instructor_collects(tutor_home: Path) -> None:

@@ -89,9 +89,9 @@ def test_a_corrupt_file_is_moved_aside_and_a_fresh_one_started(tmp_path: Path, c
     path = tmp_path / "progress.db"
     path.write_bytes(content)
     with ProgressStore.open(path) as store:
-        assert store.notice is not None and "moved aside" in store.notice
+        assert store.notice is not None and "set aside as" in store.notice
         store.visit("p", "1", "l", "s")
-    aside = list(tmp_path.glob("progress.db.corrupt-*"))
+    aside = list(tmp_path.glob("progress.db.damaged-*"))
     assert len(aside) == 1 and aside[0].read_bytes() == content
     with ProgressStore.open(path) as store:
         assert store.notice is None and store.step("p", "l", "s").status == IN_PROGRESS

@@ -184,6 +184,18 @@ def test_history_is_per_lesson(sandbox: SqlSandbox) -> None:
     assert sandbox.history() == ["SELECT 1", "SELECT 2"]
 
 
+def test_a_damaged_history_keeps_what_it_can_read_and_says_so_once(sandbox: SqlSandbox) -> None:
+    sandbox.add_history("SELECT 1")
+    with sandbox.history_path.open("ab") as out:
+        out.write(b"\xff\xfe not text\n")
+    sandbox.add_history("SELECT 2")  # reads the damaged file first: it is set aside, then written whole
+    assert sandbox.history() == ["SELECT 1", "SELECT 2"]
+    notice = sandbox.take_history_notice()
+    assert notice is not None and "the 1 query that could be read" in notice
+    assert sandbox.take_history_notice() is None
+    assert len(list(sandbox.history_path.parent.glob("history.jsonl.damaged-*"))) == 1
+
+
 def test_a_snapshot_lives_in_a_file_that_goes_with_it(sandbox: SqlSandbox) -> None:
     """A step's opening state is a file beside the live database, not the database's bytes in the
     app's memory (a million-row lesson made that 34 MB); it is deleted once nothing refers to it."""

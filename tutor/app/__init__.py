@@ -23,7 +23,7 @@ def make_app(pack_path: Path | None = None, home: Home | None = None, *, collect
     from tutor.app.app import TutorApp
     from tutor.pack.index import read_index
     from tutor.paths import Home, builtin_pack_path
-    from tutor.progress import ProgressError, ProgressStore
+    from tutor.progress import ProgressError, ProgressStore, ProgressTooNew
 
     home = home if home is not None else Home.from_env()
     root = pack_path if pack_path is not None else builtin_pack_path()
@@ -34,6 +34,8 @@ def make_app(pack_path: Path | None = None, home: Home | None = None, *, collect
         notice = store.notice
         if index.renamed or index.renamed_steps:  # progress follows lessons and steps the pack renamed
             store.apply_renames(index.id, index.renamed, index.renamed_steps)
+    except ProgressTooNew:
+        raise  # never shown as "no progress": `run` says which backend-tutor reads it
     except ProgressError as exc:
         store = ProgressStore.memory()
         notice = f"{exc}. Progress is kept in memory only for this run."
@@ -43,7 +45,15 @@ def make_app(pack_path: Path | None = None, home: Home | None = None, *, collect
 def run(pack_path: Path | None, *, collector_paused: bool = False) -> int:
     """Run the app. `collector_paused`: the launcher turned the garbage collector off for the start-up;
     the app turns it back on once the first frame is drawn."""
-    app = make_app(pack_path, collector_paused=collector_paused)
+    from tutor.progress import ProgressTooNew
+
+    try:
+        app = make_app(pack_path, collector_paused=collector_paused)
+    except ProgressTooNew as exc:
+        import sys
+
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         app.run()
     finally:

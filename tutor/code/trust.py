@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -110,7 +109,7 @@ def is_trusted(home: Home, pack: Pack) -> bool:
 
 
 def trust(home: Home, pack: Pack) -> None:
-    """Remember a yes for this pack's current content (temp file, fsync, rename: never half a file)."""
+    """Remember a yes for this pack's current content (tutor.files.write_atomic: never half a file)."""
     data = _read(home)
     digests = data.setdefault(pack.id, [])
     digest = code_digest(pack)
@@ -118,18 +117,9 @@ def trust(home: Home, pack: Pack) -> None:
         return
     digests.append(digest)
     del digests[:-20]  # the last versions the learner ran are plenty
-    home.root.mkdir(parents=True, exist_ok=True)
-    target = home.root / FILE
-    handle, temporary = tempfile.mkstemp(dir=home.root, prefix=f".{FILE}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump({"format": FORMAT, "packs": data}, out, indent=1, sort_keys=True)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    from tutor.files import write_atomic
+
+    write_atomic(home.root / FILE, json.dumps({"format": FORMAT, "packs": data}, indent=1, sort_keys=True))
 
 
 def question(pack: Pack) -> str:

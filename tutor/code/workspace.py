@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tutor.files import write_atomic
+
 if TYPE_CHECKING:
     from tutor.pack.loader import Pack
     from tutor.pack.models import Lesson
@@ -93,7 +95,7 @@ class Workspace:
 
     def _save_state(self, written: dict[str, str]) -> None:
         state = {"written": written, "watch": list(self.watch)}
-        _write(self.root / STATE, json.dumps(state, indent=1, sort_keys=True).encode())
+        write_atomic(self.root / STATE, json.dumps(state, indent=1, sort_keys=True))
 
     def files(self) -> dict[str, Path]:
         return list_files(self.root)
@@ -115,7 +117,7 @@ class Workspace:
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             data = source.read_bytes()
-            _write(target, data)
+            write_atomic(target, data)
             written[name] = _digest(data)
             added.append(name)
         self._save_state(written)
@@ -158,22 +160,7 @@ class Workspace:
         for name, source in list_files(files).items():
             target = self.root / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            _write(target, source.read_bytes())
-
-
-def _write(target: Path, data: bytes) -> None:
-    """Write through a temporary file and a rename, so an editor or a watcher never sees half a file."""
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes 0600; a learner's file is an ordinary file
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+            write_atomic(target, source.read_bytes())
 
 
 class CodeEvidenceImpl:

@@ -117,10 +117,12 @@ def schema(which: str | None, out_dir: Path | None) -> None:
     from tutor.pack.schema import SCHEMAS, dumps
 
     if out_dir is not None:
+        from tutor.files import write_atomic
+
         out_dir.mkdir(parents=True, exist_ok=True)
         for name, make in SCHEMAS.items():
             target = out_dir / f"{name}.schema.json"
-            target.write_text(dumps(make()), encoding="utf-8")
+            write_atomic(target, dumps(make()))
             click.echo(str(target))
         return
     if which is None:
@@ -369,6 +371,8 @@ def install_command(source: Path, trust: bool, force: bool) -> None:
         click.echo(f"reinstalled {entry.id} {entry.version}: progress kept")
     else:
         click.echo(f"upgraded {entry.id} {report.previous_version} -> {entry.version}: progress kept")
+    if report.left_out:
+        click.echo(f"left out ({len(report.left_out)}), as pack build leaves them out: {', '.join(report.left_out)}")
     for old, new in report.moved:
         click.echo(f"progress moved: {old} -> {new} (renamed)")
     if report.hidden:

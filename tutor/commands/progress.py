@@ -183,7 +183,9 @@ def export(pack_path: Path | None, fmt: str, name: str | None, output: Path | No
     if output is None:
         click.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        from tutor.files import write_atomic
+
+        write_atomic(output, text)
         click.echo(f"wrote {output} ({learner}); send it to your instructor", err=True)
 
 
@@ -247,9 +249,11 @@ def merge_command(files: tuple[Path, ...], output: Path | None) -> None:
             f"{worst.learners} started it and have not passed."
         )
     if output is not None:
-        output.write_text(rows_to_csv(merged, COLUMNS), encoding="utf-8")
+        from tutor.files import write_atomic
+
+        write_atomic(output, rows_to_csv(merged, COLUMNS))
         summary_path = output.with_name(f"{output.stem}-summary.csv")
-        summary_path.write_text(rows_to_csv([s.as_row() for s in summaries], SUMMARY_COLUMNS), encoding="utf-8")
+        write_atomic(summary_path, rows_to_csv([s.as_row() for s in summaries], SUMMARY_COLUMNS))
         click.echo(f"wrote {output} and {summary_path}")
 
 

@@ -13,7 +13,10 @@ import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
+
+from tutor.files import scratch_prefix, sweep_leftovers
 
 MAX_TOTAL_BYTES = 200 * 1024 * 1024
 MAX_FILES = 5000
@@ -62,27 +65,39 @@ def extract_pack(archive: Path, packs_dir: Path) -> Path:
         target = packs_dir / f"{archive.stem}-{_digest(archive)}"
         if not target.is_dir():
             packs_dir.mkdir(parents=True, exist_ok=True)
-            staging = Path(tempfile.mkdtemp(prefix=".unpack-", dir=packs_dir))
+            sweep_leftovers(packs_dir, "unpack")  # what an unpacking that was killed left behind
+            staging = Path(tempfile.mkdtemp(prefix=scratch_prefix("unpack"), dir=packs_dir))
             try:
                 for member in members:
-                    relative = _safe_name(member.filename)
-                    destination = staging.joinpath(*relative.parts)
-                    if member.is_dir():
-                        destination.mkdir(parents=True, exist_ok=True)
-                        continue
-                    destination.parent.mkdir(parents=True, exist_ok=True)
-                    written = 0
-                    with bundle.open(member) as source, destination.open("wb") as sink:
-                        for block in iter(lambda: source.read(1 << 20), b""):
-                            written += len(block)
-                            if written > member.file_size:  # a header that lies about the size
-                                raise ArchiveError(f"'{member.filename}' is larger than its header says")
-                            sink.write(block)
+                    _extract(bundle, member, staging, archive)
                 staging.rename(target)
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
     return _pack_root(target, archive)
+
+
+def _extract(bundle: zipfile.ZipFile, member: zipfile.ZipInfo, staging: Path, archive: Path) -> None:
+    relative = _safe_name(member.filename)
+    destination = staging.joinpath(*relative.parts)
+    if member.is_dir():
+        destination.mkdir(parents=True, exist_ok=True)
+        return
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    written = 0
+    try:
+        with bundle.open(member) as source, destination.open("wb") as sink:
+            for block in iter(lambda: source.read(1 << 20), b""):
+                written += len(block)
+                if written > member.file_size:  # a header that lies about the size
+                    raise ArchiveError(f"'{member.filename}' is larger than its header says")
+                sink.write(block)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+        # a damaged download: a checksum that does not match, a cut-off or garbled member, an
+        # encrypted member or a compression this Python cannot read
+        raise ArchiveError(
+            f"{archive.name} is damaged: '{member.filename}' cannot be read ({exc}); download it again"
+        ) from None
 
 
 def _pack_root(folder: Path, archive: Path) -> Path:

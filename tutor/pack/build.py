@@ -19,11 +19,14 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import os
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from tutor import __version__
+from tutor.files import scratch_prefix, sweep_leftovers, write_atomic
 from tutor.pack.loader import Pack
 
 BUILD_MANIFEST = "pack-manifest.json"
@@ -105,18 +108,27 @@ def build_zip(pack: Pack, output: Path) -> BuildResult:
         "files": {rel: sha256_file(root / rel) for rel in files},
     }
     output.parent.mkdir(parents=True, exist_ok=True)
-    partial = output.with_name(output.name + ".partial")
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
-        for rel in [*files, BUILD_MANIFEST]:
-            info = zipfile.ZipInfo(rel, date_time=FIXED_TIME)
-            info.external_attr = 0o644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            if rel == BUILD_MANIFEST:
-                data = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
-            else:
-                data = (root / rel).read_bytes()
-            bundle.writestr(info, data)
-    partial.replace(output)
+    purpose = f"{output.name}.partial"
+    sweep_leftovers(output.parent, purpose)  # the half-written zip of a build that was killed
+    handle, name = tempfile.mkstemp(dir=output.parent, prefix=scratch_prefix(purpose))
+    os.close(handle)
+    partial = Path(name)
+    try:
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+            for rel in [*files, BUILD_MANIFEST]:
+                info = zipfile.ZipInfo(rel, date_time=FIXED_TIME)
+                info.external_attr = 0o644 << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                if rel == BUILD_MANIFEST:
+                    data = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+                else:
+                    data = (root / rel).read_bytes()
+                bundle.writestr(info, data)
+        os.chmod(partial, 0o644)
+        partial.replace(output)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     checksum = sha256_file(output)
-    output.with_name(output.name + ".sha256").write_text(f"{checksum}  {output.name}\n", encoding="utf-8")
+    write_atomic(output.with_name(output.name + ".sha256"), f"{checksum}  {output.name}\n")
     return BuildResult(output, checksum, files, left_out)

@@ -2,93 +2,86 @@
 
     python -m tutor.pack.docgen > docs/pack-reference.md
 
-A test keeps the committed file equal to this output, so the reference cannot drift from the loader.
+Every model is found by walking the fields of the two roots the loader validates with (pack.yaml's
+`PackManifest` and a lesson file's `Lesson`), the same walk that makes the JSON Schemas: a key or a model
+added anywhere under them is in the reference without being listed here. Models are grouped by the
+module that defines them, in the order the walk meets them. A test holds the committed file equal to
+this output, and every key and `$defs` entry of the JSON Schemas to a row and a heading in it.
 """
 
 from __future__ import annotations
 
+import importlib
 import types
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from tutor.pack import actions, checks, models, sandbox_api, sandbox_sql, specs_concept, specs_http, specs_sql
+from tutor.pack import models
 
-SECTIONS: list[tuple[str, list[type[BaseModel]]]] = [
-    ("pack.yaml", [models.PackManifest, models.Track, models.Author]),
-    ("Lesson files", [models.Lesson, models.Step, models.Sandboxes]),
-    ("Solutions and wrong answers", [actions.Action, actions.WrongAnswer, actions.HttpRequest]),
-    (
-        "Check kinds: concept",
-        [
-            specs_concept.ChoiceCheck,
-            specs_concept.ChoiceOption,
-            specs_concept.TextCheck,
-            specs_concept.NumberCheck,
-            checks.AllCheck,
-        ],
-    ),
-    (
-        "Check kinds: SQL",
-        [
-            specs_sql.SqlResultCheck,
-            specs_sql.SqlPlanCheck,
-            specs_sql.IndexUse,
-            specs_sql.SqlSchemaCheck,
-            specs_sql.IndexExpect,
-            specs_sql.ColumnExpect,
-            specs_sql.ForeignKeyExpect,
-            specs_sql.SqlStateCheck,
-            specs_sql.SqlCostCheck,
-            specs_sql.SqlRanCheck,
-            specs_sql.StatementExpect,
-        ],
-    ),
-    (
-        "Check kinds: HTTP",
-        [
-            specs_http.HttpTrafficCheck,
-            specs_http.TrafficExpectation,
-            specs_http.RequestMatch,
-            specs_http.ResponseExpect,
-            specs_http.HttpProbeCheck,
-            specs_http.ProbeStep,
-            specs_http.HttpValueCheck,
-            specs_http.HttpFlowCheck,
-        ],
-    ),
-    (
-        "The SQL sandbox (`sandboxes.sql`)",
-        [
-            sandbox_sql.SqlSettings,
-            sandbox_sql.GeneratedTable,
-            sandbox_sql.SequenceColumn,
-            sandbox_sql.IntColumn,
-            sandbox_sql.FloatColumn,
-            sandbox_sql.DateColumn,
-            sandbox_sql.ChoiceColumn,
-            sandbox_sql.WordsColumn,
-            sandbox_sql.TemplateColumn,
-            sandbox_sql.ForeignKeyColumn,
-            sandbox_sql.DataTable,
-            sandbox_sql.DataColumn,
-        ],
-    ),
-    (
-        "The API sandbox (`sandboxes.api`)",
-        [
-            sandbox_api.ApiSettings,
-            sandbox_api.Resource,
-            sandbox_api.Relation,
-            sandbox_api.HttpCaching,
-            sandbox_api.RateLimit,
-            sandbox_api.Auth,
-            sandbox_api.ApiUser,
-            sandbox_api.WeakAuth,
-        ],
-    ),
-]
+ROOTS: list[tuple[str, type[BaseModel]]] = [("pack.yaml", models.PackManifest), ("Lesson files", models.Lesson)]
+"""Section title for the models each root reaches first, and the root."""
+
+MODULE_SECTIONS: dict[str, str] = {
+    "tutor.pack.actions": "Solutions and wrong answers",
+    "tutor.pack.specs_concept": "Check kinds: concept",
+    "tutor.pack.checks": "Check kinds: concept",
+    "tutor.pack.specs_sql": "Check kinds: SQL",
+    "tutor.pack.specs_http": "Check kinds: HTTP",
+    "tutor.pack.specs_code": "Build-it lessons (`build:`) and their check kinds",
+    "tutor.pack.sandbox_sql": "The SQL sandbox (`sandboxes.sql`)",
+    "tutor.pack.sandbox_api": "The API sandbox (`sandboxes.api`)",
+}
+"""Where the models of each module are shown; a module not named here gets a section of its own, titled
+by the first line of its docstring."""
+
+
+def _models_in(tp: Any) -> list[type[BaseModel]]:
+    """The models an annotation refers to, in the order they appear (unions, lists, mappings, Annotated)."""
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return [tp]
+    found: list[type[BaseModel]] = []
+    for arg in get_args(tp):
+        for model in _models_in(arg):
+            if model not in found:
+                found.append(model)
+    return found
+
+
+def reachable(root: type[BaseModel], seen: set[type[BaseModel]] | None = None) -> list[type[BaseModel]]:
+    """`root` and every model under its fields, depth first in field order (each once)."""
+    seen = set() if seen is None else seen
+    if root in seen:
+        return []
+    seen.add(root)
+    out = [root]
+    for info in root.model_fields.values():
+        for model in _models_in(info.annotation):
+            out += reachable(model, seen)
+    return out
+
+
+def _module_title(module: str) -> str:
+    doc = (importlib.import_module(module).__doc__ or module).strip().splitlines()[0]
+    return doc.rstrip(".:")
+
+
+def sections() -> list[tuple[str, list[type[BaseModel]]]]:
+    """(title, models) in the order the reference shows them."""
+    grouped: dict[str, list[type[BaseModel]]] = {}
+    seen: set[type[BaseModel]] = set()
+    for title, root in ROOTS:
+        grouped.setdefault(title, [])
+        for model in reachable(root, seen):
+            if model.__module__ == models.__name__:
+                grouped[title].append(model)
+            else:
+                section = MODULE_SECTIONS.get(model.__module__) or _module_title(model.__module__)
+                grouped.setdefault(section, []).append(model)
+    order = [title for title, _ in ROOTS] + list(dict.fromkeys(MODULE_SECTIONS.values()))
+    titles = sorted(grouped, key=lambda t: order.index(t) if t in order else len(order))
+    return [(title, grouped[title]) for title in titles if grouped[title]]
 
 
 def type_name(tp: Any) -> str:
@@ -98,7 +91,7 @@ def type_name(tp: Any) -> str:
     if origin in (Union, types.UnionType):
         members = [m for m in get_args(tp) if m is not type(None)]
         if len(members) > 3 and all(isinstance(m, type) and issubclass(m, BaseModel) for m in members):
-            return "one of the kinds below"
+            return "one of " + ", ".join(type_name(m) for m in members)
         return " or ".join(type_name(m) for m in members)
     if origin is Literal:
         return " \\| ".join(f"`{v}`" for v in get_args(tp))
@@ -152,6 +145,15 @@ def _limits(info: Any) -> str:
     return ("Limits: " + ", ".join(words) + ".") if words else ""
 
 
+def _paragraphs(doc: str) -> list[str]:
+    """A module's docstring as Markdown paragraphs (each followed by a blank line)."""
+    out: list[str] = []
+    for paragraph in doc.strip().split("\n\n"):
+        if paragraph.strip():
+            out += [" ".join(paragraph.split()), ""]
+    return out
+
+
 def render() -> str:
     out = [
         "# Pack format reference",
@@ -160,8 +162,10 @@ def render() -> str:
         "[pack-format.md](pack-format.md). Every mapping refuses keys it does not list.",
         "",
     ]
-    for title, section in SECTIONS:
+    for title, section in sections():
         out += [f"## {title}", ""]
+        for module in dict.fromkeys(m.__module__ for m in section if m.__module__ != models.__name__):
+            out += _paragraphs(importlib.import_module(module).__doc__ or "")
         for model in section:
             out += [f"### {model.__name__}", ""]
             doc = (model.__doc__ or "").strip()

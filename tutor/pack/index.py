@@ -237,10 +237,10 @@ def read_index(root: Path | str, cache_dir: Path | None = None) -> PackIndex:
 
         doc = {k: v for k, v in asdict(index).items() if k != "root"}
         try:
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-            temporary = cache_file.with_suffix(".tmp")
-            temporary.write_text(json.dumps({"format": CACHE_FORMAT, "signature": signature, "index": doc}))
-            temporary.replace(cache_file)
+            from tutor.files import write_atomic
+
+            doc_text = json.dumps({"format": CACHE_FORMAT, "signature": signature, "index": doc})
+            write_atomic(cache_file, doc_text, durable=False)
         except OSError:
             pass  # a read-only state folder only costs the next start a re-read
     return index

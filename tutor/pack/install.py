@@ -23,7 +23,7 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +65,7 @@ class InstallReport:
     previous_version: str | None
     moved: list[tuple[str, str]] = field(default_factory=list)
     hidden: list[str] = field(default_factory=list)  # lesson or lesson/step ids with progress, gone now
+    left_out: list[str] = field(default_factory=list)  # files of the folder not installed (as pack build)
 
 
 def runs_code(pack: Pack) -> bool:
@@ -165,7 +166,8 @@ def installed(home: Home) -> list[InstalledPack]:
                 result.append(outline)
     ids = {p.id for p in result}
     result.extend(p for p in wheel_packs() if p.id not in ids)
-    return result
+    reserved = builtin_id()  # a pack with the built-in pack's id would share its progress: not offered
+    return [p for p in result if p.id != reserved]
 
 
 def find(pack_id: str, home: Home) -> InstalledPack | None:
@@ -214,14 +216,45 @@ def _verify_checksums(root: Path) -> None:
             raise InstallError(f"{rel} changed after the pack was built (its sha256 does not match)")
 
 
+def builtin_id() -> str | None:
+    """The id of the pack that ships with the tutor (its progress is kept under that id)."""
+    from tutor.paths import builtin_pack_path
+
+    outline = _outline(builtin_pack_path(), "built-in")
+    return outline.id if outline is not None else None
+
+
+def _stage(root: Path, staged: Path) -> list[str]:
+    """Copy the pack at `root` into `staged` as `pack build` would put it in a zip: symbolic links (and
+    what they point to), dot files, editor backups and what `.packignore` lists stay out, so a pack
+    installed from a folder is the pack its author would hand out. Returns what was left out."""
+    from tutor.pack.build import BUILD_MANIFEST, select_files
+
+    files, left_out = select_files(root)
+    if (root / BUILD_MANIFEST).is_file() and not (root / BUILD_MANIFEST).is_symlink():
+        files.append(BUILD_MANIFEST)  # a built zip's checksums, checked before staging: kept with the pack
+    staged.mkdir()
+    for rel in files:
+        target = staged / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(root / rel, target, follow_symlinks=False)
+    return [rel for rel in left_out if rel != BUILD_MANIFEST]
+
+
 def install(source: Path, home: Home, *, trust: bool = False, force: bool = False) -> InstallReport:
-    """Validate the pack at `source` (a folder or a .zip) and install it as packs/<id>/."""
+    """Validate the pack at `source` (a folder or a .zip) and install it as packs/<id>/.
+
+    Killed half-way, it leaves a `.install-<pid>-*` folder that the next install removes; the installed
+    pack is replaced by a rename, so it is the old version or the new one, never a mix."""
+    from tutor.files import scratch_prefix, sweep_leftovers
     from tutor.pack.archive import ArchiveError, extract_pack
     from tutor.pack.loader import load_pack
     from tutor.pack.models import version_tuple
 
     home.packs.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=".install-", dir=home.packs))
+    for purpose in ("install", "remove"):
+        sweep_leftovers(home.packs, purpose)
+    scratch = Path(tempfile.mkdtemp(prefix=scratch_prefix("install"), dir=home.packs))
     try:
         if source.is_file():
             try:
@@ -233,12 +266,21 @@ def install(source: Path, home: Home, *, trust: bool = False, force: bool = Fals
             root = source
         else:
             raise InstallError(f"{source}: give a pack folder (with pack.yaml) or a .zip of one")
-        result = load_pack(root)
+        staged = scratch / "staged"
+        left_out = _stage(root, staged)
+        result = load_pack(staged)  # what is validated is exactly what is installed
         if not result.ok or result.pack is None:
-            raise InstallError(
-                "the pack does not validate; nothing was installed", [str(p) for p in result.errors or result.problems]
-            )
+            why = "the pack does not validate; nothing was installed"
+            if left_out:
+                why += f" (left out, as pack build leaves them out: {', '.join(left_out)})"
+            raise InstallError(why, [str(p) for p in result.errors or result.problems])
         pack = result.pack
+        reserved = builtin_id()
+        if pack.id == reserved and root.resolve() != _builtin_root().resolve():
+            raise InstallError(
+                f"'{pack.id}' is the id of the pack that comes with backend-tutor; progress is kept per pack id, "
+                "so the two would share it. Give this pack its own id in pack.yaml"
+            )
         code = runs_code(pack)
         if code and not trust:
             raise InstallError(
@@ -252,8 +294,6 @@ def install(source: Path, home: Home, *, trust: bool = False, force: bool = Fals
                 f"{pack.id} {previous.version} is installed, which is newer than {pack.version}; "
                 "use --force to install the older version"
             )
-        staged = scratch / "staged"
-        shutil.copytree(root, staged, ignore=shutil.ignore_patterns(".git", "__pycache__"), symlinks=False)
         (staged / INSTALL_RECORD).write_text(
             json.dumps(
                 {"id": pack.id, "version": pack.version, "source": str(source), "installed_at": int(time.time())},
@@ -265,6 +305,7 @@ def install(source: Path, home: Home, *, trust: bool = False, force: bool = Fals
         if target.exists():
             target.rename(old)
         staged.rename(target)
+        pack = replace(pack, root=target)
         # The course map's outline, read now, once: the learner's first open of a big pack then reads one
         # small JSON file instead of every lesson (1.9 s for 1,000 lessons on these machines). It also
         # carries the renames the progress follows.
@@ -278,9 +319,15 @@ def install(source: Path, home: Home, *, trust: bool = False, force: bool = Fals
         moved = follow_renames(outline, home)
         hidden = _hidden_progress(pack, home)
         entry = InstalledPack(pack.id, pack.title, pack.version, target, "installed", code)
-        return InstallReport(entry, previous.version if previous else None, moved, hidden)
+        return InstallReport(entry, previous.version if previous else None, moved, hidden, left_out)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _builtin_root() -> Path:
+    from tutor.paths import builtin_pack_path
+
+    return builtin_pack_path()
 
 
 def _hidden_progress(pack: Pack, home: Home) -> list[str]:
@@ -307,7 +354,9 @@ def remove(pack_id: str, home: Home) -> Path:
     if not (target / "pack.yaml").is_file() or pack_id.startswith("."):
         known = ", ".join(p.id for p in installed(home) if p.source == "installed") or "none"
         raise InstallError(f"no installed pack '{pack_id}' (installed: {known})")
-    trash = Path(tempfile.mkdtemp(prefix=".remove-", dir=home.packs))
+    from tutor.files import scratch_prefix
+
+    trash = Path(tempfile.mkdtemp(prefix=scratch_prefix("remove"), dir=home.packs))
     target.rename(trash / pack_id)
     shutil.rmtree(trash, ignore_errors=True)
     return target

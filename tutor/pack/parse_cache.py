@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -68,16 +66,10 @@ class ParseCache:
         if self._used.keys() == self._stored.keys():
             return
         try:
+            from tutor.files import write_atomic
+
             blob = json.dumps({"format": FORMAT, "files": self._used}, separators=(",", ":")).encode()
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.file.parent, prefix=".parsed-")
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    out.write(blob)
-                os.replace(tmp, self.file)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_atomic(self.file, blob, durable=False)
         except (OSError, ValueError):
             pass  # a cache that cannot be written only costs the next run its speed
         self._stored = dict(self._used)

@@ -41,8 +41,9 @@ def has_wheel_packs(home: Home) -> bool:
 
     found = bool(entry_points(group=ENTRY_POINT_GROUP))
     try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps({"key": key, "found": found}), encoding="utf-8")
+        from tutor.files import write_atomic
+
+        write_atomic(cache, json.dumps({"key": key, "found": found}), durable=False)
     except OSError:
         pass
     return found

@@ -337,6 +337,11 @@ Progress is saved after every check, hint and step.
             else:
                 session.start(progress=report)
         except Exception as exc:
+            from tutor.locks import LessonInUse
+
+            if isinstance(exc, LessonInUse):  # its own words: who holds the lesson, and what to do
+                self.post_message(SessionFailed(str(exc)))
+                return
             self.post_message(
                 SessionFailed(
                     f"The lesson's sandboxes could not start: {type(exc).__name__}: {exc}\nPress Ctrl+T to try again."

@@ -307,6 +307,9 @@ class SqlWorkbench(Vertical):
         for sql in reversed(sandbox.history()):
             first = " ".join(sql.split())
             options.add_option(first if len(first) <= 100 else first[:97] + "...")
+        notice = sandbox.take_history_notice()
+        if notice:
+            self.notify(notice, title="Query history", severity="warning", timeout=15)
 
     @on(OptionList.OptionSelected, "#sql-history")
     def _pick_history(self, event: OptionList.OptionSelected) -> None:

@@ -37,7 +37,13 @@ machine. You can also use your own tools (sqlite3, curl, httpie, a browser) on t
         yield ProgressBar(total=1.0, show_eta=False, id="workbench-loading")
 
     def set_status(self, text: str) -> None:
-        self.query_one("#workbench-status", Static).update(text)
+        found = self.query("#workbench-status")
+        if found:
+            found.first(Static).update(text)
+            return
+        # starting again (Ctrl+T) after a failure replaced the indicator with the failure's text
+        self.remove_children(".workbench-error")
+        self.mount(Static(text, id="workbench-status"), ProgressBar(total=1.0, show_eta=False, id="workbench-loading"))
 
     def set_progress(self, what: str, fraction: float) -> None:
         """A sandbox being prepared (a big lesson database takes a second or two): say what, and how far."""
