@@ -494,16 +494,18 @@ def _bounded(record: dict[str, Any]) -> str:
     """The record as stored: whole, or past MAX_EVIDENCE_BYTES only what says why it is not kept."""
     import json
 
-    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
-    if len(text.encode()) <= MAX_EVIDENCE_BYTES:
-        return text
     kept = {k: v for k, v in record.items() if k not in ("action", "files", "carried")}
+    try:
+        text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:  # never the tutor's own records; the pass is kept all the same
+        why = f"the work of this step could not be stored ({exc})"
+    else:
+        if len(text.encode()) <= MAX_EVIDENCE_BYTES:
+            return text
+        why = f"the work of this step came to {len(text.encode()):,} bytes, more than the {MAX_EVIDENCE_BYTES:,} kept"
     kept["action"] = {}
-    kept["incomplete"] = [
-        *record.get("incomplete", []),
-        f"the work of this step came to {len(text.encode()):,} bytes, more than the {MAX_EVIDENCE_BYTES:,} kept",
-    ]
-    return json.dumps(kept, ensure_ascii=False, separators=(",", ":"))
+    kept["incomplete"] = [*record.get("incomplete", []), why]
+    return json.dumps(kept, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def _is_busy(exc: sqlite3.Error) -> bool:

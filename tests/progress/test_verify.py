@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.progress.classroom import FIXTURE, cli, export, learn, seal, step_of, write
+from tests.progress.classroom import FIXTURE, cli, export, seal, step_of, write
 
 pytestmark = pytest.mark.slow
 
@@ -24,15 +24,6 @@ CLAIMED = [
     ("tokens", "refresh"),
     ("hello", "hello"),
 ]
-
-
-@pytest.fixture(scope="module")
-def ada(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Ada's home after her work, and her JSON export (parsed)."""
-    home = tmp_path_factory.mktemp("ada")
-    learn(home)
-    path = export(home, home / "ada.json")
-    return {"home": home, "path": path, "document": json.loads(path.read_text())}
 
 
 def verify(home: Path, *args: str) -> tuple[int, dict[str, Any]]:

@@ -163,8 +163,8 @@ def check(
         )
     learner = _read_learners((evidence_file,))[0] if evidence_file is not None else _learner_from_progress(pack)
     workspace = evidence_file is None and not from_progress
-    if any(_is_code(s) for _, steps in selected for s in steps):
-        _allow_code(pack, trusted, "check", lesson_id)
+    if any(_is_code(s) for _, steps in selected for s in steps) and not (evidence_file is not None and run_code):
+        _allow_code(pack, trusted, "check", lesson_id)  # --run-code already said yes to running code
     points = step_points(pack)
     claims: list[Claim] = []
     replay_rows: list[dict[str, Any]] = []
