@@ -19,6 +19,7 @@ from tutor import __version__
 # "group command" -> "module:attribute"; the module is imported only when the command runs or helps.
 LAZY_COMMANDS: dict[str, dict[str, str]] = {
     "main": {
+        "check": "tutor.commands.check:check",
         "pack": "tutor.commands.pack:pack",
         "progress": "tutor.commands.progress:progress",
         "sandbox": "tutor.commands.sandbox:sandbox",

@@ -16,12 +16,14 @@ two tutor windows can write at once. A damaged file is rebuilt from every row th
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 NOT_STARTED = "not_started"
 IN_PROGRESS = "in_progress"
@@ -53,7 +55,22 @@ CREATE TABLE IF NOT EXISTS settings (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS step_evidence (
+    pack_id TEXT NOT NULL,
+    lesson_id TEXT NOT NULL,
+    step_id TEXT NOT NULL,
+    recorded_at REAL NOT NULL,
+    evidence TEXT NOT NULL,
+    PRIMARY KEY (pack_id, lesson_id, step_id, recorded_at)
+);
 """
+EVIDENCE_TABLE = SCHEMA[SCHEMA.index("CREATE TABLE IF NOT EXISTS step_evidence") :]
+"""Added in place to a file of this schema version that has no evidence yet: older tutors read the file
+as before (they never look at this table), so the version does not change."""
+EVIDENCE_KEPT = 3
+"""Passes of one step whose evidence is kept; the oldest is dropped first."""
+MAX_EVIDENCE_BYTES = 2 * 1024 * 1024
+"""One evidence record as stored; past it only what says why it is not kept."""
 
 
 class ProgressError(Exception):
@@ -257,8 +274,21 @@ class ProgressStore:
             ]
         )
 
-    def record_attempt(self, pack_id: str, version: str, lesson_id: str, step_id: str, *, passed: bool) -> StepProgress:
+    def record_attempt(
+        self,
+        pack_id: str,
+        version: str,
+        lesson_id: str,
+        step_id: str,
+        *,
+        passed: bool,
+        evidence: dict[str, Any] | None = None,
+    ) -> StepProgress:
+        """Count a check. With `passed`, the step is passed; `evidence` (tutor.evidence) is kept with the
+        pass in the same transaction, with the attempts, hints and solution as they stand then."""
         now = time.time()
+        if passed and evidence is not None:
+            return self._record_pass(pack_id, version, lesson_id, step_id, now, evidence)
         statements = [
             self._touch(pack_id, version, lesson_id, step_id, now),
             (
@@ -276,6 +306,78 @@ class ProgressStore:
             )
         self._write(statements)
         return self.step(pack_id, lesson_id, step_id)
+
+    def _record_pass(
+        self, pack_id: str, version: str, lesson_id: str, step_id: str, now: float, evidence: dict[str, Any]
+    ) -> StepProgress:
+        key = (pack_id, lesson_id, step_id)
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self._conn.execute(*self._touch(pack_id, version, lesson_id, step_id, now))
+                    self._conn.execute(
+                        "UPDATE step_progress SET attempts = attempts + 1, status = 'passed',"
+                        " completed_at = COALESCE(completed_at, ?) WHERE pack_id = ? AND lesson_id = ? AND step_id = ?",
+                        (now, *key),
+                    )
+                    row = self._conn.execute(
+                        "SELECT * FROM step_progress WHERE pack_id = ? AND lesson_id = ? AND step_id = ?", key
+                    ).fetchone()
+                    record = {
+                        **evidence,
+                        "attempts": row["attempts"],
+                        "hints_used": row["hints_used"],
+                        "solution_viewed": bool(row["solution_viewed"]),
+                    }
+                    self._conn.execute(
+                        "INSERT OR REPLACE INTO step_evidence (pack_id, lesson_id, step_id, recorded_at, evidence)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (*key, now, _bounded(record)),
+                    )
+                    self._conn.execute(
+                        "DELETE FROM step_evidence WHERE pack_id = ? AND lesson_id = ? AND step_id = ? AND recorded_at"
+                        " NOT IN (SELECT recorded_at FROM step_evidence WHERE pack_id = ? AND lesson_id = ?"
+                        " AND step_id = ? ORDER BY recorded_at DESC LIMIT ?)",
+                        (*key, *key, EVIDENCE_KEPT),
+                    )
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise ProgressError(f"cannot save progress: {exc}") from None
+        return self.step(pack_id, lesson_id, step_id)
+
+    def _evidence_rows(self, sql: str, params: tuple[object, ...]) -> list[sqlite3.Row]:
+        try:
+            return self._query(sql, params)
+        except ProgressError as exc:
+            if "no such table" in str(exc):  # a file this tutor could not add the table to
+                return []
+            raise
+
+    def evidence(self, pack_id: str, lesson_id: str, step_id: str) -> list[dict[str, Any]]:
+        """The evidence kept for a step's passes, newest first (records that no longer parse are skipped)."""
+        rows = self._evidence_rows(
+            "SELECT evidence FROM step_evidence WHERE pack_id = ? AND lesson_id = ? AND step_id = ?"
+            " ORDER BY recorded_at DESC",
+            (pack_id, lesson_id, step_id),
+        )
+        return [record for row in rows if (record := _parsed(row["evidence"])) is not None]
+
+    def pack_evidence(self, pack_id: str) -> dict[str, dict[str, dict[str, Any]]]:
+        """{lesson_id: {step_id: the newest evidence}} for every step of the pack with any."""
+        rows = self._evidence_rows(
+            "SELECT lesson_id, step_id, evidence FROM step_evidence WHERE pack_id = ? ORDER BY recorded_at",
+            (pack_id,),
+        )
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for row in rows:
+            record = _parsed(row["evidence"])
+            if record is not None:
+                out.setdefault(row["lesson_id"], {})[row["step_id"]] = record
+        return out
 
     def record_hint(self, pack_id: str, version: str, lesson_id: str, step_id: str) -> StepProgress:
         now = time.time()
@@ -319,6 +421,7 @@ class ProgressStore:
             [
                 (f"DELETE FROM step_progress{clause}", tuple(params)),
                 (f"DELETE FROM position{clause}", tuple(params)),
+                (f"DELETE FROM step_evidence{clause}", tuple(params)),
             ]
         )
         return int(count)
@@ -346,6 +449,12 @@ class ProgressStore:
                         (new, pack_id, old, step_id),
                     )
                 )
+                statements.append(
+                    (
+                        "UPDATE step_evidence SET lesson_id = ? WHERE pack_id = ? AND lesson_id = ? AND step_id = ?",
+                        (new, pack_id, old, step_id),
+                    )
+                )
                 taken.add(step_id)
                 after[old].discard(step_id)
             statements.append(
@@ -368,6 +477,12 @@ class ProgressStore:
                         (new, pack_id, lesson_id, old),
                     )
                 )
+                statements.append(
+                    (
+                        "UPDATE step_evidence SET step_id = ? WHERE pack_id = ? AND lesson_id = ? AND step_id = ?",
+                        (new, pack_id, lesson_id, old),
+                    )
+                )
                 after[lesson_id].discard(old)
                 after[lesson_id].add(new)
                 moved.append((f"{lesson_id}/{old}", f"{lesson_id}/{new}"))
@@ -385,6 +500,34 @@ class ProgressStore:
                 ),
             ]
         )
+
+
+def _parsed(text: str) -> dict[str, Any] | None:
+    import json
+
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _bounded(record: dict[str, Any]) -> str:
+    """The record as stored: whole, or past MAX_EVIDENCE_BYTES only what says why it is not kept."""
+    import json
+
+    kept = {k: v for k, v in record.items() if k not in ("action", "files", "carried")}
+    try:
+        text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:  # never the tutor's own records; the pass is kept all the same
+        why = f"the work of this step could not be stored ({exc})"
+    else:
+        if len(text.encode()) <= MAX_EVIDENCE_BYTES:
+            return text
+        why = f"the work of this step came to {len(text.encode()):,} bytes, more than the {MAX_EVIDENCE_BYTES:,} kept"
+    kept["action"] = {}
+    kept["incomplete"] = [*record.get("incomplete", []), why]
+    return json.dumps(kept, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def _is_busy(exc: sqlite3.Error) -> bool:
@@ -421,6 +564,11 @@ def _connect(path: Path, timeout: float) -> sqlite3.Connection:
             )
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
+        found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'step_evidence'")
+        if found.fetchone() is None:
+            # a file this tutor may not write (read-only) is read as it is: evidence comes with a writable one
+            with contextlib.suppress(sqlite3.OperationalError):
+                conn.execute(EVIDENCE_TABLE.rstrip().rstrip(";"))
         # the tables must have the columns this version reads
         columns = {row[1] for row in conn.execute("PRAGMA table_info(step_progress)")}
         if not {"pack_id", "lesson_id", "step_id", "status", "attempts", "hints_used"} <= columns:

@@ -156,6 +156,13 @@ class Session:
         self.step: Step | None = None
         self.step_open: SessionState | None = None
         """What the sandboxes held when `step` opened: what `reset_step()` (F4) and `pack test` go back to."""
+        self.step_opened_at = 0.0
+        """When evidence began to count for `step` (wall clock): the step opened, or F4 put it back."""
+        self.step_opened_lesson_time: float | None = None
+        """The API's lesson clock at that moment (None without an API): where a replay of the step starts."""
+        self.recorded: dict[int, tuple[str, int]] = {}
+        """Exchange id -> (step id, request number) of the learner's requests kept as evidence of a passed
+        step, so a later step's evidence can name a value that came from one of them (tutor.evidence)."""
         self.started = False
         self._api_port = 0  # once the API has run, a restart asks for the same port (the learner's curl still works)
         self._lock: LessonLock | None = None  # the lesson's session folder is this session's while it runs
@@ -280,6 +287,11 @@ class Session:
             self.sql.mark(self.step_open.sql)
         if self.api is not None:
             self.api.mark()
+        self._note_opening()
+
+    def _note_opening(self) -> None:
+        self.step_opened_at = time.time()
+        self.step_opened_lesson_time = self.api.lesson_time() if self.api is not None else None
 
     def reset_step(self) -> None:
         """Put the lesson's sandboxes back as they were when the current step opened: the SQL database
@@ -293,8 +305,15 @@ class Session:
             self.sql.mark()
         if self.api is not None:
             self.api.mark()
+        self._note_opening()
 
-    def apply(self, action: Action) -> Any:
+    def apply(
+        self,
+        action: Action,
+        *,
+        saved: dict[str, Any] | None = None,
+        sent: list[tuple[int, Any]] | None = None,
+    ) -> Any:
         """Replay a learner action: `files` into the workspace, SQL through the guarded learner
         connection, then the `wait` on the lesson clock, then HTTP requests as an outside client (with
         `wait` items between them). Returns the answer to check (None for hands-on actions).
@@ -304,7 +323,11 @@ class Session:
         a learner.
 
         `files` lays the starter files with the action's files over them in the workspace, as if the
-        learner had written them (only `pack test` does this; a learner saves in their editor)."""
+        learner had written them (only `pack test` does this; a learner saves in their editor).
+
+        `saved` starts the action with values already saved (a learner's evidence replayed by `progress
+        verify` names values an earlier step's response gave); `sent` collects (request number, exchange)
+        for each request sent (the last exchange of a repeated one)."""
         if action.files is not None:
             if self.workspace is None:
                 raise ActionFailed("this lesson has no workspace (`build:`)")
@@ -313,14 +336,17 @@ class Session:
             self._run_sql(action.sql)
         if action.wait is not None:
             self._wait(action.wait)
-        saved: dict[str, Any] = {}  # `save`d values live for one action, as the format says
+        if saved is None:
+            saved = {}  # `save`d values live for one action, as the format says
         for number, item in enumerate(action.requests, start=1):  # numbered as the list is, to find it there
             if isinstance(item, Wait):
                 self._wait(item.wait)
             elif isinstance(item, SqlStep):
                 self._run_sql(item.sql)
             else:
-                self._send(number, item, saved)
+                exchange = self._send(number, item, saved)
+                if sent is not None:
+                    sent.append((number, exchange))
         return action.answer
 
     def _run_sql(self, sql: str) -> None:
@@ -335,7 +361,7 @@ class Session:
             raise ActionFailed("only the API sandbox has a lesson clock, and this lesson has none running")
         self.api.advance_clock(seconds)
 
-    def _send(self, number: int, request: HttpRequest, saved: dict[str, Any]) -> None:
+    def _send(self, number: int, request: HttpRequest, saved: dict[str, Any]) -> Any:
         from tutor.checks.http_probe import PLACEHOLDER
 
         if self.api is None:
@@ -359,6 +385,7 @@ class Session:
                     f"request {number} ({request.method} {request.path}) should save '{name}' from {source}, "
                     f"but its response ({exchange.status}) has no {source}"
                 )
+        return exchange
 
     def save_state(self) -> SessionState:
         """What the sandboxes hold now, so `pack test` can put it back after a wrong answer."""

@@ -13,6 +13,7 @@ anything without it (curl, a browser) is "outside".
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -106,6 +107,20 @@ class ApiSandbox:
     def advance_clock(self, seconds: float) -> float:
         """Move the lesson clock forward (a `wait` in a solution); returns the new lesson time."""
         return self.app.state.clock.advance(seconds)
+
+    def lesson_time(self) -> float:
+        """The lesson clock now (epoch seconds, lesson time)."""
+        return self.app.state.clock.now()
+
+    def start_clock_at(self, lesson_time: float) -> None:
+        """Set the lesson clock of a sandbox nobody has called yet to `lesson_time`, earlier or later than
+        now, as if it had started then: a learner's recorded work replays at the lesson times it was
+        done at (the tokens it forged expire when they did). Only for a fresh sandbox: the clock of one
+        in use only ever moves forward."""
+        state = self.app.state
+        before = state.clock.now()
+        state.clock.set_offset(lesson_time - time.time())
+        state.started += state.clock.now() - before
 
     # -- the tutor's own requests ------------------------------------------------------------------
     def client(self) -> httpx.Client:

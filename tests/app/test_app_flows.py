@@ -74,6 +74,8 @@ async def test_wrong_answer_hint_right_answer_and_next_step(app_factory, settle,
         step = store.step("test-pack", "first", "pick")
         assert (step.status, step.attempts, step.hints_used, step.solution_viewed) == (PASSED, 2, 1, False)
         assert store.position("test-pack").step_id == "type-it"  # type: ignore[union-attr]
+        (evidence,) = store.evidence("test-pack", "first", "pick")  # what passed, kept with the pass
+        assert evidence["action"] == {"answer": "five"} and (evidence["attempts"], evidence["hints_used"]) == (2, 1)
 
 
 async def test_text_answer_shows_expected_got_and_the_authors_feedback(app_factory, settle) -> None:

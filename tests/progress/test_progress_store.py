@@ -14,7 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from tutor.progress import IN_PROGRESS, NOT_STARTED, PASSED, ProgressStore, lesson_status
+from tutor.progress import (
+    EVIDENCE_KEPT,
+    IN_PROGRESS,
+    MAX_EVIDENCE_BYTES,
+    NOT_STARTED,
+    PASSED,
+    ProgressStore,
+    lesson_status,
+)
 
 
 @pytest.fixture
@@ -118,7 +126,8 @@ WRITER = textwrap.dedent(
     prefix = sys.argv[2]
     i = 0
     while True:
-        store.record_attempt("pack", "1", f"{prefix}-{i % 7}", f"step-{i}", passed=i % 2 == 0)
+        evidence = {"action": {"answer": str(i)}} if i % 2 == 0 else None
+        store.record_attempt("pack", "1", f"{prefix}-{i % 7}", f"step-{i}", passed=i % 2 == 0, evidence=evidence)
         print(i, flush=True)  # acknowledged: the transaction committed
         i += 1
         if len(sys.argv) > 3 and i >= int(sys.argv[3]):
@@ -153,6 +162,8 @@ def test_a_writer_killed_mid_way_loses_nothing_it_acknowledged(tmp_path: Path) -
             assert f"step-{i}" in saved
             progress = steps[f"killed-{i % 7}"][f"step-{i}"]
             assert progress.attempts == 1 and progress.passed == (i % 2 == 0)
+            kept = store.evidence("pack", f"killed-{i % 7}", f"step-{i}")
+            assert [e["action"] for e in kept] == ([{"answer": str(i)}] if i % 2 == 0 else [])
 
 
 def test_two_writers_at_once_neither_crashes_nor_corrupts(tmp_path: Path) -> None:
@@ -180,3 +191,46 @@ def test_threads_share_one_store(store: ProgressStore) -> None:
     for t in threads:
         t.join()
     assert sum(len(v) for v in store.pack_steps("pack").values()) == 120
+
+
+def test_a_pass_keeps_its_evidence_with_the_counts_of_that_moment(store: ProgressStore) -> None:
+    store.record_attempt("p", "1", "l", "s", passed=False)
+    store.record_hint("p", "1", "l", "s")
+    for n in range(EVIDENCE_KEPT + 2):
+        store.record_attempt("p", "1", "l", "s", passed=True, evidence={"action": {"answer": n}})
+    kept = store.evidence("p", "l", "s")
+    assert [e["action"]["answer"] for e in kept] == [EVIDENCE_KEPT + 1 - n for n in range(EVIDENCE_KEPT)]
+    assert (kept[-1]["attempts"], kept[-1]["hints_used"], kept[-1]["solution_viewed"]) == (4, 1, False)
+    store.record_solution_viewed("p", "1", "l", "s")
+    assert store.evidence("p", "l", "s")[0]["solution_viewed"] is False  # as it was when the step passed
+    assert store.pack_evidence("p") == {"l": {"s": kept[0]}}
+    store.apply_renames("p", {"l": "l2"}, {"l2": {"s": "s2"}})
+    assert store.evidence("p", "l2", "s2") == kept
+    store.reset("p")
+    assert store.pack_evidence("p") == {}
+
+
+def test_evidence_that_cannot_be_kept_never_costs_the_pass(store: ProgressStore) -> None:
+    big = {"action": {"sql": "x" * (MAX_EVIDENCE_BYTES + 10)}, "lesson": "l"}
+    assert store.record_attempt("p", "1", "l", "big", passed=True, evidence=big).passed
+    (kept,) = store.evidence("p", "l", "big")
+    assert kept["action"] == {} and "more than" in kept["incomplete"][-1] and kept["lesson"] == "l"
+    odd = {"action": {"answer": object()}}
+    assert store.record_attempt("p", "1", "l", "odd", passed=True, evidence=odd).passed
+    (kept,) = store.evidence("p", "l", "odd")
+    assert kept["action"] == {} and "could not be stored" in kept["incomplete"][-1]
+
+
+def test_a_file_from_before_evidence_gets_the_table_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "progress.db"
+    with ProgressStore.open(path) as store:
+        store.record_attempt("p", "1", "l", "s", passed=True)
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE step_evidence")  # as an older tutor wrote it
+    conn.commit()
+    conn.close()
+    with ProgressStore.open(path) as store:
+        assert store.notice is None and store.step("p", "l", "s").passed
+        assert store.evidence("p", "l", "s") == []
+        store.record_attempt("p", "1", "l", "s", passed=True, evidence={"action": {"answer": 1}})
+        assert store.evidence("p", "l", "s")[0]["attempts"] == 2

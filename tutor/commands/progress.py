@@ -16,7 +16,9 @@ from tutor.cli import pack_path_option
 from tutor.paths import Home, builtin_pack_path
 
 if TYPE_CHECKING:
+    from tutor.pack.loader import Pack
     from tutor.progress import ProgressStore
+    from tutor.verify import Claim, Learner
 
 
 def _open_store() -> ProgressStore:
@@ -50,8 +52,9 @@ def _export_json(pack_path: Path | None, learner: str | None = None) -> str:
         steps_by_lesson = store.pack_steps(index.id)
         position = store.position(index.id)
         name = learner if learner is not None else _learner(store)
+        evidence = store.pack_evidence(index.id)
     where = (position.lesson_id, position.step_id) if position else None
-    return json.dumps(export_json(index, name, steps_by_lesson, where), indent=2)
+    return json.dumps(export_json(index, name, steps_by_lesson, where, evidence), indent=2, ensure_ascii=False)
 
 
 def _print_json(pack_path: Path | None) -> None:
@@ -179,7 +182,8 @@ def export(pack_path: Path | None, fmt: str, name: str | None, output: Path | No
         index = read_index(pack_path or builtin_pack_path())
         with _open_store() as store:
             recorded = store.pack_steps(index.id)
-        text = rows_to_csv(export_rows(index, learner, recorded), COLUMNS)
+            evidence = store.pack_evidence(index.id)
+        text = rows_to_csv(export_rows(index, learner, recorded, evidence), COLUMNS)
     if output is None:
         click.echo(text, nl=False)
     else:
@@ -196,14 +200,44 @@ def export(pack_path: Path | None, fmt: str, name: str | None, output: Path | No
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write every learner's rows here (CSV) and the per-step summary next to it (NAME-summary.csv).",
+    help="Write every learner's rows here (CSV) and the per-step summary next to it (NAME-summary.csv); "
+    "with --format canvas, the Canvas gradebook.",
 )
-def merge_command(files: tuple[Path, ...], output: Path | None) -> None:
-    """Combine a cohort's exports (CSV or JSON) and show, per step, where learners get stuck."""
+@click.option(
+    "--roster",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A CSV of the learners you expect (name, and optionally email, id, login, section, canvas_id).",
+)
+@click.option("--due", default=None, help="Mark steps completed after this date (2027-01-15) or time as late.")
+@click.option("--points", is_flag=True, help="Give each passed step the points the pack gives it (default 1).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "canvas"]),
+    default="csv",
+    show_default=True,
+    help="What -o writes: the merged rows, or a gradebook Canvas imports (one column per lesson).",
+)
+@pack_path_option
+def merge_command(
+    files: tuple[Path, ...],
+    output: Path | None,
+    roster: Path | None,
+    due: str | None,
+    points: bool,
+    fmt: str,
+    pack_path: Path | None,
+) -> None:
+    """Combine a cohort's exports (CSV or JSON) and show, per step, where learners get stuck.
+
+    Rows that cannot be taken as they stand (an edited record, a passed step with no evidence, no
+    attempts or no completion time) are marked suspect: run `progress verify` on those exports."""
     from rich.bar import Bar
     from rich.console import Console
     from rich.table import Table
 
+    from tutor.gradebook import MERGE_COLUMNS, RosterError, annotate, match_roster, parse_due, read_roster
     from tutor.progress_export import COLUMNS, SUMMARY_COLUMNS, ExportError, merge, read_export, rows_to_csv
 
     rows = []
@@ -214,9 +248,17 @@ def merge_command(files: tuple[Path, ...], output: Path | None) -> None:
         except ExportError as exc:
             click.echo(str(exc), err=True)
             failed = True
+    try:
+        entries = read_roster(roster) if roster is not None else None
+        deadline = parse_due(due) if due is not None else None
+    except RosterError as exc:
+        click.echo(str(exc), err=True)
+        failed = True
     if failed:
         sys.exit(1)
     merged, summaries = merge(rows)
+    step_points = _pack_points(pack_path) if points or fmt == "canvas" else None
+    annotate(merged, due=deadline, points=step_points if points else None, roster=entries)
     learners = sorted({r["learner"] for r in merged})
     console = Console(highlight=False)
     table = Table(
@@ -229,11 +271,16 @@ def merge_command(files: tuple[Path, ...], output: Path | None) -> None:
     table.add_column("hints", justify="right", no_wrap=True)
     table.add_column("sol.", justify="right", no_wrap=True)
     table.add_column("stuck", justify="right", no_wrap=True)
+    table.add_column("suspect", justify="right", no_wrap=True)
+    if deadline is not None:
+        table.add_column("late", justify="right", no_wrap=True)
     worst = max(summaries, key=lambda s: (s.stuck, -s.completion_rate), default=None)
     for summary in summaries:
         median = "-" if summary.median_attempts is None else f"{summary.median_attempts:g}"
         stuck = f"{summary.stuck}" + (" ◀" if summary is worst and summary.stuck else "")
-        table.add_row(
+        key = (summary.pack_id, summary.lesson_id, summary.step_id)
+        mine = [r for r in merged if (r["pack_id"], r["lesson_id"], r["step_id"]) == key]
+        cells: list[str | Bar] = [
             f"{summary.lesson_id}/{summary.step_id}",
             Bar(size=1.0, begin=0.0, end=summary.completion_rate, width=None),
             f"{round(summary.completion_rate * 100)}",
@@ -241,20 +288,71 @@ def merge_command(files: tuple[Path, ...], output: Path | None) -> None:
             str(summary.hints_used),
             str(summary.solutions_viewed),
             stuck,
-        )
+            str(sum(1 for r in mine if r["suspect"])),
+        ]
+        if deadline is not None:
+            cells.append(str(sum(1 for r in mine if r["late"])))
+        table.add_row(*cells)
     console.print(table)
     if worst is not None and worst.stuck:
         click.echo(
             f"Most stuck: {worst.lesson_id}/{worst.step_id} ({worst.step_title}): {worst.stuck} of "
             f"{worst.learners} started it and have not passed."
         )
-    if output is not None:
-        from tutor.files import write_atomic
+    suspect = [r for r in merged if r["suspect"]]
+    if suspect:
+        click.echo(f"Suspect rows ({len(suspect)}): run `backend-tutor progress verify` on these exports.")
+        for row in suspect[:20]:
+            click.echo(f"  {row['learner']}: {row['lesson_id']}/{row['step_id']}: {row['suspect']}")
+        if len(suspect) > 20:
+            click.echo(f"  ... and {len(suspect) - 20} more (the `suspect` column of -o has them all)")
+    if entries is not None:
+        found, strays = match_roster(learners, entries)
+        missing = [e.name for e in entries if e not in found.values()]
+        if missing:
+            click.echo(f"Missing (on the roster, no export): {', '.join(missing)}")
+        if strays:
+            click.echo(f"Not on the roster: {', '.join(strays)}")
+    if deadline is not None:
+        late = sorted({r["learner"] for r in merged if r["late"]})
+        if late:
+            click.echo(f"Late (completed after {deadline.isoformat(timespec='minutes')}): {', '.join(late)}")
+    if step_points is not None and points:
+        totals = {name: sum(float(r["points"]) for r in merged if r["learner"] == name) for name in learners}
+        possible = sum(step_points.values())
+        click.echo("Points: " + ", ".join(f"{name} {totals[name]:g}/{possible:g}" for name in learners))
+    if output is None:
+        return
+    from tutor.files import write_atomic
 
-        write_atomic(output, rows_to_csv(merged, COLUMNS))
-        summary_path = output.with_name(f"{output.stem}-summary.csv")
-        write_atomic(summary_path, rows_to_csv([s.as_row() for s in summaries], SUMMARY_COLUMNS))
-        click.echo(f"wrote {output} and {summary_path}")
+    if fmt == "canvas":
+        from tutor.gradebook import canvas_rows, csv_text
+
+        header, lines = canvas_rows(merged, _lesson_points(pack_path, step_points or {}), entries)
+        write_atomic(output, csv_text(header, lines))
+        click.echo(f"wrote {output} (Canvas: Grades > Import)")
+        return
+    write_atomic(output, rows_to_csv(merged, COLUMNS + MERGE_COLUMNS))
+    summary_path = output.with_name(f"{output.stem}-summary.csv")
+    write_atomic(summary_path, rows_to_csv([s.as_row() for s in summaries], SUMMARY_COLUMNS))
+    click.echo(f"wrote {output} and {summary_path}")
+
+
+def _pack_points(pack_path: Path | None) -> dict[tuple[str, str], float]:
+    from tutor.verify import step_points
+
+    return step_points(_load_full_pack(pack_path))
+
+
+def _lesson_points(pack_path: Path | None, points: dict[tuple[str, str], float]) -> list[tuple[str, str, float]]:
+    """(lesson id, title, points possible) in pack order."""
+    from tutor.pack.index import read_index
+
+    index = read_index(pack_path or builtin_pack_path())
+    return [
+        (lesson.id, lesson.title, sum(points.get((lesson.id, s), 1.0) for s in lesson.step_ids))
+        for lesson in index.lessons
+    ]
 
 
 @click.command()
@@ -270,3 +368,158 @@ def whoami(name: str | None) -> None:
             sys.exit(0 if current else 1)
         store.set_setting(LEARNER_SETTING, name.strip())
     click.echo(f"your exports now say: {name.strip()}")
+
+
+def _load_full_pack(pack_path: Path | None) -> Pack:
+    """The validated pack (what a replay needs), or exit 2 with its problems."""
+    from tutor.pack.loader import load_pack
+
+    result = load_pack(pack_path or builtin_pack_path())
+    if not result.ok or result.pack is None:
+        for problem in result.errors:
+            click.echo(str(problem), err=True)
+        click.echo("error: the pack does not validate; fix the errors above first", err=True)
+        sys.exit(2)
+    return result.pack
+
+
+def _read_learners(files: tuple[Path, ...]) -> list[Learner]:
+    from tutor.progress_export import ExportError, read_export
+    from tutor.verify import Learner
+
+    learners: list[Learner] = []
+    failed = False
+    for path in files:
+        try:
+            rows = read_export(path)
+        except ExportError as exc:
+            click.echo(str(exc), err=True)
+            failed = True
+            continue
+        name = str(rows[0]["learner"]) if rows else path.stem
+        learners.append(Learner(name, str(path), rows))
+    if failed:
+        sys.exit(2)
+    return learners
+
+
+JOBS_OPTION = click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Lessons replayed at once, each in a process of its own (default: the number of cores, at most 4).",
+)
+RUN_CODE_OPTION = click.option(
+    "--run-code",
+    is_flag=True,
+    help="Replay build-it steps: runs each learner's own code on this machine, in the tutor's contained child "
+    "process but with your user's rights. Without it those steps are unverifiable.",
+)
+
+
+@progress.command(name="verify")
+@click.argument("exports", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pack_path_option
+@JOBS_OPTION
+@RUN_CODE_OPTION
+@click.option("--lesson", "lesson_id", default=None, help="Verify only this lesson's steps.")
+@click.option("--json", "as_json", is_flag=True, help="Every verdict as one JSON document.")
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write one row per learner for a gradebook (columns: see docs/instructors.md).",
+)
+def verify_command(
+    exports: tuple[Path, ...],
+    pack_path: Path | None,
+    jobs: int | None,
+    run_code: bool,
+    lesson_id: str | None,
+    as_json: bool,
+    csv_path: Path | None,
+) -> None:
+    """Replay each export's evidence in fresh sandboxes and say, per passed step: verified, failed,
+    unverifiable or tampered.
+
+    Exit 0 when every claim is verified, 1 when one failed or was tampered with, 3 when the rest is
+    verified but some claims cannot be, 2 when an export or the pack cannot be read."""
+    import json
+
+    from tutor.packtest import default_jobs
+    from tutor.verify import as_json as claims_json
+    from tutor.verify import exit_status, step_points, verify
+
+    pack = _load_full_pack(pack_path)
+    if lesson_id is not None and pack.lesson(lesson_id) is None:
+        raise click.BadParameter(f"no lesson '{lesson_id}' in this pack", param_hint="--lesson")
+    learners = _read_learners(exports)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    err = Console(stderr=True, highlight=False)
+    bar = Progress(
+        TextColumn("replaying"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("lessons"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=as_json or not err.is_terminal,
+    )
+    with bar:
+        task = bar.add_task("replay", total=None)
+        claims = verify(
+            learners,
+            pack,
+            jobs=jobs if jobs is not None else default_jobs(),
+            run_code=run_code,
+            lesson_id=lesson_id,
+            points=step_points(pack),
+            on_done=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    status = exit_status(claims)
+    if csv_path is not None:
+        from tutor.files import write_atomic
+        from tutor.progress_export import rows_to_csv
+        from tutor.verify import GRADEBOOK_COLUMNS, gradebook_rows
+
+        write_atomic(csv_path, rows_to_csv(gradebook_rows(learners, claims, pack), GRADEBOOK_COLUMNS))
+    if as_json:
+        click.echo(json.dumps(claims_json(claims), indent=2, ensure_ascii=False))
+        sys.exit(status)
+    _print_verdicts(learners, claims, pack)
+    if csv_path is not None:
+        click.echo(f"wrote {csv_path}")
+    sys.exit(status)
+
+
+def _print_verdicts(learners: list[Learner], claims: list[Claim], pack: Pack) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from tutor.verify import FAILED, ORDER, TAMPERED, UNVERIFIABLE, VERIFIED, gradebook_rows
+
+    console = Console(highlight=False)
+    table = Table(title=f"{pack.title} ({pack.id} {pack.version})", title_justify="left", box=None, pad_edge=False)
+    table.add_column("learner", overflow="fold")
+    for column in ORDER:
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("points", justify="right", no_wrap=True)
+    for row in gradebook_rows(learners, claims, pack):
+        table.add_row(
+            str(row["learner"]),
+            *(str(row[c]) for c in (VERIFIED, FAILED, UNVERIFIABLE, TAMPERED)),
+            f"{row['points']:g}/{row['points_possible']:g}",
+        )
+    console.print(table)
+    problems = [c for c in claims if c.status != VERIFIED]
+    if problems:
+        click.echo("")
+    for claim in problems:
+        click.echo(f"{claim.learner}: {claim.line()}")
+    counts = {status: sum(1 for c in claims if c.status == status) for status in ORDER}
+    click.echo(f"{len(claims)} claims: " + ", ".join(f"{counts[s]} {s}" for s in ORDER))

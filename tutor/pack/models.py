@@ -77,6 +77,13 @@ class Step(Model):
     )
     explanation: Markdown = Field(default="", description="Shown after the step is passed: the why.")
     notes: Markdown = Field(default="", description=NOTES_DESCRIPTION)
+    points: float = Field(
+        default=1,
+        ge=0,
+        le=1000,
+        description="What passing this step is worth in a grade: `check --junit`, `progress verify` and "
+        "`progress merge --points` add these up.",
+    )
 
 
 class Lesson(Model):

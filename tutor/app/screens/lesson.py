@@ -740,13 +740,13 @@ Progress is saved after every check, hint and step.
 
     @work(thread=True, exclusive=True, group="check", exit_on_error=False)
     def run_check(self, step: Step, answer: Any) -> None:
+        from tutor.evidence import record_check
+
         assert self.session is not None and self.pack is not None and self.lesson is not None
         result = self.session.check(step, answer)
         progress: StepProgress | None = None
         try:
-            progress = self.tutor.store.record_attempt(
-                self.pack.id, self.pack.version, self.lesson.id, step.id, passed=result.passed and not result.error
-            )
+            progress = record_check(self.tutor.store, self.session, step, answer, result)
         except ProgressError as exc:
             self.app.notify(str(exc), severity="error")
         self.post_message(CheckDone(step.id, result, progress))
