@@ -163,6 +163,7 @@ WRITTEN_IN_PLACE = {
     "tutor/pack/install.py": "the install record, in a scratch folder that is renamed into place whole",
     "tutor/pack/archive.py": "unpacked members, in a scratch folder that is renamed into place whole",
     "tutor/pack/scaffold.py": "`pack new` writes a new folder once; nothing reads it half-made",
+    "tutor/verify.py": "a learner's recorded files, into a scratch folder that is laid into the workspace whole",
 }
 
 
