@@ -6,6 +6,8 @@ set -eu
 cd "$(dirname "$0")/.."
 HOME_DIR="$(mktemp -d)"
 trap 'rm -rf "$HOME_DIR"' EXIT
-exec .venv/bin/python "${FIRST_SCREEN_TOOL:-/work/shared/tools/first_screen.py}" \
-    --python .venv/bin/python --marker "Authentication" --baseline --runs "${RUNS:-7}" "$@" \
-    -- env BACKEND_TUTOR_HOME="$HOME_DIR" .venv/bin/backend-tutor
+# PYTHON: the interpreter of an environment with backend-tutor installed (default: the clone's .venv).
+PY="${PYTHON:-.venv/bin/python}"
+exec "$PY" "${FIRST_SCREEN_TOOL:-../shared/tools/first_screen.py}" \
+    --python "$PY" --marker "Authentication" --baseline --runs "${RUNS:-7}" "$@" \
+    -- env BACKEND_TUTOR_HOME="$HOME_DIR" "$(dirname "$PY")/backend-tutor"

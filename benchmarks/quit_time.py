@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-TOOL = REPO / ".venv" / "bin" / "backend-tutor"
+TOOL = Path(sys.executable).parent / "backend-tutor"
 
 
 def seed(home: Path, lesson_id: str) -> None:

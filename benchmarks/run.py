@@ -6,8 +6,9 @@
 
 Each figure is the median of several runs (`--runs`, default 5; the slow ones fewer), and every
 ratio is taken within one run: the two commands alternate, so a machine that speeds up or slows
-down affects both alike. Each measurement runs in processes of its own, started from this
-repository's virtualenv (`.venv`), with a throwaway `BACKEND_TUTOR_HOME`. The first-screen figures
+down affects both alike. Each measurement runs in processes of its own, started from the environment
+that runs this script (any virtualenv with the project installed; `backend-tutor` is taken from beside
+its Python), with a throwaway `BACKEND_TUTOR_HOME`. The first-screen figures
 use `first_screen.py` from the shared tools (set FIRST_SCREEN_TOOL to point elsewhere) and tmux.
 docs/performance.md has the latest table and the machine it was measured on.
 
@@ -31,8 +32,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks"
-PYTHON = ROOT / ".venv" / "bin" / "python"
-EXE = ROOT / ".venv" / "bin" / "backend-tutor"
+PYTHON = Path(sys.executable)
+EXE = PYTHON.parent / "backend-tutor"
 _TOOL_PLACES = [up / "shared" / "tools" / "first_screen.py" for up in (ROOT.parent, ROOT.parent.parent)]
 TOOL = Path(os.environ.get("FIRST_SCREEN_TOOL", next((p for p in _TOOL_PLACES if p.exists()), _TOOL_PLACES[0])))
 

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-EXE = ROOT / ".venv" / "bin" / "backend-tutor"
+EXE = Path(sys.executable).parent / "backend-tutor"
 sys.path.insert(0, str(ROOT))
 
 
