@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,20 @@ def tutor_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mon
     monkeypatch.setenv("BACKEND_TUTOR_HOME", str(home))
     monkeypatch.delenv("NO_COLOR", raising=False)
     return home
+
+
+@pytest.fixture
+def fixed_paths_lock():
+    """Held by tests that need a fixed folder or port (a screenshot shows the path): two test runs on one
+    machine (two clones, two branches) take turns at those instead of deleting each other's files."""
+    import fcntl
+
+    with open(Path(tempfile.gettempdir()) / "backend-tutor-tests-fixed-paths.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ def test_solution_confirmation(snap_compare, app_factory, settle, size) -> None:
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_pack_problems(snap_compare, app_factory, settle, size) -> None:
+def test_pack_problems(snap_compare, app_factory, settle, size, fixed_paths_lock) -> None:
     pack = Path("/tmp/backend-tutor-snapshot-pack")  # the screen names the pack's folder: keep it fixed
     shutil.rmtree(pack, ignore_errors=True)
     shutil.copytree(FIXTURE_PACK, pack)
@@ -41,7 +41,7 @@ def test_pack_problems(snap_compare, app_factory, settle, size) -> None:
 
 
 @pytest.fixture
-def fixed_home():
+def fixed_home(fixed_paths_lock):
     """The workbench shows the database's path: a fixed home keeps the picture the same on every run."""
     root = Path("/tmp/backend-tutor-snapshot-home")
     shutil.rmtree(root, ignore_errors=True)

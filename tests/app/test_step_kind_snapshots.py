@@ -21,7 +21,7 @@ PORT = 18765
 
 
 @pytest.fixture
-def fixed_home(monkeypatch: pytest.MonkeyPatch):
+def fixed_home(monkeypatch: pytest.MonkeyPatch, fixed_paths_lock):
     root = Path("/tmp/backend-tutor-snapshot-home-kinds")
     shutil.rmtree(root, ignore_errors=True)
     (root / "sessions" / "list-books").mkdir(parents=True)

@@ -25,7 +25,7 @@ BROKEN = "from fastapi import FastAPI\n\napp = FastAPI(\n"
 
 
 @pytest.fixture
-def fixed_home():
+def fixed_home(fixed_paths_lock):
     """The panel shows the workspace's path: a fixed home keeps the picture the same on every run."""
     root = Path("/tmp/backend-tutor-buildit-snapshot-home")
     shutil.rmtree(root, ignore_errors=True)
