@@ -125,3 +125,17 @@ def test_a_roster_without_names_and_a_bad_due_date_are_refused(tmp_path: Path) -
     assert result.exit_code == 1 and f"{roster}:1:1: a roster needs a header with a `name` column" in result.output
     result = cli(tmp_path, "progress", "merge", str(export), "--due", "next friday")
     assert result.exit_code == 1 and "--due 'next friday': give a date (2027-01-15)" in result.output
+
+
+def test_the_instructors_guide_lists_every_column_the_tutor_writes() -> None:
+    """docs/instructors.md is what an instructor maps their gradebook from: it must name every column of
+    the export CSV, the merge's additions, the Canvas file and verify's gradebook CSV, in order."""
+    from tutor.gradebook import CANVAS_FIXED, MERGE_COLUMNS
+    from tutor.progress_export import COLUMNS
+    from tutor.verify import GRADEBOOK_COLUMNS
+
+    guide = " ".join((Path(__file__).resolve().parents[2] / "docs" / "instructors.md").read_text().split())
+    assert ", ".join(COLUMNS) in guide
+    assert ", ".join(f"`{c}`" for c in MERGE_COLUMNS[:-1]) + f" and `{MERGE_COLUMNS[-1]}`" in guide
+    assert ", ".join(f"`{c}`" for c in CANVAS_FIXED[:-1]) in guide and f"`{CANVAS_FIXED[-1]}`" in guide
+    assert "`" + ", ".join(GRADEBOOK_COLUMNS) + "`" in guide

@@ -162,7 +162,7 @@ def reset(lesson: str | None, pack_path: Path | None, yes: bool) -> None:
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write to this file."
 )
 def export(pack_path: Path | None, fmt: str, name: str | None, output: Path | None) -> None:
-    """Your progress in a pack, with your name, for an instructor (columns: see docs/pack-format.md)."""
+    """Your progress in a pack, with your name, for an instructor (columns: see docs/instructors.md)."""
     from tutor.pack.index import read_index
     from tutor.progress_export import COLUMNS, LEARNER_SETTING, export_rows, rows_to_csv
 
@@ -264,8 +264,8 @@ def merge_command(
     table = Table(
         title=f"{len(learners)} learners, {len(summaries)} steps", title_justify="left", pad_edge=False, box=None
     )
-    table.add_column("step", ratio=1, min_width=14, overflow="fold")
-    table.add_column("passed", ratio=1, min_width=12, max_width=24)
+    table.add_column("lesson / step", min_width=22, overflow="fold")
+    table.add_column("passed", min_width=5, max_width=24)
     table.add_column("%", justify="right", no_wrap=True)
     table.add_column("tries", justify="right", no_wrap=True)
     table.add_column("hints", justify="right", no_wrap=True)
@@ -275,14 +275,21 @@ def merge_command(
     if deadline is not None:
         table.add_column("late", justify="right", no_wrap=True)
     worst = max(summaries, key=lambda s: (s.stuck, -s.completion_rate), default=None)
+    lesson_shown = None
+    # The bar takes what the numbers leave: every column stays on an 80-column terminal.
+    bar_width = max(4, min(24, console.width - (75 if deadline is not None else 69)))
     for summary in summaries:
+        if (summary.pack_id, summary.lesson_id) != lesson_shown:
+            # A row with the lesson's id, then its steps under it: ids fit an 80-column terminal unbroken.
+            lesson_shown = (summary.pack_id, summary.lesson_id)
+            table.add_row(f"[bold]{summary.lesson_id}[/]")
         median = "-" if summary.median_attempts is None else f"{summary.median_attempts:g}"
         stuck = f"{summary.stuck}" + (" ◀" if summary is worst and summary.stuck else "")
         key = (summary.pack_id, summary.lesson_id, summary.step_id)
         mine = [r for r in merged if (r["pack_id"], r["lesson_id"], r["step_id"]) == key]
         cells: list[str | Bar] = [
-            f"{summary.lesson_id}/{summary.step_id}",
-            Bar(size=1.0, begin=0.0, end=summary.completion_rate, width=None),
+            f"  {summary.step_id}",
+            Bar(size=1.0, begin=0.0, end=summary.completion_rate, width=bar_width),
             f"{round(summary.completion_rate * 100)}",
             median,
             str(summary.hints_used),
