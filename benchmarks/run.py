@@ -276,6 +276,42 @@ def pack_test(runs: int) -> list[Figure]:
     ]
 
 
+def mutants(runs: int) -> list[Figure]:
+    argv = [str(EXE), "pack", "test", str(ROOT / "lessons"), "--mutants", "--json"]
+    started = time.perf_counter()
+    done = subprocess.run(
+        argv, cwd=ROOT, capture_output=True, text=True, timeout=3600, env={**os.environ, **_home()}, check=False
+    )
+    seconds = time.perf_counter() - started
+    summary = json.loads(done.stdout).get("mutants", {})
+    score = summary.get("score")
+    score_text = "?" if score is None else f"{score * 100:.1f}" if score <= 1 else f"{score:.1f}"
+    return [
+        Figure(
+            "pack test --mutants, built-in pack",
+            round(seconds, 1),
+            "s",
+            600,
+            f"1 run; {summary.get('generated', '?')} mutants, score {score_text}%, exit {done.returncode}",
+            "backend-tutor pack test --mutants",
+        )
+    ]
+
+
+def verify(runs: int) -> list[Figure]:
+    got = _json_of([str(PYTHON), str(BENCH / "verify.py"), "--runs", str(max(1, runs // 3)), "--json"], timeout=3600)
+    return [
+        Figure(
+            "progress verify of the whole built-in pack, x pack test",
+            got["ratio"],
+            "x",
+            1.0,
+            got["detail"],
+            f"benchmarks/verify.py --runs {max(1, runs // 3)}",
+        )
+    ]
+
+
 def memory(runs: int) -> list[Figure]:
     got = _json_of([str(PYTHON), str(BENCH / "memory.py"), "--json"])
     return [
@@ -315,6 +351,8 @@ MEASURES: dict[str, Callable[[int], list[Figure]]] = {
     "quit": _optional("quit_time.py", "quit: key -> shell prompt, sandboxes running", "median_s", 0.3, "s"),
     "build_it": _optional("buildit_save_to_verdict.py", "build-it verdict after a save", "median_s", 1.5, "s"),
     "memory": memory,
+    "verify": verify,
+    "mutants": mutants,
 }
 
 
