@@ -637,7 +637,10 @@ class ResourceApi:
         if key is not None:
             if not key.strip() or len(key) > 255:
                 raise ApiError(400, "Idempotency-Key must be 1 to 255 characters")
-            fingerprint = hashlib.sha256(request.url.path.encode() + b"\0" + dumps(data)).hexdigest()
+            # The request as JSON means it: a JSON object's members have no order (RFC 8259 §4), so a
+            # retry that serialises the same object in another order is the same request.
+            canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+            fingerprint = hashlib.sha256(request.url.path.encode() + b"\0" + canonical).hexdigest()
             with state.cache_lock:
                 idem = state.idempotency.get(key)
                 if idem is None:

@@ -96,6 +96,10 @@ class ThreadedServer:
             timeout_keep_alive=5,
             h11_max_incomplete_event_size=64 * 1024,
             date_header=False,  # the app sends Date from the lesson clock (sandboxes.api.state.Clock)
+            # No proxy stands in front of the sandbox: X-Forwarded-For is whatever the caller wrote, and
+            # trusting it (uvicorn does, from 127.0.0.1) would let anyone claim an address of their own
+            # and with it an empty rate-limit bucket.
+            proxy_headers=False,
         )
         server = _Server(config)
         self._server = server

@@ -157,6 +157,14 @@ def test_probe_carries_values_and_asserts_each_step(api: ApiSandbox) -> None:
     assert "no json:nope" in run(api, missing).summary
 
 
+def test_probe_says_the_tutor_sent_its_request(api: ApiSandbox) -> None:
+    """A probe's request is the tutor's look at the sandbox: the learner never sent it."""
+    spec = {"kind": "http_probe", "steps": [{"request": {"path": "/v1/books/1"}, "expect": {"status": 404}}]}
+    text = run(api, spec).explain()
+    assert "you sent" not in text and "you got" not in text
+    assert "sent:      GET /v1/books/1  (by the tutor, to look)" in text and "answered:  200" in text
+
+
 def test_probe_sees_the_learners_change(api: ApiSandbox) -> None:
     spec = {"kind": "http_probe", "steps": [{"request": {"path": "/v1/authors/77"}, "expect": {"status": 200}}]}
     assert not run(api, spec).passed

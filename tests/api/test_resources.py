@@ -133,6 +133,19 @@ def test_idempotency_keys(client: httpx.Client) -> None:
     assert client.post("/v1/books", json=body).status_code == 409  # without a key it is a new request
 
 
+def test_an_idempotent_retry_may_send_its_json_members_in_another_order(client: httpx.Client) -> None:
+    """A JSON object's members have no order (RFC 8259 §4): a retry that serialises the same object
+    differently is the same request, replayed, not a 422."""
+    first = client.post("/v1/books", json={"title": "Reordered", "year": 2002}, headers={"Idempotency-Key": "abc-2"})
+    again = client.post(
+        "/v1/books",
+        content=b'{ "year": 2002,\n  "title": "Reordered" }',
+        headers={"Idempotency-Key": "abc-2", "Content-Type": "application/json"},
+    )
+    assert first.status_code == again.status_code == 201
+    assert again.headers["idempotent-replayed"] == "true" and again.json() == first.json()
+
+
 BAD_REQUESTS = [
     ("POST", "/v1/books", {"content": b"{not json", "headers": {"content-type": "application/json"}}, 400),
     ("POST", "/v1/books", {"content": b'{"a": NaN}', "headers": {"content-type": "application/json"}}, 400),

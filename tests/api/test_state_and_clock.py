@@ -107,6 +107,15 @@ def test_the_bucket_refills_on_the_lesson_clock(api: ApiSandbox) -> None:
         assert c.get("/v1/books").status_code == 200
 
 
+def test_a_forwarded_for_header_does_not_make_a_caller_someone_else(api: ApiSandbox) -> None:
+    """No proxy stands in front of the sandbox, so X-Forwarded-For is the caller's own word: an empty
+    bucket stays empty for a request that claims another address."""
+    with _client(api) as c:
+        assert [c.get("/v1/books").status_code for _ in range(6)] == [200] * 5 + [429]
+        assert c.get("/v1/books", headers={"X-Forwarded-For": "10.9.8.7"}).status_code == 429
+        assert c.get("/v1/books", headers={"Forwarded": "for=10.9.8.7"}).status_code == 429
+
+
 LESSON = """\
 id: reset-me
 title: Reset

@@ -85,6 +85,37 @@ def test_code_http_names_the_learners_line_when_an_endpoint_raises(tmp_path: Pat
     assert "your code raised KeyError: 2 at app.py:13" in result.summary
 
 
+PAGE = CodeHttpCheck.model_validate(
+    {"kind": "code_http", "steps": [{"request": {"path": "/page"}, "expect": {"status": 200, "json": {"ids[0]": 1}}}]}
+)
+PAGE_APP = """
+import os, sqlite3, tempfile
+from fastapi import FastAPI
+app = FastAPI()
+PATH = os.path.join(tempfile.mkdtemp(), "books.db")
+with sqlite3.connect(PATH) as connection:
+    connection.execute("CREATE TABLE books (id INTEGER PRIMARY KEY)")
+    connection.executemany("INSERT INTO books VALUES (?)", [(i,) for i in range(1, 11)])
+
+@app.get("/page")
+def page():
+    connection = sqlite3.connect(PATH)
+    return {"ids": [row[0] for row in connection.execute("SELECT id FROM books WHERE id > 0 LIMIT 3ORDER")]}
+"""
+
+
+def test_code_http_shows_an_order_that_was_only_luck(tmp_path: Path) -> None:
+    """Without ORDER BY, SQLite returns a range of ids in whatever order its plan walks: the app's
+    connections run with reverse_unordered_selects on, so a page that relied on it comes out reversed."""
+    (tmp_path / "lucky").mkdir()
+    (tmp_path / "ordered").mkdir()
+    lucky = evaluate(PAGE, context(tmp_path / "lucky", PAGE_APP.replace("ORDER", "")))
+    assert not lucky.passed
+    assert lucky.first_difference is not None and "expected 1, got 10" in lucky.first_difference
+    ordered = evaluate(PAGE, context(tmp_path / "ordered", PAGE_APP.replace("LIMIT 3ORDER", "ORDER BY id LIMIT 3")))
+    assert ordered.passed, ordered.explain()
+
+
 TESTS = '''
 import app
 

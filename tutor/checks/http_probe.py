@@ -51,6 +51,21 @@ def prepared(request: HttpRequest, saved: dict[str, Any]) -> tuple[str, dict[str
     return path, kwargs
 
 
+def shown(exchange: Any) -> list[str]:
+    """The shared request/response lines, worded for a probe: the tutor sent the request to look at the
+    sandbox as the learner left it, so it is not "you sent"."""
+    out = []
+    for line in show_exchange(exchange):
+        if line.startswith("you sent:  "):
+            line = (
+                "sent:      " + line.removeprefix("you sent:  ").removesuffix("  (tutor)") + "  (by the tutor, to look)"
+            )
+        elif line.startswith("you got:   "):
+            line = "answered:  " + line.removeprefix("you got:   ")
+        out.append(line)
+    return out
+
+
 @register("http_probe")
 def check_http_probe(spec: HttpProbeCheck, ctx: CheckContext) -> CheckResult:
     http = ctx.need_http()
@@ -68,7 +83,7 @@ def check_http_probe(spec: HttpProbeCheck, ctx: CheckContext) -> CheckResult:
                 expected=describe_response(step.expect),
                 got=f"{exchange.status} " + shorten(exchange.text(), 100),
                 first_difference=diffs[0],
-                details=tuple([f"- {d}" for d in diffs[1:]] + show_exchange(exchange)),
+                details=tuple([f"- {d}" for d in diffs[1:]] + shown(exchange)),
             )
         for name, source in step.save.items():
             value = read_value(source, exchange)
@@ -76,7 +91,7 @@ def check_http_probe(spec: HttpProbeCheck, ctx: CheckContext) -> CheckResult:
                 return CheckResult(
                     False,
                     f"Step {number} of {total}: the response has no {source} to carry on as '{name}'.",
-                    details=tuple(show_exchange(exchange)),
+                    details=tuple(shown(exchange)),
                 )
             saved[name] = value
     return CheckResult(True, f"The sandbox answered all {total} of the checker's requests as expected.")

@@ -113,6 +113,10 @@ class Tracer:
 
         def connect(*args: Any, **kwargs: Any) -> Any:
             connection = original(*args, **kwargs)
+            # Rows a query without ORDER BY returns come in whatever order the plan walks; turned around,
+            # code that relies on that luck shows it (as `sql_result` with `ordered` does for SQL).
+            with contextlib.suppress(sqlite3.Error):
+                connection.execute("PRAGMA reverse_unordered_selects = ON")
             connection.set_trace_callback(tracer.record)
             return connection
 

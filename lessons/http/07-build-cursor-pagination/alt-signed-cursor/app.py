@@ -1,0 +1,71 @@
+"""The bookstore's list endpoint, paged with a signed cursor: the last id and an HMAC of it, so a client
+cannot make one up.
+
+Run by the tutor with a fresh copy of the lesson database; its path is in BACKEND_TUTOR_DB.
+"""
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+import sqlite3
+from contextlib import closing
+
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+MAX_PAGE = 100
+MAX_ID = 2**63 - 1  # the largest integer SQLite stores
+
+app = FastAPI()
+
+
+@app.exception_handler(RequestValidationError)
+async def bad_query(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """A query parameter of the wrong type or out of range is the client's mistake: 400, with what was
+    wrong (FastAPI answers 422 by default; RFC 9110 §15.5.1 makes 400 the answer for a bad request)."""
+    problems = "; ".join(f"{'.'.join(str(part) for part in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
+    return JSONResponse({"detail": problems}, status_code=400)
+
+
+def db() -> sqlite3.Connection:
+    connection = sqlite3.connect(os.environ["BACKEND_TUTOR_DB"])
+    connection.row_factory = sqlite3.Row
+    return connection
+
+
+KEY = os.environ["CURSOR_KEY"].encode() if "CURSOR_KEY" in os.environ else secrets.token_bytes(32)
+"""The key cursors are signed with: from the deployment, or made at start-up (cursors then last as long as
+the process)."""
+
+
+def encode(book_id: int) -> str:
+    text = str(book_id).encode()
+    tag = hmac.new(KEY, text, hashlib.sha256).digest()[:12]
+    return base64.urlsafe_b64encode(text + b"." + tag).decode().rstrip("=")
+
+
+def decode(cursor: str) -> int:
+    """The id a cursor of ours holds; 400 for anything this API did not sign."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    except ValueError:
+        raw = b""
+    text, _, tag = raw.partition(b".")
+    if not (text.isdigit() and hmac.compare_digest(tag, hmac.new(KEY, text, hashlib.sha256).digest()[:12])):
+        raise HTTPException(status_code=400, detail="cursor is not one this API gave out")
+    return int(text)
+
+
+@app.get("/books")
+def list_books(limit: int = Query(20, ge=1, le=MAX_PAGE), cursor: str | None = None) -> dict:
+    after = decode(cursor) if cursor is not None else 0
+    with closing(db()) as connection:
+        rows = connection.execute(
+            "SELECT id, title, year FROM books WHERE id > ? ORDER BY id LIMIT ?", (after, limit + 1)
+        ).fetchall()
+    page = rows[:limit]
+    more = len(rows) > limit
+    return {"items": [dict(row) for row in page], "next_cursor": encode(page[-1]["id"]) if more else None}
