@@ -155,6 +155,69 @@ def test_a_page_size_without_a_bound_is_caught_past_the_bound(tmp_path: Path) ->
     assert check(context(tmp_path / "b", RIGHT_BOOKS, RIGHT_BOOKS), probes).passed
 
 
+PAGE = {"sequences": [[{"method": "GET", "path": "/books", "query": {"limit": 5}}]], "compare": ["status", "vm_steps"]}
+
+
+def test_a_page_read_whole_and_sliced_in_python_is_caught_by_its_work(tmp_path: Path) -> None:
+    """Same answer, same one statement, a seek on the key: only the rows SQLite stepped through differ."""
+    sliced = (
+        RIGHT_BOOKS.replace(
+            '"SELECT id, title FROM books WHERE id > ? ORDER BY id LIMIT ?", (int(cursor), limit)',
+            '"SELECT id, title FROM books WHERE id > ? ORDER BY id", (int(cursor),)',
+        )
+        .replace("rows = db().execute(SQL).fetchall()", "")
+        .replace(".fetchall()\n", ".fetchall()[:limit]\n")
+    )
+    assert "fetchall()[:limit]" in sliced
+    result = check(context(tmp_path / "a", sliced, RIGHT_BOOKS), PAGE)
+    assert not result.passed, result.explain()
+    assert "steps of work for this request" in result.summary
+    assert check(context(tmp_path / "b", RIGHT_BOOKS, RIGHT_BOOKS), PAGE).passed
+
+
+BEHIND = {
+    "sequences": [
+        [
+            {"method": "GET", "path": "/books", "query": {"limit": 3}},
+            {"sql": "UPDATE books SET title = 'A new edition' WHERE id = 2"},
+            {"method": "GET", "path": "/books", "query": {"limit": 3}},
+        ]
+    ],
+    "compare": ["status", "json:items"],
+}
+
+
+def test_a_copy_read_at_start_up_is_caught_by_a_change_made_behind_the_app(tmp_path: Path) -> None:
+    # RIGHT_BOOKS runs one query per request; this app reads every book once, when it starts
+    snapshot = RIGHT_BOOKS.replace(
+        'rows = db().execute("SELECT id, title FROM books WHERE id > ? ORDER BY id LIMIT ?", (int(cursor), limit))'
+        ".fetchall()",
+        "rows = [r for r in ALL if r[0] > int(cursor)][:limit]",
+    )
+    snapshot += '\nALL = db().execute("SELECT id, title FROM books ORDER BY id").fetchall()\n'
+    assert "ALL if" in snapshot
+    result = check(context(tmp_path / "a", snapshot, RIGHT_BOOKS), BEHIND)
+    assert not result.passed, result.explain()
+    assert "another client's `UPDATE books" in result.summary and "A new edition" in result.summary
+    # a right app with another body around `items` (a cursor of its own) still agrees on `json:items`
+    extra = RIGHT_BOOKS.replace('return {"items":', 'return {"next": "opaque", "items":')
+    assert check(context(tmp_path / "b", extra, RIGHT_BOOKS), BEHIND).passed
+
+
+def test_compare_items_are_checked_when_the_lesson_loads() -> None:
+    from pydantic import ValidationError
+
+    for bad in (["vm_steps:fast"], ["json:"], ["sql_statements:0.5"], ["rows"]):
+        with pytest.raises(ValidationError):
+            CodeHttpCheck.model_validate(
+                {
+                    "kind": "code_http",
+                    "steps": [{"request": {"path": "/"}}],
+                    "probes": {"reference": "r", **PAGE, "compare": bad},
+                }
+            )
+
+
 AUTH = """
 import os, time, jwt
 from fastapi import FastAPI, Header, HTTPException

@@ -206,3 +206,50 @@ def test_the_statements_a_check_tries_are_scanned_with_the_learners_rules(tmp_pa
         ),
     ]
     assert found[0][0] == "14:23"
+
+
+BEHIND = """\
+id: behind
+title: Behind the app's back
+track: databases
+sandboxes:
+  sql:
+    sql: CREATE TABLE books(id INTEGER PRIMARY KEY, title TEXT);
+build:
+  starter: starter
+steps:
+  - id: page
+    title: A page
+    text: Pages of books.
+    task: Serve a page.
+    check:
+      kind: code_http
+      steps:
+        - request: {method: GET, path: /books}
+      probes:
+        reference: starter
+        sequences:
+          - - {method: GET, path: /books}
+            - {sql: "ATTACH 'elsewhere.db' AS e"}
+    hints: [Read the rows.]
+    solution:
+      files: starter
+"""
+
+
+def test_sql_a_probe_runs_between_requests_is_scanned_too(tmp_path: Path) -> None:
+    """A build-it check's `{sql: ...}` between probe requests runs on a copy of the lesson database: the
+    guard reads it at load time like the rest of the pack's SQL."""
+    root = tmp_path / "behind"
+    (root / "databases").mkdir(parents=True)
+    (root / "starter").mkdir()
+    (root / "starter" / "app.py").write_text("from fastapi import FastAPI\napp = FastAPI()\n", encoding="utf-8")
+    (root / "pack.yaml").write_text(MANIFEST.replace("id: escape", "id: behind"), encoding="utf-8")
+    (root / "databases" / "01-behind.yaml").write_text(BEHIND, encoding="utf-8")
+    found = [(f"{p.line}:{p.col}", p.message.split(" (")[0]) for p in load_pack(root).errors]
+    assert found == [
+        (
+            where(BEHIND, '- {sql: "ATTACH', "ATTACH"),
+            "ATTACH is not allowed: it reaches files outside the lesson database",
+        )
+    ], found

@@ -28,16 +28,32 @@ from urllib.parse import quote
 
 from tutor.checks.base import CheckResult, shorten
 from tutor.checks.http_probe import prepared
-from tutor.pack.actions import HttpRequest
+from tutor.pack.actions import HttpRequest, SqlStep
 from tutor.pack.specs_code import CodeProbes
 
 
 @dataclass
 class Probe:
-    """One request (or a short sequence) both apps get; `words` says what it tries, for a learner."""
+    """One request (or a short sequence) both apps get; `words` says what it tries, for a learner. A
+    request whose method is SQL is a statement the checker runs on each app's own database instead."""
 
     words: str
     requests: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+
+
+SQL = "SQL"
+
+
+def _change_behind(app: Any, sql: str) -> None:
+    """Run `sql` on `app`'s own database copy, as another client of that database would."""
+    database = getattr(app, "spawned", {}).get("database")
+    if database is None:
+        return
+    connection = sqlite3.connect(database, timeout=5, isolation_level=None)
+    try:
+        connection.executescript(sql)
+    finally:
+        connection.close()
 
 
 @dataclass
@@ -48,6 +64,7 @@ class Answer:
     statements: int
     full_scans: tuple[str, ...]
     error: str | None = None
+    vm_steps: int = 0
 
     def body_text(self) -> str:
         return shorten(self.body.decode("utf-8", "replace"), 120) if self.body else "no body"
@@ -64,6 +81,7 @@ def _ask(app: Any, method: str, path: str, kwargs: dict[str, Any]) -> Answer:
         len(flow.statements),
         tuple(getattr(flow, "scanned_tables", ()) or ()),
         error,
+        int(getattr(flow, "vm_steps", 0) or 0),
     )
 
 
@@ -101,6 +119,10 @@ def _sequence_probes(spec: CodeProbes) -> Iterator[Probe]:
         requests: list[tuple[str, str, dict[str, Any]]] = []
         words = []
         for request in sequence:
+            if isinstance(request, SqlStep):
+                requests.append((SQL, request.sql, {}))
+                words.append(f"another client's `{shorten(request.sql, 60)}`")
+                continue
             path, kwargs = prepared(request, {})
             requests.append((request.method, path, kwargs))
             words.append(f"{request.method} {path}")
@@ -147,6 +169,12 @@ def _json(body: bytes) -> Any:
         return None
 
 
+VM_FACTOR = 3.0
+"""`vm_steps` without a factor: at most three times the reference's work (plans differ; rows read should not)."""
+VM_SLACK = 100
+"""...and never less than the reference's plus this many steps, so a tiny request is not judged on noise."""
+
+
 def _difference(compare: list[str], mine: Answer, theirs: Answer) -> str | None:
     """The first way the learner's answer differs from the reference's, in words; None when they agree."""
     for item in compare:
@@ -171,6 +199,26 @@ def _difference(compare: list[str], mine: Answer, theirs: Answer) -> str | None:
                 return (
                     f"your app ran {mine.statements} SQL statement{'s' if mine.statements != 1 else ''}; "
                     f"a correct app needs {theirs.statements}"
+                )
+        if name == "json" and 200 <= theirs.status < 300:
+            from tutor.checks.http_match import MISSING, json_path
+
+            a, b = _json(mine.body), _json(theirs.body)
+            got = json_path(a, argument) if a is not None else MISSING
+            want = json_path(b, argument) if b is not None else MISSING
+            if got != want:
+                shown = "nothing" if got is MISSING else shorten(json.dumps(got), 100)
+                right = "nothing" if want is MISSING else shorten(json.dumps(want), 100)
+                return f"your app's {argument} is {shown}; a correct app's is {right}"
+        if name == "vm_steps":
+            # Work, not wording: a query that reads every row and lets Python keep a page costs as many
+            # steps as rows; LIMIT stops early. The slack absorbs the harness's grain and small plans.
+            factor = float(argument) if argument else VM_FACTOR
+            limit = max(theirs.vm_steps * factor, theirs.vm_steps + VM_SLACK)
+            if mine.vm_steps > limit:
+                return (
+                    f"your app made SQLite do about {mine.vm_steps:,} steps of work for this request; a correct "
+                    f"app needs about {theirs.vm_steps:,} (it reads only the rows it answers with)"
                 )
         if name == "full_scans":
             extra = sorted(set(mine.full_scans) - set(theirs.full_scans))
@@ -197,6 +245,10 @@ def run_probes(spec: CodeProbes, code: Any, seed: int) -> CheckResult | None:
     with code.start_app() as mine, code.start_reference(spec.reference) as theirs:
         for probe in probes:
             for method, path, kwargs in probe.requests:
+                if method == SQL:
+                    _change_behind(mine, path)
+                    _change_behind(theirs, path)
+                    continue
                 learner = _ask(mine, method, path, dict(kwargs))
                 reference = _ask(theirs, method, path, dict(kwargs))
                 difference = _difference(spec.compare, learner, reference)

@@ -134,6 +134,8 @@ class Flow:
     statements: list[str] = field(default_factory=list)
     full_scans: list[list[str]] = field(default_factory=list)
     error: dict[str, Any] | None = None
+    vm_steps: int = 0
+    """SQLite VM instructions the request's statements ran (to the harness's grain, VM_TICK)."""
 
     @property
     def scanned_tables(self) -> list[str]:
@@ -553,6 +555,7 @@ class LearnerApp:
                     [s["sql"] for s in event["statements"]],
                     [s["full_scans"] for s in event["statements"]],
                     event.get("error"),
+                    int(event.get("vm_steps") or 0),
                 )
                 break
         if flow.error and flow.error.get("type") == "limit":

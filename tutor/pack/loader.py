@@ -561,6 +561,10 @@ def _sql_fields(model: BaseModel, path: DataPath) -> Iterator[tuple[DataPath, st
                     yield (*path, name, i), item
                 elif isinstance(item, BaseModel):
                     yield from _sql_fields(item, (*path, name, i))
+                elif isinstance(item, list):  # a list of sequences (probes' `sequences`)
+                    for j, inner in enumerate(item):
+                        if isinstance(inner, BaseModel):
+                            yield from _sql_fields(inner, (*path, name, i, j))
         elif isinstance(value, BaseModel):
             yield from _sql_fields(value, (*path, name))
 

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from tutor.pack.actions import HttpMethod, HttpRequest
+from tutor.pack.actions import HttpMethod, HttpRequest, SqlStep
 from tutor.pack.base import Model, NonEmpty, PackPath
 from tutor.pack.specs_http import ResponseExpect
 
@@ -183,18 +183,22 @@ class CodeProbes(Model):
     seed: int = Field(default=1, description="Which ids and values are chosen: the same every run.")
     ids: IdProbes | None = None
     params: list[ParamProbes] = Field(default_factory=list)
-    sequences: list[list[HttpRequest]] = Field(
+    sequences: list[list[HttpRequest | SqlStep]] = Field(
         default_factory=list,
-        description="Requests sent in order to both apps (a write, then a read of another id), each response compared.",
+        description="Requests sent in order to both apps (a write, then a read of another id), each response "
+        "compared. A `{sql: ...}` item runs that SQL on each app's own database between two requests, as another "
+        "client would (a book added behind the app's back): an app that serves a copy it read at start-up shows it.",
     )
     tokens: TokenProbes | None = None
     login: LoginProbes | None = None
     compare: list[CompareItem] = Field(
         default_factory=lambda: ["status"],
         description="What must agree with the reference app: `status`, `body` (as JSON when it is JSON, when the "
-        "reference answers 2xx), "
+        "reference answers 2xx), `json:PATH` (one part of a JSON body, such as `json:items`, when the reference "
+        "answers 2xx: the rest may differ, an opaque cursor for one), "
         "`header:NAME` (present in one, present in the other), `sql_statements` (at most the reference's, or "
-        "twice it with `sql_statements:2`), `full_scans` (none the reference does not do).",
+        "twice it with `sql_statements:2`), `full_scans` (none the reference does not do), `vm_steps` (the SQLite "
+        "work a request causes: at most three times the reference's, or N times with `vm_steps:N`).",
     )
 
     @model_validator(mode="after")
@@ -203,10 +207,21 @@ class CodeProbes(Model):
             raise ValueError("give at least one of `ids`, `params`, `sequences`, `tokens`, `login`")
         for item in self.compare:
             name = item.partition(":")[0]
-            if name not in ("status", "body", "header", "sql_statements", "full_scans"):
+            if name not in ("status", "body", "json", "header", "sql_statements", "full_scans", "vm_steps"):
                 raise ValueError(
-                    f"`compare` item '{item}' is not status, body, header:NAME, sql_statements[:N] or full_scans"
+                    f"`compare` item '{item}' is not status, body, json:PATH, header:NAME, sql_statements[:N], "
+                    "full_scans or vm_steps[:N]"
                 )
+            if name in ("json", "header") and not item.partition(":")[2].strip():
+                raise ValueError(f"`compare` item '{item}' needs what to compare after the ':' ({name}:...)")
+            argument = item.partition(":")[2]
+            if name in ("sql_statements", "vm_steps") and argument:
+                try:
+                    ok = float(argument) >= 1
+                except ValueError:
+                    ok = False
+                if not ok:
+                    raise ValueError(f"`compare` item '{item}': the factor after ':' is a number, 1 or more")
         return self
 
 
