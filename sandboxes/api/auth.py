@@ -43,6 +43,16 @@ def bearer_challenge(error: str | None = None, description: str | None = None) -
     return "Bearer " + ", ".join(params)
 
 
+def _unsigned(token: str) -> bool:
+    """Whether a token's header names the algorithm `none` (in any case)."""
+    try:
+        part = token.split(".")[0]
+        header = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except (ValueError, TypeError, RecursionError):
+        return False
+    return isinstance(header, dict) and str(header.get("alg", "")).lower() == "none"
+
+
 @dataclass
 class User:
     username: str
@@ -57,6 +67,9 @@ class Principal:
     role: str
     via: str  # "bearer" | "cookie"
     jti: str | None = None
+    alg: str | None = None
+    """How a bearer token was verified: "HS256" (its signature, with the server's key), or "none" when
+    the weak mode `accept_alg_none` trusted it unsigned."""
 
 
 @dataclass
@@ -426,7 +439,8 @@ class AuthService:
                     "the access token was revoked (logged out)",
                     headers={"WWW-Authenticate": bearer_challenge("invalid_token", "the token was revoked")},
                 )
-            return Principal(str(claims.get("sub")), str(claims.get("role", "user")), "bearer", claims.get("jti"))
+            alg = "none" if _unsigned(token.strip()) else "HS256"  # only the weak mode lets an unsigned one through
+            return Principal(str(claims.get("sub")), str(claims.get("role", "user")), "bearer", claims.get("jti"), alg)
         sid = cookies.get(SESSION_COOKIE)
         if sid and self.settings.cookie_sessions:
             username = self.sessions.get(sid)

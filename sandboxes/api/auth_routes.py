@@ -157,7 +157,10 @@ def auth_routes(state: State) -> list[Route]:
             raise ApiError(
                 403, f"'{principal.username}' is logged in but has role '{principal.role}'; this needs role 'admin'"
             )
-        return json_response({"message": "welcome, admin", "users": sorted(auth.users)}, headers=PERSONAL)
+        body: dict[str, Any] = {"message": "welcome, admin", "users": sorted(auth.users)}
+        if principal.alg is not None:
+            body["token_alg"] = principal.alg  # "none": the weak mode let an unsigned token in
+        return json_response(body, headers=PERSONAL)
 
     routes = [
         Route("/auth/register", register, methods=["POST"]),

@@ -140,6 +140,30 @@ def test_weak_modes_switch_off_and_on(db: Path) -> None:
         api.stop()
 
 
+def test_the_admin_page_says_how_the_token_was_verified(db: Path) -> None:
+    """A forged admin token signed with the cracked key and an unsigned one let in by the weak mode both
+    get 200: `token_alg` tells them apart, so a lesson can ask for the signed one even when the learner
+    switched `accept_alg_none` back on."""
+    weak = {"accept_alg_none": True, "guessable_secret": True, "switchable": True}
+    api = ApiSandbox.start(_settings(weak), database=db)
+    try:
+        far = int(time.time()) + 3600
+        claims = {"sub": "eve", "role": "admin", "exp": far}
+        with _client(api) as c:
+            for alg in ("none", "NONE", "nOnE"):
+                token = _unsigned(claims).replace(
+                    base64.urlsafe_b64encode(b'{"alg": "none", "typ": "JWT"}').decode().rstrip("="),
+                    base64.urlsafe_b64encode(json.dumps({"alg": alg}).encode()).decode().rstrip("="),
+                )
+                let_in = c.get("/auth/admin", headers={"Authorization": f"Bearer {token}"})
+                assert let_in.status_code == 200 and let_in.json()["token_alg"] == "none", alg
+            signed = jwt.encode(claims, "secret", algorithm="HS256")
+            verified = c.get("/auth/admin", headers={"Authorization": f"Bearer {signed}"})
+            assert verified.status_code == 200 and verified.json()["token_alg"] == "HS256"
+    finally:
+        api.stop()
+
+
 def test_no_switch_unless_switchable(db: Path) -> None:
     api = ApiSandbox.start(_settings({"accept_alg_none": True}), database=db)
     try:
