@@ -215,6 +215,26 @@ def test_cookie_session(secured: ApiSandbox) -> None:
         assert c.get("/auth/me").status_code == 401
 
 
+def test_a_caller_without_credentials_is_told_which_this_api_takes(secured: ApiSandbox, db: Path) -> None:
+    """With cookie sessions the session cookie is a way in too, and the 401 says so; without them it
+    names the Bearer token only, on /auth/me and on a resource alike."""
+    with _client(secured) as c:
+        for path in ("/auth/me", "/v1/books"):
+            refused = c.get(path) if path == "/auth/me" else c.post(path, json={"title": "x", "year": 2000})
+            assert refused.status_code == 401, path
+            assert refused.json()["detail"] == (
+                "log in first: send 'Authorization: Bearer <access token>' or the session cookie the login set"
+            ), path
+    tokens_only = {k: v for k, v in AUTH.items() if k != "cookie_sessions"}
+    api = ApiSandbox.start(settings(auth=tokens_only), database=db)
+    try:
+        with _client(api) as c:
+            detail = c.get("/auth/me").json()["detail"]
+            assert detail == "log in first: send 'Authorization: Bearer <access token>'"
+    finally:
+        api.stop()
+
+
 def test_weak_modes_only_when_asked(db: Path) -> None:
     weak = dict(AUTH, weak={"accept_alg_none": True, "guessable_secret": True, "skip_expiry": True})
     api = ApiSandbox.start(settings(auth=weak), database=db)
