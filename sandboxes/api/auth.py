@@ -367,7 +367,7 @@ class AuthService:
         # waited). A negative leeway of that offset makes PyJWT's `exp <= now - leeway` read
         # `exp <= lesson now`, so expiry is still PyJWT's own check. `iat` is not checked for being in
         # the future (RFC 7519 §4.1.6 gives it no such rule; with the lesson clock ahead it would be).
-        options: dict[str, Any] = {"require": ["exp", "sub"], "verify_iat": False}
+        options: dict[str, Any] = {"require": ["exp", "sub"], "verify_iat": False, "verify_nbf": False}
         if self.weak["skip_expiry"]:
             options["verify_exp"] = False  # WEAK MODE: expired tokens still work
         try:
@@ -410,7 +410,27 @@ class AuthService:
                 "the access token is not a valid JWT: expected three base64url parts, header.payload.signature",
                 headers={"WWW-Authenticate": bearer_challenge("invalid_token", "malformed token")},
             ) from exc
+        self._check_not_before(claims)
         return claims
+
+    def _check_not_before(self, claims: dict[str, Any]) -> None:
+        """`nbf` (RFC 7519 §4.1.5) against the lesson clock: PyJWT's own check would compare it with the
+        wall clock moved the wrong way by the negative leeway that serves `exp`."""
+        if "nbf" not in claims:
+            return
+        nbf = claims["nbf"]
+        if isinstance(nbf, bool) or not isinstance(nbf, (int, float)):
+            raise ApiError(
+                401,
+                "the access token's 'nbf' claim is not a number of seconds",
+                headers={"WWW-Authenticate": bearer_challenge("invalid_token", "malformed token")},
+            )
+        if nbf > self.clock.now():
+            raise ApiError(
+                401,
+                "the access token is not valid yet: its 'nbf' (not before) time has not come",
+                headers={"WWW-Authenticate": bearer_challenge("invalid_token", "the token is not valid yet")},
+            )
 
     def authenticate(self, headers: Any, cookies: dict[str, str]) -> Principal | None:
         """Who is asking: None when no credentials were sent; ApiError(401) when they are bad."""

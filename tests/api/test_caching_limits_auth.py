@@ -235,6 +235,31 @@ def test_a_caller_without_credentials_is_told_which_this_api_takes(secured: ApiS
         api.stop()
 
 
+def test_not_before_is_judged_by_the_lesson_clock(db: Path) -> None:
+    """A token whose `nbf` has not come is refused as such (not as a malformed JWT), and `nbf` follows
+    the lesson clock as `exp` does."""
+    api = ApiSandbox.start(settings(auth=AUTH), database=db)
+    try:
+        secret = api.app.state.auth.secret
+        now = int(time.time())
+        with _client(api) as c:
+
+            def me(claims: dict) -> httpx.Response:
+                token = jwt.encode({"sub": "bob", "role": "reader", "exp": now + 86400, **claims}, secret, "HS256")
+                return c.get("/auth/me", headers={"Authorization": f"Bearer {token}"})
+
+            early = me({"nbf": now + 3600})
+            assert early.status_code == 401
+            assert early.json()["detail"].startswith("the access token is not valid yet")
+            assert 'error="invalid_token"' in early.headers["www-authenticate"]
+            assert me({"nbf": "soon"}).status_code == 401
+            assert c.post("/_sandbox/clock", json={"advance": 3601}).status_code == 200
+            assert me({"nbf": now + 3600}).status_code == 200
+            assert me({"nbf": now + 3000}).status_code == 200  # in the lesson's past, after the wall clock's now
+    finally:
+        api.stop()
+
+
 def test_weak_modes_only_when_asked(db: Path) -> None:
     weak = dict(AUTH, weak={"accept_alg_none": True, "guessable_secret": True, "skip_expiry": True})
     api = ApiSandbox.start(settings(auth=weak), database=db)
