@@ -7,7 +7,7 @@ import time
 
 import jwt
 from fastapi import FastAPI, Header, HTTPException
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 app = FastAPI()
 SECRET = "lesson-secret-change-me-in-production-0123456789"
@@ -28,8 +28,9 @@ USERS = {
 
 
 class Login(BaseModel):
-    username: str
-    password: str
+    # Bounded: a megabyte of "password" is refused before any hashing (422).
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
 
 
 @app.post("/login")
