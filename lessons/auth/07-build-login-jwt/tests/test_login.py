@@ -44,3 +44,9 @@ def test_same_time():
         unknown.append(time.perf_counter() - started)
     quick, slow = statistics.median(unknown) * 1000, statistics.median(known) * 1000
     assert quick >= 0.25 * slow, f"an unknown user was refused in {quick:.0f} ms, a wrong password in {slow:.0f} ms"
+
+
+def test_bounded_input():
+    """A password of 100,000 characters must be refused before it is hashed (422 or 400): a login must not do unbounded work for whoever asks."""
+    huge = login("ada", "x" * 100_000)
+    assert huge.status_code in (400, 422), f"a 100,000-character password got {huge.status_code}"
