@@ -4,8 +4,8 @@ import time
 
 import jwt
 from argon2 import PasswordHasher
-from argon2.profiles import RFC_9106_LOW_MEMORY
 from argon2.exceptions import VerificationError
+from argon2.profiles import RFC_9106_LOW_MEMORY
 from fastapi import FastAPI, Header, HTTPException
 from pydantic import BaseModel, Field
 

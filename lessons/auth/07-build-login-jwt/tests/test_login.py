@@ -3,9 +3,8 @@
 import statistics
 import time
 
-from fastapi.testclient import TestClient
-
 import app
+from fastapi.testclient import TestClient
 
 client = TestClient(app.app)
 
@@ -15,7 +14,8 @@ def login(username: str, password: str):
 
 
 def test_same_answer():
-    """A wrong password and an unknown username must get the very same answer, status, body and headers: any difference tells an attacker which usernames exist."""
+    """A wrong password and an unknown username must get the very same answer, status, body and
+    headers: any difference tells an attacker which usernames exist."""
     wrong = login("ada", "not her password")
     unknown = login("mallory", "not her password")
     assert wrong.status_code == 401, f"a wrong password for ada got {wrong.status_code}, not 401"
@@ -33,7 +33,8 @@ def test_a_challenge_with_every_401():
 
 
 def test_same_time():
-    """An unknown username must take about as long to refuse as a wrong password: check the password against a dummy hash, so the time of the answer does not tell which usernames exist."""
+    """An unknown username must take about as long to refuse as a wrong password: check the password
+    against a dummy hash, so the time of the answer does not tell which usernames exist."""
     known, unknown = [], []
     for attempt in range(3):
         started = time.perf_counter()
@@ -47,6 +48,7 @@ def test_same_time():
 
 
 def test_bounded_input():
-    """A password of 100,000 characters must be refused before it is hashed (422 or 400): a login must not do unbounded work for whoever asks."""
+    """A password of 100,000 characters must be refused before it is hashed (422 or 400): a login must
+    not do unbounded work for whoever asks."""
     huge = login("ada", "x" * 100_000)
     assert huge.status_code in (400, 422), f"a 100,000-character password got {huge.status_code}"

@@ -20,7 +20,8 @@ def test_argon2id():
 
 
 def test_slow_on_purpose():
-    """hash_password must cost at least OWASP's minimum for argon2id (19 MiB of memory and 2 passes, or an equally strong pair from its table): a cheap hash lets an attacker try guesses by the billion."""
+    """hash_password must cost at least OWASP's minimum for argon2id (19 MiB of memory and 2 passes, or
+    an equally strong pair from its table): a cheap hash lets an attacker try guesses by the billion."""
     stored = app.hash_password("correct horse battery")
     found = re.match(r"\$argon2id\$v=\d+\$m=(\d+),t=(\d+),p=(\d+)\$", stored)
     assert found, f"not an argon2id hash string: {stored[:40]}"

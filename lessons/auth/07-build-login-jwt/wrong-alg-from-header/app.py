@@ -55,7 +55,12 @@ def caller(authorization: str | None) -> dict:
     if scheme.lower() != "bearer" or not token.strip():
         raise HTTPException(status_code=401, detail="log in first", headers={"WWW-Authenticate": "Bearer"})
     try:
-        return jwt.decode(token.strip(), SECRET, algorithms=[jwt.get_unverified_header(token.strip())["alg"]], options={"require": ["exp", "sub"]})
+        return jwt.decode(
+            token.strip(),
+            SECRET,
+            algorithms=[jwt.get_unverified_header(token.strip())["alg"]],
+            options={"require": ["exp", "sub"]},
+        )
     except jwt.InvalidTokenError:
         raise HTTPException(
             status_code=401, detail="token not valid", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
