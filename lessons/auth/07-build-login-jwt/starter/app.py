@@ -1,8 +1,10 @@
 """Log in with a password, get a token, and let only admins read the report.
 
 Two users exist, made when the app starts: ada (admin) and bob (reader); both passwords are below.
+The signing key comes from the environment variable JWT_KEY, which the tutor sets for your app.
 """
 
+import os
 import time
 
 import jwt
@@ -10,7 +12,7 @@ from fastapi import FastAPI, Header, HTTPException
 from pydantic import BaseModel, Field
 
 app = FastAPI()
-SECRET = "lesson-secret-change-me-in-production-0123456789"
+SECRET = os.environ["JWT_KEY"]  # the deployment's signing key, never in the code; a missing key stops the start
 
 
 def hash_password(password: str) -> str:

@@ -1,5 +1,6 @@
 """Log in with a password hashed by argon2, get a signed token, and let only admins read the report."""
 
+import os
 import time
 
 import jwt
@@ -9,7 +10,7 @@ from fastapi import FastAPI, Header, HTTPException
 from pydantic import BaseModel, Field
 
 app = FastAPI()
-SECRET = "lesson-secret-change-me-in-production-0123456789"
+SECRET = os.environ["JWT_KEY"]  # the deployment's signing key, never in the code; a missing key stops the start
 hasher = PasswordHasher()  # argon2id, 64 MiB, 3 passes, 4 lanes: above OWASP's minimum
 
 
