@@ -355,7 +355,9 @@ class AuthService:
 
         if self.weak["accept_alg_none"]:
             try:
-                header_b64, payload_b64 = token.split(".")[:2]
+                # An unsigned JWT is `header.payload.`, its third part empty (RFC 7519 §6.1); a string
+                # of two parts is no JWT at all, and PyJWT below refuses it as malformed.
+                header_b64, payload_b64, _signature = token.split(".")
                 header = json.loads(base64.urlsafe_b64decode(header_b64 + "=" * (-len(header_b64) % 4)))
                 if isinstance(header, dict) and str(header.get("alg", "")).lower() == "none":
                     payload = json.loads(base64.urlsafe_b64decode(payload_b64 + "=" * (-len(payload_b64) % 4)))

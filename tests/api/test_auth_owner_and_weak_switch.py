@@ -239,3 +239,22 @@ def test_cookie_session_expires_on_the_server_and_logout_is_told_apart(db: Path)
             assert late.json()["detail"] == "the session expired on the server; log in again"
     finally:
         api.stop()
+
+
+def test_an_unsigned_token_keeps_its_three_parts(db: Path) -> None:
+    """The weak mode trusts an unsigned token, `header.payload.` with an empty third part (RFC 7519
+    section 6.1), and nothing shorter: a two-part string is not a JWT, so it gets the same "three base64url
+    parts" refusal whether or not the algorithm is pinned."""
+    api = ApiSandbox.start(_settings({"accept_alg_none": True, "switchable": True}), database=db)
+    try:
+        token = _unsigned({"sub": "eve", "role": "admin", "exp": int(time.time()) + 3600})
+        assert token.endswith(".") and token.count(".") == 2
+        with _client(api) as c:
+            assert c.get("/auth/admin", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+            for pinned in (False, True):
+                c.put("/_sandbox/auth", json={"accept_alg_none": not pinned})
+                short = c.get("/auth/admin", headers={"Authorization": f"Bearer {token[:-1]}"})
+                assert short.status_code == 401, pinned
+                assert "three base64url parts" in short.json()["detail"], pinned
+    finally:
+        api.stop()
