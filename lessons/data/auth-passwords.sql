@@ -64,3 +64,5 @@ INSERT INTO accounts VALUES (5, 'eva', '$argon2i$v=19$m=65536,t=3,p=4$ULcZdqXyI4
 INSERT INTO accounts VALUES (6, 'femi', '7d56d6b0e0a4c4ff206f78f43ebdb81c');
 INSERT INTO accounts VALUES (7, 'gus', '$argon2id$v=19$m=65536,t=3,p=4$YTINg40xCN7mXfsci89WYw$YPdlDjKHwP9HoHJmLd9bttSQw+AiUXI1AO2ja0RNSyo');
 INSERT INTO accounts VALUES (8, 'hana', '$2b$12$usg04oKHG0972to9e.N86eFW8ZO7JKAPqiMHGJIcjX2N4GlXO5nRS');
+INSERT INTO accounts VALUES (9, 'ines', '$argon2id$v=19$m=65536,t=2,p=4$SD0T9sJlndlWthqfoKXfnQ$tQIvYRQ4dnBG+mjk3xJWmEHAzICBZyu30P3cliTEVGk');
+INSERT INTO accounts VALUES (10, 'jon', '$argon2id$v=19$m=65536,t=3,p=1$IO5TSC479hRs1wsW919wPA$XUQToSUg/pGqfss3SwqPHG0CLG0GoaKv4Q1IhFBXyfM');

@@ -43,12 +43,22 @@ def bearer_challenge(error: str | None = None, description: str | None = None) -
     return "Bearer " + ", ".join(params)
 
 
+def _unsigned(token: str) -> bool:
+    """Whether a token's header names the algorithm `none` (in any case)."""
+    try:
+        part = token.split(".")[0]
+        header = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except (ValueError, TypeError, RecursionError):
+        return False
+    return isinstance(header, dict) and str(header.get("alg", "")).lower() == "none"
+
+
 @dataclass
 class User:
     username: str
     role: str
     password_hash: str | None = None
-    seed_password: str | None = None  # hashed on first use, so starting the sandbox stays fast
+    """None for an account the lesson seeds: its hash is made when the sandbox is built (`hash_seeded`)."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,9 @@ class Principal:
     role: str
     via: str  # "bearer" | "cookie"
     jti: str | None = None
+    alg: str | None = None
+    """How a bearer token was verified: "HS256" (its signature, with the server's key), or "none" when
+    the weak mode `accept_alg_none` trusted it unsigned."""
 
 
 @dataclass
@@ -89,13 +102,18 @@ class AuthService:
 
         self._hasher = PasswordHasher()
         self._lock = threading.Lock()
-        self._dummy_hash: str | None = None
+        self._seeded: dict[str, str] = {}
+        """username -> argon2id hash of each account the lesson seeds, and "" -> the dummy hash an unknown
+        user's password is checked against. Made once, when the sandbox is built; not part of the
+        snapshot (it never changes), so a restored snapshot finds it whole."""
+        self._hashed = threading.Event()
+        self._hashing: threading.Thread | None = None
         weak = self.settings.weak
         self.weak: dict[str, bool] = {name: bool(weak and getattr(weak, name)) for name in WEAK_MODES}
         """The weak modes in force now; a lesson with `weak.switchable` lets the learner change them."""
         self.secret = GUESSABLE_SECRET if self.weak["guessable_secret"] else secrets.token_urlsafe(32)
         for seed in self.settings.users:
-            self.users[seed.username] = User(seed.username, seed.role, seed_password=seed.password)
+            self.users[seed.username] = User(seed.username, seed.role)
 
     @property
     def weak_modes(self) -> list[str]:
@@ -140,12 +158,40 @@ class AuthService:
             self.secret = memory["secret"]
 
     # -- passwords ---------------------------------------------------------------------------
-    def _hash_of(self, user: User) -> str:
-        if user.password_hash is None and user.seed_password is not None:
-            user.password_hash = self._hasher.hash(user.seed_password)
-            user.seed_password = None
-        assert user.password_hash is not None
-        return user.password_hash
+    def hash_seeded(self) -> None:
+        """Hash the seeded accounts' passwords and the dummy hash, in a thread of its own: the sandbox
+        calls it once it serves, so its start stays quick. Every login waits until it is done, a known
+        account's and an unknown user's alike, so no login is slower for having never been tried (a
+        first failed login that paid a hash of its own would tell which usernames exist)."""
+        with self._lock:
+            if self._hashing is not None:
+                return
+            passwords = {seed.username: seed.password for seed in self.settings.users}
+            self._hashing = threading.Thread(
+                target=self._hash_all, args=(passwords,), name="auth-seeded-hashes", daemon=True
+            )
+        self._hashing.start()
+
+    def _hash_all(self, passwords: dict[str, str]) -> None:
+        try:
+            self._seeded[""] = self._hasher.hash(secrets.token_hex(16))
+            for username, password in passwords.items():
+                self._seeded[username] = self._hasher.hash(password)
+        finally:
+            self._hashed.set()
+
+    def _seeded_hashes(self) -> dict[str, str]:
+        self.hash_seeded()  # an app built without the sandbox server (a test client) hashes here
+        self._hashed.wait()
+        return self._seeded
+
+    def _hash_of(self, user: User | None) -> str | None:
+        """The stored hash of `user`'s password; None for no such user (or one whose sign-up is still
+        being hashed)."""
+        seeded = self._seeded_hashes()
+        if user is None:
+            return None
+        return user.password_hash if user.password_hash is not None else seeded.get(user.username)
 
     def register(self, username: str, password: str, role: str = "user") -> User:
         problems = []
@@ -207,15 +253,14 @@ class AuthService:
         from argon2.exceptions import VerificationError, VerifyMismatchError
 
         user = self.users.get(username)
-        if user is None or (user.password_hash is None and user.seed_password is None):
+        stored = self._hash_of(user)
+        if user is None or stored is None:
             # Same work as a real check, so response time does not tell which usernames exist.
-            if self._dummy_hash is None:
-                self._dummy_hash = self._hasher.hash(secrets.token_hex(8))
             with contextlib.suppress(VerifyMismatchError, VerificationError):
-                self._hasher.verify(self._dummy_hash, password)
+                self._hasher.verify(self._seeded_hashes()[""], password)
             raise ApiError(401, "wrong username or password", headers={"WWW-Authenticate": bearer_challenge()})
         try:
-            self._hasher.verify(self._hash_of(user), password)
+            self._hasher.verify(stored, password)
         except (VerifyMismatchError, VerificationError) as exc:
             raise ApiError(401, "wrong username or password", headers={"WWW-Authenticate": bearer_challenge()}) from exc
         return user
@@ -310,7 +355,9 @@ class AuthService:
 
         if self.weak["accept_alg_none"]:
             try:
-                header_b64, payload_b64 = token.split(".")[:2]
+                # An unsigned JWT is `header.payload.`, its third part empty (RFC 7519 §6.1); a string
+                # of two parts is no JWT at all, and PyJWT below refuses it as malformed.
+                header_b64, payload_b64, _signature = token.split(".")
                 header = json.loads(base64.urlsafe_b64decode(header_b64 + "=" * (-len(header_b64) % 4)))
                 if isinstance(header, dict) and str(header.get("alg", "")).lower() == "none":
                     payload = json.loads(base64.urlsafe_b64decode(payload_b64 + "=" * (-len(payload_b64) % 4)))
@@ -322,7 +369,7 @@ class AuthService:
         # waited). A negative leeway of that offset makes PyJWT's `exp <= now - leeway` read
         # `exp <= lesson now`, so expiry is still PyJWT's own check. `iat` is not checked for being in
         # the future (RFC 7519 §4.1.6 gives it no such rule; with the lesson clock ahead it would be).
-        options: dict[str, Any] = {"require": ["exp", "sub"], "verify_iat": False}
+        options: dict[str, Any] = {"require": ["exp", "sub"], "verify_iat": False, "verify_nbf": False}
         if self.weak["skip_expiry"]:
             options["verify_exp"] = False  # WEAK MODE: expired tokens still work
         try:
@@ -365,7 +412,27 @@ class AuthService:
                 "the access token is not a valid JWT: expected three base64url parts, header.payload.signature",
                 headers={"WWW-Authenticate": bearer_challenge("invalid_token", "malformed token")},
             ) from exc
+        self._check_not_before(claims)
         return claims
+
+    def _check_not_before(self, claims: dict[str, Any]) -> None:
+        """`nbf` (RFC 7519 §4.1.5) against the lesson clock: PyJWT's own check would compare it with the
+        wall clock moved the wrong way by the negative leeway that serves `exp`."""
+        if "nbf" not in claims:
+            return
+        nbf = claims["nbf"]
+        if isinstance(nbf, bool) or not isinstance(nbf, (int, float)):
+            raise ApiError(
+                401,
+                "the access token's 'nbf' claim is not a number of seconds",
+                headers={"WWW-Authenticate": bearer_challenge("invalid_token", "malformed token")},
+            )
+        if nbf > self.clock.now():
+            raise ApiError(
+                401,
+                "the access token is not valid yet: its 'nbf' (not before) time has not come",
+                headers={"WWW-Authenticate": bearer_challenge("invalid_token", "the token is not valid yet")},
+            )
 
     def authenticate(self, headers: Any, cookies: dict[str, str]) -> Principal | None:
         """Who is asking: None when no credentials were sent; ApiError(401) when they are bad."""
@@ -394,7 +461,8 @@ class AuthService:
                     "the access token was revoked (logged out)",
                     headers={"WWW-Authenticate": bearer_challenge("invalid_token", "the token was revoked")},
                 )
-            return Principal(str(claims.get("sub")), str(claims.get("role", "user")), "bearer", claims.get("jti"))
+            alg = "none" if _unsigned(token.strip()) else "HS256"  # only the weak mode lets an unsigned one through
+            return Principal(str(claims.get("sub")), str(claims.get("role", "user")), "bearer", claims.get("jti"), alg)
         sid = cookies.get(SESSION_COOKIE)
         if sid and self.settings.cookie_sessions:
             username = self.sessions.get(sid)

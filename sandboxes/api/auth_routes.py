@@ -38,6 +38,13 @@ def current_principal(state: State, request: Request) -> Any:
     return principal
 
 
+def login_first(state: State) -> ApiError:
+    """401 for a caller who sent no credentials, naming the ones this API takes."""
+    cookies = state.auth is not None and state.auth.settings.cookie_sessions
+    what = "'Authorization: Bearer <access token>'" + (" or the session cookie the login set" if cookies else "")
+    return ApiError(401, f"log in first: send {what}", headers={"WWW-Authenticate": bearer_challenge()})
+
+
 def _credentials(data: Any) -> tuple[str, str]:
     if not isinstance(data, dict):
         raise ApiError(422, 'send a JSON object: {"username": ..., "password": ...}')
@@ -60,11 +67,7 @@ def auth_routes(state: State) -> list[Route]:
     def need_login(request: Request) -> Any:
         principal = current_principal(state, request)
         if principal is None:
-            raise ApiError(
-                401,
-                "log in first: send 'Authorization: Bearer <access token>'",
-                headers={"WWW-Authenticate": bearer_challenge()},
-            )
+            raise login_first(state)
         return principal
 
     def tokens(user: Any) -> tuple[dict[str, Any], dict[str, str]]:
@@ -157,7 +160,10 @@ def auth_routes(state: State) -> list[Route]:
             raise ApiError(
                 403, f"'{principal.username}' is logged in but has role '{principal.role}'; this needs role 'admin'"
             )
-        return json_response({"message": "welcome, admin", "users": sorted(auth.users)}, headers=PERSONAL)
+        body: dict[str, Any] = {"message": "welcome, admin", "users": sorted(auth.users)}
+        if principal.alg is not None:
+            body["token_alg"] = principal.alg  # "none": the weak mode let an unsigned token in
+        return json_response(body, headers=PERSONAL)
 
     routes = [
         Route("/auth/register", register, methods=["POST"]),

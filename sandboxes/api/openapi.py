@@ -432,7 +432,16 @@ def spec(settings: ApiSettings, state: Any = None) -> dict[str, Any]:
                 "summary": "Admins only",
                 "security": [{"bearer": []}],
                 "responses": {
-                    "200": _ok("Welcome", {"type": "object", "properties": {"users": {"type": "array"}}}),
+                    "200": _ok(
+                        "Welcome",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "users": {"type": "array"},
+                                "token_alg": {"enum": ["HS256", "none"]},
+                            },
+                        },
+                    ),
                     "401": unauthorized,
                     "403": _problem("Logged in without role 'admin'", pj),
                     **limited,

@@ -18,8 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandboxes.api.auth import bearer_challenge
-from sandboxes.api.auth_routes import current_principal
+from sandboxes.api.auth_routes import current_principal, login_first
 from sandboxes.api.caching import etag_matches, etag_of, not_modified_since, personal_cache_control
 from sandboxes.api.conditional import check_write
 from sandboxes.api.database import Column, Database
@@ -135,11 +134,7 @@ class ResourceApi:
         principal = current_principal(self.state, request)
         request.state.principal = principal
         if principal is None:
-            raise ApiError(
-                401,
-                "log in first: this endpoint needs an access token or a session",
-                headers={"WWW-Authenticate": bearer_challenge()},
-            )
+            raise login_first(self.state)
         if write and self.r.write_role and principal.role != self.r.write_role:
             trace = trace_of(request.scope)
             if trace:

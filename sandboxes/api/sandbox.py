@@ -69,6 +69,8 @@ class ApiSandbox:
             raise SandboxStartError(f"the sandbox API could not be built from the lesson: {exc}") from exc
         server = ThreadedServer(app, host, port)
         server.start()
+        if app.state.auth is not None:
+            app.state.auth.hash_seeded()  # the seeded accounts' hashes, made now rather than at a first login
         return cls(settings, app, server, recorder)
 
     # -- state -----------------------------------------------------------------------------------

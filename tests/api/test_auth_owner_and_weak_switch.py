@@ -140,6 +140,30 @@ def test_weak_modes_switch_off_and_on(db: Path) -> None:
         api.stop()
 
 
+def test_the_admin_page_says_how_the_token_was_verified(db: Path) -> None:
+    """A forged admin token signed with the cracked key and an unsigned one let in by the weak mode both
+    get 200: `token_alg` tells them apart, so a lesson can ask for the signed one even when the learner
+    switched `accept_alg_none` back on."""
+    weak = {"accept_alg_none": True, "guessable_secret": True, "switchable": True}
+    api = ApiSandbox.start(_settings(weak), database=db)
+    try:
+        far = int(time.time()) + 3600
+        claims = {"sub": "eve", "role": "admin", "exp": far}
+        with _client(api) as c:
+            for alg in ("none", "NONE", "nOnE"):
+                token = _unsigned(claims).replace(
+                    base64.urlsafe_b64encode(b'{"alg": "none", "typ": "JWT"}').decode().rstrip("="),
+                    base64.urlsafe_b64encode(json.dumps({"alg": alg}).encode()).decode().rstrip("="),
+                )
+                let_in = c.get("/auth/admin", headers={"Authorization": f"Bearer {token}"})
+                assert let_in.status_code == 200 and let_in.json()["token_alg"] == "none", alg
+            signed = jwt.encode(claims, "secret", algorithm="HS256")
+            verified = c.get("/auth/admin", headers={"Authorization": f"Bearer {signed}"})
+            assert verified.status_code == 200 and verified.json()["token_alg"] == "HS256"
+    finally:
+        api.stop()
+
+
 def test_no_switch_unless_switchable(db: Path) -> None:
     api = ApiSandbox.start(_settings({"accept_alg_none": True}), database=db)
     try:
@@ -213,5 +237,24 @@ def test_cookie_session_expires_on_the_server_and_logout_is_told_apart(db: Path)
             late = c.get("/auth/me", headers={"Cookie": f"session={sid}"})
             assert late.status_code == 401
             assert late.json()["detail"] == "the session expired on the server; log in again"
+    finally:
+        api.stop()
+
+
+def test_an_unsigned_token_keeps_its_three_parts(db: Path) -> None:
+    """The weak mode trusts an unsigned token, `header.payload.` with an empty third part (RFC 7519
+    section 6.1), and nothing shorter: a two-part string is not a JWT, so it gets the same "three base64url
+    parts" refusal whether or not the algorithm is pinned."""
+    api = ApiSandbox.start(_settings({"accept_alg_none": True, "switchable": True}), database=db)
+    try:
+        token = _unsigned({"sub": "eve", "role": "admin", "exp": int(time.time()) + 3600})
+        assert token.endswith(".") and token.count(".") == 2
+        with _client(api) as c:
+            assert c.get("/auth/admin", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+            for pinned in (False, True):
+                c.put("/_sandbox/auth", json={"accept_alg_none": not pinned})
+                short = c.get("/auth/admin", headers={"Authorization": f"Bearer {token[:-1]}"})
+                assert short.status_code == 401, pinned
+                assert "three base64url parts" in short.json()["detail"], pinned
     finally:
         api.stop()

@@ -215,6 +215,51 @@ def test_cookie_session(secured: ApiSandbox) -> None:
         assert c.get("/auth/me").status_code == 401
 
 
+def test_a_caller_without_credentials_is_told_which_this_api_takes(secured: ApiSandbox, db: Path) -> None:
+    """With cookie sessions the session cookie is a way in too, and the 401 says so; without them it
+    names the Bearer token only, on /auth/me and on a resource alike."""
+    with _client(secured) as c:
+        for path in ("/auth/me", "/v1/books"):
+            refused = c.get(path) if path == "/auth/me" else c.post(path, json={"title": "x", "year": 2000})
+            assert refused.status_code == 401, path
+            assert refused.json()["detail"] == (
+                "log in first: send 'Authorization: Bearer <access token>' or the session cookie the login set"
+            ), path
+    tokens_only = {k: v for k, v in AUTH.items() if k != "cookie_sessions"}
+    api = ApiSandbox.start(settings(auth=tokens_only), database=db)
+    try:
+        with _client(api) as c:
+            detail = c.get("/auth/me").json()["detail"]
+            assert detail == "log in first: send 'Authorization: Bearer <access token>'"
+    finally:
+        api.stop()
+
+
+def test_not_before_is_judged_by_the_lesson_clock(db: Path) -> None:
+    """A token whose `nbf` has not come is refused as such (not as a malformed JWT), and `nbf` follows
+    the lesson clock as `exp` does."""
+    api = ApiSandbox.start(settings(auth=AUTH), database=db)
+    try:
+        secret = api.app.state.auth.secret
+        now = int(time.time())
+        with _client(api) as c:
+
+            def me(claims: dict) -> httpx.Response:
+                token = jwt.encode({"sub": "bob", "role": "reader", "exp": now + 86400, **claims}, secret, "HS256")
+                return c.get("/auth/me", headers={"Authorization": f"Bearer {token}"})
+
+            early = me({"nbf": now + 3600})
+            assert early.status_code == 401
+            assert early.json()["detail"].startswith("the access token is not valid yet")
+            assert 'error="invalid_token"' in early.headers["www-authenticate"]
+            assert me({"nbf": "soon"}).status_code == 401
+            assert c.post("/_sandbox/clock", json={"advance": 3601}).status_code == 200
+            assert me({"nbf": now + 3600}).status_code == 200
+            assert me({"nbf": now + 3000}).status_code == 200  # in the lesson's past, after the wall clock's now
+    finally:
+        api.stop()
+
+
 def test_weak_modes_only_when_asked(db: Path) -> None:
     weak = dict(AUTH, weak={"accept_alg_none": True, "guessable_secret": True, "skip_expiry": True})
     api = ApiSandbox.start(settings(auth=weak), database=db)

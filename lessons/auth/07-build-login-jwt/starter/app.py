@@ -1,16 +1,25 @@
 """Log in with a password, get a token, and let only admins read the report.
 
-Two users exist, made when the app starts: ada (admin) and bob (reader); both passwords are below.
+The accounts are in the SQLite database the tutor gives your app (its path is in the environment
+variable BACKEND_TUTOR_DB), in one table:
+
+    CREATE TABLE users (username TEXT PRIMARY KEY, password_hash TEXT NOT NULL, role TEXT NOT NULL)
+
+It holds ada (admin, password "correct horse battery") and bob (reader, "tr0ub4dor&3"); an earlier
+version of this app stored their passwords as argon2id hashes.
+The signing key comes from the environment variable JWT_KEY, which the tutor sets for your app.
 """
 
+import os
 import time
 
 import jwt
 from fastapi import FastAPI, Header, HTTPException
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 app = FastAPI()
-SECRET = "lesson-secret-change-me-in-production-0123456789"
+SECRET = os.environ["JWT_KEY"]  # the deployment's signing key, never in the code; a missing key stops the start
+DATABASE = os.environ["BACKEND_TUTOR_DB"]  # holds the users table
 
 
 def hash_password(password: str) -> str:
@@ -21,15 +30,15 @@ def verify_password(stored_hash: str, password: str) -> bool:
     return stored_hash == password
 
 
-USERS = {
-    "ada": {"password_hash": hash_password("correct horse battery"), "role": "admin"},
-    "bob": {"password_hash": hash_password("tr0ub4dor&3"), "role": "reader"},
-}
+def find_user(username: str) -> tuple[str, str] | None:
+    """The stored password hash and role of the user with this name, or None."""
+    return None  # TODO: read them from the users table (sqlite3.connect(DATABASE))
 
 
 class Login(BaseModel):
-    username: str
-    password: str
+    # Bounded: a megabyte of "password" is refused before any hashing (422).
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
 
 
 @app.post("/login")
