@@ -306,3 +306,39 @@ def test_a_body_field_can_be_anything_but_a_value(api: ApiSandbox) -> None:
     assert not result.passed and "should not be 1994" in result.explain()
     spec["expect"][0]["response"]["json"]["year"] = {"one_of": [1993, 1994]}  # type: ignore[index]
     assert run(api, spec).passed
+
+
+def test_a_value_can_be_required_to_predate_the_previous_request(api: ApiSandbox) -> None:
+    """ "The token outlives the logout" needs the token of a login before the logout: one from a new login
+    after it is a fresh token, and proves nothing about the old one."""
+    outlives = {
+        "kind": "http_traffic",
+        "in_order": True,
+        "expect": [
+            {"request": {"method": "GET", "path": "/v1/books/1"}, "response": {"status": 200}},
+            {
+                "request": {
+                    "method": "GET",
+                    "path": "/auth/me",
+                    "headers": {"Authorization": {"given": "json:access_token", "from": {"path": "/auth/login"}}},
+                },
+                "response": {"status": 200},
+                "given_before_previous": True,
+            },
+        ],
+    }
+    ada = {"username": "ada", "password": "correct horse"}
+    send(api, method="GET", path="/v1/books/1")
+    fresh = send(api, method="POST", path="/auth/login", json=ada).json()["access_token"]
+    assert send(api, method="GET", path="/auth/me", headers={"Authorization": f"Bearer {fresh}"}).status == 200
+    result = run(api, outlives)
+    assert not result.passed, "a token given after the previous request does not count"
+    assert "given after the request before it" in result.summary
+    without = {**outlives, "expect": [outlives["expect"][0], {**outlives["expect"][1], "given_before_previous": False}]}
+    assert run(api, without).passed, "the same traffic passes when the order of giving does not matter"
+
+    api.mark()  # a new step: a login, then the request in between, then the old token
+    old = send(api, method="POST", path="/auth/login", json=ada).json()["access_token"]
+    send(api, method="GET", path="/v1/books/1")
+    assert send(api, method="GET", path="/auth/me", headers={"Authorization": f"Bearer {old}"}).status == 200
+    assert run(api, outlives).passed

@@ -23,9 +23,10 @@ from tutor.checks.http_match import (
     matches,
     read_value,
     show_exchange,
+    value_miss,
 )
 from tutor.checks.sql_common import statement_fits
-from tutor.pack.specs_http import HttpTrafficCheck, TrafficExpectation
+from tutor.pack.specs_http import Given, HttpTrafficCheck, TrafficExpectation
 
 SEARCH_BUDGET = 20_000
 """Choices the search for an assignment of exchanges to expectations may try (a long log of retries)."""
@@ -69,14 +70,36 @@ def _wait_needed(expectation: TrafficExpectation, previous: Any) -> float | None
         return None
 
 
-def _timely(expectation: TrafficExpectation, exchange: Any, previous: Any | None) -> bool:
-    if previous is None or expectation.wait_after_previous is None:
+def _timely(expectation: TrafficExpectation, exchange: Any, previous: Any | None, log: Log | None = None) -> bool:
+    """Whether `exchange` may follow `previous` for `expectation`: late enough by the lesson clock, and
+    carrying only values given before `previous` when the expectation says so."""
+    if previous is None:
+        return True
+    if expectation.given_before_previous and not _given_before(expectation, exchange, previous, log):
+        return False
+    if expectation.wait_after_previous is None:
         return True
     needed = _wait_needed(expectation, previous)
     return needed is not None and exchange.lesson_time - previous.lesson_time >= needed - 1e-6
 
 
-def _assign(spec: HttpTrafficCheck, pool: Sequence[Any], hits: list[list[int]]) -> list[int] | None:
+def _given_before(expectation: TrafficExpectation, exchange: Any, previous: Any, log: Log | None) -> bool:
+    """Every `{given: ...}` value `exchange` sends (headers, query) was given before `previous`."""
+    match = expectation.request
+    places: list[tuple[str, Any, Any]] = [
+        (f"header:{name}", value, exchange.request_header(name)) for name, value in match.headers.items()
+    ]
+    params = exchange.query_params
+    places += [
+        (f"query:{name}", value, next((v for k, v in params if k == name), None)) for name, value in match.query.items()
+    ]
+    for where, value, sent in places:
+        if isinstance(value, Given) and (sent is None or value_miss(value, sent, where, previous, log) is not None):
+            return False
+    return True
+
+
+def _assign(spec: HttpTrafficCheck, pool: Sequence[Any], hits: list[list[int]], log: Log) -> list[int] | None:
     """For each expectation, the exchange that completes it (its `at_least`-th match), so that order,
     waits and the caller all hold; None when no assignment does."""
     budget = [SEARCH_BUDGET]
@@ -90,7 +113,7 @@ def _assign(spec: HttpTrafficCheck, pool: Sequence[Any], hits: list[list[int]]) 
             i
             for i in hits[k]
             if (not spec.in_order or i >= position)
-            and _timely(expectation, pool[i], previous if spec.in_order else None)
+            and _timely(expectation, pool[i], previous if spec.in_order else None, log)
         ]
         callers: list[str | None] = [caller]
         if spec.same_caller and caller is None:
@@ -142,7 +165,7 @@ def _check(spec: HttpTrafficCheck, ctx: CheckContext) -> CheckResult:
         )
     static = [[i for i, e in enumerate(pool) if matches(expectation, e, log)] for expectation in spec.expect]
     hits = [_after_sql(ctx, expectation, pool, found) for expectation, found in zip(spec.expect, static, strict=True)]
-    if _assign(spec, pool, hits) is not None:
+    if _assign(spec, pool, hits, log) is not None:
         matched = len(spec.expect)
         return CheckResult(
             True, f"Found the request{'s' if matched > 1 else ''} in the traffic log, with the right response."
@@ -168,7 +191,24 @@ def _check(spec: HttpTrafficCheck, ctx: CheckContext) -> CheckResult:
                 details=tuple(show_exchange(pool[early[-1]])),
             )
         if len(mine) >= expectation.at_least:
-            timely = [i for i in mine if _timely(expectation, candidates[i], previous if spec.in_order else None)]
+            timely = [i for i in mine if _timely(expectation, candidates[i], previous if spec.in_order else None, log)]
+            if (
+                len(timely) < expectation.at_least
+                and previous is not None
+                and expectation.given_before_previous
+                and spec.in_order
+            ):
+                stale = [i for i in mine if not _given_before(expectation, candidates[i], previous, log)]
+                if stale:
+                    late = candidates[stale[-1]]
+                    return CheckResult(
+                        False,
+                        f"Your {label} sent a value you were given after the request before it; this step is "
+                        "about the one you had before that request.",
+                        expected=expected + ", with the value given before the previous request",
+                        got=late.summary(),
+                        details=tuple(show_exchange(late)),
+                    )
             if spec.same_caller and caller is not None:
                 same = [i for i in timely if candidates[i].caller == caller]
                 if len(same) < expectation.at_least and len(timely) >= expectation.at_least:

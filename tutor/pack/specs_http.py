@@ -206,6 +206,13 @@ class TrafficExpectation(Model):
         "by the lesson clock: seconds, or a value read from that response ('header:Retry-After').",
     )
 
+    given_before_previous: bool = Field(
+        default=False,
+        description="With `in_order`: every `{given: ...}` value of this request (its headers and query) was given "
+        "before the previous expectation's request: the token from the login before the logout, not one from a "
+        "login after it.",
+    )
+
     @field_validator("wait_after_previous")
     @classmethod
     def _wait(cls, value: float | str | None) -> float | str | None:
