@@ -34,6 +34,7 @@ from sandboxes.api.auth import bearer_challenge
 from sandboxes.api.auth_routes import auth_routes
 from sandboxes.api.controls import DateMiddleware, caching_routes, clock_routes, relation_routes, weak_auth_routes
 from sandboxes.api.jsonio import JSON, dumps, json_response
+from sandboxes.api.logs import RequestLog
 from sandboxes.api.problems import ApiError, problem_response
 from sandboxes.api.ratelimit import RateLimitMiddleware
 from sandboxes.api.recorder import ASGIApp, Receive, RecorderMiddleware, Scope, Send, TrafficRecorder, trace_of
@@ -63,12 +64,21 @@ def build_app(
     database: Path | None = None,
     recorder: TrafficRecorder | None = None,
     tracing: bool = True,
+    log: RequestLog | None = None,
 ) -> SandboxApp:
     """The whole sandbox app; wrapped in the traffic recorder when `recorder` is given (`tracing`:
-    whether each exchange also gets the events inside it)."""
+    whether each exchange also gets the events inside it). `log`: the request log of a lesson with `logs`,
+    written a line per exchange the recorder keeps."""
     from sandboxes.api import openapi
 
     state = State(settings, database)
+    state.log = log
+    if settings.upstreams:
+        from sandboxes.api.upstream import UpstreamHub
+
+        state.upstreams = UpstreamHub(settings.upstreams, state.clock, state.started, state.lock)
+        if settings.logs is not None and settings.logs.upstreams:
+            state.upstreams.log = log
     routes: list[Route] = []
     for version in settings.versions:
         for resource in settings.resources:
@@ -82,6 +92,12 @@ def build_app(
     routes.extend(clock_routes(state))
     cache_controls = caching_routes(state)
     routes.extend(cache_controls)
+    upstream_controls: list[Route] = []
+    if state.upstreams is not None:
+        from sandboxes.api.upstream_routes import upstream_routes
+
+        upstream_controls = upstream_routes(state)
+        routes.extend(upstream_controls)
 
     spec_cache: dict[str, bytes] = {}
 
@@ -103,7 +119,13 @@ def build_app(
             *(["/_sandbox/relations"] if controls else []),
             *(["/_sandbox/auth"] if weak_controls else []),
             *(["/_sandbox/caching"] if cache_controls else []),
+            *(["/_sandbox/upstreams"] if upstream_controls else []),
         ]
+        if state.upstreams is not None:
+            body["upstreams"] = {
+                u.name: {"url": state.upstreams.urls.get(u.name), **({"route": u.route} if u.route else {})}
+                for u in settings.upstreams
+            }
         return json_response(body)
 
     async def health(request: Request) -> Response:
@@ -177,5 +199,10 @@ def build_app(
         )
     outer = DateMiddleware(outer, state)
     if recorder is not None:
-        outer = RecorderMiddleware(outer, recorder, tracing=tracing, clock=state.clock.now)
+        outer = RecorderMiddleware(
+            outer, recorder, tracing=tracing, clock=state.clock.now, request_ids=settings.logs is not None
+        )
+        if log is not None:
+            recorder.subscribe(log.write_exchange)
+            recorder.log_path = log.path
     return SandboxApp(outer, state)

@@ -22,6 +22,7 @@ from sandboxes.api.database import Database
 
 if TYPE_CHECKING:
     from sandboxes.api.auth import AuthService
+    from sandboxes.api.logs import RequestLog
     from tutor.pack.sandbox_api import ApiSettings, Resource
 
 MAX_ADVANCE = 366 * 24 * 3600
@@ -128,6 +129,10 @@ class State:
         """`app_cache_ttl` / `single_flight` / `cache_control` as the learner set them through /_sandbox/caching."""
         self.loading: dict[tuple[str, ...], asyncio.Future[CacheEntry]] = {}
         """Cache keys being loaded now (single flight): later misses of the same key wait for that load."""
+        self.upstreams: Any = None
+        """The lesson's upstreams (`sandboxes.api.upstream.UpstreamHub`), when it declares any."""
+        self.log: RequestLog | None = None
+        """The request log (lessons with `logs`): not memory of the API, so not in the snapshot."""
         self.auth: AuthService | None = None
         if settings.auth is not None:
             from sandboxes.api.auth import AuthService
@@ -183,6 +188,8 @@ class State:
             }
             if self.auth is not None:
                 memory["auth"] = self.auth.memory()
+            if self.upstreams is not None:
+                memory["upstreams"] = self.upstreams.memory
             return copy.deepcopy(memory)
 
     def restore(self, snapshot: dict[str, Any]) -> None:
@@ -197,3 +204,5 @@ class State:
             self.clock.set_offset(memory["clock_offset"])
             if self.auth is not None and "auth" in memory:
                 self.auth.set_memory(memory["auth"])
+            if self.upstreams is not None and "upstreams" in memory:
+                self.upstreams.memory = memory["upstreams"]

@@ -242,6 +242,20 @@ def _check_step(entry_rel: str, located: Located, lesson: Lesson, index: int, st
                     "starter files",
                 )
             )
+        if check.kind == "code_http":
+            upstreams = [u.name for u in lesson.sandboxes.api.upstreams] if lesson.sandboxes.api else []
+            for i, probe in enumerate(getattr(check, "steps", [])):
+                wanted = probe.upstream.name if probe.upstream is not None else None
+                if wanted is not None and wanted not in upstreams:
+                    known = f"its upstreams are {', '.join(upstreams)}" if upstreams else "it declares none"
+                    problems.append(
+                        _problem(
+                            entry_rel,
+                            located,
+                            (*path, "steps", i, "upstream", "name"),
+                            f"no upstream '{wanted}' in this lesson's `sandboxes.api.upstreams`: {known}",
+                        )
+                    )
         if isinstance(check, AllCheck):
             for i, inner in enumerate(check.checks):
                 walk(inner, (*path, "checks", i))
@@ -435,6 +449,9 @@ def _build_problems(root: Path, entry: LessonFile) -> list[PackProblem]:
                         )
                     )
 
+    if build is not None:
+        found.extend(_env_problems(entry))
+
     def walk(check: CheckSpec, path: DataPath) -> None:
         tests = getattr(check, "tests", None)
         if check.kind == "code_tests" and isinstance(tests, str):
@@ -452,6 +469,35 @@ def _build_problems(root: Path, entry: LessonFile) -> list[PackProblem]:
             if action.files is not None:
                 found.append(_pack_file_problem(root, entry, action.files, (*path, "files"), folder=True))
     return [p for p in found if p is not None]
+
+
+def _env_problems(entry: LessonFile) -> list[PackProblem]:
+    """`{{NAME}}` in a `build.env` value must be a value the lesson's sandboxes have: `api_url`, `log_path`
+    (with `logs`), `upstream_url_NAME` (one of its `upstreams`)."""
+    lesson = entry.lesson
+    assert lesson.build is not None
+    api = lesson.sandboxes.api
+    known: list[str] = []
+    if api is not None:
+        known.append("api_url")
+        if api.logs is not None:
+            known.append("log_path")
+        known += [f"upstream_url_{u.name}" for u in api.upstreams]
+    problems = []
+    for name, value in lesson.build.env.items():
+        for placeholder in re.findall(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}", value):
+            if placeholder in known:
+                continue
+            if placeholder == "db_path":
+                why = "the app gets a fresh copy of the lesson database of its own: its path is in BACKEND_TUTOR_DB"
+            elif known:
+                why = f"this lesson's sandboxes have {', '.join('{{' + k + '}}' for k in known)}"
+            else:
+                why = "this lesson has no sandbox API, whose values these are"
+            problems.append(
+                _problem(entry.path, entry.source, ("build", "env", name), f"'{{{{{placeholder}}}}}' is unknown: {why}")
+            )
+    return problems
 
 
 def _line_col(text: str, index: int) -> tuple[int, int]:

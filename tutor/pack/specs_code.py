@@ -16,7 +16,7 @@ from pydantic import Field, field_validator, model_validator
 
 from tutor.pack.actions import HttpMethod, HttpRequest, SqlStep
 from tutor.pack.base import Model, NonEmpty, PackPath
-from tutor.pack.specs_http import ResponseExpect
+from tutor.pack.specs_http import Between, ResponseExpect
 
 
 class BuildSettings(Model):
@@ -62,6 +62,28 @@ class BuildSettings(Model):
         return value
 
 
+class UpstreamCalls(Model):
+    """What the learner's app did to an upstream of the lesson while it answered one of the checker's
+    requests (the calls that arrived between the request and its answer)."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$", description="The upstream, as `upstreams[].name` says.")
+    calls: Between | None = Field(
+        default=None,
+        description="How many calls it made: {at_least: 2} for a retry, {at_most: 0} while a breaker is open.",
+    )
+    abandoned: Between | None = Field(
+        default=None,
+        description="How many of them it gave up on before the answer was complete: {at_least: 1} proves its own "
+        "timeout fired.",
+    )
+    max_in_flight: int | None = Field(
+        default=None, ge=1, description="At most this many of its calls in flight at once (a bulkhead)."
+    )
+    min_gap_ms: float | None = Field(
+        default=None, ge=0, description="Between two of its calls, at least this many milliseconds (a backoff)."
+    )
+
+
 class CodeProbeStep(Model):
     restart_before: bool = Field(
         default=False,
@@ -81,6 +103,22 @@ class CodeProbeStep(Model):
         default=False,
         description="true: no statement of this request reads a whole table; or a list of tables that must "
         "not be read whole.",
+    )
+    max_ms: float | None = Field(
+        default=None,
+        gt=0,
+        le=60000,
+        description="The app answered within this many milliseconds (wall time: give room; a missing timeout "
+        "takes the checker's own 5 s).",
+    )
+    upstream: UpstreamCalls | None = Field(
+        default=None, description="What the app did to an upstream of the lesson while it answered this request."
+    )
+    logs_request_id: bool | NonEmpty = Field(
+        default=False,
+        description="The app's own log carries the id the checker sent with this request in `X-Request-Id` "
+        "(every request the checker sends has a fresh one): true for what the app prints (stdout and stderr), "
+        "or the path of the file in the workspace the app writes its log to (`app.log`).",
     )
 
 
