@@ -423,6 +423,8 @@ class Session:
             self.api.restore(state.api)
 
     def context(self, answer: Answer | None = None) -> CheckContext:
+        if self.api is not None:
+            self.api.settle()  # background jobs and deliveries due by now are done before a check reads
         return CheckContext(
             answer=answer,
             sql=self.sql.evidence() if self.sql is not None else None,

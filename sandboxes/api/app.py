@@ -92,6 +92,21 @@ def build_app(
     routes.extend(clock_routes(state))
     cache_controls = caching_routes(state)
     routes.extend(cache_controls)
+    background: list[Route] = []
+    if settings.jobs is not None or settings.webhooks is not None:
+        from sandboxes.api.background import job_routes, webhook_routes
+
+        if settings.webhooks is not None:
+            from sandboxes.api.webhooks import WebhookHub
+
+            state.webhooks = WebhookHub(settings.webhooks, state.clock, state.lock)
+        if settings.jobs is not None:
+            from sandboxes.api.jobs import JobQueue
+
+            state.jobs = JobQueue(settings.jobs, state)
+            state.jobs.create_table()
+        background = job_routes(state) + webhook_routes(state)
+        routes.extend(background)
     upstream_controls: list[Route] = []
     if state.upstreams is not None:
         from sandboxes.api.upstream_routes import upstream_routes
@@ -120,6 +135,8 @@ def build_app(
             *(["/_sandbox/auth"] if weak_controls else []),
             *(["/_sandbox/caching"] if cache_controls else []),
             *(["/_sandbox/upstreams"] if upstream_controls else []),
+            *(["/_sandbox/jobs"] if state.jobs is not None else []),
+            *(["/_sandbox/webhooks"] if state.webhooks is not None else []),
         ]
         if state.upstreams is not None:
             body["upstreams"] = {
@@ -193,6 +210,10 @@ def build_app(
         exception_handlers={ApiError: on_api_error, HTTPException: on_http_error, Exception: on_crash},
     )
     outer: ASGIApp = app
+    if background:
+        from sandboxes.api.background import BackgroundMiddleware
+
+        outer = BackgroundMiddleware(outer, state)
     if settings.rate_limit is not None:
         outer = RateLimitMiddleware(
             outer, state, settings.rate_limit.capacity, settings.rate_limit.refill_per_second, settings.problem_json

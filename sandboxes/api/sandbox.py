@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     import httpx
 
     from sandboxes.api.app import SandboxApp
+    from sandboxes.api.background import Ticker
     from sandboxes.api.logs import RequestLog
     from sandboxes.api.upstream import UpstreamServers
     from tutor.pack.actions import HttpRequest
@@ -64,6 +65,7 @@ class ApiSandbox:
         self._scratch = scratch  # a folder of our own to remove at stop (the log's, when none was given)
         self.base_url = f"http://{server.host}:{server.port}"
         self.upstream_servers: UpstreamServers | None = None
+        self.ticker: Ticker | None = None
         self._client: httpx.Client | None = None
         self._client_lock = threading.Lock()
 
@@ -123,6 +125,11 @@ class ApiSandbox:
             app.state.auth.hash_seeded()  # the seeded accounts' hashes, made now rather than at a first login
         sandbox = cls(settings, app, server, recorder, log, scratch)
         sandbox.upstream_servers = upstreams
+        if app.state.jobs is not None or app.state.webhooks is not None:
+            from sandboxes.api.background import Ticker
+
+            sandbox.ticker = Ticker(app.state)
+            sandbox.ticker.start()
         return sandbox
 
     # -- state -----------------------------------------------------------------------------------
@@ -162,7 +169,13 @@ class ApiSandbox:
 
     def advance_clock(self, seconds: float) -> float:
         """Move the lesson clock forward (a `wait` in a solution); returns the new lesson time."""
-        return self.app.state.clock.advance(seconds)
+        now = self.app.state.clock.advance(seconds)
+        self.app.state.settle()  # jobs due by then have run, deliveries due by then are sent
+        return now
+
+    def settle(self) -> None:
+        """The job worker and webhook deliveries caught up with the lesson clock (before a check)."""
+        self.app.state.settle()
 
     def lesson_time(self) -> float:
         """The lesson clock now (epoch seconds, lesson time)."""
@@ -258,6 +271,8 @@ class ApiSandbox:
             values["log_path"] = str(self.log.path)
         for name, url in self.upstream_urls.items():
             values[f"upstream_url_{name}"] = url
+        if self.settings.webhooks is not None:
+            values["webhook_secret"] = self.settings.webhooks.secret
         return values
 
     @property
@@ -271,6 +286,8 @@ class ApiSandbox:
             if self._client is not None:
                 self._client.close()
                 self._client = None
+        if self.ticker is not None:
+            self.ticker.stop()
         self.server.stop()
         if self.upstream_servers is not None:
             self.upstream_servers.stop()
@@ -304,6 +321,23 @@ class ApiEvidence:
         """The calls upstream `name` received since the step opened (`sandboxes.api.upstream.UpstreamCall`)."""
         hub = self._sandbox.app.state.upstreams
         return hub.since_mark(name) if hub is not None and name in hub.settings else []
+
+    def webhook_probe(
+        self, kind: str, data: Any, *, tamper: str = "none", again: tuple[str, bytes] | None = None
+    ) -> tuple[str, bytes, bytes, dict[str, str]]:
+        """A webhook delivery as the sandbox sends one, for the checker to send a learner's receiver:
+        (event id, body as signed, body as sent, headers). `again`: the (id, body) of an earlier one, sent
+        again with a fresh signature. Needs the lesson's `webhooks`."""
+        from sandboxes.api.webhooks import probe_delivery
+
+        hooks = self._sandbox.app.state.webhooks
+        if hooks is None:
+            raise RuntimeError("this lesson has no `webhooks`, so nothing to sign a delivery with")
+        event_id, body = again if again is not None else (lambda e: (e[0], e[1].encode()))(hooks.event(kind, data))
+        sent, headers = probe_delivery(
+            hooks.settings.secret, event_id, body, tamper=tamper, tolerance=hooks.settings.tolerance_seconds
+        )
+        return event_id, body, sent, headers
 
     def restart_upstreams(self) -> None:
         """Number upstream calls from 1 again: a build-it check does this before it runs the learner's

@@ -86,6 +86,11 @@ def _fields(model: type[BaseModel]) -> list[str]:
         sandbox_api.Outage,
         sandbox_api.UpstreamClient,
         sandbox_api.CircuitBreaker,
+        sandbox_api.Jobs,
+        sandbox_api.JobKind,
+        sandbox_api.OnWrite,
+        sandbox_api.Webhooks,
+        sandbox_api.WebhookEvent,
     ],
 )
 def test_every_setting_is_documented(model: type[BaseModel]) -> None:
@@ -142,6 +147,9 @@ def test_every_curl_line_answers_what_the_doc_shows(reference: ApiSandbox) -> No
         etag = [v for k, v in headers if k == "etag"]
         if etag:
             values["ETAG"] = etag[0]
+        location = [v for k, v in headers if k == "location" and v.startswith("/")]
+        if location:
+            values["LOCATION"] = location[0]
         if body.startswith("{"):
             data = json.loads(body)
             for key, var in (("access_token", "TOKEN"), ("refresh_token", "REFRESH")):

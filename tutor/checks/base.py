@@ -150,6 +150,11 @@ class HttpEvidence(Protocol):
     def restart_upstreams(self) -> None:
         """Number the upstreams' calls from 1 again, so a check meets the same faults every time."""
 
+    def webhook_probe(
+        self, kind: str, data: Any, *, tamper: str = "none", again: tuple[str, bytes] | None = None
+    ) -> tuple[str, bytes, bytes, dict[str, str]]:
+        """A signed webhook delivery (or a tampered one): (event id, body as signed, body as sent, headers)."""
+
 
 class CodeEvidence(Protocol):
     """What build-it check kinds may read. Implemented by `tutor.code.workspace.CodeEvidenceImpl`."""

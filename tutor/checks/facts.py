@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
-SANDBOX_VALUES = frozenset({"api_url", "db_path", "log_path"})
+SANDBOX_VALUES = frozenset({"api_url", "db_path", "log_path", "webhook_secret"})
 """Filled by the app from the running sandboxes, not by a check (and `upstream_url_NAME`, one per upstream)."""
 
 

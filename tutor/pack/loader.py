@@ -483,6 +483,8 @@ def _env_problems(entry: LessonFile) -> list[PackProblem]:
         if api.logs is not None:
             known.append("log_path")
         known += [f"upstream_url_{u.name}" for u in api.upstreams]
+        if api.webhooks is not None:
+            known.append("webhook_secret")
     problems = []
     for name, value in lesson.build.env.items():
         for placeholder in re.findall(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}", value):
@@ -541,6 +543,11 @@ def _sql_guard_problems(root: Path, entry: LessonFile) -> list[PackProblem]:
     settings = lesson.sandboxes.sql
     if settings is not None and settings.sql:
         texts.append((("sandboxes", "sql", "sql"), settings.sql, "setup"))
+    api = lesson.sandboxes.api
+    for i, kind in enumerate(api.jobs.kinds if api is not None and api.jobs is not None else []):
+        for key in ("sql", "result_sql"):  # the job worker's SQL: the learner's rules (writes, no ATTACH)
+            if getattr(kind, key):
+                texts.append((("sandboxes", "api", "jobs", "kinds", i, key), getattr(kind, key), "learner"))
 
     def walk(check: CheckSpec, path: DataPath) -> None:
         # checks that try statements on the learner's connection (a trial) use its rules; the others read
@@ -631,6 +638,17 @@ def _check_lesson_files(root: Path, entry: LessonFile) -> list[PackProblem]:
     problems: list[PackProblem] = []
     problems.extend(_build_problems(root, entry))
     sql = entry.lesson.sandboxes.sql
+    api = entry.lesson.sandboxes.api
+    if sql is None and api is not None and api.jobs is not None:
+        problems.append(
+            _problem(
+                entry.path,
+                entry.source,
+                ("sandboxes", "api", "jobs"),
+                "`jobs` keeps its job table in the lesson database: add `sandboxes: sql:`",
+                key=True,
+            )
+        )
     if sql is None:
         return problems
     problems.extend(_sql_guard_problems(root, entry))

@@ -302,6 +302,133 @@ class Upstream(Model):
         return self
 
 
+WriteKind = Literal["create", "replace", "patch", "delete"]
+
+
+class OnWrite(Model):
+    """A successful write to one of the lesson's resources (the key is `after`: YAML reads a bare `on` as true)."""
+
+    resource: Slug = Field(description="The resource's `name`.")
+    write: list[WriteKind] = Field(default=["create"], min_length=1, description="Which writes: create, replace, ...")
+
+
+class JobKind(Model):
+    """What one kind of job does: SQL on the lesson database, with the job's payload as named parameters."""
+
+    name: Identifier
+    sql: str | None = Field(
+        default=None,
+        description="The job's work: one statement, `:name` for a payload field. "
+        "`INSERT INTO emails (order_id) VALUES (:id) ON CONFLICT DO NOTHING`.",
+    )
+    result_sql: str | None = Field(
+        default=None, description="A SELECT run when the job is done: its rows are the job's `result`."
+    )
+    seconds: float = Field(default=1, ge=0, le=86400, description="Lesson seconds one run of it takes.")
+    after: OnWrite | None = Field(
+        default=None, description="Enqueue one of these after each such write (the row as payload)."
+    )
+    route: str | None = Field(
+        default=None,
+        pattern=r"^/v[12]/[A-Za-z0-9._~/-]+$",
+        description="A path of the API that takes a POST, enqueues one of these with the body as payload and answers "
+        "202 Accepted with `Location: /v1/jobs/{id}`, its status.",
+    )
+    emits: str | None = Field(default=None, description="A webhook event type sent when a run of it is done.")
+
+
+class Jobs(Model):
+    """A job table in the lesson database and a worker that runs it on the lesson clock, which the lesson
+    (and with `switchable`, the learner) controls: pause it, make its next run fail or crash mid-job."""
+
+    table: Identifier = Field(default="jobs", description="The job table, made in the lesson database at start.")
+    kinds: list[JobKind] = Field(min_length=1)
+    workers: int = Field(default=1, ge=1, le=16, description="Jobs run at once.")
+    max_attempts: int = Field(default=5, ge=1, le=100, description="Runs of a job before it is `dead`.")
+    backoff_seconds: float = Field(
+        default=10,
+        ge=0,
+        le=86400,
+        description="Lesson seconds before a failed job runs again; doubles after each failure.",
+    )
+    lease_seconds: float = Field(
+        default=30,
+        gt=0,
+        le=86400,
+        description="A running job is its worker's for this long; if the worker crashed, it runs again after it.",
+    )
+    switchable: bool = Field(
+        default=False,
+        description="The learner may pause and resume the worker and make its next runs fail or crash, through "
+        "PUT /_sandbox/jobs/worker.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Jobs:
+        names = [k.name for k in self.kinds]
+        if len(set(names)) != len(names):
+            raise ValueError("two job kinds have the same `name`")
+        for kind in self.kinds:
+            if kind.seconds >= self.lease_seconds:
+                raise ValueError(f"job kind {kind.name} takes {kind.seconds:g} s, not less than `lease_seconds`")
+        return self
+
+
+class WebhookEvent(Model):
+    type: str = Field(pattern=r"^[a-z][a-z0-9_.-]{0,63}$", description="The event's type: `order.created`.")
+    after: OnWrite = Field(description="The write after which it is sent; the row is the event's `data`.")
+
+
+class Webhooks(Model):
+    """Events the sandbox delivers to the learner's app (POST, JSON), signed as Standard Webhooks 1.0
+    says (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,BASE64` of HMAC-SHA256 over
+    `id.timestamp.body`), retried with a backoff on the lesson clock until the app answers 2xx."""
+
+    secret: str = Field(
+        pattern=r"^whsec_[A-Za-z0-9+/]+={0,2}$",
+        description="The signing secret, `whsec_` and the base64 of 24 to 64 random bytes, as Standard Webhooks "
+        "writes one; `{{webhook_secret}}` gives it to the app through build.env.",
+    )
+    endpoint: str | None = Field(
+        default=None,
+        description="Where deliveries go (http://127.0.0.1:PORT/path); the learner may set it with "
+        "PUT /_sandbox/webhooks.",
+    )
+    events: list[WebhookEvent] = Field(default_factory=list)
+    retries: int = Field(default=5, ge=0, le=20, description="Deliveries after the first, while the app fails.")
+    backoff_seconds: float = Field(
+        default=10, ge=0, le=86400, description="Lesson seconds before the first retry; doubles after each."
+    )
+    timeout_ms: int = Field(default=3000, ge=100, le=30000, description="How long a delivery waits for the answer.")
+    tolerance_seconds: int = Field(
+        default=300, ge=1, le=86400, description="The replay window a receiver should keep: older signatures are stale."
+    )
+
+    @field_validator("secret")
+    @classmethod
+    def _secret(cls, value: str) -> str:
+        import base64
+        import binascii
+
+        try:
+            key = base64.b64decode(value.removeprefix("whsec_"), validate=True)
+        except binascii.Error:
+            raise ValueError("after whsec_, the secret is base64 (its length a multiple of 4)") from None
+        if not 24 <= len(key) <= 64:
+            raise ValueError(f"the secret's key is {len(key)} bytes; Standard Webhooks wants 24 to 64")
+        return value
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        from sandboxes.api.webhooks import check_endpoint
+
+        problem = check_endpoint(value) if value is not None else None
+        if problem:
+            raise ValueError(f"the endpoint {problem}")
+        return value
+
+
 class ApiSettings(Model):
     versions: list[Literal["v1", "v2"]] = Field(default=["v1"], min_length=1)
     resources: list[Resource] = Field(default_factory=list)
@@ -321,6 +448,8 @@ class ApiSettings(Model):
         default=None, description="Structured request logs and request ids; `logs: {}` for the defaults."
     )
     upstreams: list[Upstream] = Field(default_factory=list, description="Services of the lesson that fail on purpose.")
+    jobs: Jobs | None = Field(default=None, description="A job table and a worker on the lesson clock.")
+    webhooks: Webhooks | None = Field(default=None, description="Signed events delivered to the learner's app.")
 
     @model_validator(mode="after")
     def _unique_upstreams(self) -> ApiSettings:
@@ -331,6 +460,23 @@ class ApiSettings(Model):
         if len(set(routes)) != len(routes):
             raise ValueError("two upstreams have the same `route`")
         taken = [f"/{v}/{r.name}" for v in self.versions for r in self.resources]
+        resources = {r.name: r for r in self.resources}
+        triggers = [(f"job kind {k.name}", k.after) for k in (self.jobs.kinds if self.jobs else []) if k.after]
+        triggers += [(f"webhook event {e.type}", e.after) for e in (self.webhooks.events if self.webhooks else [])]
+        for what, on in triggers:
+            if on.resource not in resources:
+                raise ValueError(f"{what} waits for writes to '{on.resource}', which is not one of the resources")
+            if not resources[on.resource].writable:
+                raise ValueError(f"{what} waits for writes to '{on.resource}', which is not `writable`")
+        emitted = [k.name for k in (self.jobs.kinds if self.jobs else []) if k.emits]
+        if emitted and self.webhooks is None:
+            raise ValueError(f"job kind {emitted[0]} `emits` an event, but the lesson has no `webhooks`")
+        job_routes = [k.route for k in (self.jobs.kinds if self.jobs else []) if k.route]
+        if job_routes and "jobs" in resources:
+            raise ValueError("the job status is served at /v1/jobs/{id}: no resource may be called `jobs`")
+        for route in job_routes:
+            if any(route == t or route.startswith(t + "/") for t in taken) or route in routes:
+                raise ValueError(f"the job route {route} is a path the sandbox already serves; choose another")
         for route in routes:
             if (
                 route in RESERVED_PATHS

@@ -61,7 +61,7 @@ def fill_placeholders(text: str, api_url: str | None, db_path: str | None, more:
     values = {"api_url": api_url or API_STAND_IN, "db_path": db_path or DB_STAND_IN, **(more or {})}
     text = re.sub(r"\{\{\s*(api_url|db_path)\s*\}\}", lambda m: values[m.group(1)], text)
     return re.sub(
-        r"\{\{\s*(log_path|upstream_url_[a-z0-9_]+)\s*\}\}",
+        r"\{\{\s*(log_path|webhook_secret|upstream_url_[a-z0-9_]+)\s*\}\}",
         lambda m: values.get(m.group(1), "(shown once the API runs)"),
         text,
     )

@@ -1,0 +1,277 @@
+"""Background work: a job table in the lesson database and a worker that runs it on the lesson clock
+(docs/sandbox-api.md, "Jobs").
+
+The table (`jobs` by default) is made when the sandbox starts; the learner reads it with their own
+`sqlite3`. A job is `queued`, then `running` (its worker holds a lease), then `done`, or `failed` (it
+runs again `backoff_seconds * 2^(attempts-1)` later) and at last `dead` after `max_attempts` runs.
+
+The worker does not run on a timer: it catches up with the lesson clock whenever the API gets a
+request (`catch_up`). It replays what happened since, in time order: a job starts when it is due and a
+worker is free, takes its kind's `seconds` of lesson time, and then does its work (the kind's `sql`,
+with the payload as named parameters) and is marked done. So a job's life is a function of the lesson
+clock: `wait: 5` in a solution finishes a 5-second job, and a replay does the same.
+
+The lesson controls the worker (`PUT /_sandbox/jobs/worker`, with `switchable`): pause it, make its
+next runs fail, or make it crash in the middle of its next run, after the work and before marking
+the job done. The crashed job keeps its lease until `lease_seconds` after it started, then runs again:
+its work is done twice. That is at-least-once delivery, and why a job's work must be idempotent
+(`INSERT ... ON CONFLICT DO NOTHING` against a UNIQUE key does nothing the second time).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import sqlite3
+import threading
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sandboxes.api.state import State
+    from tutor.pack.sandbox_api import JobKind, Jobs
+
+STATUSES = ("queued", "running", "done", "failed", "dead")
+MAX_EVENTS = 2000
+"""Job events replayed in one catch-up at most (a clock moved a year ahead does not run forever)."""
+FATES = ("ok", "fail", "crash_after_work", "crash_before_work")
+
+
+def table_sql(table: str) -> str:
+    return f"""CREATE TABLE IF NOT EXISTS "{table}" (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  payload TEXT NOT NULL DEFAULT '{{}}',
+  status TEXT NOT NULL DEFAULT 'queued'
+    CHECK (status IN ('queued', 'running', 'done', 'failed', 'dead')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  run_at REAL NOT NULL,
+  created_at REAL NOT NULL,
+  started_at REAL,
+  finished_at REAL,
+  worker TEXT,
+  lease_until REAL,
+  last_error TEXT,
+  result TEXT
+)"""
+
+
+class JobQueue:
+    """The lesson's job table and worker. `memory` (worker switches, what each run will meet, when each
+    worker is free) is in the state snapshot; the jobs themselves are rows of the lesson database."""
+
+    def __init__(self, settings: Jobs, state: State) -> None:
+        self.settings = settings
+        self.kinds: dict[str, JobKind] = {k.name: k for k in settings.kinds}
+        self.state = state
+        self.table = f'"{settings.table}"'
+        self.running = threading.Lock()
+        """One catch-up at a time."""
+        self.memory: dict[str, Any] = {
+            "paused": False,
+            "fail_next": 0,
+            "crash_next": None,  # "after_work" | "before_work"
+            "fates": {},  # job id (text) -> what its current run meets
+            "free_at": [0.0] * settings.workers,  # when each free worker became free (lesson time); busy ones absent
+            "runs": 0,
+        }
+
+    def create_table(self) -> None:
+        if not self.state.db.available:
+            return
+        with self.state.db.connect() as conn:
+            conn.execute(table_sql(self.settings.table))
+            conn.execute(f'CREATE INDEX IF NOT EXISTS "{self.settings.table}_due" ON {self.table} (status, run_at)')
+
+    # -- enqueue ----------------------------------------------------------------------------------
+    def enqueue(self, conn: sqlite3.Connection, kind: str, payload: Any, delay: float = 0.0) -> int:
+        now = self.state.clock.now()
+        cursor = conn.execute(
+            f"INSERT INTO {self.table} (kind, payload, status, run_at, created_at) VALUES (?, ?, 'queued', ?, ?)",
+            (kind, json.dumps(payload, ensure_ascii=False, separators=(",", ":")), now + delay, now),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def job(self, conn: sqlite3.Connection, job_id: int) -> dict[str, Any] | None:
+        row = conn.execute(f"SELECT * FROM {self.table} WHERE id = ?", (job_id,)).fetchone()
+        return self.describe(dict(row)) if row is not None else None
+
+    def describe(self, row: dict[str, Any]) -> dict[str, Any]:
+        out = dict(row)
+        for key in ("payload", "result"):
+            if isinstance(out.get(key), str):
+                with contextlib.suppress(ValueError):
+                    out[key] = json.loads(out[key])
+        kind = self.kinds.get(str(row.get("kind")))
+        if row.get("status") == "running" and row.get("worker") and kind is not None:
+            out["done_at"] = float(row["started_at"]) + kind.seconds
+        return out
+
+    # -- the worker -------------------------------------------------------------------------------
+    def catch_up(self) -> list[str]:
+        """Replay the worker up to the lesson clock's now; what happened, in words (for the trace)."""
+        if not self.state.db.available:
+            return []
+        happened: list[str] = []
+        with self.running, self.state.db.connect() as conn:
+            for _ in range(MAX_EVENTS):
+                now = self.state.clock.now()
+                event = self._next(conn, now)
+                if event is None:
+                    break
+                happened.append(self._apply(conn, *event))
+        return happened
+
+    def _next(self, conn: sqlite3.Connection, now: float) -> tuple[str, float, dict[str, Any]] | None:
+        """The earliest thing to happen at or before `now`: (what, when, the job's row)."""
+        memory = self.memory
+        candidates: list[tuple[float, int, str, dict[str, Any]]] = []
+        for row in conn.execute(f"SELECT * FROM {self.table} WHERE status = 'running'").fetchall():
+            job = dict(row)
+            if job["worker"]:
+                kind = self.kinds.get(job["kind"])
+                ends = float(job["started_at"]) + (kind.seconds if kind else 0.0)
+                candidates.append((ends, 0, "finish", job))
+            elif job["lease_until"] is not None:
+                candidates.append((float(job["lease_until"]), 1, "lease", job))
+        if not memory["paused"] and memory["free_at"]:  # the times the free workers became free
+            free = min(memory["free_at"])
+            row = conn.execute(
+                f"SELECT * FROM {self.table} WHERE status IN ('queued', 'failed') ORDER BY run_at, id LIMIT 1"
+            ).fetchone()
+            if row is not None:
+                job = dict(row)
+                candidates.append((max(float(job["run_at"]), free), 2, "start", job))
+        due = [c for c in candidates if c[0] <= now]
+        if not due:
+            return None
+        when, _, what, job = min(due, key=lambda c: (c[0], c[1], c[3]["id"]))
+        return what, when, job
+
+    def _slot_taken(self) -> None:
+        slots = self.memory["free_at"]
+        slots.sort()
+        slots.pop(0)
+
+    def _slot_freed(self, when: float) -> None:
+        self.memory["free_at"].append(when)
+
+    def _apply(self, conn: sqlite3.Connection, what: str, when: float, job: dict[str, Any]) -> str:
+        memory = self.memory
+        table = self.table
+        job_id = int(job["id"])
+        name = f"job {job_id} ({job['kind']})"
+        if what == "lease":
+            conn.execute(
+                f"UPDATE {table} SET status = 'queued', run_at = ?, worker = NULL, lease_until = NULL WHERE id = ?",
+                (when, job_id),
+            )
+            return f"{name}: its worker crashed and the lease ran out; queued again"
+        if what == "start":
+            with self.state.lock:
+                fate = "ok"
+                if memory["crash_next"]:
+                    fate = f"crash_{memory['crash_next']}"
+                    memory["crash_next"] = None
+                elif memory["fail_next"] > 0:
+                    fate = "fail"
+                    memory["fail_next"] -= 1
+                memory["runs"] += 1
+                self._slot_taken()
+            attempt = int(job["attempts"]) + 1
+            if fate == "crash_before_work":
+                conn.execute(
+                    f"UPDATE {table} SET status = 'running', attempts = ?, started_at = ?, worker = NULL, "
+                    "lease_until = ?, last_error = ? WHERE id = ?",
+                    (
+                        attempt,
+                        when,
+                        when + self.settings.lease_seconds,
+                        "its worker crashed before doing the work",
+                        job_id,
+                    ),
+                )
+                self._slot_freed(when)
+                return f"{name}: run {attempt} started; the worker crashed at once"
+            with self.state.lock:
+                memory["fates"][str(job_id)] = fate
+            conn.execute(
+                f"UPDATE {table} SET status = 'running', attempts = ?, started_at = ?, worker = ?, lease_until = ? "
+                "WHERE id = ?",
+                (attempt, when, f"worker-{memory['runs']}", when + self.settings.lease_seconds, job_id),
+            )
+            return f"{name}: run {attempt} started"
+        # finish
+        with self.state.lock:
+            fate = memory["fates"].pop(str(job_id), "ok")
+        self._slot_freed(when)
+        kind = self.kinds.get(job["kind"])
+        attempt = int(job["attempts"])
+        if fate == "fail":
+            return self._failed(conn, job, when, "the run failed (the lesson made it fail)")
+        error = None
+        result: Any = None
+        try:
+            payload = json.loads(job["payload"] or "{}")
+        except ValueError:
+            payload = {}
+        params = payload if isinstance(payload, dict) else {}
+        try:
+            conn.execute("SAVEPOINT job")
+            if kind is not None and kind.sql:
+                conn.execute(kind.sql, params)
+            if kind is not None and kind.result_sql:
+                result = [dict(r) for r in conn.execute(kind.result_sql, params).fetchall()]
+            conn.execute("RELEASE job")
+        except sqlite3.Error as exc:
+            conn.execute("ROLLBACK TO job")
+            conn.execute("RELEASE job")
+            error = f"{type(exc).__name__}: {exc}"
+        if error is not None:
+            return self._failed(conn, job, when, error)
+        if fate == "crash_after_work":
+            conn.execute(
+                f"UPDATE {table} SET worker = NULL, last_error = ? WHERE id = ?",
+                ("its worker crashed after doing the work, before marking the job done", job_id),
+            )
+            return f"{name}: run {attempt} did its work, then the worker crashed"
+        conn.execute(
+            f"UPDATE {table} SET status = 'done', finished_at = ?, worker = NULL, lease_until = NULL, "
+            "result = ? WHERE id = ?",
+            (when, json.dumps(result) if result is not None else None, job_id),
+        )
+        if kind is not None and kind.emits and self.state.webhooks is not None:
+            self.state.webhooks.emit(
+                kind.emits, {"job": job_id, "kind": kind.name, "payload": payload, "result": result}
+            )
+        return f"{name}: run {attempt} done"
+
+    def _failed(self, conn: sqlite3.Connection, job: dict[str, Any], when: float, error: str) -> str:
+        attempt = int(job["attempts"])
+        job_id = int(job["id"])
+        if attempt >= self.settings.max_attempts:
+            conn.execute(
+                f"UPDATE {self.table} SET status = 'dead', finished_at = ?, worker = NULL, lease_until = NULL, "
+                "last_error = ? WHERE id = ?",
+                (when, error, job_id),
+            )
+            return f"job {job_id} ({job['kind']}): run {attempt} failed; no runs left: dead"
+        retry = when + self.settings.backoff_seconds * 2 ** (attempt - 1)
+        conn.execute(
+            f"UPDATE {self.table} SET status = 'failed', run_at = ?, worker = NULL, lease_until = NULL, "
+            "last_error = ? WHERE id = ?",
+            (retry, error, job_id),
+        )
+        return f"job {job_id} ({job['kind']}): run {attempt} failed; it runs again in {retry - when:g} s"
+
+    def retry_after(self, job: dict[str, Any], now: float) -> int:
+        """Whole seconds until the job's state may change (for a status monitor's Retry-After)."""
+        if job["status"] == "running" and job.get("done_at") is not None:
+            return max(1, math.ceil(float(job["done_at"]) - now))
+        if job["status"] == "running" and job.get("lease_until") is not None:  # its worker crashed
+            kind = self.kinds.get(str(job["kind"]))
+            return max(1, math.ceil(float(job["lease_until"]) - now + (kind.seconds if kind else 0)))
+        if job["status"] in ("queued", "failed"):
+            kind = self.kinds.get(str(job["kind"]))
+            return max(1, math.ceil(float(job["run_at"]) - now + (kind.seconds if kind else 0)))
+        return 1
