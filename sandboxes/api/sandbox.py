@@ -333,7 +333,11 @@ class ApiEvidence:
         hooks = self._sandbox.app.state.webhooks
         if hooks is None:
             raise RuntimeError("this lesson has no `webhooks`, so nothing to sign a delivery with")
-        event_id, body = again if again is not None else (lambda e: (e[0], e[1].encode()))(hooks.event(kind, data))
+        if again is not None:
+            event_id, body = again
+        else:
+            event_id, text = hooks.probe_event(kind, data)
+            body = text.encode()
         sent, headers = probe_delivery(
             hooks.settings.secret, event_id, body, tamper=tamper, tolerance=hooks.settings.tolerance_seconds
         )

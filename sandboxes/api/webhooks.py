@@ -187,6 +187,16 @@ class WebhookHub:
             )
             return event_id, body
 
+    def probe_event(self, kind: str, data: Any) -> tuple[str, str]:
+        """An event for the checker to send a learner's receiver itself: a random id (never one the
+        lesson's own events take, nor one of an earlier check an app may have stored as handled), and
+        nothing of it in the lesson's memory."""
+        import secrets
+
+        event_id = f"evt_{secrets.token_hex(8)}"
+        body = {"id": event_id, "type": kind, "timestamp": iso(self.clock.now()), "data": data}
+        return event_id, json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
     def emit(self, kind: str, data: Any) -> dict[str, Any]:
         """Make an event and its delivery, due now."""
         with self.lock:

@@ -268,6 +268,8 @@ def test_the_checker_s_forgeries_are_refused_by_the_specification(db: Path) -> N
         for tamper in ("none", "signature", "body", "stale", "unsigned"):
             _, _, sent, headers = evidence.webhook_probe("order.paid", {"order": 1}, tamper=tamper)
             outcome[tamper] = verify(SECRET, headers, sent, time.time(), 300)
+        with client(api) as c:  # the checker's probes took none of the lesson's own event ids
+            assert c.post("/_sandbox/webhooks/events", json={"type": "a.b"}).json()["id"] == "evt_000001"
         event_id, _body, sent, headers = evidence.webhook_probe("x.y", {}, again=("evt_000001", b'{"id":"evt_000001"}'))
         assert (event_id, sent, headers["webhook-id"]) == ("evt_000001", b'{"id":"evt_000001"}', "evt_000001")
     finally:

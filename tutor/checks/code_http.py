@@ -98,6 +98,7 @@ def check_code_http(spec: CodeHttpCheck, ctx: CheckContext) -> CheckResult:
     if ctx.http is not None:
         ctx.http.restart_upstreams()  # the app the check starts meets the upstreams' faults in their order
     saved: dict[str, Any] = {}
+    last_webhook: tuple[str, bytes] | None = None  # the (event id, body) a later step may send again
     total = len(spec.steps)
     try:
         app = code.start_app()
@@ -107,6 +108,10 @@ def check_code_http(spec: CodeHttpCheck, ctx: CheckContext) -> CheckResult:
                     app = app.restarted()
                 path, kwargs = prepared(step.request, saved)
                 method = step.request.method
+                if step.webhook is not None:
+                    from tutor.checks.code_webhooks import as_delivery
+
+                    last_webhook = as_delivery(ctx, step.webhook, kwargs, last_webhook)
                 started = time.time()
                 response, flow = app.request(method, path, **kwargs)
                 answered = time.time()
@@ -115,6 +120,10 @@ def check_code_http(spec: CodeHttpCheck, ctx: CheckContext) -> CheckResult:
                 diffs = response_differences(_with_saved(step.expect, saved), exchange)
                 if diffs:
                     details = [f"- {d}" for d in diffs[1:]] + shown(exchange)
+                    if step.webhook is not None and last_webhook is not None:
+                        from tutor.checks.code_webhooks import described
+
+                        details.insert(0, described(step.webhook, last_webhook[0]))
                     error = flow.error
                     target = exchange.target
                     summary = f"{label}: {method} {target} answered {exchange.status}, not what this step needs."

@@ -256,6 +256,19 @@ def _check_step(entry_rel: str, located: Located, lesson: Lesson, index: int, st
                             f"no upstream '{wanted}' in this lesson's `sandboxes.api.upstreams`: {known}",
                         )
                     )
+                if probe.webhook is not None and (
+                    lesson.sandboxes.api is None or lesson.sandboxes.api.webhooks is None
+                ):
+                    problems.append(
+                        _problem(
+                            entry_rel,
+                            located,
+                            (*path, "steps", i, "webhook"),
+                            "a `webhook` step is signed with the lesson's secret: add `sandboxes.api.webhooks` "
+                            "with a `secret`",
+                            key=True,
+                        )
+                    )
         if isinstance(check, AllCheck):
             for i, inner in enumerate(check.checks):
                 walk(inner, (*path, "checks", i))
