@@ -196,6 +196,7 @@ def job_routes(state: State) -> list[Route]:
                     # a worker that comes back starts now, not when it could have
                     memory["free_at"] = [max(t, now) for t in memory["free_at"]]
                 memory.update({k: data[k] for k in data})
+            jobs.wake()
             trace = trace_of(request.scope)
             if trace:
                 trace.add("handler", "the worker: " + ", ".join(f"{k} {data[k]}" for k in sorted(data)))

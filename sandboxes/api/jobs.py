@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import sqlite3
 import threading
 from typing import TYPE_CHECKING, Any
@@ -67,6 +68,10 @@ class JobQueue:
         self.table = f'"{settings.table}"'
         self.running = threading.Lock()
         """One catch-up at a time."""
+        self._wake_at = 0.0
+        """Lesson time before which nothing can happen, as the table was at `_seen` (0: read it)."""
+        self._seen: tuple[int, ...] = ()
+        self._earliest = math.inf
         self.memory: dict[str, Any] = {
             "paused": False,
             "fail_next": 0,
@@ -75,6 +80,35 @@ class JobQueue:
             "free_at": [0.0] * settings.workers,  # when each free worker became free (lesson time); busy ones absent
             "runs": 0,
         }
+
+    # -- when to look again ---------------------------------------------------------------------
+    def wake(self) -> None:
+        """Something may have changed what happens next (a job enqueued, the worker switched, a state
+        restored): the next catch-up reads the table."""
+        self._wake_at = 0.0
+
+    def _stamp(self) -> tuple[int, ...]:
+        """The database file (and its WAL) as the file system sees it, and SQLite's file change counter
+        (bytes 24-27 of the header, one more at each commit; a file's time may not move between two
+        writes a few milliseconds apart): a learner's own `sqlite3` that enqueues or edits a job changes
+        it, so the next catch-up reads the table."""
+        path = self.state.db.path
+        if path is None:
+            return ()
+        out: list[int] = []
+        try:
+            with open(path, "rb") as file:
+                out.append(int.from_bytes(file.read(28)[24:28], "big"))
+        except OSError:
+            out.append(-1)
+        for name in (str(path), f"{path}-wal"):
+            try:
+                info = os.stat(name)
+            except OSError:
+                out += [0, 0]
+                continue
+            out += [info.st_mtime_ns, info.st_size]
+        return tuple(out)
 
     def create_table(self) -> None:
         if not self.state.db.available:
@@ -85,6 +119,7 @@ class JobQueue:
 
     # -- enqueue ----------------------------------------------------------------------------------
     def enqueue(self, conn: sqlite3.Connection, kind: str, payload: Any, delay: float = 0.0) -> int:
+        self.wake()
         now = self.state.clock.now()
         cursor = conn.execute(
             f"INSERT INTO {self.table} (kind, payload, status, run_at, created_at) VALUES (?, ?, 'queued', ?, ?)",
@@ -109,17 +144,25 @@ class JobQueue:
 
     # -- the worker -------------------------------------------------------------------------------
     def catch_up(self) -> list[str]:
-        """Replay the worker up to the lesson clock's now; what happened, in words (for the trace)."""
+        """Replay the worker up to the lesson clock's now; what happened, in words (for the trace).
+        Without reading the table when nothing can be due yet and no one else wrote the database."""
         if not self.state.db.available:
+            return []
+        if self.state.clock.now() < self._wake_at and self._stamp() == self._seen:
             return []
         happened: list[str] = []
         with self.running, self.state.db.connect() as conn:
+            seen = self._stamp()  # before reading: a write from elsewhere after this is seen next time
             for _ in range(MAX_EVENTS):
                 now = self.state.clock.now()
                 event = self._next(conn, now)
                 if event is None:
+                    self._wake_at = self._earliest
                     break
                 happened.append(self._apply(conn, *event))
+            else:
+                self._wake_at = 0.0  # more to replay: the next request goes on
+            self._seen = seen
         return happened
 
     def _next(self, conn: sqlite3.Connection, now: float) -> tuple[str, float, dict[str, Any]] | None:
@@ -144,6 +187,7 @@ class JobQueue:
                 candidates.append((max(float(job["run_at"]), free), 2, "start", job))
         due = [c for c in candidates if c[0] <= now]
         if not due:
+            self._earliest = min((c[0] for c in candidates), default=math.inf)
             return None
         when, _, what, job = min(due, key=lambda c: (c[0], c[1], c[3]["id"]))
         return what, when, job

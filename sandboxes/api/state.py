@@ -241,5 +241,6 @@ class State:
                 self.upstreams.memory = memory["upstreams"]
             if self.jobs is not None and "jobs" in memory:
                 self.jobs.memory = memory["jobs"]
+                self.jobs.wake()
             if self.webhooks is not None and "webhooks" in memory:
                 self.webhooks.memory = memory["webhooks"]

@@ -400,3 +400,19 @@ def test_a_wait_runs_the_jobs_due_by_then_before_the_check_reads_the_table(tmp_p
         session.apply(step.wrong_answers[0])
         result = session.check(step)
         assert not result.passed and "got 1" in result.summary, result.summary
+
+
+def test_a_job_the_learner_inserts_with_sqlite3_is_run_too(api: ApiSandbox, db: Path) -> None:
+    """The worker skips reading an idle table between requests, but never misses a row written by hand."""
+    with client(api) as c:
+        assert jobs(c) == []  # read once: nothing to do, nothing due
+        assert jobs(c) == []
+        now = api.lesson_time()
+        with sqlite3.connect(db) as conn:
+            conn.execute(
+                "INSERT INTO jobs (kind, payload, run_at, created_at) VALUES ('receipt', '{\"id\": 5}', ?, ?)",
+                (now, now),
+            )
+        assert jobs(c) == [(1, "running", 1)]
+        api.advance_clock(2)
+        assert jobs(c) == [(1, "done", 1)] and emails(db) == [5]
