@@ -416,3 +416,27 @@ def test_a_job_the_learner_inserts_with_sqlite3_is_run_too(api: ApiSandbox, db: 
         assert jobs(c) == [(1, "running", 1)]
         api.advance_clock(2)
         assert jobs(c) == [(1, "done", 1)] and emails(db) == [5]
+
+
+def test_the_openapi_document_lists_every_status_the_job_routes_answer(api: ApiSandbox) -> None:
+    with client(api) as c:
+        doc = c.get("/openapi.json").json()
+        answers = {
+            ("post", "/v1/reports"): [c.post("/v1/reports", json={}), c.post("/v1/reports", json=[1])],
+            ("get", "/v1/jobs/{id}"): [c.get("/v1/jobs/1"), c.get("/v1/jobs/99"), c.get("/v1/jobs/x")],
+            ("get", "/v1/jobs/{id}/result"): [c.get("/v1/jobs/1/result")],
+        }
+        api.advance_clock(6)
+        answers[("get", "/v1/jobs/{id}")].append(c.get("/v1/jobs/1"))
+        answers[("get", "/v1/jobs/{id}/result")].append(c.get("/v1/jobs/1/result"))
+    seen = {}
+    for (method, path), responses in answers.items():
+        documented = set(doc["paths"][path][method]["responses"])
+        statuses = {str(r.status_code) for r in responses}
+        assert statuses <= documented, (method, path, statuses, documented)
+        seen[(method, path)] = statuses
+    assert seen == {
+        ("post", "/v1/reports"): {"202", "422"},
+        ("get", "/v1/jobs/{id}"): {"200", "303", "404"},
+        ("get", "/v1/jobs/{id}/result"): {"200", "404"},
+    }
