@@ -100,10 +100,14 @@ def build_app(
             from sandboxes.api.webhooks import WebhookHub
 
             state.webhooks = WebhookHub(settings.webhooks, state.clock, state.lock)
+            if settings.logs is not None and settings.logs.background:
+                state.webhooks.log = log
         if settings.jobs is not None:
             from sandboxes.api.jobs import JobQueue
 
             state.jobs = JobQueue(settings.jobs, state)
+            if settings.logs is not None and settings.logs.background:
+                state.jobs.log = log
             state.jobs.create_table()
         background = job_routes(state) + webhook_routes(state)
         routes.extend(background)

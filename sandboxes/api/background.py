@@ -82,7 +82,7 @@ class Ticker:
             self._thread.join((hooks.settings.timeout_ms / 1000 if isinstance(hooks, WebhookHub) else 0) + 6)
 
 
-def written(state: State, resource: str, mode: str, payload: Any, item_id: Any) -> None:
+def written(state: State, resource: str, mode: str, payload: Any, item_id: Any, request_id: str | None = None) -> None:
     """A write to `resource` succeeded: enqueue the jobs and send the events the lesson ties to it."""
     mode = {"create": "create", "replace": "replace", "patch": "patch", "delete": "delete"}[mode]
     data = payload if payload is not None else {"id": item_id}
@@ -92,12 +92,12 @@ def written(state: State, resource: str, mode: str, payload: Any, item_id: Any) 
         if kinds:
             with state.db.connect() as conn:
                 for kind in kinds:
-                    jobs.enqueue(conn, kind.name, data)
+                    jobs.enqueue(conn, kind.name, data, request_id=request_id)
     hooks = state.webhooks
     if isinstance(hooks, WebhookHub):
         for event in hooks.settings.events:
             if event.after.resource == resource and mode in event.after.write:
-                hooks.emit(event.type, data)
+                hooks.emit(event.type, data, request_id=request_id)
 
 
 # -- jobs ---------------------------------------------------------------------------------------------
@@ -155,10 +155,12 @@ def job_routes(state: State) -> list[Route]:
             ]
             if errors:
                 raise ApiError(422, "the job was not enqueued", errors=errors)
+            request_id = request.headers.get("x-request-id")
 
             def add() -> dict[str, Any] | None:
                 with state.db.connect() as conn:
-                    return jobs.job(conn, jobs.enqueue(conn, str(kind), payload, float(delay)))
+                    enqueued = jobs.enqueue(conn, str(kind), payload, float(delay), request_id=request_id)
+                    return jobs.job(conn, enqueued)
 
             job = await run_in_threadpool(add)
             trace = trace_of(request.scope)
@@ -260,9 +262,11 @@ def job_routes(state: State) -> list[Route]:
             if not isinstance(data, dict):
                 raise ApiError(422, "send a JSON object: it is the job's payload")
 
+            request_id = request.headers.get("x-request-id")
+
             def add() -> dict[str, Any] | None:
                 with state.db.connect() as conn:
-                    return jobs.job(conn, jobs.enqueue(conn, kind_name, data))
+                    return jobs.job(conn, jobs.enqueue(conn, kind_name, data, request_id=request_id))
 
             job = await run_in_threadpool(add)
             assert job is not None
@@ -345,7 +349,7 @@ def webhook_routes(state: State) -> list[Route]:
             raise ApiError(
                 422, "send only type and data", errors=[{"field": str(unknown[0])[:40], "message": "unknown"}]
             )
-        delivery = hooks.emit(kind, data.get("data", {}))
+        delivery = hooks.emit(kind, data.get("data", {}), request_id=request.headers.get("x-request-id"))
         trace = trace_of(request.scope)
         if trace:
             trace.add("handler", f"event {delivery['id']} ({kind}) made; its delivery is due now")

@@ -53,7 +53,8 @@ def table_sql(table: str) -> str:
   worker TEXT,
   lease_until REAL,
   last_error TEXT,
-  result TEXT
+  result TEXT,
+  request_id TEXT
 )"""
 
 
@@ -72,6 +73,8 @@ class JobQueue:
         """Lesson time before which nothing can happen, as the table was at `_seen` (0: read it)."""
         self._seen: tuple[int, ...] = ()
         self._earliest = math.inf
+        self.log: Any = None
+        """The request log (`sandboxes.api.logs.RequestLog`), with `logs.background`: a line per run's end."""
         self.memory: dict[str, Any] = {
             "paused": False,
             "fail_next": 0,
@@ -118,12 +121,17 @@ class JobQueue:
             conn.execute(f'CREATE INDEX IF NOT EXISTS "{self.settings.table}_due" ON {self.table} (status, run_at)')
 
     # -- enqueue ----------------------------------------------------------------------------------
-    def enqueue(self, conn: sqlite3.Connection, kind: str, payload: Any, delay: float = 0.0) -> int:
+    def enqueue(
+        self, conn: sqlite3.Connection, kind: str, payload: Any, delay: float = 0.0, *, request_id: str | None = None
+    ) -> int:
+        """A new job, due `delay` lesson seconds from now; `request_id`: the request that made it (its log
+        lines and the webhook it emits carry it)."""
         self.wake()
         now = self.state.clock.now()
         cursor = conn.execute(
-            f"INSERT INTO {self.table} (kind, payload, status, run_at, created_at) VALUES (?, ?, 'queued', ?, ?)",
-            (kind, json.dumps(payload, ensure_ascii=False, separators=(",", ":")), now + delay, now),
+            f"INSERT INTO {self.table} (kind, payload, status, run_at, created_at, request_id) "
+            "VALUES (?, ?, 'queued', ?, ?, ?)",
+            (kind, json.dumps(payload, ensure_ascii=False, separators=(",", ":")), now + delay, now, request_id),
         )
         return int(cursor.lastrowid or 0)
 
@@ -192,6 +200,29 @@ class JobQueue:
         when, _, what, job = min(due, key=lambda c: (c[0], c[1], c[3]["id"]))
         return what, when, job
 
+    def _line(self, job: dict[str, Any], when: float, event: str, attempt: int, error: str | None = None) -> None:
+        """The log line of one thing that happened to a job (with `logs.background`)."""
+        if self.log is None:
+            return
+        from sandboxes.api.logs import iso_time
+
+        kind = self.kinds.get(str(job["kind"]))
+        record: dict[str, Any] = {
+            "time": iso_time(when),
+            "level": {"done": "info", "failed": "warn", "requeued": "warn"}.get(event, "error"),
+            "service": "worker",
+            "request_id": job.get("request_id"),
+            "job": int(job["id"]),
+            "kind": job["kind"],
+            "event": event,
+            "attempt": attempt,
+        }
+        if event != "requeued":
+            record["duration_ms"] = round((kind.seconds if kind else 0.0) * 1000, 1)
+        if error:
+            record["error"] = error
+        self.log.write(record)
+
     def _slot_taken(self) -> None:
         slots = self.memory["free_at"]
         slots.sort()
@@ -210,6 +241,7 @@ class JobQueue:
                 f"UPDATE {table} SET status = 'queued', run_at = ?, worker = NULL, lease_until = NULL WHERE id = ?",
                 (when, job_id),
             )
+            self._line(job, when, "requeued", int(job["attempts"]), "the worker crashed; its lease ran out")
             return f"{name}: its worker crashed and the lease ran out; queued again"
         if what == "start":
             with self.state.lock:
@@ -236,6 +268,7 @@ class JobQueue:
                     ),
                 )
                 self._slot_freed(when)
+                self._line(job, when, "crashed", attempt, "its worker crashed before doing the work")
                 return f"{name}: run {attempt} started; the worker crashed at once"
             with self.state.lock:
                 memory["fates"][str(job_id)] = fate
@@ -278,15 +311,19 @@ class JobQueue:
                 f"UPDATE {table} SET worker = NULL, last_error = ? WHERE id = ?",
                 ("its worker crashed after doing the work, before marking the job done", job_id),
             )
+            self._line(job, when, "crashed", attempt, "its worker crashed after doing the work")
             return f"{name}: run {attempt} did its work, then the worker crashed"
         conn.execute(
             f"UPDATE {table} SET status = 'done', finished_at = ?, worker = NULL, lease_until = NULL, "
             "result = ? WHERE id = ?",
             (when, json.dumps(result) if result is not None else None, job_id),
         )
+        self._line(job, when, "done", attempt)
         if kind is not None and kind.emits and self.state.webhooks is not None:
             self.state.webhooks.emit(
-                kind.emits, {"job": job_id, "kind": kind.name, "payload": payload, "result": result}
+                kind.emits,
+                {"job": job_id, "kind": kind.name, "payload": payload, "result": result},
+                request_id=job.get("request_id"),
             )
         return f"{name}: run {attempt} done"
 
@@ -299,6 +336,7 @@ class JobQueue:
                 "last_error = ? WHERE id = ?",
                 (when, error, job_id),
             )
+            self._line(job, when, "dead", attempt, error)
             return f"job {job_id} ({job['kind']}): run {attempt} failed; no runs left: dead"
         retry = when + self.settings.backoff_seconds * 2 ** (attempt - 1)
         conn.execute(
@@ -306,6 +344,7 @@ class JobQueue:
             "last_error = ? WHERE id = ?",
             (retry, error, job_id),
         )
+        self._line(job, when, "failed", attempt, error)
         return f"job {job_id} ({job['kind']}): run {attempt} failed; it runs again in {retry - when:g} s"
 
     def retry_after(self, job: dict[str, Any], now: float) -> int:

@@ -154,7 +154,21 @@ def story(path: Path | str | None, request_id: str | None) -> list[dict[str, Any
 
 
 def line_text(record: dict[str, Any]) -> str:
-    """One record as a short line for a screen: time, service, status, method path, duration, SQL, cache, user."""
+    """One record as a short line for a screen: time, service, status, method path, duration, SQL, cache, user;
+    for the worker's and webhooks' lines, what happened to which job or event."""
+    if record.get("service") == "worker":
+        bits = [str(record.get("time", "?"))[11:23], "worker", str(record.get("event", "?"))]
+        bits.append(f"job {record.get('job', '?')} {record.get('kind', '?')} attempt {record.get('attempt', '?')}")
+        if record.get("error"):
+            bits.append(str(record["error"]))
+        return "  ".join(bits)
+    if record.get("service") == "webhooks":
+        bits = [str(record.get("time", "?"))[11:23], "webhooks", str(record.get("status", "?"))]
+        bits.append(f"POST {record.get('event', '?')} {record.get('type', '?')} attempt {record.get('attempt', '?')}")
+        bits.append(f"{record.get('duration_ms', 0)} ms")
+        if record.get("problem"):
+            bits.append(str(record["problem"]))
+        return "  ".join(bits)
     bits = [
         str(record.get("time", "?"))[11:23],
         str(record.get("service", "?")),

@@ -153,12 +153,13 @@ class State:
             for key in [k for k in self.cache if k[1] == resource]:
                 del self.cache[key]
 
-    def written(self, resource: str, mode: str, payload: Any, item_id: Any) -> None:
-        """A write to `resource` succeeded: the jobs and webhook events the lesson ties to it (if any)."""
+    def written(self, resource: str, mode: str, payload: Any, item_id: Any, request_id: str | None = None) -> None:
+        """A write to `resource` succeeded: the jobs and webhook events the lesson ties to it (if any),
+        carrying the id of the request that wrote (with `logs`)."""
         if self.jobs is not None or self.webhooks is not None:
             from sandboxes.api.background import written
 
-            written(self, resource, mode, payload, item_id)
+            written(self, resource, mode, payload, item_id, request_id)
 
     def settle(self) -> None:
         """Bring the background work up to the lesson clock's now: the job worker catches up and due

@@ -173,6 +173,8 @@ class WebhookHub:
         self.sending = threading.Lock()
         """Held while deliveries are sent (by the ticker or a request catching up), one sender at a time."""
         self.memory: dict[str, Any] = {"seq": 0, "endpoint": settings.endpoint, "deliveries": {}}
+        self.log: Any = None
+        """The request log (`sandboxes.api.logs.RequestLog`), with `logs.background`: a line per attempt."""
 
     # -- events ---------------------------------------------------------------------------------
     def event(self, kind: str, data: Any) -> tuple[str, str]:
@@ -197,8 +199,9 @@ class WebhookHub:
         body = {"id": event_id, "type": kind, "timestamp": iso(self.clock.now()), "data": data}
         return event_id, json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
-    def emit(self, kind: str, data: Any) -> dict[str, Any]:
-        """Make an event and its delivery, due now."""
+    def emit(self, kind: str, data: Any, *, request_id: str | None = None) -> dict[str, Any]:
+        """Make an event and its delivery, due now; `request_id`: the request that caused it (the
+        delivery's log lines carry it)."""
         with self.lock:
             event_id, body = self.event(kind, data)
             now = self.clock.now()
@@ -210,6 +213,7 @@ class WebhookHub:
                 "state": "pending",
                 "next_at": now,
                 "attempts": [],
+                "request_id": request_id,
             }
             deliveries = self.memory["deliveries"]
             deliveries[event_id] = delivery
@@ -281,6 +285,8 @@ class WebhookHub:
             elif not ok:
                 record["problem"] = f"the app answered {status}"
             delivery["attempts"].append(record)
+            if self.log is not None:
+                self._line(delivery, record)
             if ok:
                 delivery["state"], delivery["next_at"] = "delivered", None
             elif not redeliver and delivery["state"] == "pending":
@@ -290,6 +296,25 @@ class WebhookHub:
                 else:
                     delivery["next_at"] = now + self.settings.backoff_seconds * 2 ** (failures - 1)
             return dict(record)
+
+    def _line(self, delivery: dict[str, Any], record: dict[str, Any]) -> None:
+        from sandboxes.api.logs import iso_time, level_of
+
+        line: dict[str, Any] = {
+            "time": iso_time(record["at"]),
+            "level": level_of(record["status"]) if record["status"] else "error",
+            "service": "webhooks",
+            "request_id": delivery.get("request_id"),
+            "event": delivery["id"],
+            "type": delivery["type"],
+            "attempt": record["attempt"],
+            "endpoint": record["endpoint"],
+            "status": record["status"],
+            "duration_ms": record["ms"],
+        }
+        if record.get("problem"):
+            line["problem"] = record["problem"]
+        self.log.write(line)
 
     def describe(self, delivery: dict[str, Any], now: float) -> dict[str, Any]:
         out = {k: v for k, v in delivery.items() if k != "body"}

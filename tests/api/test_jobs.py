@@ -323,6 +323,8 @@ def test_a_job_that_emits_sends_a_signed_webhook_when_it_is_done(db: Path) -> No
 
 
 def test_log_lines_match_the_traffic_and_the_worker_s_sql_is_not_the_request_s(db: Path, tmp_path: Path) -> None:
+    """One `api` line per request, one `worker` line per run's end carrying the id of the request that
+    enqueued the job; a request's SQL count is its own, not the worker's."""
     from sandboxes.api import logs
 
     api = ApiSandbox.start(
@@ -330,24 +332,33 @@ def test_log_lines_match_the_traffic_and_the_worker_s_sql_is_not_the_request_s(d
     )
     try:
         with client(api) as c:
-            for item in ("a", "b", "c"):
-                c.post("/v1/orders", json={"item": item})
-            api.advance_clock(10)
-            listed = c.get("/v1/orders")  # the worker catches up (3 jobs) before this request
+            c.put("/_sandbox/jobs/worker", json={"fail_next": 1})
+            posted = [c.post("/v1/orders", json={"item": item}).headers["x-request-id"] for item in "abc"]
+            api.advance_clock(10)  # receipt 1 fails, 2 and 3 run, then 1 again (10 s backoff): not yet
+            listed = c.get("/v1/orders")
             c.get("/_sandbox/jobs")
             c.post("/v1/reports", json={})
         deadline = time.monotonic() + 5
-        while len(list(logs.read(api.log_path))) < 6 and time.monotonic() < deadline:
+        while len(list(logs.read(api.log_path))) < 10 and time.monotonic() < deadline:
             time.sleep(0.01)
         traffic = list(api.recorder.all())
-        records = {r["request_id"]: r for r in logs.read(api.log_path)}
+        lines = list(logs.read(api.log_path))
     finally:
         api.stop()
-    assert len(traffic) == len(records) == 6
+    records = {r["request_id"]: r for r in lines if r["service"] == "api"}
+    assert len(traffic) == len(records) == 7
     for exchange in traffic:
         line = records[exchange.request_id]
         assert (line["method"], line["path"], line["status"]) == (exchange.method, exchange.path, exchange.status)
-    assert emails(db) == [1, 2, 3]
+    worker = [
+        (r["job"], r["event"], r["attempt"], r["request_id"], r["level"]) for r in lines if r["service"] == "worker"
+    ]
+    assert worker == [
+        (1, "failed", 1, posted[0], "warn"),
+        (2, "done", 1, posted[1], "info"),
+        (3, "done", 1, posted[2], "info"),
+    ]
+    assert emails(db) == [2, 3]
     listing = next(e for e in traffic if e.request_id == listed.headers["x-request-id"])
     assert records[listing.request_id]["sql"] == sum(e.kind == "sql" for e in listing.trace)
     assert 1 <= records[listing.request_id]["sql"] <= 2

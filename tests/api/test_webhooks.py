@@ -306,3 +306,39 @@ def test_an_endpoint_off_this_machine_or_a_weak_secret_is_refused(db: Path) -> N
 def test_probe_delivery_refuses_an_unknown_tamper() -> None:
     with pytest.raises(ValueError, match="tamper is one of"):
         probe_delivery(SECRET, "evt_1", b"{}", tamper="sometimes")
+
+
+def test_grep_one_request_id_finds_the_request_its_job_and_the_job_s_webhook_attempts(db: Path, tmp_path: Path) -> None:
+    from sandboxes.api import logs
+
+    flaky = Receiver([503, 200])
+    lesson = ApiSettings.model_validate(
+        {
+            "resources": [{"name": "orders", "table": "orders", "writable": True}],
+            "logs": {},
+            "jobs": {
+                "kinds": [{"name": "ship", "seconds": 3, "after": {"resource": "orders"}, "emits": "order.shipped"}]
+            },
+            "webhooks": {"secret": SECRET, "endpoint": flaky.url, "backoff_seconds": 10},
+        }
+    )
+    api = ApiSandbox.start(lesson, database=db, log_path=tmp_path / "requests.log")
+    try:
+        with client(api) as c:
+            request_id = c.post("/v1/orders", json={"item": "pen"}).headers["x-request-id"]
+            c.post("/v1/orders", json={"item": "ink"})  # another request: its lines are not in the story
+            api.advance_clock(3.5)
+            api.advance_clock(10)
+            c.get("/_sandbox/webhooks")
+        story = logs.story(api.log_path, request_id)
+    finally:
+        api.stop()
+        flaky.close()
+    assert [(r["service"], r.get("event") or r["path"], r.get("status")) for r in story] == [
+        ("api", "/v1/orders", 201),
+        ("worker", "done", None),
+        ("webhooks", "evt_000001", 503),
+        ("webhooks", "evt_000001", 200),
+    ]
+    assert story[2]["problem"] == "the app answered 503" and story[2]["level"] == "error"
+    assert [logs.line_text(r).split("  ")[1:3] for r in story[1:3]] == [["worker", "done"], ["webhooks", "503"]]

@@ -178,6 +178,11 @@ class RequestLogs(Model):
         description="The lesson's upstreams write a line for each call they get into the same file, with their "
         "own `service` name.",
     )
+    background: bool = Field(
+        default=True,
+        description="The job worker (`service: worker`) writes a line for each run's end, and webhook deliveries "
+        "(`service: webhooks`) one for each attempt, with the request id of the request that started them.",
+    )
 
 
 RESERVED_PATHS = frozenset({"/", "/health", "/ready", "/docs", "/openapi.json"})
