@@ -48,6 +48,8 @@ SIGNATURE_HEADER = "webhook-signature"
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix of every secret, not one
 KEEP = 500
 """Deliveries kept (the oldest finished ones go first)."""
+MAX_SENDS = 500
+"""Attempts one catch-up sends at most (a clock moved a year ahead does not send forever)."""
 
 
 def secret_key(secret: str) -> bytes:
@@ -230,23 +232,25 @@ class WebhookHub:
         with self.lock:
             if not self.memory["endpoint"]:
                 return []
-            return [
-                d["id"]
+            due = [
+                d
                 for d in self.memory["deliveries"].values()
                 if d["state"] == "pending" and d["next_at"] is not None and d["next_at"] <= now
             ]
+            return [d["id"] for d in sorted(due, key=lambda d: d["next_at"])]
 
     def catch_up(self) -> int:
-        """Send every delivery that is due on the lesson clock; how many were sent."""
+        """Send every delivery that is due on the lesson clock, the earliest first, each attempt dated
+        when it was due: after the clock jumped an hour, a failing app meets every retry of that hour in
+        order, as it would have. How many were sent (at most MAX_SENDS at once)."""
         sent = 0
         with self.sending:
-            for _ in range(100):  # bounded: a clock moved far ahead sends each due one once per pass
+            while sent < MAX_SENDS:
                 due = self.due(self.clock.now())
                 if not due:
                     break
-                for event_id in due:
-                    self.attempt(event_id)
-                    sent += 1
+                self.attempt(due[0], scheduled=True)
+                sent += 1
         return sent
 
     def redeliver(self, event_id: str) -> dict[str, Any]:
@@ -254,13 +258,16 @@ class WebhookHub:
         with self.sending:
             return self.attempt(event_id, redeliver=True)
 
-    def attempt(self, event_id: str, *, redeliver: bool = False) -> dict[str, Any]:
-        """Deliver one event now; schedule its retry on failure (not for a redelivery by hand)."""
+    def attempt(self, event_id: str, *, redeliver: bool = False, scheduled: bool = False) -> dict[str, Any]:
+        """Deliver one event now; schedule its retry on failure (not for a redelivery by hand).
+        `scheduled`: the attempt is dated on the lesson clock when it was due, not now."""
         with self.lock:
             delivery = self.memory["deliveries"][event_id]
             endpoint = self.memory["endpoint"]
             number = len(delivery["attempts"]) + 1
             now = self.clock.now()
+            if scheduled and delivery["next_at"] is not None:
+                now = min(now, delivery["next_at"])
             body = delivery["body"].encode()
             # the signature's time is real time: the receiver compares it with its own clock
             headers = self.headers(delivery, int(time.time()))

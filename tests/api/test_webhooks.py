@@ -257,7 +257,7 @@ def test_a_restored_state_replays_the_same_deliveries(db: Path) -> None:
         api.stop()
         flaky.close()
     assert [d[0] for d in first[:2]] == ["evt_000001", "evt_000002"]
-    assert first[0][2][:2] == [(1, 500, 0), (2, 200, 11)]  # evt 1 met the 500, evt 2 the 502 at once
+    assert first[0][2][:2] == [(1, 500, 0), (2, 200, 10)]  # evt 1 met the 500, evt 2 the 502 at once; 10 s on
 
 
 def test_the_checker_s_forgeries_are_refused_by_the_specification(db: Path) -> None:
@@ -342,3 +342,24 @@ def test_grep_one_request_id_finds_the_request_its_job_and_the_job_s_webhook_att
     ]
     assert story[2]["problem"] == "the app answered 503" and story[2]["level"] == "error"
     assert [logs.line_text(r).split("  ")[1:3] for r in story[1:3]] == [["worker", "done"], ["webhooks", "503"]]
+
+
+def test_after_a_jump_of_the_clock_every_retry_due_is_sent_in_order_dated_when_it_was_due(db: Path) -> None:
+    down = Receiver([503])
+    api = start(db, None, retries=3)
+    try:
+        with client(api) as c:
+            c.post("/_sandbox/webhooks/events", json={"type": "a.b"})
+            c.post("/_sandbox/webhooks/events", json={"type": "c.d"})
+            api.advance_clock(15)  # neither was sent: no endpoint yet
+            c.put("/_sandbox/webhooks", json={"endpoint": down.url})
+            api.advance_clock(3600)
+            listed = c.get("/_sandbox/webhooks").json()["deliveries"]
+    finally:
+        api.stop()
+        down.close()
+    for delivery in listed:
+        assert delivery["state"] == "failed"
+        at = [a["at"] - delivery["attempts"][0]["at"] for a in delivery["attempts"]]
+        assert at == pytest.approx([0, 10, 30, 70], abs=0.01)  # the first when the endpoint came, then 10, 20, 40
+    assert [h["webhook-id"] for h, _ in down.got] == ["evt_000001", "evt_000002"] + ["evt_000001", "evt_000002"] * 3
