@@ -4,6 +4,7 @@ a job kind's `route` that answers 202 Accepted, and the status monitor `/v1/jobs
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from typing import Any
 
@@ -92,7 +93,13 @@ def written(state: State, resource: str, mode: str, payload: Any, item_id: Any, 
         if kinds:
             with state.db.connect() as conn:
                 for kind in kinds:
-                    jobs.enqueue(conn, kind.name, data, request_id=request_id)
+                    try:
+                        jobs.enqueue(conn, kind.name, data, request_id=request_id)
+                    except sqlite3.OperationalError as exc:  # the learner dropped the table: made again
+                        if "no such table" not in str(exc):
+                            raise
+                        jobs.create_table()
+                        jobs.enqueue(conn, kind.name, data, request_id=request_id)
     hooks = state.webhooks
     if isinstance(hooks, WebhookHub):
         for event in hooks.settings.events:

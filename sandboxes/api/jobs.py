@@ -21,6 +21,7 @@ its work is done twice. That is at-least-once delivery, and why a job's work mus
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import math
 import os
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from tutor.pack.sandbox_api import JobKind, Jobs
 
 STATUSES = ("queued", "running", "done", "failed", "dead")
+BUSY_MS = 250
+"""How long the worker waits for a write lock another connection holds before it leaves the work for later."""
 MAX_EVENTS = 2000
 """Job events replayed in one catch-up at most (a clock moved a year ahead does not run forever)."""
 FATES = ("ok", "fail", "crash_after_work", "crash_before_work")
@@ -160,14 +163,29 @@ class JobQueue:
             return []
         happened: list[str] = []
         with self.running, self.state.db.connect() as conn:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
             seen = self._stamp()  # before reading: a write from elsewhere after this is seen next time
             for _ in range(MAX_EVENTS):
-                now = self.state.clock.now()
-                event = self._next(conn, now)
-                if event is None:
-                    self._wake_at = self._earliest
+                with self.state.lock:
+                    before = copy.deepcopy(self.memory)
+                try:
+                    event = self._next(conn, self.state.clock.now())
+                    if event is None:
+                        self._wake_at = self._earliest
+                        break
+                    happened.append(self._apply(conn, *event))
+                except sqlite3.Error as exc:
+                    # the learner's own connection holds a write lock, or dropped the table: what was due
+                    # stays due (a lesson-time replay), and the worker goes on at the next request
+                    with self.state.lock:
+                        self.memory = before
+                    self._wake_at = 0.0
+                    if "no such table" in str(exc):
+                        conn.execute(table_sql(self.settings.table))
+                        happened.append(f"the job table {self.settings.table} was gone: the worker made it again")
+                    else:
+                        happened.append(f"the worker could not use the job table ({exc}): it tries again later")
                     break
-                happened.append(self._apply(conn, *event))
             else:
                 self._wake_at = 0.0  # more to replay: the next request goes on
             self._seen = seen

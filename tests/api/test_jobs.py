@@ -451,3 +451,36 @@ def test_the_openapi_document_lists_every_status_the_job_routes_answer(api: ApiS
         ("get", "/v1/jobs/{id}"): {"200", "303", "404"},
         ("get", "/v1/jobs/{id}/result"): {"200", "404"},
     }
+
+
+def test_a_dropped_job_table_is_made_again_and_the_api_keeps_answering(api: ApiSandbox, db: Path) -> None:
+    with client(api) as c:
+        c.post("/v1/orders", json={"item": "pen"})
+        with sqlite3.connect(db) as conn:
+            conn.execute("DROP TABLE jobs")
+        assert c.get("/v1/orders").status_code == 200
+        assert c.post("/v1/orders", json={"item": "ink"}).status_code == 201
+        api.advance_clock(2)
+        assert jobs(c) == [(1, "done", 1)]  # the job of the second order, in a table made again
+        assert emails(db) == [2]
+
+
+def test_a_learner_s_write_lock_delays_the_worker_not_the_api_and_the_job_runs_as_due(
+    api: ApiSandbox, db: Path
+) -> None:
+    with client(api) as c:
+        c.post("/v1/orders", json={"item": "pen"})
+        holder = sqlite3.connect(db, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # the learner's sqlite3 in the middle of a transaction
+        try:
+            api.advance_clock(5)
+            started = time.monotonic()
+            assert c.get("/v1/orders/1").status_code == 200
+            assert time.monotonic() - started < 2  # the worker gave up waiting, the request did not wait 5 s
+        finally:
+            holder.execute("COMMIT")
+            holder.close()
+        job = c.get("/_sandbox/jobs").json()["jobs"][0]
+    assert (job["status"], job["attempts"]) == ("done", 1)
+    assert job["finished_at"] - job["started_at"] == pytest.approx(2)  # on the lesson clock, as if never delayed
+    assert emails(db) == [1]
