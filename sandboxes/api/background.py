@@ -22,6 +22,8 @@ from sandboxes.api.webhooks import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
 
 NO_STORE = {"Cache-Control": "no-store"}
 RECENT = 20
+REQUEST_BUDGET = 5.0
+"""Real seconds a request to /_sandbox/webhooks spends sending due deliveries first, at most."""
 
 
 class BackgroundMiddleware:
@@ -44,7 +46,7 @@ class BackgroundMiddleware:
                     trace.add("jobs", f"the worker caught up: {len(happened)} event(s)", events=happened[-20:])
             hooks = self.state.webhooks
             if isinstance(hooks, WebhookHub) and str(scope.get("path", "")).startswith("/_sandbox/webhooks"):
-                sent = await run_in_threadpool(hooks.catch_up)
+                sent = await run_in_threadpool(hooks.catch_up, REQUEST_BUDGET)
                 if trace and sent:
                     trace.add("webhooks", f"{sent} due deliveries sent first")
         await self.app(scope, receive, send)
@@ -72,7 +74,7 @@ class Ticker:
                 if isinstance(jobs, JobQueue):
                     jobs.catch_up()
                 if isinstance(hooks, WebhookHub) and hooks.due(hooks.clock.now()):
-                    hooks.catch_up()
+                    hooks.catch_up(self.every * 4)
             except Exception:  # noqa: S112 - a job or delivery that breaks must not end the ticker
                 continue
 
@@ -341,7 +343,7 @@ def webhook_routes(state: State) -> list[Route]:
             trace = trace_of(request.scope)
             if trace:
                 trace.add("handler", f"webhooks now go to {endpoint}")
-            sent = await run_in_threadpool(hooks.catch_up)  # what waited for an endpoint goes now
+            sent = await run_in_threadpool(hooks.catch_up, REQUEST_BUDGET)  # what waited for an endpoint goes now
             if trace and sent:
                 trace.add("webhooks", f"{sent} waiting deliveries sent")
         return json_response(overview(), headers=NO_STORE)

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from sandboxes.api.logs import RequestLog
     from tutor.pack.sandbox_api import ApiSettings, Resource
 
+SETTLE_SECONDS = 20.0
+"""Real seconds a settle (after the clock moved, before a check) spends sending webhooks at most."""
 MAX_ADVANCE = 366 * 24 * 3600
 """The most one `POST /_sandbox/clock` (or one `wait`) may move the clock: a year and a day."""
 
@@ -161,13 +163,14 @@ class State:
 
             written(self, resource, mode, payload, item_id, request_id)
 
-    def settle(self) -> None:
+    def settle(self, budget: float = SETTLE_SECONDS) -> None:
         """Bring the background work up to the lesson clock's now: the job worker catches up and due
-        webhook deliveries are sent. After the clock moves, and before a check reads the state."""
+        webhook deliveries are sent (for `budget` seconds of real time at most: an app that never
+        answers costs a timeout per attempt). After the clock moves, and before a check reads the state."""
         if self.jobs is not None:
             self.jobs.catch_up()
         if self.webhooks is not None and self.webhooks.due(self.clock.now()):
-            self.webhooks.catch_up()
+            self.webhooks.catch_up(budget)
 
     def cache_ttl(self) -> float | None:
         """Seconds an application cache entry lives (None: no application cache)."""

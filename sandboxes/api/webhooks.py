@@ -239,13 +239,16 @@ class WebhookHub:
             ]
             return [d["id"] for d in sorted(due, key=lambda d: d["next_at"])]
 
-    def catch_up(self) -> int:
+    def catch_up(self, budget: float | None = None) -> int:
         """Send every delivery that is due on the lesson clock, the earliest first, each attempt dated
         when it was due: after the clock jumped an hour, a failing app meets every retry of that hour in
-        order, as it would have. How many were sent (at most MAX_SENDS at once)."""
+        order, as it would have. How many were sent (at most MAX_SENDS at once). `budget`: seconds of
+        real time to spend at most (an app that never answers costs `timeout_ms` per attempt); what is
+        left stays due for the next catch-up."""
         sent = 0
+        deadline = None if budget is None else time.monotonic() + budget
         with self.sending:
-            while sent < MAX_SENDS:
+            while sent < MAX_SENDS and (deadline is None or time.monotonic() < deadline):
                 due = self.due(self.clock.now())
                 if not due:
                     break

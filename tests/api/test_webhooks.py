@@ -363,3 +363,25 @@ def test_after_a_jump_of_the_clock_every_retry_due_is_sent_in_order_dated_when_i
         at = [a["at"] - delivery["attempts"][0]["at"] for a in delivery["attempts"]]
         assert at == pytest.approx([0, 10, 30, 70], abs=0.01)  # the first when the endpoint came, then 10, 20, 40
     assert [h["webhook-id"] for h, _ in down.got] == ["evt_000001", "evt_000002"] + ["evt_000001", "evt_000002"] * 3
+
+
+def test_an_app_that_never_answers_holds_a_request_for_its_budget_not_for_every_timeout(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sandboxes.api import background
+
+    monkeypatch.setattr(background, "REQUEST_BUDGET", 0.5)
+    hanging = Receiver([200], delay=2.0)
+    api = start(db, None, timeout_ms=200)
+    try:
+        with client(api) as c:
+            for n in range(20):
+                c.post("/_sandbox/webhooks/events", json={"type": "a.b", "data": {"n": n}})
+            began = time.monotonic()
+            assert c.put("/_sandbox/webhooks", json={"endpoint": hanging.url}).status_code == 200
+            assert time.monotonic() - began < 1.5  # 20 attempts of 0.2 s would be 4 s
+            counts = c.get("/_sandbox/webhooks").json()["counts"]
+            assert counts["pending"] == 20  # every one failed once or waits: none is lost
+    finally:
+        api.stop()
+        hanging.close()
