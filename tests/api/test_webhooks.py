@@ -135,7 +135,9 @@ def test_a_write_sends_an_event_signed_as_standard_webhooks_says(db: Path, recei
 
 
 def test_the_reference_library_accepts_the_signature(db: Path, receiver: Receiver) -> None:
-    library = pytest.importorskip("standardwebhooks.webhooks")
+    """The specification's own Python library (a dev dependency) is the referee, as in tests/api/test_referees.py."""
+    from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
     api = start(db, receiver.url)
     try:
         with client(api) as c:
@@ -144,7 +146,11 @@ def test_the_reference_library_accepts_the_signature(db: Path, receiver: Receive
     finally:
         api.stop()
     [(headers, body)] = receiver.got
-    assert library.Webhook(SECRET).verify(body, headers)["id"] == "evt_000001"
+    assert Webhook(SECRET).verify(body, headers)["id"] == "evt_000001"
+    for tamper in ("signature", "body", "stale", "unsigned"):
+        forged, forged_headers = probe_delivery(SECRET, "evt_000009", body, tamper=tamper)
+        with pytest.raises(WebhookVerificationError):
+            Webhook(SECRET).verify(forged, forged_headers)
 
 
 def test_a_failed_delivery_is_retried_on_the_lesson_clock_with_the_same_id_and_body(db: Path) -> None:
