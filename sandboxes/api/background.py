@@ -87,8 +87,9 @@ class Ticker:
 
 def written(state: State, resource: str, mode: str, payload: Any, item_id: Any, request_id: str | None = None) -> None:
     """A write to `resource` succeeded: enqueue the jobs and send the events the lesson ties to it."""
-    mode = {"create": "create", "replace": "replace", "patch": "patch", "delete": "delete"}[mode]
-    data = payload if payload is not None else {"id": item_id}
+    if payload is None:  # a delete: the id from the path, a number when it is one (as the row had it)
+        payload = {"id": int(item_id) if isinstance(item_id, str) and item_id.isdigit() else item_id}
+    data = payload
     jobs = state.jobs
     if isinstance(jobs, JobQueue):
         kinds = [k for k in jobs.kinds.values() if k.after and k.after.resource == resource and mode in k.after.write]

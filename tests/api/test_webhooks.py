@@ -391,3 +391,36 @@ def test_an_app_that_never_answers_holds_a_request_for_its_budget_not_for_every_
     finally:
         api.stop()
         hanging.close()
+
+
+def test_events_follow_the_writes_the_lesson_names_and_no_others(db: Path, receiver: Receiver) -> None:
+    lesson = ApiSettings.model_validate(
+        {
+            "resources": [{"name": "orders", "table": "orders", "writable": True}],
+            "webhooks": {
+                "secret": SECRET,
+                "endpoint": receiver.url,
+                "events": [
+                    {"type": "order.changed", "after": {"resource": "orders", "write": ["patch", "replace"]}},
+                    {"type": "order.deleted", "after": {"resource": "orders", "write": ["delete"]}},
+                ],
+            },
+        }
+    )
+    api = ApiSandbox.start(lesson, database=db)
+    try:
+        with client(api) as c:
+            c.post("/v1/orders", json={"item": "pen"})  # no event for a create here
+            c.patch("/v1/orders/1", json={"item": "ink"})
+            c.put("/v1/orders/1", json={"item": "nib"})
+            c.delete("/v1/orders/1")
+            c.patch("/v1/orders/1", json={"item": "gone"})  # a 404: nothing was written
+            c.get("/_sandbox/webhooks")
+    finally:
+        api.stop()
+    events = [json.loads(body) for _, body in receiver.got]
+    assert [(e["type"], e["data"]) for e in events] == [
+        ("order.changed", {"id": 1, "item": "ink"}),
+        ("order.changed", {"id": 1, "item": "nib"}),
+        ("order.deleted", {"id": 1}),
+    ]
