@@ -233,6 +233,14 @@ def test_deliveries_go_out_without_a_request_to_the_sandbox(db: Path, receiver: 
     assert json.loads(body)["data"] == {"order": 7} and spec_signature(SECRET, headers, body)
 
 
+def without_time(body: bytes) -> dict[str, Any]:
+    """An event as sent, but its `timestamp`: the lesson clock after a reset is where the step opened plus
+    the real time since, so a replay a second later dates its events a second later."""
+    event = json.loads(body)
+    del event["timestamp"]
+    return event
+
+
 def test_a_restored_state_replays_the_same_deliveries(db: Path) -> None:
     flaky = Receiver([200])
     api = start(db, flaky.url)
@@ -250,7 +258,7 @@ def test_a_restored_state_replays_the_same_deliveries(db: Path) -> None:
         return [
             (d["id"], d["state"], [(a["attempt"], a["status"], round(a["at"] - d["created"])) for a in d["attempts"]])
             for d in listed
-        ] + [[(h["webhook-id"], b) for h, b in flaky.got]]
+        ] + [[(h["webhook-id"], without_time(b)) for h, b in flaky.got]]
 
     try:
         before = api.snapshot()
