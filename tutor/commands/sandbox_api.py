@@ -72,6 +72,14 @@ def api(lesson_id: str, pack_path: Path | None, port: int) -> None:
             click.echo(f"  database: {sql.path}")
         if sandbox.log_path is not None:
             click.echo(f"  request log: {sandbox.log_path}   (tail -f it; one JSON line per request)")
+        background = sandbox.settings
+        if background.jobs is not None:
+            click.echo(
+                f"  jobs: table {background.jobs.table} in the database; the worker: {sandbox.base_url}/_sandbox/jobs"
+            )
+        if background.webhooks is not None:
+            endpoint = background.webhooks.endpoint or "none yet (PUT /_sandbox/webhooks)"
+            click.echo(f"  webhooks: to {endpoint}, signed with {background.webhooks.secret}")
         for mode in sandbox.weak_auth_modes:
             click.echo(f"  WARNING: deliberately weak auth for this lesson: {mode}")
         click.echo("Press Ctrl+C to stop.")
