@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from sandboxes.api.logs import RequestLog
     from tutor.pack.sandbox_api import ApiSettings, Resource
 
-SETTLE_SECONDS = 20.0
+SETTLE_SECONDS = 5.0
 """Real seconds a settle (after the clock moved, before a check) spends sending webhooks at most."""
 MAX_ADVANCE = 366 * 24 * 3600
 """The most one `POST /_sandbox/clock` (or one `wait`) may move the clock: a year and a day."""
