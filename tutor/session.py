@@ -61,6 +61,8 @@ _ANY_VALUE_HEADERS = frozenset({"idempotency-key"})
 """Headers whose value each learner makes up (a fresh UUID): a declared wrong answer matches any value."""
 
 _PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
+SANDBOX_VALUE = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
+"""`{{api_url}}`, `{{log_path}}`, `{{upstream_url_NAME}}`: a running sandbox's value, in `build.env`."""
 
 
 def _same_text(template: str, actual: str, *, path: bool = True) -> bool:
@@ -190,7 +192,9 @@ class Session:
             self.api = None
             for attempt in range(PORT_ATTEMPTS if self._api_port else 1):
                 try:
-                    self.api = ApiSandbox.start(settings.api, database=database, port=self._api_port)
+                    self.api = ApiSandbox.start(
+                        settings.api, database=database, port=self._api_port, log_path=self._log_path
+                    )
                     break
                 except Exception:
                     if not self._api_port:
@@ -198,9 +202,12 @@ class Session:
                     if attempt + 1 < PORT_ATTEMPTS:
                         time.sleep(0.1)  # the lesson's previous server may still be closing its socket
             if self.api is None:
-                self.api = ApiSandbox.start(settings.api, database=database)  # the old port is taken
+                # the old port is taken
+                self.api = ApiSandbox.start(settings.api, database=database, log_path=self._log_path)
             self._api_port = self.api.port
             self._remember_port(self.api.port)
+            if self.code is not None and self.lesson.build is not None:
+                self.code.set_environment(self.build_env())  # a restarted API's upstreams have new ports
         if self.lesson.build is not None and self.workspace is None:
             from tutor.code.workspace import CodeEvidenceImpl, Workspace
 
@@ -209,15 +216,30 @@ class Session:
             database = self.sql.template if self.sql is not None and self.lesson.build.database else None
             copies = self.home.sessions / f"{self.lesson.id}-code"
             self.code = CodeEvidenceImpl(
-                self.workspace, self.lesson.build.module, self.pack.root, database, copies, self.lesson.build.env
+                self.workspace, self.lesson.build.module, self.pack.root, database, copies, self.build_env()
             )
         self.started = True
+
+    def build_env(self) -> dict[str, str]:
+        """The lesson's `build.env` with the running sandboxes' values in it: `{{api_url}}`,
+        `{{log_path}}`, `{{upstream_url_NAME}}` (what the learner's app is told to call)."""
+        assert self.lesson.build is not None
+        values = self.api.placeholders() if self.api is not None else {}
+        return {
+            name: SANDBOX_VALUE.sub(lambda m: values.get(m.group(1), m.group(0)), value)
+            for name, value in self.lesson.build.env.items()
+        }
 
     # The API keeps its port across runs of the same lesson when that port is free, so a learner's curl
     # lines in another terminal keep working after a restart.
     @property
     def _port_file(self) -> Any:
         return self.home.sessions / self.lesson.id / "api-port"
+
+    @property
+    def _log_path(self) -> Any:
+        """Where the API's request log goes, in a lesson with `logs` (`{{log_path}}` in its text)."""
+        return self.home.sessions / self.lesson.id / "requests.log"
 
     def _remembered_port(self) -> int:
         try:
@@ -401,6 +423,8 @@ class Session:
             self.api.restore(state.api)
 
     def context(self, answer: Answer | None = None) -> CheckContext:
+        if self.api is not None:
+            self.api.settle()  # background jobs and deliveries due by now are done before a check reads
         return CheckContext(
             answer=answer,
             sql=self.sql.evidence() if self.sql is not None else None,

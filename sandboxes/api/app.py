@@ -34,6 +34,7 @@ from sandboxes.api.auth import bearer_challenge
 from sandboxes.api.auth_routes import auth_routes
 from sandboxes.api.controls import DateMiddleware, caching_routes, clock_routes, relation_routes, weak_auth_routes
 from sandboxes.api.jsonio import JSON, dumps, json_response
+from sandboxes.api.logs import RequestLog
 from sandboxes.api.problems import ApiError, problem_response
 from sandboxes.api.ratelimit import RateLimitMiddleware
 from sandboxes.api.recorder import ASGIApp, Receive, RecorderMiddleware, Scope, Send, TrafficRecorder, trace_of
@@ -63,12 +64,21 @@ def build_app(
     database: Path | None = None,
     recorder: TrafficRecorder | None = None,
     tracing: bool = True,
+    log: RequestLog | None = None,
 ) -> SandboxApp:
     """The whole sandbox app; wrapped in the traffic recorder when `recorder` is given (`tracing`:
-    whether each exchange also gets the events inside it)."""
+    whether each exchange also gets the events inside it). `log`: the request log of a lesson with `logs`,
+    written a line per exchange the recorder keeps."""
     from sandboxes.api import openapi
 
     state = State(settings, database)
+    state.log = log
+    if settings.upstreams:
+        from sandboxes.api.upstream import UpstreamHub
+
+        state.upstreams = UpstreamHub(settings.upstreams, state.clock, state.started, state.lock)
+        if settings.logs is not None and settings.logs.upstreams:
+            state.upstreams.log = log
     routes: list[Route] = []
     for version in settings.versions:
         for resource in settings.resources:
@@ -82,6 +92,31 @@ def build_app(
     routes.extend(clock_routes(state))
     cache_controls = caching_routes(state)
     routes.extend(cache_controls)
+    background: list[Route] = []
+    if settings.jobs is not None or settings.webhooks is not None:
+        from sandboxes.api.background import job_routes, webhook_routes
+
+        if settings.webhooks is not None:
+            from sandboxes.api.webhooks import WebhookHub
+
+            state.webhooks = WebhookHub(settings.webhooks, state.clock, state.lock)
+            if settings.logs is not None and settings.logs.background:
+                state.webhooks.log = log
+        if settings.jobs is not None:
+            from sandboxes.api.jobs import JobQueue
+
+            state.jobs = JobQueue(settings.jobs, state)
+            if settings.logs is not None and settings.logs.background:
+                state.jobs.log = log
+            state.jobs.create_table()
+        background = job_routes(state) + webhook_routes(state)
+        routes.extend(background)
+    upstream_controls: list[Route] = []
+    if state.upstreams is not None:
+        from sandboxes.api.upstream_routes import upstream_routes
+
+        upstream_controls = upstream_routes(state)
+        routes.extend(upstream_controls)
 
     spec_cache: dict[str, bytes] = {}
 
@@ -103,7 +138,15 @@ def build_app(
             *(["/_sandbox/relations"] if controls else []),
             *(["/_sandbox/auth"] if weak_controls else []),
             *(["/_sandbox/caching"] if cache_controls else []),
+            *(["/_sandbox/upstreams"] if upstream_controls else []),
+            *(["/_sandbox/jobs"] if state.jobs is not None else []),
+            *(["/_sandbox/webhooks"] if state.webhooks is not None else []),
         ]
+        if state.upstreams is not None:
+            body["upstreams"] = {
+                u.name: {"url": state.upstreams.urls.get(u.name), **({"route": u.route} if u.route else {})}
+                for u in settings.upstreams
+            }
         return json_response(body)
 
     async def health(request: Request) -> Response:
@@ -171,11 +214,20 @@ def build_app(
         exception_handlers={ApiError: on_api_error, HTTPException: on_http_error, Exception: on_crash},
     )
     outer: ASGIApp = app
+    if background:
+        from sandboxes.api.background import BackgroundMiddleware
+
+        outer = BackgroundMiddleware(outer, state)
     if settings.rate_limit is not None:
         outer = RateLimitMiddleware(
             outer, state, settings.rate_limit.capacity, settings.rate_limit.refill_per_second, settings.problem_json
         )
     outer = DateMiddleware(outer, state)
     if recorder is not None:
-        outer = RecorderMiddleware(outer, recorder, tracing=tracing, clock=state.clock.now)
+        outer = RecorderMiddleware(
+            outer, recorder, tracing=tracing, clock=state.clock.now, request_ids=settings.logs is not None
+        )
+        if log is not None:
+            recorder.subscribe(log.write_exchange)
+            recorder.log_path = log.path
     return SandboxApp(outer, state)

@@ -9,6 +9,7 @@ import re
 from email.utils import formatdate
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -248,6 +249,7 @@ def clock_routes(state: State) -> list[Route]:
                 raise ApiError(422, 'send {"advance": SECONDS}, a number from 0 up', errors=errors or None)
             assert isinstance(advance, int | float)
             state.clock.advance(float(advance))
+            await run_in_threadpool(state.settle, 5.0)  # the worker and deliveries catch up with the new time
             trace = trace_of(request.scope)
             if trace:
                 trace.add("handler", f"the lesson clock moved {advance:g} s forward")

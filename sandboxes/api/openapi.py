@@ -602,6 +602,8 @@ def spec(settings: ApiSettings, state: Any = None) -> dict[str, Any]:
                 },
             },
         }
+    if settings.jobs is not None and any(k.route for k in settings.jobs.kinds):
+        paths.update(_job_paths(settings, bad_body, pj))
     problem_schema: dict[str, Any] = {
         "type": "object",
         "required": ["detail"],
@@ -628,6 +630,89 @@ def spec(settings: ApiSettings, state: Any = None) -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         },
     }
+
+
+def _job_paths(settings: ApiSettings, bad_body: dict[str, Any], pj: bool) -> dict[str, Any]:
+    """A job kind's `route` (202 Accepted) and the job status monitor (docs/sandbox-api.md, "Background
+    jobs")."""
+    assert settings.jobs is not None
+    number = {"type": ["number", "null"]}
+    job = {
+        "type": "object",
+        "required": ["id", "kind", "status", "attempts"],
+        "properties": {
+            "id": {"type": "integer"},
+            "kind": STRING,
+            "payload": {"type": "object"},
+            "status": {"enum": ["queued", "running", "done", "failed", "dead"]},
+            "attempts": {"type": "integer"},
+            "run_at": {"type": "number"},
+            "created_at": {"type": "number"},
+            "started_at": number,
+            "finished_at": number,
+            "lease_until": number,
+            "worker": {"type": ["string", "null"]},
+            "last_error": {"type": ["string", "null"]},
+            "result": {},
+        },
+    }
+    seconds = {"description": "Lesson seconds until it may have changed", "schema": {"type": "integer"}}
+    location = {"description": "Where to look", "schema": STRING}
+    tag = ["background jobs"]
+    missing = _problem("There is no such job (or, for its result, it is not done yet)", pj)
+    job_id = _param("id", "path", "The job's id", {"type": "integer", "minimum": 1})
+    paths: dict[str, Any] = {
+        "/v1/jobs/{id}": {
+            "parameters": [job_id],
+            "get": {
+                "summary": "A job's status monitor",
+                "tags": tag,
+                "responses": {
+                    "200": {
+                        **_ok("The job, not done: Retry-After says when to look again", job),
+                        "headers": {"Retry-After": {**seconds, "required": False}},
+                    },
+                    "303": {"description": "Done: Location is its result", "headers": {"Location": location}},
+                    "404": missing,
+                },
+            },
+        },
+        "/v1/jobs/{id}/result": {
+            "parameters": [job_id],
+            "get": {
+                "summary": "A done job's result",
+                "tags": tag,
+                "responses": {
+                    "200": _ok(
+                        "The rows of the kind's result_sql",
+                        {"type": "object", "properties": {"job": {"type": "integer"}, "kind": STRING, "result": {}}},
+                    ),
+                    "404": missing,
+                },
+            },
+        },
+    }
+    for kind in settings.jobs.kinds:
+        if kind.route is None:
+            continue
+        paths[kind.route] = {
+            "post": {
+                "summary": f"Enqueue a {kind.name} job (it takes {kind.seconds:g} s of lesson time)",
+                "tags": tag,
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"type": "object", "description": "The payload"}}},
+                },
+                "responses": {
+                    "202": {
+                        **_ok("Accepted: the job is queued; Location is its status monitor", job),
+                        "headers": {"Location": {**location, "required": True}, "Retry-After": seconds},
+                    },
+                    **bad_body,
+                },
+            }
+        }
+    return paths
 
 
 DOCS_HTML = """<!doctype html>

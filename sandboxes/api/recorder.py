@@ -16,8 +16,10 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from contextlib import contextmanager
@@ -35,6 +37,20 @@ Source = Literal["workbench", "outside", "tutor"]
 SOURCE_HEADER = b"x-backend-tutor-client"
 REF_HEADER = b"x-backend-tutor-ref"
 """Request headers the tutor's own clients add; recorded as `source`/`ref` then removed from the request."""
+
+REQUEST_ID_HEADER = b"x-request-id"
+_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def accepted_request_id(value: bytes) -> str | None:
+    """A client's request id as it is, when it is 1 to 128 of `A-Z a-z 0-9 . _ : -`; else None, and the
+    sandbox makes its own: an id with spaces, quotes or a line break could forge a line of the log."""
+    return value.decode("ascii") if _REQUEST_ID.fullmatch(value) else None
+
 
 TRACE_KEY = "backend_tutor.trace"
 MAX_REQUEST_BODY = 1024 * 1024
@@ -126,6 +142,7 @@ class Exchange:
     trace: list[TraceEvent] = field(default_factory=list)
     lesson_time: float = 0.0  # the lesson clock when the request arrived (epoch seconds, lesson time)
     caller: str = ""  # who called, as a rate limit sees callers: `caller_key`
+    request_id: str | None = None  # X-Request-Id, the client's or one the sandbox made (lessons with `logs`)
 
     # -- reading helpers used by checks and views -------------------------------------------------
     @property
@@ -188,6 +205,8 @@ class TrafficRecorder:
         self._cond = threading.Condition()
         self._mark = 0  # exchanges with id > mark count as evidence
         self._listeners: list[Listener] = []
+        self.log_path: Any = None
+        """The request log's file (`sandboxes.api.logs`) when the lesson has `logs`: what the flow view reads."""
 
     def next_id(self) -> int:
         return next(self._ids)
@@ -280,8 +299,11 @@ class RecorderMiddleware:
         max_body: int = MAX_REQUEST_BODY,
         tracing: bool = True,
         clock: Callable[[], float] | None = None,
+        request_ids: bool = False,
     ) -> None:
         self.app = app
+        self.request_ids = request_ids
+        """Honour a client's `X-Request-Id` (a new one when absent or unfit), pass it to the app and return it."""
         self.recorder = recorder
         self.max_body = max_body
         self.clock = clock or time.time
@@ -297,6 +319,7 @@ class RecorderMiddleware:
         arrived = time.time()
         source: Source = "outside"
         ref: str | None = None
+        request_id: str | None = None
         kept: list[tuple[bytes, bytes]] = []
         for key, value in scope["headers"]:
             if key == SOURCE_HEADER:
@@ -305,8 +328,16 @@ class RecorderMiddleware:
             elif key == REF_HEADER:
                 ref = value.decode("latin-1")
             else:
+                if key == REQUEST_ID_HEADER and self.request_ids and request_id is None:
+                    request_id = accepted_request_id(value)
                 kept.append((key, value))
         scope["headers"] = kept
+        if self.request_ids:
+            # The app sees one id, the client's when fit, else ours; the exchange records what the client sent.
+            if request_id is None:
+                request_id = new_request_id()
+            scope["headers"] = [(k, v) for k, v in kept if k != REQUEST_ID_HEADER]
+            scope["headers"].append((REQUEST_ID_HEADER, request_id.encode()))
         trace = Trace(start)
         if self.tracing:
             scope[TRACE_KEY] = trace
@@ -324,6 +355,7 @@ class RecorderMiddleware:
             trace=trace.events,
             lesson_time=self.clock(),
             caller=caller_key(kept, scope.get("client")),
+            request_id=request_id,
         )
 
         # Read the body up front (capped), then replay it to the app.
@@ -359,6 +391,11 @@ class RecorderMiddleware:
             nonlocal started, kept_size
             if message["type"] == "http.response.start":
                 started = True
+                if request_id is not None:
+                    message["headers"] = [
+                        *(h for h in message.get("headers", []) if h[0].lower() != REQUEST_ID_HEADER),
+                        (REQUEST_ID_HEADER, request_id.encode()),
+                    ]
                 exchange.status = message["status"]
                 exchange.response_headers = [
                     (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in message.get("headers", [])

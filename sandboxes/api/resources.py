@@ -660,6 +660,15 @@ class ResourceApi:
             raise
         state.last_write[self.r.table] = state.clock.now()
         state.invalidate(self.r.name)
+        if state.jobs is not None or state.webhooks is not None:  # the lesson's jobs and events of this write
+            await run_in_threadpool(
+                state.written,
+                self.r.name,
+                mode,
+                payload,
+                request.path_params.get("id"),
+                request.headers.get("x-request-id"),
+            )
         body = dumps(payload) if payload is not None else b""
         if key is not None:
             state.idempotency[key] = IdempotentResult(

@@ -12,6 +12,8 @@ anything without it (curl, a browser) is "outside".
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
 import time
 import uuid
@@ -26,6 +28,9 @@ if TYPE_CHECKING:
     import httpx
 
     from sandboxes.api.app import SandboxApp
+    from sandboxes.api.background import Ticker
+    from sandboxes.api.logs import RequestLog
+    from sandboxes.api.upstream import UpstreamServers
     from tutor.pack.actions import HttpRequest
     from tutor.pack.sandbox_api import ApiSettings
 
@@ -44,34 +49,88 @@ def build_request_kwargs(request: HttpRequest) -> dict[str, Any]:
 
 class ApiSandbox:
     def __init__(
-        self, settings: ApiSettings, app: SandboxApp, server: ThreadedServer, recorder: TrafficRecorder
+        self,
+        settings: ApiSettings,
+        app: SandboxApp,
+        server: ThreadedServer,
+        recorder: TrafficRecorder,
+        log: RequestLog | None = None,
+        scratch: Path | None = None,
     ) -> None:
         self.settings = settings
         self.app = app
         self.server = server
         self.recorder = recorder
+        self.log = log
+        self._scratch = scratch  # a folder of our own to remove at stop (the log's, when none was given)
         self.base_url = f"http://{server.host}:{server.port}"
+        self.upstream_servers: UpstreamServers | None = None
+        self.ticker: Ticker | None = None
         self._client: httpx.Client | None = None
         self._client_lock = threading.Lock()
 
     @classmethod
     def start(
-        cls, settings: ApiSettings, *, database: Path | None, host: str = "127.0.0.1", port: int = 0
+        cls,
+        settings: ApiSettings,
+        *,
+        database: Path | None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        log_path: Path | None = None,
     ) -> ApiSandbox:
+        """Build the app and serve it. `log_path`: where the request log goes in a lesson with `logs`
+        (a file in a temporary folder when not given)."""
         from sandboxes.api.app import build_app
         from sandboxes.api.server import check_loopback
 
         check_loopback(host)
         recorder = TrafficRecorder()
+        log = None
+        scratch = None
+        if settings.logs is not None:
+            from sandboxes.api.logs import RequestLog
+
+            if log_path is None:
+                scratch = Path(tempfile.mkdtemp(prefix="backend-tutor-api-"))
+                log_path = scratch / "requests.log"
+            try:
+                log = RequestLog(log_path, settings.logs.max_mb)
+            except OSError as exc:
+                raise SandboxStartError(f"the request log {log_path} cannot be written: {exc.strerror}") from exc
         try:
-            app = build_app(settings, database=database, recorder=recorder)
+            app = build_app(settings, database=database, recorder=recorder, log=log)
         except Exception as exc:
+            if log is not None:
+                log.close()
             raise SandboxStartError(f"the sandbox API could not be built from the lesson: {exc}") from exc
+        upstreams = None
         server = ThreadedServer(app, host, port)
-        server.start()
+        try:
+            if app.state.upstreams is not None:
+                from sandboxes.api.upstream import UpstreamServers
+
+                upstreams = UpstreamServers(app.state.upstreams, server.host)
+                upstreams.start()
+            server.start()
+        except BaseException as exc:
+            if upstreams is not None:
+                upstreams.stop()
+            if log is not None:
+                log.close()
+            if isinstance(exc, OSError):
+                raise SandboxStartError(f"the lesson's upstreams could not listen on {host}: {exc.strerror}") from exc
+            raise
         if app.state.auth is not None:
             app.state.auth.hash_seeded()  # the seeded accounts' hashes, made now rather than at a first login
-        return cls(settings, app, server, recorder)
+        sandbox = cls(settings, app, server, recorder, log, scratch)
+        sandbox.upstream_servers = upstreams
+        if app.state.jobs is not None or app.state.webhooks is not None:
+            from sandboxes.api.background import Ticker
+
+            sandbox.ticker = Ticker(app.state)
+            sandbox.ticker.start()
+        return sandbox
 
     # -- state -----------------------------------------------------------------------------------
     @property
@@ -80,7 +139,7 @@ class ApiSandbox:
 
     @property
     def alive(self) -> bool:
-        return self.server.alive
+        return self.server.alive and (self.upstream_servers is None or self.upstream_servers.alive)
 
     @property
     def weak_auth_modes(self) -> list[str]:
@@ -94,6 +153,8 @@ class ApiSandbox:
 
     def mark(self) -> None:
         self.recorder.mark()
+        if self.app.state.upstreams is not None:
+            self.app.state.upstreams.mark()
 
     def evidence(self) -> ApiEvidence:
         return ApiEvidence(self)
@@ -108,7 +169,13 @@ class ApiSandbox:
 
     def advance_clock(self, seconds: float) -> float:
         """Move the lesson clock forward (a `wait` in a solution); returns the new lesson time."""
-        return self.app.state.clock.advance(seconds)
+        now = self.app.state.clock.advance(seconds)
+        self.app.state.settle()  # jobs due by then have run, deliveries due by then are sent
+        return now
+
+    def settle(self) -> None:
+        """The job worker and webhook deliveries caught up with the lesson clock (before a check)."""
+        self.app.state.settle()
 
     def lesson_time(self) -> float:
         """The lesson clock now (epoch seconds, lesson time)."""
@@ -192,12 +259,42 @@ class ApiSandbox:
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="replay") as pool:
             return list(pool.map(one, range(times)))[-1]
 
+    @property
+    def log_path(self) -> Path | None:
+        """The request log's file (`{{log_path}}`), in a lesson with `logs`."""
+        return self.log.path if self.log is not None else None
+
+    def placeholders(self) -> dict[str, str]:
+        """Values lesson text and `build.env` may name as `{{NAME}}`: `api_url`, and `log_path` with `logs`."""
+        values = {"api_url": self.base_url}
+        if self.log is not None:
+            values["log_path"] = str(self.log.path)
+        for name, url in self.upstream_urls.items():
+            values[f"upstream_url_{name}"] = url
+        if self.settings.webhooks is not None:
+            values["webhook_secret"] = self.settings.webhooks.secret
+        return values
+
+    @property
+    def upstream_urls(self) -> dict[str, str]:
+        """Each upstream's base URL, by name (`{{upstream_url_NAME}}`)."""
+        hub = self.app.state.upstreams
+        return dict(hub.urls) if hub is not None else {}
+
     def stop(self) -> None:
         with self._client_lock:
             if self._client is not None:
                 self._client.close()
                 self._client = None
+        if self.ticker is not None:
+            self.ticker.stop()
         self.server.stop()
+        if self.upstream_servers is not None:
+            self.upstream_servers.stop()
+        if self.log is not None:
+            self.log.close()
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
 
 
 class ApiEvidence:
@@ -219,3 +316,36 @@ class ApiEvidence:
 
     def request(self, method: str, path: str, **kwargs: Any) -> Exchange:
         return self._sandbox.send(method, path, source="tutor", **kwargs)
+
+    def upstream_calls(self, name: str) -> list[Any]:
+        """The calls upstream `name` received since the step opened (`sandboxes.api.upstream.UpstreamCall`)."""
+        hub = self._sandbox.app.state.upstreams
+        return hub.since_mark(name) if hub is not None and name in hub.settings else []
+
+    def webhook_probe(
+        self, kind: str, data: Any, *, tamper: str = "none", again: tuple[str, bytes] | None = None
+    ) -> tuple[str, bytes, bytes, dict[str, str]]:
+        """A webhook delivery as the sandbox sends one, for the checker to send a learner's receiver:
+        (event id, body as signed, body as sent, headers). `again`: the (id, body) of an earlier one, sent
+        again with a fresh signature. Needs the lesson's `webhooks`."""
+        from sandboxes.api.webhooks import probe_delivery
+
+        hooks = self._sandbox.app.state.webhooks
+        if hooks is None:
+            raise RuntimeError("this lesson has no `webhooks`, so nothing to sign a delivery with")
+        if again is not None:
+            event_id, body = again
+        else:
+            event_id, text = hooks.probe_event(kind, data)
+            body = text.encode()
+        sent, headers = probe_delivery(
+            hooks.settings.secret, event_id, body, tamper=tamper, tolerance=hooks.settings.tolerance_seconds
+        )
+        return event_id, body, sent, headers
+
+    def restart_upstreams(self) -> None:
+        """Number upstream calls from 1 again: a build-it check does this before it runs the learner's
+        app, so every check meets the same faults in the same order."""
+        hub = self._sandbox.app.state.upstreams
+        if hub is not None:
+            hub.restart_numbering()

@@ -11,6 +11,7 @@ learner changed, the times of the last writes, and the clock's offset. `pack tes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import threading
 import time
@@ -22,8 +23,11 @@ from sandboxes.api.database import Database
 
 if TYPE_CHECKING:
     from sandboxes.api.auth import AuthService
+    from sandboxes.api.logs import RequestLog
     from tutor.pack.sandbox_api import ApiSettings, Resource
 
+SETTLE_SECONDS = 5.0
+"""Real seconds a settle (after the clock moved, before a check) spends sending webhooks at most."""
 MAX_ADVANCE = 366 * 24 * 3600
 """The most one `POST /_sandbox/clock` (or one `wait`) may move the clock: a year and a day."""
 
@@ -128,6 +132,14 @@ class State:
         """`app_cache_ttl` / `single_flight` / `cache_control` as the learner set them through /_sandbox/caching."""
         self.loading: dict[tuple[str, ...], asyncio.Future[CacheEntry]] = {}
         """Cache keys being loaded now (single flight): later misses of the same key wait for that load."""
+        self.upstreams: Any = None
+        """The lesson's upstreams (`sandboxes.api.upstream.UpstreamHub`), when it declares any."""
+        self.jobs: Any = None
+        """The job table's worker (`sandboxes.api.jobs.JobQueue`), with `jobs`."""
+        self.webhooks: Any = None
+        """Events and their deliveries (`sandboxes.api.webhooks.WebhookHub`), with `webhooks`."""
+        self.log: RequestLog | None = None
+        """The request log (lessons with `logs`): not memory of the API, so not in the snapshot."""
         self.auth: AuthService | None = None
         if settings.auth is not None:
             from sandboxes.api.auth import AuthService
@@ -142,6 +154,23 @@ class State:
         with self.lock:
             for key in [k for k in self.cache if k[1] == resource]:
                 del self.cache[key]
+
+    def written(self, resource: str, mode: str, payload: Any, item_id: Any, request_id: str | None = None) -> None:
+        """A write to `resource` succeeded: the jobs and webhook events the lesson ties to it (if any),
+        carrying the id of the request that wrote (with `logs`)."""
+        if self.jobs is not None or self.webhooks is not None:
+            from sandboxes.api.background import written
+
+            written(self, resource, mode, payload, item_id, request_id)
+
+    def settle(self, budget: float = SETTLE_SECONDS) -> None:
+        """Bring the background work up to the lesson clock's now: the job worker catches up and due
+        webhook deliveries are sent (for `budget` seconds of real time at most: an app that never
+        answers costs a timeout per attempt). After the clock moves, and before a check reads the state."""
+        if self.jobs is not None:
+            self.jobs.catch_up()
+        if self.webhooks is not None and self.webhooks.due(self.clock.now()):
+            self.webhooks.catch_up(budget)
 
     def cache_ttl(self) -> float | None:
         """Seconds an application cache entry lives (None: no application cache)."""
@@ -183,10 +212,25 @@ class State:
             }
             if self.auth is not None:
                 memory["auth"] = self.auth.memory()
+            if self.upstreams is not None:
+                memory["upstreams"] = self.upstreams.memory
+            if self.jobs is not None:
+                memory["jobs"] = self.jobs.memory
+            if self.webhooks is not None:
+                memory["webhooks"] = self.webhooks.memory
             return copy.deepcopy(memory)
 
     def restore(self, snapshot: dict[str, Any]) -> None:
         memory = copy.deepcopy(snapshot)
+        with contextlib.ExitStack() as busy:
+            # wait for a delivery being sent and a worker catching up: they write into what is replaced
+            if self.webhooks is not None:
+                busy.enter_context(self.webhooks.sending)
+            if self.jobs is not None:
+                busy.enter_context(self.jobs.running)
+            self._restore(memory)
+
+    def _restore(self, memory: dict[str, Any]) -> None:
         with self.lock:
             self.cache = memory["cache"]
             self.idempotency = memory["idempotency"]
@@ -197,3 +241,10 @@ class State:
             self.clock.set_offset(memory["clock_offset"])
             if self.auth is not None and "auth" in memory:
                 self.auth.set_memory(memory["auth"])
+            if self.upstreams is not None and "upstreams" in memory:
+                self.upstreams.memory = memory["upstreams"]
+            if self.jobs is not None and "jobs" in memory:
+                self.jobs.memory = memory["jobs"]
+                self.jobs.wake()
+            if self.webhooks is not None and "webhooks" in memory:
+                self.webhooks.memory = memory["webhooks"]

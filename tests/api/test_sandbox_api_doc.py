@@ -80,6 +80,17 @@ def _fields(model: type[BaseModel]) -> list[str]:
         sandbox_api.Auth,
         sandbox_api.WeakAuth,
         sandbox_api.LoginThrottle,
+        sandbox_api.RequestLogs,
+        sandbox_api.Upstream,
+        sandbox_api.Latency,
+        sandbox_api.Outage,
+        sandbox_api.UpstreamClient,
+        sandbox_api.CircuitBreaker,
+        sandbox_api.Jobs,
+        sandbox_api.JobKind,
+        sandbox_api.OnWrite,
+        sandbox_api.Webhooks,
+        sandbox_api.WebhookEvent,
     ],
 )
 def test_every_setting_is_documented(model: type[BaseModel]) -> None:
@@ -91,13 +102,18 @@ def _pattern(expected: str) -> re.Pattern[str]:
     return re.compile(".*".join(re.escape(part) for part in expected.split("*")), re.S)
 
 
-def _run(command: str, values: dict[str, str]) -> tuple[int, list[tuple[str, str]], str]:
+def _run(command: str, values: dict[str, str], fails: int = 0) -> tuple[int, list[tuple[str, str]], str]:
+    """Run one documented curl line; `fails`: the curl exit code the doc shows (a reset, a timeout), with
+    its message as the body."""
     args = shlex.split(command)
     for name, value in values.items():
         args = [a.replace(f"${name}", value) for a in args]
     assert args[0] == "curl"
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     result = subprocess.run(args, capture_output=True, text=True, timeout=20, env=env)
+    if fails:
+        assert result.returncode == fails, f"{command}: curl exited {result.returncode}, {result.stderr}"
+        return 0, [], result.stderr.strip()
     assert result.returncode == 0, result.stderr
     head, _, body = result.stdout.replace("\r\n", "\n").partition("\n\n")
     lines = head.splitlines()
@@ -109,11 +125,16 @@ def _run(command: str, values: dict[str, str]) -> tuple[int, list[tuple[str, str
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_every_curl_line_answers_what_the_doc_shows(reference: ApiSandbox) -> None:
     assert len(BLOCKS) >= 20
-    values = {"API": reference.base_url}
+    values = {"API": reference.base_url, "UPSTREAM": next(iter(reference.upstream_urls.values()))}
     seen: set[str] = set()
     for block in BLOCKS:
         lines = [line for line in block.splitlines() if line.strip()]
         assert lines[0].startswith("$ curl "), block
+        failure = re.match(r"curl: \((\d+)\) (.*)", lines[1])
+        if failure:  # what curl itself says when no answer came (a reset, a timeout)
+            _, _, message = _run(lines[0][2:], values, fails=int(failure.group(1)))
+            assert _pattern(lines[1]).fullmatch(message), f"{lines[0]}\n-> {message}"
+            continue
         status, headers, body = _run(lines[0][2:], values)
         expected_status = int(lines[1].split()[1])
         assert status == expected_status, f"{lines[0]}\n-> {status} {body[:300]}"
@@ -126,6 +147,9 @@ def test_every_curl_line_answers_what_the_doc_shows(reference: ApiSandbox) -> No
         etag = [v for k, v in headers if k == "etag"]
         if etag:
             values["ETAG"] = etag[0]
+        location = [v for k, v in headers if k == "location" and v.startswith("/")]
+        if location:
+            values["LOCATION"] = location[0]
         if body.startswith("{"):
             data = json.loads(body)
             for key, var in (("access_token", "TOKEN"), ("refresh_token", "REFRESH")):

@@ -129,3 +129,17 @@ async def test_flow_view_without_a_request_says_how_to_get_one() -> None:
     app = Empty()
     async with app.run_test(size=(80, 24)):
         assert "press Enter" in str(app.query_one("#flow-summary").render())
+
+
+def test_every_kind_of_event_the_sandbox_traces_has_a_colour() -> None:
+    """A new kind of trace event (an upstream call, a backoff, the job worker catching up) is drawn in a
+    colour of its own, not as plain text among the others."""
+    import re
+
+    from tests.conftest import REPO
+    from tutor.app.widgets.flow_view import KIND_STYLE
+
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (REPO / "sandboxes").rglob("*.py"))
+    kinds = set(re.findall(r"\.(?:add|span)\(\s*\"([a-z_]+)\"", source))
+    assert {"sql", "upstream", "jobs", "webhooks"} <= kinds
+    assert sorted(kinds - KIND_STYLE.keys()) == []

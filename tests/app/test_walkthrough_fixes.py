@@ -29,6 +29,13 @@ def test_placeholders_take_the_sandbox_values_and_a_readable_stand_in() -> None:
     assert filled == 'curl -i "http://127.0.0.1:8765/v1/books" and sqlite3 /home/x/live.db'
     waiting = fill_placeholders(text, None, None)
     assert "{{" not in waiting and API_STAND_IN in waiting and "database" in waiting
+    hooks = "WEBHOOK_SECRET={{webhook_secret}} tail -f {{log_path}}"
+    secret = "whsec_dGhlIHJlZmVyZW5jZSBsZXNzb24gc2lnbmluZyBrZXk="
+    more = {"webhook_secret": secret, "log_path": "/h/requests.log"}
+    assert fill_placeholders(hooks, None, None, more) == f"WEBHOOK_SECRET={secret} tail -f /h/requests.log"
+    assert fill_placeholders(hooks, None, None) == (
+        "WEBHOOK_SECRET=(shown once the API runs) tail -f (shown once the API runs)"
+    )
 
 
 def test_status_word_never_runs_into_the_title() -> None:

@@ -144,6 +144,17 @@ class HttpEvidence(Protocol):
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """Send the checker's own request to the sandbox (marked as the tutor's, not the learner's)."""
 
+    def upstream_calls(self, name: str) -> Sequence[Any]:
+        """The calls upstream `name` received since the step opened (`sandboxes.api.upstream.UpstreamCall`)."""
+
+    def restart_upstreams(self) -> None:
+        """Number the upstreams' calls from 1 again, so a check meets the same faults every time."""
+
+    def webhook_probe(
+        self, kind: str, data: Any, *, tamper: str = "none", again: tuple[str, bytes] | None = None
+    ) -> tuple[str, bytes, bytes, dict[str, str]]:
+        """A signed webhook delivery (or a tampered one): (event id, body as signed, body as sent, headers)."""
+
 
 class CodeEvidence(Protocol):
     """What build-it check kinds may read. Implemented by `tutor.code.workspace.CodeEvidenceImpl`."""

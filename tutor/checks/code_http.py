@@ -95,7 +95,10 @@ def check_code_http(spec: CodeHttpCheck, ctx: CheckContext) -> CheckResult:
     from tutor.code.runner import CodeProblem
 
     code = ctx.need_code()
+    if ctx.http is not None:
+        ctx.http.restart_upstreams()  # the app the check starts meets the upstreams' faults in their order
     saved: dict[str, Any] = {}
+    last_webhook: tuple[str, bytes] | None = None  # the (event id, body) a later step may send again
     total = len(spec.steps)
     try:
         app = code.start_app()
@@ -105,13 +108,22 @@ def check_code_http(spec: CodeHttpCheck, ctx: CheckContext) -> CheckResult:
                     app = app.restarted()
                 path, kwargs = prepared(step.request, saved)
                 method = step.request.method
+                if step.webhook is not None:
+                    from tutor.checks.code_webhooks import as_delivery
+
+                    last_webhook = as_delivery(ctx, step.webhook, kwargs, last_webhook)
                 started = time.time()
                 response, flow = app.request(method, path, **kwargs)
+                answered = time.time()
                 exchange = exchange_of(method, path, kwargs, response, started)
                 label = f"Request {number} of {total}" if total > 1 else "Your app"
                 diffs = response_differences(_with_saved(step.expect, saved), exchange)
                 if diffs:
                     details = [f"- {d}" for d in diffs[1:]] + shown(exchange)
+                    if step.webhook is not None and last_webhook is not None:
+                        from tutor.checks.code_webhooks import described
+
+                        details.insert(0, described(step.webhook, last_webhook[0]))
                     error = flow.error
                     target = exchange.target
                     summary = f"{label}: {method} {target} answered {exchange.status}, not what this step needs."
@@ -128,6 +140,21 @@ def check_code_http(spec: CodeHttpCheck, ctx: CheckContext) -> CheckResult:
                         first_difference=diffs[0],
                         details=tuple(details),
                     )
+                if step.max_ms is not None or step.upstream is not None:
+                    from tutor.checks.code_upstream import calls_between, judge
+
+                    calls = calls_between(ctx, step.upstream.name, started, answered) if step.upstream else []
+                    failed = judge(step, label, method, exchange.target, answered - started, calls)
+                    if failed is not None:
+                        return failed
+                if step.logs_request_id:
+                    from tutor.checks.code_logs import request_id_missing
+
+                    missing = request_id_missing(
+                        label, method, exchange.target, response, app, code.workspace, step.logs_request_id
+                    )
+                    if missing is not None:
+                        return missing
                 count = len(flow.statements)
                 if step.max_sql_statements is not None and count > step.max_sql_statements:
                     limit = step.max_sql_statements

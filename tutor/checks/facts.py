@@ -15,8 +15,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
-SANDBOX_VALUES = frozenset({"api_url", "db_path"})
-"""Filled by the app from the running sandboxes, not by a check."""
+SANDBOX_VALUES = frozenset({"api_url", "db_path", "log_path", "webhook_secret"})
+"""Filled by the app from the running sandboxes, not by a check (and `upstream_url_NAME`, one per upstream)."""
+
+
+def is_sandbox_value(name: str) -> bool:
+    return name in SANDBOX_VALUES or name.startswith("upstream_url_")
+
 
 UNITS: dict[str, str] = {
     "hits": "hits",
@@ -45,7 +50,7 @@ def fill(text: str, facts: Mapping[str, Any]) -> str:
 
 def unknown(text: str, facts: Mapping[str, Any]) -> list[str]:
     """Placeholders in `text` that neither the check nor the sandboxes fill."""
-    return [n for n in PLACEHOLDER.findall(text) if n not in facts and n not in SANDBOX_VALUES]
+    return [n for n in PLACEHOLDER.findall(text) if n not in facts and not is_sandbox_value(n)]
 
 
 _ELSEWHERE = re.compile(r"\b(before|without|instead|had|was|were|would|used to|earlier|previous|compared)\b", re.I)

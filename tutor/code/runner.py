@@ -35,6 +35,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,8 @@ START_TIMEOUT = 10.0
 REQUEST_TIMEOUT = 5.0
 TESTS_TIMEOUT = 30.0
 OUTPUT_TAIL = 1500
+REQUEST_ID = "x-request-id"
+"""Every request the checker sends the learner's app carries one (`code_http` can ask that the app logs it)."""
 MEMORY_MB = 1024
 FILE_MB = 256
 OUTPUT_MB = 10
@@ -378,6 +381,13 @@ class _Child:
             return f"it was killed by signal {-code}"
         return f"it exited with status {code}"
 
+    def output_size(self) -> int:
+        return os.fstat(self.output.fileno()).st_size
+
+    def output_from(self, start: int, limit: int = 1024 * 1024) -> bytes:
+        """What the child printed (stdout and stderr) from byte `start` on, at most `limit` bytes."""
+        return os.pread(self.output.fileno(), limit, start)
+
     def output_tail(self) -> str:
         self.output.seek(0, os.SEEK_END)
         size = self.output.tell()
@@ -523,6 +533,9 @@ class LearnerApp:
         self._probe += 1
         probe = str(self._probe)
         headers = {**kwargs.pop("headers", {}), PROBE_HEADER.decode(): probe}
+        if not any(name.lower() == REQUEST_ID for name in headers):
+            # as a gateway in front of the app would: each request the checker sends has an id of its own
+            headers[REQUEST_ID] = uuid.uuid4().hex
         try:
             response = self._client.request(method, path, headers=headers, **kwargs)
         except httpx.TimeoutException:

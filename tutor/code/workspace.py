@@ -201,6 +201,20 @@ class CodeEvidenceImpl:
         """The lesson's `build.env`: what the learner's app runs with."""
         return dict(self._environment)
 
+    def set_environment(self, environment: dict[str, str]) -> None:
+        """Run the apps started from now on with `environment` (the sandboxes restarted with new values);
+        a spare made with the old one is ended."""
+        if environment == self._environment:
+            return
+        self._environment = dict(environment)
+        if self._launcher is not None:
+            self._launcher.close()
+            self._launcher = None
+        for root, launcher in self._references.values():
+            launcher.close()
+            shutil.rmtree(root, ignore_errors=True)
+        self._references.clear()
+
     def start_reference(self, folder: str) -> Any:
         """The lesson's reference app (the starter files with `folder`'s over them, a folder of the pack),
         started in a workspace of its own on its own fresh database copy, as the learner's app is."""

@@ -49,7 +49,10 @@ def api(lesson_id: str, pack_path: Path | None, port: int) -> None:
             lesson.sandboxes.sql, pack_root=pack.root, home=Home.from_env(), lesson_id=lesson.id, live_name="cli-api"
         )
     try:
-        sandbox = ApiSandbox.start(lesson.sandboxes.api, database=sql.path if sql else None, port=port)
+        log_path = Home.from_env().sessions / lesson.id / "cli-requests.log"
+        sandbox = ApiSandbox.start(
+            lesson.sandboxes.api, database=sql.path if sql else None, port=port, log_path=log_path
+        )
     except SandboxStartError as exc:
         if sql is not None:
             sql.close()
@@ -67,6 +70,16 @@ def api(lesson_id: str, pack_path: Path | None, port: int) -> None:
         click.echo(f"  docs: {sandbox.base_url}/docs")
         if sql is not None:
             click.echo(f"  database: {sql.path}")
+        if sandbox.log_path is not None:
+            click.echo(f"  request log: {sandbox.log_path}   (tail -f it; one JSON line per request)")
+        background = sandbox.settings
+        if background.jobs is not None:
+            click.echo(
+                f"  jobs: table {background.jobs.table} in the database; the worker: {sandbox.base_url}/_sandbox/jobs"
+            )
+        if background.webhooks is not None:
+            endpoint = background.webhooks.endpoint or "none yet (PUT /_sandbox/webhooks)"
+            click.echo(f"  webhooks: to {endpoint}, signed with {background.webhooks.secret}")
         for mode in sandbox.weak_auth_modes:
             click.echo(f"  WARNING: deliberately weak auth for this lesson: {mode}")
         click.echo("Press Ctrl+C to stop.")

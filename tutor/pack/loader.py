@@ -242,6 +242,33 @@ def _check_step(entry_rel: str, located: Located, lesson: Lesson, index: int, st
                     "starter files",
                 )
             )
+        if check.kind == "code_http":
+            upstreams = [u.name for u in lesson.sandboxes.api.upstreams] if lesson.sandboxes.api else []
+            for i, probe in enumerate(getattr(check, "steps", [])):
+                wanted = probe.upstream.name if probe.upstream is not None else None
+                if wanted is not None and wanted not in upstreams:
+                    known = f"its upstreams are {', '.join(upstreams)}" if upstreams else "it declares none"
+                    problems.append(
+                        _problem(
+                            entry_rel,
+                            located,
+                            (*path, "steps", i, "upstream", "name"),
+                            f"no upstream '{wanted}' in this lesson's `sandboxes.api.upstreams`: {known}",
+                        )
+                    )
+                if probe.webhook is not None and (
+                    lesson.sandboxes.api is None or lesson.sandboxes.api.webhooks is None
+                ):
+                    problems.append(
+                        _problem(
+                            entry_rel,
+                            located,
+                            (*path, "steps", i, "webhook"),
+                            "a `webhook` step is signed with the lesson's secret: add `sandboxes.api.webhooks` "
+                            "with a `secret`",
+                            key=True,
+                        )
+                    )
         if isinstance(check, AllCheck):
             for i, inner in enumerate(check.checks):
                 walk(inner, (*path, "checks", i))
@@ -435,6 +462,9 @@ def _build_problems(root: Path, entry: LessonFile) -> list[PackProblem]:
                         )
                     )
 
+    if build is not None:
+        found.extend(_env_problems(entry))
+
     def walk(check: CheckSpec, path: DataPath) -> None:
         tests = getattr(check, "tests", None)
         if check.kind == "code_tests" and isinstance(tests, str):
@@ -452,6 +482,37 @@ def _build_problems(root: Path, entry: LessonFile) -> list[PackProblem]:
             if action.files is not None:
                 found.append(_pack_file_problem(root, entry, action.files, (*path, "files"), folder=True))
     return [p for p in found if p is not None]
+
+
+def _env_problems(entry: LessonFile) -> list[PackProblem]:
+    """`{{NAME}}` in a `build.env` value must be a value the lesson's sandboxes have: `api_url`, `log_path`
+    (with `logs`), `upstream_url_NAME` (one of its `upstreams`)."""
+    lesson = entry.lesson
+    assert lesson.build is not None
+    api = lesson.sandboxes.api
+    known: list[str] = []
+    if api is not None:
+        known.append("api_url")
+        if api.logs is not None:
+            known.append("log_path")
+        known += [f"upstream_url_{u.name}" for u in api.upstreams]
+        if api.webhooks is not None:
+            known.append("webhook_secret")
+    problems = []
+    for name, value in lesson.build.env.items():
+        for placeholder in re.findall(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}", value):
+            if placeholder in known:
+                continue
+            if placeholder == "db_path":
+                why = "the app gets a fresh copy of the lesson database of its own: its path is in BACKEND_TUTOR_DB"
+            elif known:
+                why = f"this lesson's sandboxes have {', '.join('{{' + k + '}}' for k in known)}"
+            else:
+                why = "this lesson has no sandbox API, whose values these are"
+            problems.append(
+                _problem(entry.path, entry.source, ("build", "env", name), f"'{{{{{placeholder}}}}}' is unknown: {why}")
+            )
+    return problems
 
 
 def _line_col(text: str, index: int) -> tuple[int, int]:
@@ -495,6 +556,11 @@ def _sql_guard_problems(root: Path, entry: LessonFile) -> list[PackProblem]:
     settings = lesson.sandboxes.sql
     if settings is not None and settings.sql:
         texts.append((("sandboxes", "sql", "sql"), settings.sql, "setup"))
+    api = lesson.sandboxes.api
+    for i, kind in enumerate(api.jobs.kinds if api is not None and api.jobs is not None else []):
+        for key in ("sql", "result_sql"):  # the job worker's SQL: the learner's rules (writes, no ATTACH)
+            if getattr(kind, key):
+                texts.append((("sandboxes", "api", "jobs", "kinds", i, key), getattr(kind, key), "learner"))
 
     def walk(check: CheckSpec, path: DataPath) -> None:
         # checks that try statements on the learner's connection (a trial) use its rules; the others read
@@ -585,6 +651,17 @@ def _check_lesson_files(root: Path, entry: LessonFile) -> list[PackProblem]:
     problems: list[PackProblem] = []
     problems.extend(_build_problems(root, entry))
     sql = entry.lesson.sandboxes.sql
+    api = entry.lesson.sandboxes.api
+    if sql is None and api is not None and api.jobs is not None:
+        problems.append(
+            _problem(
+                entry.path,
+                entry.source,
+                ("sandboxes", "api", "jobs"),
+                "`jobs` keeps its job table in the lesson database: add `sandboxes: sql:`",
+                key=True,
+            )
+        )
     if sql is None:
         return problems
     problems.extend(_sql_guard_problems(root, entry))

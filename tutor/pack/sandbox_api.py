@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from tutor.pack.base import Identifier, Model, Slug
+from tutor.pack.base import Identifier, JsonValue, Model, Slug
 
 
 class Relation(Model):
@@ -165,6 +165,275 @@ class ApiUser(Model):
 Auth.model_rebuild()
 
 
+class RequestLogs(Model):
+    """A structured log line (JSON) for every request the sandbox answers, in a file the learner can `tail`
+    and `grep` (its path is `{{log_path}}` in the lesson text), and an `X-Request-Id` on every answer: the
+    client's when it sent a fit one, else one the sandbox makes."""
+
+    max_mb: int = Field(
+        default=20, ge=1, le=500, description="Past this size the file moves to NAME.1 and a new one starts."
+    )
+    upstreams: bool = Field(
+        default=True,
+        description="The lesson's upstreams write a line for each call they get into the same file, with their "
+        "own `service` name.",
+    )
+    background: bool = Field(
+        default=True,
+        description="The job worker (`service: worker`) writes a line for each run's end, and webhook deliveries "
+        "(`service: webhooks`) one for each attempt, with the request id of the request that started them.",
+    )
+
+
+RESERVED_PATHS = frozenset({"/", "/health", "/ready", "/docs", "/openapi.json"})
+UPSTREAM_NAME = r"^[a-z][a-z0-9_]{0,39}$"
+Fault = Literal["ok", "error", "reset", "drip", "hang"]
+
+
+class Latency(Model):
+    """How long an upstream takes to answer, in real time (meant to be felt, and to meet a client's
+    timeout): a log-normal distribution given by its median and its 99th percentile, capped at `max_ms`."""
+
+    median_ms: float = Field(ge=0, le=60000)
+    p99_ms: float | None = Field(default=None, ge=0, le=120000, description="Default: the median (no spread).")
+    max_ms: float = Field(default=30000, gt=0, le=120000)
+
+    @model_validator(mode="after")
+    def _order(self) -> Latency:
+        if self.p99_ms is not None and self.p99_ms < self.median_ms:
+            raise ValueError("`p99_ms` must be at least `median_ms`")
+        return self
+
+
+class Outage(Model):
+    """A window of lesson time in which every call fails the same way."""
+
+    start: float = Field(ge=0, le=366 * 24 * 3600, description="Seconds of lesson time after the sandbox started.")
+    seconds: float = Field(gt=0, le=366 * 24 * 3600)
+    behaviour: Literal["error", "reset", "hang"] = Field(
+        default="error",
+        description="'error': the error status at once; 'reset': the connection is reset; "
+        "'hang': no answer at all, until the caller gives up.",
+    )
+
+
+class CircuitBreaker(Model):
+    failures: int = Field(default=5, ge=1, le=1000, description="Failed calls in a row that open the breaker.")
+    open_seconds: float = Field(
+        default=30, gt=0, le=86400, description="Lesson seconds it stays open; then one trial call (half-open)."
+    )
+
+
+class UpstreamClient(Model):
+    """How the sandbox's own `route` calls its upstream: the code a learner would write, as settings."""
+
+    timeout_ms: int = Field(default=2000, ge=1, le=60000, description="Per attempt, the whole answer included.")
+    retries: int = Field(default=0, ge=0, le=10, description="Attempts after the first, on 5xx, 429, reset, timeout.")
+    backoff_ms: int = Field(
+        default=100, ge=0, le=60000, description="The wait before the first retry; doubles after each."
+    )
+    max_backoff_ms: int = Field(default=5000, ge=0, le=120000)
+    jitter: Literal["none", "full", "equal"] = Field(
+        default="none",
+        description="'full': each wait is random between 0 and the backoff; 'equal': half the backoff plus a random "
+        "half (AWS Architecture Blog, 'Exponential Backoff And Jitter').",
+    )
+    breaker: CircuitBreaker | None = None
+    bulkhead: int | None = Field(
+        default=None, ge=1, le=1000, description="At most this many calls in flight; one more is refused at once (503)."
+    )
+    switchable: bool = Field(
+        default=False,
+        description="The learner may change these while the lesson runs, through "
+        "PUT /_sandbox/upstreams/{name}/client: it stands in for the code change (a timeout, retries with backoff, "
+        "a breaker, a bulkhead).",
+    )
+
+
+class Upstream(Model):
+    """A second service of the lesson, on its own port on 127.0.0.1, that fails on purpose: a learner's
+    build-it app calls it (its URL is `{{upstream_url_NAME}}`), and the sandbox API's `route` calls it for
+    the load tool. Which call meets which fault follows from `seed` and the call's number, and outages
+    from the lesson clock, so the same calls meet the same faults every time."""
+
+    name: str = Field(pattern=UPSTREAM_NAME, description="Lower-case letters, digits and '_': `payments`.")
+    seed: int = Field(default=1, description="Which calls fail, and how slow each is.")
+    latency: Latency | None = None
+    error_rate: float = Field(default=0, ge=0, le=1, description="Share of calls answered `error_status`.")
+    error_status: int = Field(default=503, ge=400, le=599)
+    retry_after: int | None = Field(
+        default=None, ge=0, le=86400, description="Seconds sent as `Retry-After` with each error answer."
+    )
+    reset_rate: float = Field(
+        default=0, ge=0, le=1, description="Share of calls whose connection is reset, unanswered."
+    )
+    drip_rate: float = Field(
+        default=0,
+        ge=0,
+        le=1,
+        description="Share of calls answered slowly: the body trickles at `drip_bytes_per_second`.",
+    )
+    drip_bytes_per_second: int = Field(default=20, ge=1, le=1_000_000)
+    hang_rate: float = Field(
+        default=0, ge=0, le=1, description="Share of calls never answered (until the caller gives up)."
+    )
+    script: list[Fault] = Field(
+        default_factory=list,
+        description="The faults of the first calls, in order (`[ok, error, error, reset]`); the rates decide "
+        "after them.",
+    )
+    outages: list[Outage] = Field(default_factory=list)
+    body: dict[str, JsonValue] = Field(
+        default_factory=lambda: {"ok": True},
+        description="The JSON object a successful call answers, with `service` and `call` (its number) added.",
+    )
+    route: str | None = Field(
+        default=None,
+        pattern=r"^/[A-Za-z0-9._~/-]*$",
+        description="A path the sandbox API serves (GET) by calling this upstream with `client`: what the load "
+        "tool drives.",
+    )
+    client: UpstreamClient = Field(default_factory=UpstreamClient)
+    switchable: bool = Field(
+        default=False,
+        description="The learner may change the rates and latency through PUT /_sandbox/upstreams/{name}, and start "
+        "or end an outage through /_sandbox/upstreams/{name}/outage.",
+    )
+
+    @model_validator(mode="after")
+    def _rates(self) -> Upstream:
+        if self.error_rate + self.reset_rate + self.drip_rate + self.hang_rate > 1 + 1e-9:
+            raise ValueError("error_rate + reset_rate + drip_rate + hang_rate must be at most 1")
+        return self
+
+
+WriteKind = Literal["create", "replace", "patch", "delete"]
+
+
+class OnWrite(Model):
+    """A successful write to one of the lesson's resources (the key is `after`: YAML reads a bare `on` as true)."""
+
+    resource: Slug = Field(description="The resource's `name`.")
+    write: list[WriteKind] = Field(default=["create"], min_length=1, description="Which writes: create, replace, ...")
+
+
+class JobKind(Model):
+    """What one kind of job does: SQL on the lesson database, with the job's payload as named parameters."""
+
+    name: Identifier
+    sql: str | None = Field(
+        default=None,
+        description="The job's work: one statement, `:name` for a payload field. "
+        "`INSERT INTO emails (order_id) VALUES (:id) ON CONFLICT DO NOTHING`.",
+    )
+    result_sql: str | None = Field(
+        default=None, description="A SELECT run when the job is done: its rows are the job's `result`."
+    )
+    seconds: float = Field(default=1, ge=0, le=86400, description="Lesson seconds one run of it takes.")
+    after: OnWrite | None = Field(
+        default=None, description="Enqueue one of these after each such write (the row as payload)."
+    )
+    route: str | None = Field(
+        default=None,
+        pattern=r"^/v[12]/[A-Za-z0-9._~/-]+$",
+        description="A path of the API that takes a POST, enqueues one of these with the body as payload and answers "
+        "202 Accepted with `Location: /v1/jobs/{id}`, its status.",
+    )
+    emits: str | None = Field(default=None, description="A webhook event type sent when a run of it is done.")
+
+
+class Jobs(Model):
+    """A job table in the lesson database and a worker that runs it on the lesson clock, which the lesson
+    (and with `switchable`, the learner) controls: pause it, make its next run fail or crash mid-job."""
+
+    table: Identifier = Field(default="jobs", description="The job table, made in the lesson database at start.")
+    kinds: list[JobKind] = Field(min_length=1)
+    workers: int = Field(default=1, ge=1, le=16, description="Jobs run at once.")
+    max_attempts: int = Field(default=5, ge=1, le=100, description="Runs of a job before it is `dead`.")
+    backoff_seconds: float = Field(
+        default=10,
+        ge=0,
+        le=86400,
+        description="Lesson seconds before a failed job runs again; doubles after each failure.",
+    )
+    lease_seconds: float = Field(
+        default=30,
+        gt=0,
+        le=86400,
+        description="A running job is its worker's for this long; if the worker crashed, it runs again after it.",
+    )
+    switchable: bool = Field(
+        default=False,
+        description="The learner may pause and resume the worker and make its next runs fail or crash, through "
+        "PUT /_sandbox/jobs/worker.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Jobs:
+        names = [k.name for k in self.kinds]
+        if len(set(names)) != len(names):
+            raise ValueError("two job kinds have the same `name`")
+        for kind in self.kinds:
+            if kind.seconds >= self.lease_seconds:
+                raise ValueError(f"job kind {kind.name} takes {kind.seconds:g} s, not less than `lease_seconds`")
+        return self
+
+
+class WebhookEvent(Model):
+    type: str = Field(pattern=r"^[a-z][a-z0-9_.-]{0,63}$", description="The event's type: `order.created`.")
+    after: OnWrite = Field(description="The write after which it is sent; the row is the event's `data`.")
+
+
+class Webhooks(Model):
+    """Events the sandbox delivers to the learner's app (POST, JSON), signed as Standard Webhooks 1.0
+    says (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,BASE64` of HMAC-SHA256 over
+    `id.timestamp.body`), retried with a backoff on the lesson clock until the app answers 2xx."""
+
+    secret: str = Field(
+        pattern=r"^whsec_[A-Za-z0-9+/]+={0,2}$",
+        description="The signing secret, `whsec_` and the base64 of 24 to 64 random bytes, as Standard Webhooks "
+        "writes one; `{{webhook_secret}}` gives it to the app through build.env.",
+    )
+    endpoint: str | None = Field(
+        default=None,
+        description="Where deliveries go (http://127.0.0.1:PORT/path); the learner may set it with "
+        "PUT /_sandbox/webhooks.",
+    )
+    events: list[WebhookEvent] = Field(default_factory=list)
+    retries: int = Field(default=5, ge=0, le=20, description="Deliveries after the first, while the app fails.")
+    backoff_seconds: float = Field(
+        default=10, ge=0, le=86400, description="Lesson seconds before the first retry; doubles after each."
+    )
+    timeout_ms: int = Field(default=3000, ge=100, le=30000, description="How long a delivery waits for the answer.")
+    tolerance_seconds: int = Field(
+        default=300, ge=1, le=86400, description="The replay window a receiver should keep: older signatures are stale."
+    )
+
+    @field_validator("secret")
+    @classmethod
+    def _secret(cls, value: str) -> str:
+        import base64
+        import binascii
+
+        try:
+            key = base64.b64decode(value.removeprefix("whsec_"), validate=True)
+        except binascii.Error:
+            raise ValueError("after whsec_, the secret is base64 (its length a multiple of 4)") from None
+        if not 24 <= len(key) <= 64:
+            raise ValueError(f"the secret's key is {len(key)} bytes; Standard Webhooks wants 24 to 64")
+        return value
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        from sandboxes.api.webhooks import check_endpoint
+
+        problem = check_endpoint(value) if value is not None else None
+        if problem:
+            raise ValueError(f"the endpoint {problem}")
+        return value
+
+
 class ApiSettings(Model):
     versions: list[Literal["v1", "v2"]] = Field(default=["v1"], min_length=1)
     resources: list[Resource] = Field(default_factory=list)
@@ -180,3 +449,44 @@ class ApiSettings(Model):
         description="With versions [v1, v2]: v1 answers carry `Deprecation` (RFC 9745; the day the sandbox "
         "started) and `Sunset` (RFC 8594) this many days later.",
     )
+    logs: RequestLogs | None = Field(
+        default=None, description="Structured request logs and request ids; `logs: {}` for the defaults."
+    )
+    upstreams: list[Upstream] = Field(default_factory=list, description="Services of the lesson that fail on purpose.")
+    jobs: Jobs | None = Field(default=None, description="A job table and a worker on the lesson clock.")
+    webhooks: Webhooks | None = Field(default=None, description="Signed events delivered to the learner's app.")
+
+    @model_validator(mode="after")
+    def _unique_upstreams(self) -> ApiSettings:
+        names = [u.name for u in self.upstreams]
+        if len(set(names)) != len(names):
+            raise ValueError("two upstreams have the same `name`")
+        routes = [u.route for u in self.upstreams if u.route]
+        if len(set(routes)) != len(routes):
+            raise ValueError("two upstreams have the same `route`")
+        taken = [f"/{v}/{r.name}" for v in self.versions for r in self.resources]
+        resources = {r.name: r for r in self.resources}
+        triggers = [(f"job kind {k.name}", k.after) for k in (self.jobs.kinds if self.jobs else []) if k.after]
+        triggers += [(f"webhook event {e.type}", e.after) for e in (self.webhooks.events if self.webhooks else [])]
+        for what, on in triggers:
+            if on.resource not in resources:
+                raise ValueError(f"{what} waits for writes to '{on.resource}', which is not one of the resources")
+            if not resources[on.resource].writable:
+                raise ValueError(f"{what} waits for writes to '{on.resource}', which is not `writable`")
+        emitted = [k.name for k in (self.jobs.kinds if self.jobs else []) if k.emits]
+        if emitted and self.webhooks is None:
+            raise ValueError(f"job kind {emitted[0]} `emits` an event, but the lesson has no `webhooks`")
+        job_routes = [k.route for k in (self.jobs.kinds if self.jobs else []) if k.route]
+        if job_routes and "jobs" in resources:
+            raise ValueError("the job status is served at /v1/jobs/{id}: no resource may be called `jobs`")
+        for route in job_routes:
+            if any(route == t or route.startswith(t + "/") for t in taken) or route in routes:
+                raise ValueError(f"the job route {route} is a path the sandbox already serves; choose another")
+        for route in routes:
+            if (
+                route in RESERVED_PATHS
+                or route.startswith(("/_sandbox", "/auth/"))
+                or any(route == t or route.startswith(t + "/") for t in taken)
+            ):
+                raise ValueError(f"the upstream route {route} is a path the sandbox already serves; choose another")
+        return self

@@ -15,8 +15,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from tutor.pack.actions import HttpMethod, HttpRequest, SqlStep
-from tutor.pack.base import Model, NonEmpty, PackPath
-from tutor.pack.specs_http import ResponseExpect
+from tutor.pack.base import JsonValue, Model, NonEmpty, PackPath
+from tutor.pack.specs_http import Between, ResponseExpect
 
 
 class BuildSettings(Model):
@@ -62,6 +62,46 @@ class BuildSettings(Model):
         return value
 
 
+class UpstreamCalls(Model):
+    """What the learner's app did to an upstream of the lesson while it answered one of the checker's
+    requests (the calls that arrived between the request and its answer)."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$", description="The upstream, as `upstreams[].name` says.")
+    calls: Between | None = Field(
+        default=None,
+        description="How many calls it made: {at_least: 2} for a retry, {at_most: 0} while a breaker is open.",
+    )
+    abandoned: Between | None = Field(
+        default=None,
+        description="How many of them it gave up on before the answer was complete: {at_least: 1} proves its own "
+        "timeout fired.",
+    )
+    max_in_flight: int | None = Field(
+        default=None, ge=1, description="At most this many of its calls in flight at once (a bulkhead)."
+    )
+    min_gap_ms: float | None = Field(
+        default=None, ge=0, description="Between two of its calls, at least this many milliseconds (a backoff)."
+    )
+
+
+class WebhookProbe(Model):
+    """The request's body is a webhook event and its headers sign it, as the lesson's sandbox signs its
+    deliveries (`sandboxes.api.webhooks`): the learner's receiver is judged by what it does with it."""
+
+    type: str = Field(default="event.test", pattern=r"^[a-z][a-z0-9_.-]{0,63}$", description="The event's type.")
+    data: dict[str, JsonValue] = Field(default_factory=dict, description="The event's `data`.")
+    again: bool = Field(
+        default=False,
+        description="The previous webhook of this check again: the same event id and body, signed afresh (a retry "
+        "or a replay the receiver must not act on twice). `type` and `data` are not used.",
+    )
+    tamper: Literal["none", "signature", "body", "stale", "unsigned"] = Field(
+        default="none",
+        description="'signature': signed with another secret; 'body': the body changed after signing; 'stale': "
+        "signed longer ago than the lesson's `tolerance_seconds`; 'unsigned': no signature header.",
+    )
+
+
 class CodeProbeStep(Model):
     restart_before: bool = Field(
         default=False,
@@ -81,6 +121,26 @@ class CodeProbeStep(Model):
         default=False,
         description="true: no statement of this request reads a whole table; or a list of tables that must "
         "not be read whole.",
+    )
+    webhook: WebhookProbe | None = Field(
+        default=None,
+        description="Send the request as a signed webhook delivery (needs the lesson's `sandboxes.api.webhooks`).",
+    )
+    max_ms: float | None = Field(
+        default=None,
+        gt=0,
+        le=60000,
+        description="The app answered within this many milliseconds (wall time: give room; a missing timeout "
+        "takes the checker's own 5 s).",
+    )
+    upstream: UpstreamCalls | None = Field(
+        default=None, description="What the app did to an upstream of the lesson while it answered this request."
+    )
+    logs_request_id: bool | NonEmpty = Field(
+        default=False,
+        description="The app's own log carries the id the checker sent with this request in `X-Request-Id` "
+        "(every request the checker sends has a fresh one): true for what the app prints (stdout and stderr), "
+        "or the path of the file in the workspace the app writes its log to (`app.log`).",
     )
 
 
@@ -233,6 +293,16 @@ class CodeHttpCheck(Model):
     kind: Literal["code_http"]
     steps: list[CodeProbeStep] = Field(min_length=1)
     probes: CodeProbes | None = None
+
+    @model_validator(mode="after")
+    def _webhook_again(self) -> CodeHttpCheck:
+        for number, step in enumerate(self.steps, 1):
+            earlier = any(s.webhook is not None for s in self.steps[: number - 1])
+            if step.webhook is not None and step.webhook.again and not earlier:
+                raise ValueError(
+                    f"step {number}'s webhook has `again: true`, but no step before it sends a webhook to repeat"
+                )
+        return self
 
 
 class CodeTestsCheck(Model):

@@ -52,13 +52,19 @@ API_STAND_IN = "http://127.0.0.1:(port shown once the API runs)"
 DB_STAND_IN = "(the lesson database's path, shown once it is ready)"
 
 
-def fill_placeholders(text: str, api_url: str | None, db_path: str | None) -> str:
+def fill_placeholders(text: str, api_url: str | None, db_path: str | None, more: dict[str, str] | None = None) -> str:
     """`{{api_url}}` and `{{db_path}}` in lesson text, with the running sandboxes' real values (a readable
-    stand-in while they start). Spaces inside the braces are allowed: `{{ api_url }}`."""
+    stand-in while they start); `more`: the API's other values (`{{log_path}}`, `{{upstream_url_NAME}}`).
+    Spaces inside the braces are allowed: `{{ api_url }}`."""
     import re
 
-    values = {"api_url": api_url or API_STAND_IN, "db_path": db_path or DB_STAND_IN}
-    return re.sub(r"\{\{\s*(api_url|db_path)\s*\}\}", lambda m: values[m.group(1)], text)
+    values = {"api_url": api_url or API_STAND_IN, "db_path": db_path or DB_STAND_IN, **(more or {})}
+    text = re.sub(r"\{\{\s*(api_url|db_path)\s*\}\}", lambda m: values[m.group(1)], text)
+    return re.sub(
+        r"\{\{\s*(log_path|webhook_secret|upstream_url_[a-z0-9_]+)\s*\}\}",
+        lambda m: values.get(m.group(1), "(shown once the API runs)"),
+        text,
+    )
 
 
 @dataclass
@@ -604,6 +610,7 @@ Progress is saved after every check, hint and step.
             text,
             str(api.base_url) if api is not None else None,
             str(sql.path) if sql is not None else None,
+            api.placeholders() if api is not None and hasattr(api, "placeholders") else None,
         )
 
     def _show_texts(self, step: Step) -> None:

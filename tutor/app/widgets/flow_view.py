@@ -33,6 +33,12 @@ KIND_STYLE = {
     "response": "cyan",
     "error": "bold red",
     "truncated": "grey50",
+    "upstream": "magenta",  # a call to one of the lesson's upstreams, and what its client policy did
+    "backoff": "grey50",
+    "breaker": "yellow",
+    "bulkhead": "yellow",
+    "jobs": "blue",  # the job worker caught up before this request
+    "webhooks": "blue",
 }
 FLAG_STYLE = "bold red"
 

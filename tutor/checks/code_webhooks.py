@@ -1,0 +1,47 @@
+"""`code_http`'s `webhook`: a step's request sent as a signed webhook delivery, as the lesson's sandbox
+signs its own (`sandboxes.api.webhooks`, Standard Webhooks 1.0), so a learner's receiver is judged on
+real signatures, forged ones, stale ones, and the same event delivered twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tutor.pack.specs_code import WebhookProbe
+
+
+def as_delivery(
+    ctx: Any, webhook: WebhookProbe, kwargs: dict[str, Any], last: tuple[str, bytes] | None
+) -> tuple[str, bytes]:
+    """Put the delivery's body and headers into the request's `kwargs`; returns (event id, body) for a
+    later `again`."""
+    http = ctx.need_http()
+    again = last if webhook.again else None
+    if webhook.again and last is None:
+        raise ValueError("`again` needs an earlier webhook step in the same check")
+    event_id, body, sent, headers = http.webhook_probe(webhook.type, webhook.data, tamper=webhook.tamper, again=again)
+    kwargs.pop("params", None)
+    kwargs["content"] = sent
+    kwargs["headers"] = {
+        **{k: v for k, v in kwargs.get("headers", {}).items() if k.lower() != "content-type"},
+        **headers,
+    }
+    return event_id, body
+
+
+def described(webhook: WebhookProbe, event_id: str) -> str:
+    """What the delivery was, in the learner's words, for a step whose answer was not the one needed."""
+    if webhook.again:
+        return (
+            f"This request delivered event {event_id} a second time, signed afresh: a sender does that when it "
+            "did not see your 2xx in time. Answer 2xx again, and do not act on it twice."
+        )
+    return {
+        "none": f"This request was event {event_id}, signed with the lesson's secret as a real delivery is.",
+        "signature": f"This request was event {event_id} signed with another secret, as a forger would sign it: "
+        "the webhook-signature does not match.",
+        "body": f"This request was event {event_id} whose body was changed after it was signed: the "
+        "webhook-signature does not match the body you received.",
+        "stale": f"This request was event {event_id} with a valid signature made long ago: its "
+        "webhook-timestamp is outside the replay window, so it may be a captured request sent again.",
+        "unsigned": f"This request was event {event_id} with no webhook-signature header at all.",
+    }[webhook.tamper]
