@@ -258,6 +258,41 @@ class TestSqlRan:
         assert check(sandbox, spec).passed
         assert [r.transaction for r in sandbox.ran()] == ["rolled_back", "rolled_back", "rolled_back"]
 
+    def test_rollback_to_a_savepoint_undoes_what_ran_after_it(self, sandbox: SqlSandbox) -> None:
+        """A statement undone by `ROLLBACK TO` counts as rolled back, though its transaction commits."""
+        spec = {"kind": "sql_ran", "statements": [{"keyword": "UPDATE", "transaction": "rolled_back"}]}
+        sandbox.mark()
+        sandbox.run_learner(
+            'BEGIN; UPDATE books SET price = 2 WHERE id = 2; SAVEPOINT "Move"; '
+            "UPDATE books SET price = 1 WHERE id = 1; ROLLBACK TRANSACTION TO SAVEPOINT move; "
+            "UPDATE books SET price = 3 WHERE id = 3; COMMIT"
+        )
+        states = [(r.sql.rstrip(";").split(" WHERE ")[-1], r.transaction) for r in sandbox.ran()]
+        assert states == [
+            ("BEGIN", "committed"),
+            ("id = 2", "committed"),
+            ('SAVEPOINT "Move"', "committed"),
+            ("id = 1", "rolled_back"),
+            ("ROLLBACK TRANSACTION TO SAVEPOINT move", "committed"),
+            ("id = 3", "committed"),
+            ("COMMIT", "committed"),
+        ], states
+        assert check(sandbox, spec).passed
+        # A savepoint that starts the transaction, released after a rollback to another one inside it.
+        sandbox.mark()
+        sandbox.run_learner(
+            "SAVEPOINT outer; SAVEPOINT inner; UPDATE books SET price = 4 WHERE id = 4; RELEASE inner; "
+            "UPDATE books SET price = 5 WHERE id = 5; ROLLBACK TO outer; RELEASE SAVEPOINT outer"
+        )
+        updates = [r.transaction for r in sandbox.ran() if r.sql.startswith("UPDATE")]
+        assert updates == ["rolled_back", "rolled_back"]
+        assert not sandbox.in_transaction
+        # A RELEASE keeps what ran after its savepoint.
+        sandbox.mark()
+        sandbox.run_learner("BEGIN; SAVEPOINT a; UPDATE books SET price = 6 WHERE id = 6; RELEASE a; COMMIT")
+        assert [r.transaction for r in sandbox.ran() if r.sql.startswith("UPDATE")] == ["committed"]
+        assert not check(sandbox, spec).passed
+
     def test_reset_throws_an_open_transaction_away(self, sandbox: SqlSandbox) -> None:
         sandbox.mark()
         sandbox.run_learner("BEGIN; UPDATE books SET price = 1 WHERE id = 1")
