@@ -109,6 +109,21 @@ class TestSqlPlan:
         covering = check(sandbox, {**spec, "uses_index": {"table": "books", "covering": True}})
         assert not covering.passed and "COVERING" in covering.summary
 
+    def test_seek_names_the_columns_the_search_itself_uses(self, sandbox: SqlSandbox) -> None:
+        """An index on the right columns whose second column the seek cannot use (another collation)
+        fails a `seek` on both; the same columns in the index's own collation pass, DESC or not."""
+        spec = {
+            "kind": "sql_plan",
+            "query": "SELECT * FROM books WHERE author_id = 42 AND year BETWEEN 2000 AND 2009",
+            "uses_index": {"table": "books", "columns": ["author_id", "year"], "seek": ["author_id", "year"]},
+        }
+        run(sandbox, "CREATE INDEX ix_nocase ON books(author_id, year COLLATE NOCASE)")
+        result = check(sandbox, spec)
+        assert not result.passed and "seeks on author_id only, not on year" in result.summary, result.explain()
+        assert check(sandbox, {**spec, "uses_index": {"table": "books", "columns": ["author_id", "year"]}}).passed
+        run(sandbox, "DROP INDEX ix_nocase; CREATE INDEX ix_desc ON books(author_id, year DESC)")
+        assert check(sandbox, spec).passed
+
     def test_full_scan_expected(self, sandbox: SqlSandbox) -> None:
         spec = {"kind": "sql_plan", "query": self.query, "full_scan": ["books"]}
         assert check(sandbox, spec).passed
