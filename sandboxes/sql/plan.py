@@ -54,6 +54,7 @@ class PlanStep:
     automatic: bool = False
     primary_key: bool = False  # USING INTEGER PRIMARY KEY (a rowid lookup)
     constraints: str | None = None  # "author_id=? AND year>?"
+    index_text: str | None = None  # everything after INDEX: a quoted index name may hold spaces
     children: list[PlanStep] = field(default_factory=list)
 
     @property
@@ -148,6 +149,13 @@ def parse_detail(step: PlanStep) -> PlanStep:
     step.automatic = bool(match.group("auto"))
     step.primary_key = bool(match.group("ipk"))
     step.constraints = match.group("cons")
+    if step.index is not None:
+        rest = detail[match.start("index") :]
+        tail = re.search(r"\s+\(([^)]*)\)$", rest)
+        if tail is not None:
+            rest = rest[: tail.start()]
+            step.constraints = step.constraints or tail.group(1)
+        step.index_text = rest
     return step
 
 
@@ -189,6 +197,16 @@ def resolve_tables(plan: Plan, conn: sqlite3.Connection) -> Plan:
     for step in plan.steps:
         if not step.is_access or step.name is None:
             continue
+        if step.index is not None and step.index.lower() not in index_tables and step.index_text:
+            # `USING INDEX books by author (author_id=?)`: the longest run of words that names an index
+            words = step.index_text.split(" ")
+            named = (" ".join(words[:n]) for n in range(len(words), 0, -1))
+            step.index = next((n for n in named if n.lower() in index_tables), step.index)
+        if step.table is None and step.name.lower() not in tables and "." in step.name:
+            schema, _, bare = step.name.partition(".")  # `FROM main.books` plans as `SCAN main.books`
+            if schema.lower() in ("main", "temp") and bare.lower() in tables:
+                step.table = tables[bare.lower()]
+                continue
         if step.table is not None:
             step.table = tables.get(step.table.lower(), step.table)
             continue

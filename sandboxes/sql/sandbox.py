@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -42,11 +43,26 @@ from .guard import (
     StatementResult,
     authorizer,
     leading_keyword,
+    strip_leading,
     unwrap_explain,
 )
 from .process import LearnerProcess
 
 HISTORY_LIMIT = 200
+
+_SAVEPOINT_STATEMENT = re.compile(
+    r"(?P<verb>SAVEPOINT|RELEASE(?:\s+SAVEPOINT)?|ROLLBACK(?:\s+TRANSACTION)?\s+TO(?:\s+SAVEPOINT)?)\s+"
+    r"(?P<name>\"(?:[^\"]|\"\")*\"|\[[^\]]*\]|`[^`]*`|'(?:[^']|'')*'|[^\s;]+)",
+    re.IGNORECASE,
+)
+"""A statement that starts, releases or rolls back to a savepoint, and the savepoint's name."""
+
+
+def _savepoint_name(text: str) -> str:
+    """A savepoint's name as SQLite compares it: unquoted, case folded."""
+    if text[:1] in "\"'`[" and len(text) >= 2:
+        text = text[1:-1]
+    return text.lower()
 
 
 @dataclass(frozen=True)
@@ -145,6 +161,8 @@ class SqlSandbox:
         self._transactions = 0  # transactions seen so far (numbers them)
         self._open_transaction: int | None = None
         self._ended: dict[int, str] = {}  # transaction number -> "committed" | "rolled_back"
+        self._savepoints: list[tuple[str, int]] = []  # (name, index in _ran of the first statement after it)
+        self._undone: set[int] = set()  # indexes in _ran of statements a ROLLBACK TO undid
         self._last_query: str | None = None
         self._closed = False
         self._snapshots = 0  # snapshot files made (numbers them)
@@ -254,6 +272,8 @@ class SqlSandbox:
                     continue
                 self._statements.append(one.statement.sql)
                 self._ran.append((one.statement.sql, transaction, one.changes, time.time()))
+                if transaction is not None:
+                    self._follow_savepoint(one.statement.sql)
                 inner = unwrap_explain(one.statement.sql)
                 if one.returns_rows and leading_keyword(inner) in ROW_KEYWORDS:
                     self._last_query = inner
@@ -271,7 +291,29 @@ class SqlSandbox:
             self._end_transaction("committed" if ended_by_commit else "rolled_back")
         return number
 
+    def _follow_savepoint(self, sql: str) -> None:
+        """Note a SAVEPOINT, a RELEASE or a ROLLBACK TO that just ran (the last of `_ran`): a ROLLBACK TO
+        undoes the statements run since its savepoint, though the transaction goes on."""
+        match = _SAVEPOINT_STATEMENT.match(strip_leading(sql))
+        if match is None:
+            return
+        name = _savepoint_name(match.group("name"))
+        here = len(self._ran) - 1
+        verb = match.group("verb").upper()
+        if verb == "SAVEPOINT":
+            self._savepoints.append((name, here + 1))
+            return
+        found = next((i for i in range(len(self._savepoints) - 1, -1, -1) if self._savepoints[i][0] == name), None)
+        if found is None:
+            return
+        if verb.startswith("RELEASE"):
+            del self._savepoints[found:]
+            return
+        self._undone.update(range(self._savepoints[found][1], here))  # ROLLBACK TO: the savepoint stays
+        del self._savepoints[found + 1 :]
+
     def _end_transaction(self, outcome: str) -> None:
+        self._savepoints = []
         if self._open_transaction is not None:
             self._ended[self._open_transaction] = outcome
             self._open_transaction = None
@@ -300,9 +342,11 @@ class SqlSandbox:
         with self._lock:
             if step_start is not None:
                 self._step_start = step_start
+            self._savepoints = [(name, 0) for name, _ in self._savepoints]  # still open, nothing after them yet
             self._statements = []
             self._attempted = []
             self._ran = []
+            self._undone = set()
             self._last_query = None
 
     def last_query(self) -> str | None:
@@ -320,8 +364,10 @@ class SqlSandbox:
         """The statements since `mark()`, each with the fate of its transaction as of now."""
         with self._lock:
             out: list[RanStatement] = []
-            for sql, number, changes, at in self._ran:
+            for index, (sql, number, changes, at) in enumerate(self._ran):
                 state = "none" if number is None else self._ended.get(number, "open")
+                if index in self._undone:
+                    state = "rolled_back"
                 out.append(RanStatement(sql, state, number, changes, at))
             return out
 
@@ -383,6 +429,7 @@ class SqlSandbox:
             self._statements = []
             self._attempted = []
             self._ran = []
+            self._undone = set()
             self._last_query = None
 
     def _put_back(self, source: Path, foreign_keys: bool = False) -> None:

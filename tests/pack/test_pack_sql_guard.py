@@ -253,3 +253,28 @@ def test_sql_a_probe_runs_between_requests_is_scanned_too(tmp_path: Path) -> Non
             "ATTACH is not allowed: it reaches files outside the lesson database",
         )
     ], found
+
+
+def test_a_wrong_answer_declared_to_fail_may_be_one_the_guard_refuses(tmp_path: Path, tutor_home: Path) -> None:
+    """`fails_to_run: true` says the refusal is the mistake the author means to show (a learner trying a
+    PRAGMA the workbench refuses): validate does not report it, and `pack test` sees it refused when it runs."""
+    root = tmp_path / "declared"
+    (root / "databases").mkdir(parents=True)
+    (root / "pack.yaml").write_text(MANIFEST.replace("id: escape", "id: declared"), encoding="utf-8")
+    lesson = LESSON.format(out="unused").replace("id: escape", "id: declared", 1)
+    start = lesson.index("      ATTACH DATABASE")
+    lesson = lesson[:start] + lesson[lesson.index("steps:") :]
+    lesson = lesson.replace("    scripts: [setup.sql]\n", "").replace(
+        "      - sql: \"SELECT 0; SELECT hex(fts3_tokenizer('simple'))\"",
+        "      - sql: PRAGMA optimize\n        fails_to_run: true\n      - sql: SELECT 1",
+    )
+    (root / "databases" / "01-declared.yaml").write_text(lesson, encoding="utf-8")
+    assert load_pack(root).errors == []
+    done = run_cli("pack", "test", str(root), "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    # Without the declaration the same refusal is reported where it is written.
+    (root / "databases" / "01-declared.yaml").write_text(
+        lesson.replace("        fails_to_run: true\n", ""), encoding="utf-8"
+    )
+    found = [p.message.split(" (")[0] for p in load_pack(root).errors]
+    assert found == ["PRAGMA optimize is not allowed"], found

@@ -109,6 +109,21 @@ class TestSqlPlan:
         covering = check(sandbox, {**spec, "uses_index": {"table": "books", "covering": True}})
         assert not covering.passed and "COVERING" in covering.summary
 
+    def test_seek_names_the_columns_the_search_itself_uses(self, sandbox: SqlSandbox) -> None:
+        """An index on the right columns whose second column the seek cannot use (another collation)
+        fails a `seek` on both; the same columns in the index's own collation pass, DESC or not."""
+        spec = {
+            "kind": "sql_plan",
+            "query": "SELECT * FROM books WHERE author_id = 42 AND year BETWEEN 2000 AND 2009",
+            "uses_index": {"table": "books", "columns": ["author_id", "year"], "seek": ["author_id", "year"]},
+        }
+        run(sandbox, "CREATE INDEX ix_nocase ON books(author_id, year COLLATE NOCASE)")
+        result = check(sandbox, spec)
+        assert not result.passed and "seeks on author_id only, not on year" in result.summary, result.explain()
+        assert check(sandbox, {**spec, "uses_index": {"table": "books", "columns": ["author_id", "year"]}}).passed
+        run(sandbox, "DROP INDEX ix_nocase; CREATE INDEX ix_desc ON books(author_id, year DESC)")
+        assert check(sandbox, spec).passed
+
     def test_full_scan_expected(self, sandbox: SqlSandbox) -> None:
         spec = {"kind": "sql_plan", "query": self.query, "full_scan": ["books"]}
         assert check(sandbox, spec).passed
@@ -257,6 +272,41 @@ class TestSqlRan:
         sandbox.run_learner("ROLLBACK")
         assert check(sandbox, spec).passed
         assert [r.transaction for r in sandbox.ran()] == ["rolled_back", "rolled_back", "rolled_back"]
+
+    def test_rollback_to_a_savepoint_undoes_what_ran_after_it(self, sandbox: SqlSandbox) -> None:
+        """A statement undone by `ROLLBACK TO` counts as rolled back, though its transaction commits."""
+        spec = {"kind": "sql_ran", "statements": [{"keyword": "UPDATE", "transaction": "rolled_back"}]}
+        sandbox.mark()
+        sandbox.run_learner(
+            'BEGIN; UPDATE books SET price = 2 WHERE id = 2; SAVEPOINT "Move"; '
+            "UPDATE books SET price = 1 WHERE id = 1; ROLLBACK TRANSACTION TO SAVEPOINT move; "
+            "UPDATE books SET price = 3 WHERE id = 3; COMMIT"
+        )
+        states = [(r.sql.rstrip(";").split(" WHERE ")[-1], r.transaction) for r in sandbox.ran()]
+        assert states == [
+            ("BEGIN", "committed"),
+            ("id = 2", "committed"),
+            ('SAVEPOINT "Move"', "committed"),
+            ("id = 1", "rolled_back"),
+            ("ROLLBACK TRANSACTION TO SAVEPOINT move", "committed"),
+            ("id = 3", "committed"),
+            ("COMMIT", "committed"),
+        ], states
+        assert check(sandbox, spec).passed
+        # A savepoint that starts the transaction, released after a rollback to another one inside it.
+        sandbox.mark()
+        sandbox.run_learner(
+            "SAVEPOINT outer; SAVEPOINT inner; UPDATE books SET price = 4 WHERE id = 4; RELEASE inner; "
+            "UPDATE books SET price = 5 WHERE id = 5; ROLLBACK TO outer; RELEASE SAVEPOINT outer"
+        )
+        updates = [r.transaction for r in sandbox.ran() if r.sql.startswith("UPDATE")]
+        assert updates == ["rolled_back", "rolled_back"]
+        assert not sandbox.in_transaction
+        # A RELEASE keeps what ran after its savepoint.
+        sandbox.mark()
+        sandbox.run_learner("BEGIN; SAVEPOINT a; UPDATE books SET price = 6 WHERE id = 6; RELEASE a; COMMIT")
+        assert [r.transaction for r in sandbox.ran() if r.sql.startswith("UPDATE")] == ["committed"]
+        assert not check(sandbox, spec).passed
 
     def test_reset_throws_an_open_transaction_away(self, sandbox: SqlSandbox) -> None:
         sandbox.mark()

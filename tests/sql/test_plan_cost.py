@@ -3,7 +3,7 @@ from __future__ import annotations
 import sqlite3
 
 from sandboxes.sql.cost import count_vm_steps
-from sandboxes.sql.plan import PlanStep, explain, parse_detail, parse_rows
+from sandboxes.sql.plan import PlanStep, explain, parse_detail, parse_rows, step_columns
 from sandboxes.sql.sandbox import SqlSandbox
 
 
@@ -69,3 +69,22 @@ def test_small_costs_are_exact() -> None:
     one = count_vm_steps(conn, "SELECT 1")
     assert 0 < one < 50
     assert count_vm_steps(conn, "SELECT 1, 2, 3") > one
+
+
+def test_schema_qualified_tables_and_index_names_with_spaces() -> None:
+    """`FROM main.books` plans as `SCAN main.books`, and a quoted index name may hold spaces: both are
+    still books, and the index's own columns."""
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE books (id INTEGER PRIMARY KEY, author_id INTEGER, year INTEGER)")
+    scan = explain(conn, "SELECT * FROM main.books WHERE author_id = 1")
+    assert scan.steps[0].detail == "SCAN main.books"
+    assert [s.table for s in scan.full_scans("books")] == ["books"]
+    conn.execute('CREATE INDEX "books by author" ON books (author_id DESC, year)')
+    for query in ("SELECT * FROM books WHERE author_id = 1", "SELECT * FROM main.books WHERE author_id = 1"):
+        plan = explain(conn, query)
+        [seek] = plan.index_uses("books")
+        assert seek.index == "books by author", seek.detail
+        assert step_columns(conn, seek) == ["author_id", "year"]
+        assert seek.constraint_columns == ["author_id"]
+    ordered = explain(conn, "SELECT author_id, year FROM books ORDER BY author_id DESC, year")
+    assert [s.index for s in ordered.full_scans("books")] == ["books by author"], ordered.render()

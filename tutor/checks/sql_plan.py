@@ -44,6 +44,18 @@ def _uses_index(conn: sqlite3.Connection, plan: Plan, want: IndexUse) -> str | N
                 f"column{'s are' if len(wanted) > 1 else ' is'} not {_columns_text(want.columns or [])}"
             )
             continue
+        sought = {c.lower() for c in step.constraint_columns}
+        if step.primary_key and "rowid" in sought:  # `(rowid=?)` is the INTEGER PRIMARY KEY column
+            sought |= {c.lower() for c in columns}
+        missing = [c for c in want.seek or [] if c.lower() not in sought]
+        if missing:
+            on = ", ".join(c for c in dict.fromkeys(step.constraint_columns)) or "nothing"
+            reasons.append(
+                f"it seeks on {on} only, not on {', '.join(missing)}: the index holds "
+                f"{'that column' if len(missing) == 1 else 'those columns'}, but the query cannot use "
+                f"{'it' if len(missing) == 1 else 'them'} to narrow the search (another collation or order of columns)"
+            )
+            continue
         if want.index is not None and (step.index or "").lower() != want.index.lower():
             reasons.append(f"it uses {used}, not the index {want.index}")
             continue

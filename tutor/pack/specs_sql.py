@@ -34,7 +34,15 @@ class SqlResultCheck(Model):
 class IndexUse(Model):
     table: Identifier
     columns: list[Identifier] | None = Field(
-        default=None, description="The leading columns the index search must use, in order."
+        default=None,
+        description="The index's leading columns, in order (after the first, they may serve the seek or the ORDER BY).",
+    )
+    seek: list[Identifier] | None = Field(
+        default=None,
+        description=(
+            "Columns the search itself must use, as the plan's `(author_id=? AND year>?)` lists them: an index"
+            " on the right columns whose collation or expression the query cannot use fails."
+        ),
     )
     index: Identifier | None = Field(default=None, description="The index's name, when it matters.")
     covering: bool | None = Field(default=None, description="true: must be a covering index.")
