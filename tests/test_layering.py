@@ -23,6 +23,10 @@ DOMAIN = [
     "tutor.checks.number",
     "tutor.progress",
     "tutor.session",
+    "tutor.http.request",
+    "tutor.http.curl",
+    "tutor.http.response",
+    "tutor.http.load",
     "sandboxes",
 ]
 HEAVY = ("textual", "fastapi", "uvicorn", "starlette", "httpx")

@@ -15,7 +15,7 @@ from textual.widgets import Static, TabbedContent
 from tests.conftest import BUILTIN
 from tutor.app.screens.lesson import LessonScreen
 from tutor.app.widgets.answer_area import answer_spec
-from tutor.app.widgets.request_workbench import METHODS
+from tutor.http.request import METHODS
 
 SIZE = (80, 24)
 pytestmark = [
@@ -121,7 +121,7 @@ async def send(pilot: Any, settle: Any, screen: LessonScreen, request: Any) -> N
     await pilot.press("ctrl+l")  # a clean request: GET, no headers, no body
     if request.method != "GET":
         await pilot.press("shift+tab", "enter")
-        for _ in range(METHODS.index(request.method)):
+        for _ in range(list(METHODS).index(request.method)):
             await pilot.press("down")
         await pilot.press("enter", "tab")
     target = request.path

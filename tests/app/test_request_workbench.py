@@ -11,15 +11,13 @@ from sandboxes.api.sandbox import ApiSandbox
 from tests.api.helpers import make_db, settings
 from tests.api.workbench_host import FakeSession, WorkbenchHost
 from tutor.app.messages import WorkbenchActed
-from tutor.app.widgets.load_tool import LoadStats, LoadTool, percentile
-from tutor.app.widgets.request_workbench import (
-    RequestSpec,
-    RequestWorkbench,
-    format_ms,
-    parse_headers,
-    server_time_ms,
-)
+from tutor.app.widgets.load_tool import LoadTool
+from tutor.app.widgets.request_workbench import RequestWorkbench
 from tutor.app.widgets.traffic_view import TrafficView
+from tutor.http.curl import to_curl
+from tutor.http.load import LoadStats, percentile
+from tutor.http.request import RequestSpec, parse_headers
+from tutor.http.response import format_ms, server_time_ms
 
 pytestmark = pytest.mark.anyio
 
@@ -134,11 +132,11 @@ def test_pure_helpers() -> None:
     assert percentile([1, 2, 3, 4], 0.5) in (2, 3) and percentile([], 0.9) == 0.0
     stats = LoadStats.build(4, 2, [(1.0, 200, "HIT"), (2.0, 200, "MISS"), (3.0, 500, None), (9.0, 0, None)], 1.0)
     assert stats.errors == 2 and stats.hit_ratio == 0.5 and stats.p(0.99) == 9.0
-    assert RequestSpec("GET", "/x").curl("http://h") == "curl -i http://h/x"
+    assert to_curl(RequestSpec("GET", "/x"), "http://h") == "curl -i http://h/x"
     # curl sends POST when given data: a GET with a body must say -X GET, or the copy does something else
-    assert RequestSpec("GET", "/x", body='{"a": 1}').curl("http://h").startswith("curl -i -X GET http://h/x")
-    assert "-X" not in RequestSpec("POST", "/x", body="{}").curl("http://h")
-    assert RequestSpec("HEAD", "/x").curl("http://h") == "curl -I http://h/x"
+    assert to_curl(RequestSpec("GET", "/x", body='{"a": 1}'), "http://h").startswith("curl -i -X GET http://h/x")
+    assert "-X" not in to_curl(RequestSpec("POST", "/x", body="{}"), "http://h")
+    assert to_curl(RequestSpec("HEAD", "/x"), "http://h") == "curl -I http://h/x"
     assert server_time_ms("db;dur=0.11, total;dur=0.26") == 0.26
     assert server_time_ms('app;dur="3.5";desc="x"') == 3.5
     assert server_time_ms(None) is None and server_time_ms("miss") is None

@@ -26,7 +26,7 @@ def fixed_home(monkeypatch: pytest.MonkeyPatch, fixed_paths_lock):
     shutil.rmtree(root, ignore_errors=True)
     (root / "sessions" / "list-books").mkdir(parents=True)
     (root / "sessions" / "list-books" / "api-port").write_text(f"{PORT}\n")  # the API keeps this port
-    monkeypatch.setattr("tutor.app.widgets.request_workbench.format_ms", lambda ms: "1.0 ms")
+    monkeypatch.setattr("tutor.http.response.format_ms", lambda ms: "1.0 ms")
     yield Home(root)
     shutil.rmtree(root, ignore_errors=True)
 

@@ -7,10 +7,7 @@ only `session.api` (base_url, recorder, curl_example(), weak_auth_modes).
 
 from __future__ import annotations
 
-import json
-import shlex
 import time
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -21,98 +18,9 @@ from textual.widgets import Button, Input, OptionList, Select, Static, TabbedCon
 
 from tutor.app.widgets.load_tool import LoadTool
 from tutor.app.widgets.traffic_view import TrafficView
-
-METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-SOURCE_HEADER = "X-Backend-Tutor-Client"
-SHOWN_BODY = 200_000
-
-
-@dataclass(frozen=True)
-class RequestSpec:
-    method: str
-    url: str  # relative to the sandbox: /v1/books?limit=5
-    headers: dict[str, str] = field(default_factory=dict)
-    body: str = ""
-
-    def prepared(self) -> tuple[dict[str, str], bytes | None]:
-        headers = dict(self.headers)
-        body = self.body.encode() if self.body.strip() else None
-        if body is not None and not any(k.lower() == "content-type" for k in headers):
-            headers["Content-Type"] = "application/json"
-        return headers, body
-
-    def curl(self, base_url: str) -> str:
-        """The same request as a curl command. curl sends POST when given data and GET otherwise, so the
-        method is spelled out whenever it differs from that (a GET with a body needs `-X GET`)."""
-        headers, body = self.prepared()
-        parts = ["curl", "-I" if self.method == "HEAD" else "-i"]
-        implied = "POST" if body is not None else "GET"
-        if self.method not in (implied, "HEAD"):
-            parts += ["-X", self.method]
-        parts.append(shlex.quote(base_url + self.url))
-        for name, value in headers.items():
-            parts += ["-H", shlex.quote(f"{name}: {value}")]
-        if body is not None:
-            parts += ["--data-raw", shlex.quote(self.body)]
-        return " ".join(parts)
-
-    def label(self) -> str:
-        return f"{self.method} {self.url}"
-
-
-def parse_headers(text: str) -> tuple[dict[str, str], list[str]]:
-    """'Name: value' per line -> headers, and the lines that are not headers."""
-    headers: dict[str, str] = {}
-    bad: list[str] = []
-    for line in text.splitlines():
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        name, sep, value = line.partition(":")
-        if not sep or not name.strip() or any(c.isspace() for c in name.strip()):
-            bad.append(line)
-            continue
-        headers[name.strip()] = value.strip()
-    return headers, bad
-
-
-def server_time_ms(header: str | None) -> float | None:
-    """The server's own time from a Server-Timing header (RFC: W3C Server Timing): its `total` metric,
-    else the largest `dur` it reports. None when there is none."""
-    if not header:
-        return None
-    durations: dict[str, float] = {}
-    for metric in header.split(","):
-        name, *params = (part.strip() for part in metric.split(";"))
-        for param in params:
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "dur":
-                try:
-                    durations[name.lower()] = float(value.strip().strip('"'))
-                except ValueError:
-                    continue
-    if not durations:
-        return None
-    return durations.get("total", max(durations.values()))
-
-
-def format_ms(ms: float) -> str:
-    """Milliseconds as they are: a cache hit reads as the fraction of a millisecond it is."""
-    if ms < 1:
-        return f"{ms:.2f} ms"
-    if ms < 100:
-        return f"{ms:.1f} ms"
-    return f"{ms:,.0f} ms"
-
-
-def pretty_body(content: bytes, content_type: str) -> tuple[str, str | None]:
-    """(text, language for highlighting)."""
-    text = content[:SHOWN_BODY].decode("utf-8", "replace")
-    if "json" in content_type:
-        try:
-            return json.dumps(json.loads(content), indent=2, ensure_ascii=False)[:SHOWN_BODY], "json"
-        except ValueError:
-            return text, None
-    return text, None
+from tutor.http.curl import to_curl
+from tutor.http.request import METHODS, SOURCE_HEADER, RequestSpec, parse_headers, relative_url
+from tutor.http.response import ResponseRecord
 
 
 class RequestWorkbench(Vertical):
@@ -246,12 +154,7 @@ round trip (what this screen waited) and the server's own time (its `Server-Timi
     # -- reading the editor ----------------------------------------------------------------------
     def current_request(self) -> RequestSpec:
         method = self.query_one("#rw-method", Select).value
-        url = self.query_one("#rw-url", Input).value.strip() or "/"
-        url = url.removeprefix("curl ").strip().strip("'\"")
-        if url.startswith(self.base_url) and self.base_url:
-            url = url[len(self.base_url) :] or "/"
-        if not url.startswith("/"):
-            url = "/" + url
+        url = relative_url(self.query_one("#rw-url", Input).value.removeprefix("curl "), self.base_url)
         headers, _ = parse_headers(self.query_one("#rw-headers", TextArea).text)
         body = self.query_one("#rw-body", TextArea).text
         return RequestSpec(str(method), url, headers, body)
@@ -284,7 +187,7 @@ round trip (what this screen waited) and the server's own time (its `Server-Timi
             self.notify(f"Not a header line (use 'Name: value'): {bad[0][:60]}", severity="warning")
         spec = self.current_request()
         self.query_one("#rw-status", Static).update(f"Sending {spec.label()} ...")
-        self.query_one("#rw-curl", Static).update(spec.curl(self.base_url))
+        self.query_one("#rw-curl", Static).update(to_curl(spec, self.base_url))
         self.send_request(spec)
 
     @work(exclusive=True, group="http", exit_on_error=False)
@@ -319,15 +222,11 @@ round trip (what this screen waited) and the server's own time (its `Server-Timi
             await client.aclose()
 
     def show_response(self, spec: RequestSpec, response: Any, elapsed_ms: float) -> None:
-        server = server_time_ms(response.headers.get("server-timing"))
-        timing = f"round trip {format_ms(elapsed_ms)}"
-        if server is not None:
-            timing = f"server {format_ms(server)} · {timing}"
-        status = f"{response.status_code} {response.reason_phrase}   {timing}   {len(response.content)} bytes"
-        self.query_one("#rw-status", Static).update(f"{spec.label()}  ->  {status}")
-        head = "\n".join(f"{k}: {v}" for k, v in response.headers.items())
-        text, _ = pretty_body(response.content, response.headers.get("content-type", ""))
-        self.query_one("#rw-response", TextArea).text = f"{head}\n\n{text}" if text else head
+        record = ResponseRecord.build(
+            response.status_code, response.reason_phrase, list(response.headers.items()), response.content, elapsed_ms
+        )
+        self.query_one("#rw-status", Static).update(f"{spec.label()}  ->  {record.status_text()}")
+        self.query_one("#rw-response", TextArea).text = record.text()
         focused = self.app.focused
         request_pane = self.query_one("#rw-tab-request")
         self.query_one("#rw-tabs", TabbedContent).active = "rw-tab-response"
@@ -353,13 +252,13 @@ round trip (what this screen waited) and the server's own time (its `Server-Timi
         spec = RequestSpec("POST", "/_sandbox/clock", {}, '{"advance": 60}')
         # Sent as it is, without touching the request being composed; the curl line shows it.
         self.query_one("#rw-status", Static).update(f"Sending {spec.label()} ...")
-        self.query_one("#rw-curl", Static).update(spec.curl(self.base_url))
+        self.query_one("#rw-curl", Static).update(to_curl(spec, self.base_url))
         self.send_request(spec)
 
     def action_copy_curl(self) -> None:
         if self.api is None:
             return
-        command = self.current_request().curl(self.base_url)
+        command = to_curl(self.current_request(), self.base_url)
         self.query_one("#rw-curl", Static).update(command)
         self.app.copy_to_clipboard(command)
         self.notify("Copied as curl (also shown below the tabs).")
