@@ -1,0 +1,213 @@
+"""The lesson screen's check flow: check (F5), the verdict, hints (F6) and the reference solution (F7).
+The verdict is drawn in one place, `ResultPanel.show_result`."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.widgets import Static
+
+from tutor.app.lesson.messages import CheckDone, ProgressSaved
+from tutor.app.lesson.state import LessonParts
+from tutor.app.lesson.texts import CHECK_KEY, RESET_KEY, plain_markdown, solution_text
+from tutor.app.messages import WorkbenchActed
+from tutor.app.screens.confirm import ConfirmScreen
+from tutor.app.widgets.answer_area import AnswerArea
+from tutor.app.widgets.build_panel import BuildPanel
+from tutor.app.widgets.result_panel import ResultPanel
+from tutor.checks.base import CheckResult
+from tutor.progress import ProgressError, StepProgress
+
+if TYPE_CHECKING:
+    from tutor.pack.models import Step
+
+
+class CheckFlow(LessonParts):
+    """Mixed into LessonScreen: checking, hints and the solution."""
+
+    def action_check(self) -> None:
+        step = self.step
+        if step is None or self.session is None:
+            self.notify("The lesson is still opening.")
+            return
+        area = self.query_one(AnswerArea)
+        answer = area.value()
+        if not area.hands_on and answer in (None, "", []):
+            self.notify("Type or pick an answer first, then press F5.", severity="warning")
+            return
+        if area.hands_on and not self.session_ready:
+            self.notify("The lesson's sandboxes are still starting; check again in a moment.")
+            return
+        if self._code_step(step):
+            self._check_code(step)
+            return
+        self.run_check(step, answer)
+
+    def on_answer_area_submitted(self) -> None:
+        self.action_check()
+
+    @work(thread=True, exclusive=True, group="check", exit_on_error=False)
+    def run_check(self, step: Step, answer: Any) -> None:
+        from tutor.evidence import record_check
+
+        assert self.session is not None and self.pack is not None and self.lesson is not None
+        result = self.session.check(step, answer)
+        progress: StepProgress | None = None
+        try:
+            progress = record_check(self.tutor.store, self.session, step, answer, result)
+        except ProgressError as exc:
+            self.app.notify(str(exc), severity="error")
+        self.post_message(CheckDone(step.id, result, progress))
+
+    def on_check_done(self, message: CheckDone) -> None:
+        step = self.step
+        if message.progress is not None:
+            self.progress[message.step_id] = message.progress
+        self._show_steps()
+        if step is None or step.id != message.step_id:
+            return
+        attempts = message.progress.attempts if message.progress else 0
+        result = message.result
+        if result.feedback:
+            result = replace(result, feedback=self.fill(result.feedback))
+        if not result.passed and not result.error and self._earlier_mistake_in_the_way(step, result):
+            # first, where it is seen: nothing the learner types can pass until the data is put back
+            result = replace(result, details=(self._reset_advice(), *result.details))
+        self.last_result = result
+        panel = self.query_one(ResultPanel)
+        seen = self.progress.get(step.id)
+        reveal = bool(seen and seen.solution_viewed)
+        panel.show_result(result, attempts, self.fill(step.explanation), self._next_hint(), reveal=reveal)
+        build = self.query_one(BuildPanel)
+        if build.display:
+            build.checked(message.result.passed and not message.result.error)
+        self._update_feedback_box()
+        box = self.query_one("#feedback", VerticalScroll)
+        box.scroll_home(animate=False)
+        self.call_after_refresh(box.scroll_home, animate=False)
+        self.refresh_bindings()
+
+    def _earlier_mistake_in_the_way(self, step: Step, result: CheckResult) -> bool:
+        """Changes from an earlier attempt may be in the way: say so, and name the reset key. True when the
+        learner changed rows in this step and a SQL check still fails (the right UPDATE on a database an
+        UPDATE without WHERE already changed fails for ever, however right it is)."""
+        from tutor.pack.checks import SQL_KINDS, iter_kinds
+
+        session = self.session
+        if session is None or session.sql is None:
+            return False
+        if not set(iter_kinds(step.check)) & (SQL_KINDS | {"sql_state"}):
+            return False
+        try:
+            ran = list(session.sql.statements())
+        except Exception:
+            return False
+        writes = ("INSERT", "UPDATE", "DELETE", "REPLACE", "DROP", "ALTER")
+        return any(sql.lstrip().upper().startswith(writes) for sql in ran)
+
+    def _reset_advice(self) -> str:
+        return (
+            f"If an earlier attempt changed the data (an UPDATE without WHERE, say), that change is still "
+            f"there: press {RESET_KEY} to put this step's database back, then run your statement again."
+        )
+
+    def on_workbench_acted(self, message: WorkbenchActed) -> None:
+        if self.query_one(AnswerArea).hands_on:
+            status = self.query_one("#act-status", Static)
+            status.display = True
+            status.update(
+                f"You acted in the workbench{': ' + message.detail if message.detail else ''}. "
+                f"Press {CHECK_KEY} to check it."
+            )
+
+    async def _reveal_hint(self, step: Step) -> None:
+        number = self.hints_shown + 1
+        hint = Static(
+            Content.assemble(
+                (f"Hint {number}/{len(step.hints)}: ", "bold $text-accent"),
+                plain_markdown(self.fill(step.hints[self.hints_shown])),
+            ),
+            classes="hint",
+        )
+        await self.query_one("#hints", Vertical).mount(hint)
+        self.hints_shown = number
+        self._update_feedback_box()
+        box = self.query_one("#feedback", VerticalScroll)
+        self.call_after_refresh(box.scroll_to_widget, hint, animate=False)
+
+    async def action_hint(self) -> None:
+        step = self.step
+        if step is None or self.pack is None or self.lesson is None:
+            return
+        if not step.hints:
+            self.notify("This step has no hints. The reference solution is on F7 after one try.")
+            return
+        if self.hints_shown >= len(step.hints):
+            self.notify("That was the last hint. The reference solution is on F7 after one try.")
+            return
+        await self._reveal_hint(step)
+        self.record_hint(step)
+
+    @work(thread=True, group="progress", exit_on_error=False)
+    def record_hint(self, step: Step) -> None:
+        assert self.pack is not None and self.lesson is not None
+        try:
+            self.post_message(
+                ProgressSaved(self.tutor.store.record_hint(self.pack.id, self.pack.version, self.lesson.id, step.id))
+            )
+        except ProgressError as exc:
+            self.app.notify(str(exc), severity="error")
+
+    def action_solution(self) -> None:
+        step = self.step
+        if step is None:
+            return
+        progress = self.progress.get(step.id)
+        if progress is None or (progress.attempts < 1 and not progress.solution_viewed):
+            self.notify("Try at least once (F5) before looking at the reference solution.", severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.step is step:
+                solution = self.query_one("#solution", Static)
+                solution.display = True
+                solution.update(
+                    Content.assemble(
+                        ("Reference solution\n", "bold"),
+                        self.fill(solution_text(step, self.pack.root if self.pack else None)),
+                    )
+                )
+                self._update_feedback_box()
+                box = self.query_one("#feedback", VerticalScroll)
+                self.call_after_refresh(box.scroll_to_widget, solution, animate=False, top=True)
+                self.record_solution(step)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                'Show the reference solution? It is recorded as "solution viewed" for this step.',
+                yes="Show it",
+                no="Not yet",
+            ),
+            answered,
+        )
+
+    @work(thread=True, group="progress", exit_on_error=False)
+    def record_solution(self, step: Step) -> None:
+        assert self.pack is not None and self.lesson is not None
+        try:
+            self.post_message(
+                ProgressSaved(
+                    self.tutor.store.record_solution_viewed(self.pack.id, self.pack.version, self.lesson.id, step.id)
+                )
+            )
+        except ProgressError as exc:
+            self.app.notify(str(exc), severity="error")
+
+    def _next_hint(self) -> str:
+        if self.lesson is not None and self.index + 1 < len(self.lesson.steps):
+            return "Press F8 for the next step."
+        return "That was the last step: press F8 or Esc to go back to the course map."
