@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from textual.widgets import Input, OptionList, Select, Static, TabbedContent, TextArea
@@ -13,6 +14,7 @@ from tests.api.workbench_host import FakeSession, WorkbenchHost
 from tutor.app.messages import WorkbenchActed
 from tutor.app.widgets.load_tool import LoadTool
 from tutor.app.widgets.request_workbench import RequestWorkbench
+from tutor.app.widgets.response_view import ResponseView
 from tutor.app.widgets.traffic_view import TrafficView
 from tutor.http.curl import to_curl
 from tutor.http.load import LoadStats, percentile
@@ -43,14 +45,14 @@ async def _send(pilot, method: str, url: str, headers: str = "", body: str = "")
     return wb
 
 
-async def test_send_shows_response_history_traffic_and_posts_message(api: ApiSandbox) -> None:
-    app = WorkbenchHost(FakeSession(api))
+async def test_send_shows_response_history_traffic_and_posts_message(api: ApiSandbox, tutor_home: Path) -> None:
+    app = WorkbenchHost(FakeSession(api, tutor_home))
     async with app.run_test(size=(120, 40)) as pilot:
         wb = await _send(pilot, "GET", "/v1/books/2")
         status = str(wb.query_one("#rw-status", Static).render())
         assert "GET /v1/books/2  ->  200 OK" in status
         assert wb.query_one("#rw-tabs", TabbedContent).active == "rw-tab-response"
-        assert '"title": "Book 002"' in wb.query_one("#rw-response", TextArea).text
+        assert '"title": "Book 002"' in wb.query_one("#rw-response", ResponseView).text
         exchange = api.recorder.all()[-1]
         assert exchange.source == "workbench" and exchange.path == "/v1/books/2"
         assert isinstance(app.messages[-1], WorkbenchActed) and app.messages[-1].workbench == "api"
@@ -58,15 +60,16 @@ async def test_send_shows_response_history_traffic_and_posts_message(api: ApiSan
         wb = await _send(pilot, "POST", "/v1/books", "Idempotency-Key: k1", '{"title": 5}')
         assert "422" in str(wb.query_one("#rw-status", Static).render())
         assert api.recorder.all()[-1].request_header("content-type") == "application/json"
-        assert [s.label() for s in wb.history] == ["GET /v1/books/2", "POST /v1/books"]
+        assert wb.history is not None
+        assert [e.request.label() for e in wb.history.entries()] == ["GET /v1/books/2", "POST /v1/books"]
         assert wb.query_one("#rw-history", OptionList).option_count == 2
 
         traffic = wb.query_one(TrafficView)
         traffic.refresh_traffic()
         assert traffic.last_id == api.recorder.last_id
 
-        # History recalls a request into the editor.
-        wb.query_one("#rw-history", OptionList).highlighted = 0
+        # History recalls a request into the editor (newest first: the GET is the second).
+        wb.query_one("#rw-history", OptionList).highlighted = 1
         wb.query_one("#rw-history", OptionList).action_select()
         await pilot.pause()
         assert wb.query_one("#rw-url", Input).value == "/v1/books/2"
@@ -143,11 +146,25 @@ def test_pure_helpers() -> None:
     assert format_ms(0.26) == "0.26 ms" and format_ms(17.64) == "17.6 ms" and format_ms(1234.0) == "1,234 ms"
 
 
-async def test_no_api_sandbox() -> None:
+async def test_a_request_typed_while_the_api_starts_goes_once_it_runs(api: ApiSandbox) -> None:
+    """The workbench exists before its API: the URL box takes text at once, Send says it waits, and
+    the request goes as soon as the session's API runs."""
     app = WorkbenchHost(FakeSession(None))
     async with app.run_test(size=(80, 24)) as pilot:
+        assert "starting" in str(app.query_one("#rw-base", Static).render())
+        app.query_one("#rw-url", Input).focus()
+        await pilot.press(*"/v1/books/5")
+        before = api.recorder.last_id
         await pilot.press("ctrl+r")
-        assert "no sandbox API" in str(app.query_one("#rw-base", Static).render())
+        await pilot.pause()
+        assert "goes as soon as the lesson's API runs" in str(app.query_one("#rw-status", Static).render())
+        assert api.recorder.last_id == before
+        app.query_one(RequestWorkbench).attach(FakeSession(api))
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert api.recorder.all()[-1].path == "/v1/books/5"
+        assert "GET /v1/books/5  ->  200 OK" in str(app.query_one("#rw-status", Static).render())
+        assert api.base_url in str(app.query_one("#rw-base", Static).render())
 
 
 async def test_an_empty_url_is_not_sent_as_the_index(api: ApiSandbox) -> None:
@@ -189,7 +206,7 @@ async def test_sending_from_the_body_shows_the_response_and_a_token_can_be_reuse
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert wb.query_one("#rw-tabs", TabbedContent).active == "rw-tab-response"
-        assert app.focused is wb.query_one("#rw-response", TextArea)
+        assert app.focused is wb.query_one("#rw-response", ResponseView).area
 
         class Answer:
             def json(self) -> dict[str, str]:
@@ -215,5 +232,5 @@ async def test_f10_moves_the_lesson_clock_without_touching_the_request_being_com
         await pilot.pause()
         assert api.app.state.clock.offset == before + 60
         assert "POST /_sandbox/clock  ->  200 OK" in str(wb.query_one("#rw-status", Static).render())
-        assert '"offset_seconds"' in wb.query_one("#rw-response", TextArea).text
+        assert '"offset_seconds"' in wb.query_one("#rw-response", ResponseView).text
         assert wb.query_one("#rw-url", Input).value == "/v1/books/7"

@@ -49,6 +49,7 @@ def runner(settle, lesson: str, keys: list[str]):
             widget.cursor_blink = False
         for widget in screen.query(TextArea):
             widget.cursor_blink = False
+            widget.text = widget.text  # clears a line TextArea cached without its cursor (see test_app_snapshots)
         for workbench in screen.query(SqlWorkbench):
             workbench.format_elapsed = lambda seconds: "12 ms"
         await settle(pilot)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual import work
 
+from tutor.app.keys import key_name
 from tutor.app.lesson.messages import FilesSaved
 from tutor.app.lesson.state import LessonParts
 from tutor.app.screens.confirm import ConfirmScreen
@@ -42,7 +43,8 @@ class BuildWatch(LessonParts):
         except Exception as exc:  # no inotify, a folder on a network drive, ...
             self.app.call_from_thread(
                 self.query_one(BuildPanel).set_status,
-                f"Watching for saves does not work here ({type(exc).__name__}): press F5 after each save.",
+                f"Watching for saves does not work here ({type(exc).__name__}): "
+                f"press {key_name(self, 'check')} after each save.",
             )
 
     def on_files_saved(self, message: FilesSaved) -> None:
@@ -90,9 +92,15 @@ class BuildWatch(LessonParts):
             self.notify("This lesson has no code to edit.")
             return
         target = session.workspace.root / session.lesson.build.open
-        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+        settings = getattr(self.app, "settings", None)
+        editor = getattr(settings, "editor", None) or os.environ.get("VISUAL") or os.environ.get("EDITOR")
         if not editor:
-            self.notify(f"Set $VISUAL or $EDITOR, or open {target} in any editor.", title="Editor", timeout=15)
+            self.notify(
+                f"Set editor in the settings file (backend-tutor config), or $VISUAL or $EDITOR, or open {target} "
+                "in any editor.",
+                title="Editor",
+                timeout=15,
+            )
             return
         command = [*shlex.split(editor), str(target)]
         try:

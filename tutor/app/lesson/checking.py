@@ -11,14 +11,15 @@ from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
+from tutor.app.keys import key_name
 from tutor.app.lesson.messages import CheckDone, ProgressSaved
 from tutor.app.lesson.state import LessonParts
-from tutor.app.lesson.texts import CHECK_KEY, RESET_KEY, plain_markdown, solution_text
+from tutor.app.lesson.texts import solution_text
 from tutor.app.messages import WorkbenchActed
 from tutor.app.screens.confirm import ConfirmScreen
 from tutor.app.widgets.answer_area import AnswerArea
 from tutor.app.widgets.build_panel import BuildPanel
-from tutor.app.widgets.result_panel import ResultPanel
+from tutor.app.widgets.result_panel import ResultPanel, inline_markdown, reflow
 from tutor.checks.base import CheckResult
 from tutor.progress import ProgressError, StepProgress
 
@@ -37,7 +38,7 @@ class CheckFlow(LessonParts):
         area = self.query_one(AnswerArea)
         answer = area.value()
         if not area.hands_on and answer in (None, "", []):
-            self.notify("Type or pick an answer first, then press F5.", severity="warning")
+            self.notify(f"Type or pick an answer first, then press {key_name(self, 'check')}.", severity="warning")
             return
         if area.hands_on and not self.session_ready:
             self.notify("The lesson's sandboxes are still starting; check again in a moment.")
@@ -92,9 +93,10 @@ class CheckFlow(LessonParts):
         self.refresh_bindings()
 
     def _earlier_mistake_in_the_way(self, step: Step, result: CheckResult) -> bool:
-        """Changes from an earlier attempt may be in the way: say so, and name the reset key. True when the
-        learner changed rows in this step and a SQL check still fails (the right UPDATE on a database an
-        UPDATE without WHERE already changed fails for ever, however right it is)."""
+        """Changes from an earlier attempt may be in the way: say so, and name the reset key. True when a
+        SQL check fails after the learner changed rows in this step (and did not roll them back) or
+        dropped or altered a table: the right UPDATE on data an UPDATE without WHERE already changed fails
+        for ever, however right it is. Not after a DROP INDEX or a BEGIN: nothing there is in the way."""
         from tutor.pack.checks import SQL_KINDS, iter_kinds
 
         session = self.session
@@ -103,16 +105,21 @@ class CheckFlow(LessonParts):
         if not set(iter_kinds(step.check)) & (SQL_KINDS | {"sql_state"}):
             return False
         try:
-            ran = list(session.sql.statements())
+            ran = list(session.sql.ran())
         except Exception:
             return False
-        writes = ("INSERT", "UPDATE", "DELETE", "REPLACE", "DROP", "ALTER")
-        return any(sql.lstrip().upper().startswith(writes) for sql in ran)
+        for one in ran:
+            if one.transaction == "rolled_back":
+                continue
+            keyword = one.sql.lstrip().upper()
+            if one.changes > 0 or keyword.startswith(("DROP TABLE", "ALTER TABLE")):
+                return True
+        return False
 
     def _reset_advice(self) -> str:
         return (
-            f"If an earlier attempt changed the data (an UPDATE without WHERE, say), that change is still "
-            f"there: press {RESET_KEY} to put this step's database back, then run your statement again."
+            f"Rows an earlier statement changed in this step are still changed: "
+            f"{key_name(self, 'reset_step')} puts the step's data back, then run yours again."
         )
 
     def on_workbench_acted(self, message: WorkbenchActed) -> None:
@@ -121,7 +128,7 @@ class CheckFlow(LessonParts):
             status.display = True
             status.update(
                 f"You acted in the workbench{': ' + message.detail if message.detail else ''}. "
-                f"Press {CHECK_KEY} to check it."
+                f"Press {key_name(self, 'check')} to check it."
             )
 
     async def _reveal_hint(self, step: Step) -> None:
@@ -129,13 +136,14 @@ class CheckFlow(LessonParts):
         hint = Static(
             Content.assemble(
                 (f"Hint {number}/{len(step.hints)}: ", "bold $text-accent"),
-                plain_markdown(self.fill(step.hints[self.hints_shown])),
+                inline_markdown(reflow(self.fill(step.hints[self.hints_shown]))),
             ),
             classes="hint",
         )
         await self.query_one("#hints", Vertical).mount(hint)
         self.hints_shown = number
         self._update_feedback_box()
+        self.refresh_bindings()  # the footer leaves Hint out after the last one
         box = self.query_one("#feedback", VerticalScroll)
         self.call_after_refresh(box.scroll_to_widget, hint, animate=False)
 
@@ -144,10 +152,14 @@ class CheckFlow(LessonParts):
         if step is None or self.pack is None or self.lesson is None:
             return
         if not step.hints:
-            self.notify("This step has no hints. The reference solution is on F7 after one try.")
+            self.notify(
+                f"This step has no hints. The reference solution is on {key_name(self, 'solution')} after one try."
+            )
             return
         if self.hints_shown >= len(step.hints):
-            self.notify("That was the last hint. The reference solution is on F7 after one try.")
+            self.notify(
+                f"That was the last hint. The reference solution is on {key_name(self, 'solution')} after one try."
+            )
             return
         await self._reveal_hint(step)
         self.record_hint(step)
@@ -168,7 +180,10 @@ class CheckFlow(LessonParts):
             return
         progress = self.progress.get(step.id)
         if progress is None or (progress.attempts < 1 and not progress.solution_viewed):
-            self.notify("Try at least once (F5) before looking at the reference solution.", severity="warning")
+            self.notify(
+                f"Try at least once ({key_name(self, 'check')}) before looking at the reference solution.",
+                severity="warning",
+            )
             return
 
         def answered(yes: bool | None) -> None:
@@ -209,5 +224,5 @@ class CheckFlow(LessonParts):
 
     def _next_hint(self) -> str:
         if self.lesson is not None and self.index + 1 < len(self.lesson.steps):
-            return "Press F8 for the next step."
-        return "That was the last step: press F8 or Esc to go back to the course map."
+            return f"Press {key_name(self, 'next_step')} for the next step."
+        return f"That was the last step: press {key_name(self, 'next_step')} or Esc to go back to the course map."

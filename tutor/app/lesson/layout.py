@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from textual import events
 from textual.containers import Vertical, VerticalScroll
 from textual.widget import Widget
-from textual.widgets import TabbedContent
+from textual.widgets import Input, TabbedContent, TextArea
 
 from tutor.app.lesson.state import LessonParts
 from tutor.app.widgets.answer_area import AnswerArea
@@ -34,6 +35,8 @@ class LayoutFocus(LessonParts):
             or self.query_one("#hints", Vertical).children
             or self.query_one("#solution").display
         )
+        # on a short screen a verdict takes the lesson text's room, not the workbench's result
+        self.set_class(box.display, "-feedback")
 
     def _workbench_editor(self) -> Widget | None:
         """Where the learner types in the workbench in front: the SQL editor or the request's URL."""
@@ -55,15 +58,88 @@ class LayoutFocus(LessonParts):
 
     def _focus_start(self, step: Step) -> None:
         """A step opens with the focus where the learner types: the answer field, or for a hands-on step
-        the workbench's editor (once the sandboxes run)."""
+        the workbench's editor (it exists before the sandboxes run, and takes text at once)."""
         area = self.query_one(AnswerArea)
-        if area.hands_on:
-            editor = self._workbench_editor() if self.session_ready else None
-            if editor is not None:
-                self.call_after_refresh(editor.focus)
-                return
+        if area.hands_on and self._workbench_editor() is not None:
+            self.focus_workbench_editor()
+            return
         # after the refresh: a just-mounted choice list is not focusable until it is laid out
         self.call_after_refresh(area.focus_input)
+        self.call_after_refresh(lambda: self.call_after_refresh(self._replay_early_keys))
+
+    def focus_workbench_editor(self) -> bool:
+        editor = self._workbench_editor()
+        if editor is None:
+            return False
+        editor.focus()
+        self.call_after_refresh(self._replay_early_keys)
+        return True
+
+    # -- keys typed before anything could take them ----------------------------------------------------
+    def on_key(self, event: events.Key) -> None:
+        """A key that reached the screen itself was sent while nothing had the focus (the lesson is opening):
+        a text field that has the focus now would have taken it. What the learner typed then is kept and
+        given to the editor or the answer as soon as one has the focus, in the order it was typed."""
+        focused = self.app.focused
+        if focused is None:
+            text = event.character if event.is_printable else ("\n" if event.key == "enter" else None)
+            if text is not None:
+                self._early_keys = getattr(self, "_early_keys", "") + text
+                event.stop()
+            return
+        # A printable key a text field would have taken itself (Enter it leaves to its bindings)
+        if event.is_printable and event.character and self._takes_text(focused):
+            self._early_keys = getattr(self, "_early_keys", "") + event.character
+            event.stop()
+            self._replay_early_keys()
+
+    @staticmethod
+    def _takes_text(widget: Widget | None) -> bool:
+        return (isinstance(widget, TextArea) and not widget.read_only) or isinstance(widget, Input)
+
+    def _replay_early_keys(self) -> None:
+        typed = getattr(self, "_early_keys", "")
+        focused = self.app.focused
+        if not typed or focused is None:
+            return
+        self._early_keys = ""
+        if isinstance(focused, TextArea) and not focused.read_only:
+            focused.insert(typed)
+        elif isinstance(focused, Input):
+            focused.insert_text_at_cursor(typed.replace("\n", " ").rstrip())
+
+    def footer_plan(self) -> tuple[set[str], dict[str, str]]:
+        """What the footer leaves out now (the keys still work) and shorter names for what it shows."""
+        hidden: set[str] = set()
+        here = self._where_focus_is()
+        if here is not None:
+            hidden.add({"answer": "focus_answer", "editor": "focus_workbench", "result": "focus_result"}[here])
+        step = self.step
+        seen = self.progress.get(step.id) if step is not None else None
+        if seen is None or not (seen.attempts or seen.solution_viewed):
+            hidden.add("solution")
+        if seen is not None and seen.passed:
+            hidden |= {"hint", "solution"}
+        else:
+            hidden.add("next_step")
+        if step is not None and self.hints_shown >= len(step.hints):
+            hidden.add("hint")
+        areas = self.query(AnswerArea)
+        typing = bool(areas) and not areas.first().hands_on and areas.first().has_input()
+        return hidden, {"focus_answer": "Answer" if typing else "Text", "run": "Run"}
+
+    def _where_focus_is(self) -> str | None:
+        """'answer', 'editor', 'result' or None: which of the three places the focus is in now."""
+        focused = self.app.focused
+        if focused is None or not self.query(AnswerArea) or not self.query(WorkbenchArea):
+            return None
+        if self.query_one(AnswerArea) in focused.ancestors_with_self:
+            return "answer"
+        front = self.query_one(WorkbenchArea).front()
+        if front is not None and front in focused.ancestors_with_self:
+            place = getattr(front, "place_of", None)
+            return place(focused) if callable(place) else None
+        return None
 
     def on_resize(self, event: Any) -> None:
         self._fit(event.size.width, event.size.height)
@@ -78,15 +154,15 @@ class LayoutFocus(LessonParts):
         (curl, sqlite3, a browser) reach the sandboxes."""
         from tutor.pack.checks import HTTP_KINDS, SQL_KINDS, iter_kinds
 
-        session = self.session
-        if session is None:
-            return
         kinds = set(iter_kinds(step.check))
         area = self.query_one(WorkbenchArea)
         if kinds & HTTP_KINDS:
             area.show("api")
         elif kinds & SQL_KINDS:
             area.show("sql")
+        session = self.session
+        if session is None or not self.session_ready:
+            return
         tools = []
         if session.api is not None:
             tools.append("curl")
@@ -99,18 +175,26 @@ class LayoutFocus(LessonParts):
         steps.display = not steps.display
         self._steps_chosen = steps.display
 
-    def action_focus_other(self) -> None:
-        editor = self._workbench_editor()
-        focused = self.app.focused
-        in_workbench = focused is not None and self.query_one(WorkbenchArea) in focused.ancestors_with_self
-        if editor is not None and not in_workbench:
-            editor.focus()
-            return
+    # -- one key to each place, never a toggle -------------------------------------------------------
+    def action_focus_answer(self) -> None:
+        """To the answer; in a hands-on step (nothing to type there) to the lesson text, to read or scroll."""
         area = self.query_one(AnswerArea)
-        if not area.hands_on:
-            area.focus_input()
-        else:
+        if area.hands_on or not area.has_input():
             self.query_one("#reading", VerticalScroll).focus()
+        else:
+            area.focus_input()
+
+    def action_focus_workbench(self) -> None:
+        if not self.focus_workbench_editor():
+            self.notify("This step has no workbench to type in.")
+
+    def action_focus_result(self) -> None:
+        front = self.query_one(WorkbenchArea).front()
+        show = getattr(front, "focus_result", None)
+        if not callable(show):
+            self.notify("This step has no workbench result to show.")
+            return
+        show()
 
     def _front_tabs(self) -> TabbedContent | None:
         """The tabs of the workbench in front (its inner tabs, not the SQL/Request switch)."""
@@ -155,6 +239,7 @@ class LayoutFocus(LessonParts):
         self.call_after_refresh(lambda: (editor := self._workbench_editor()) and editor.focus())
 
     def action_zoom(self) -> None:
+        """Split → the workbench alone → the lesson text alone → split; the focus follows what is shown."""
         main = self.query_one("#lesson-main")
         if self.has_class("-no-workbench"):
             self.action_toggle_steps()
@@ -166,3 +251,20 @@ class LayoutFocus(LessonParts):
             main.remove_class("-zoom-reading")
         else:
             main.add_class("-zoom-workbench")
+        self.call_after_refresh(self._keep_focus_in_view)
+
+    def unzoom(self) -> None:
+        """A new step opens split: its text and its workbench both in view."""
+        self.query_one("#lesson-main").remove_class("-zoom-workbench", "-zoom-reading")
+
+    def _keep_focus_in_view(self) -> None:
+        """After a zoom the focus must be somewhere the learner can see: the answer when the text is shown,
+        the workbench's editor when the workbench is (a choice list under a hidden pane took Enter)."""
+        focused = self.app.focused
+        if focused is not None and self._shown(focused):
+            return
+        main = self.query_one("#lesson-main")
+        if main.has_class("-zoom-workbench"):
+            self.focus_workbench_editor()
+        else:
+            self.action_focus_answer()

@@ -9,9 +9,9 @@ from textual import work
 from textual.content import Content
 from textual.widgets import Static
 
+from tutor.app.keys import key_name
 from tutor.app.lesson.messages import LessonLoaded, LessonUnavailable, SessionFailed, SessionStarted
 from tutor.app.lesson.state import LessonParts
-from tutor.app.lesson.texts import CHECK_KEY
 from tutor.app.widgets.result_panel import ResultPanel
 from tutor.app.widgets.workbench_area import WorkbenchArea
 from tutor.progress import ProgressError
@@ -72,11 +72,15 @@ class SandboxLife(LessonParts):
                 return
             self.post_message(
                 SessionFailed(
-                    f"The lesson's sandboxes could not start: {type(exc).__name__}: {exc}\nPress Ctrl+T to try again."
+                    f"The lesson's sandboxes could not start: {type(exc).__name__}: {exc}\n"
+                    f"Press {self._restart_key()} to try again."
                 )
             )
             return
         self.post_message(SessionStarted(session))
+
+    def _restart_key(self) -> str:
+        return f"{key_name(self, 'restart_sandboxes')} (or Ctrl+P, Restart)"
 
     def watch_sandboxes(self) -> None:
         """Tell the learner, once, when a running sandbox dies (the tutor itself stays up)."""
@@ -86,7 +90,7 @@ class SandboxLife(LessonParts):
         for problem in problems:
             if problem not in self.reported_problems:
                 self.notify(
-                    f"{problem[0].upper()}{problem[1:]}. Press Ctrl+T to restart it.",
+                    f"{problem[0].upper()}{problem[1:]}. Press {self._restart_key()} to restart it.",
                     title="Sandbox",
                     severity="error",
                     timeout=15,
@@ -113,15 +117,17 @@ class SandboxLife(LessonParts):
 
     async def on_session_started(self, message: SessionStarted) -> None:
         self.session_ready = True
+        area = self.query_one(WorkbenchArea)
+        known = set(area.names)
         names = [n for n in ("sql", "api") if getattr(message.session.lesson.sandboxes, n) is not None]
-        if names:
-            problems = await self.query_one(WorkbenchArea).mount_workbenches(message.session, names)
-            for problem in problems:
+        if names and set(names) != known:  # the outline named other sandboxes than the lesson file has
+            for problem in await area.mount_workbenches(None, names):
                 self.notify(problem, title="Workbench", severity="warning")
+        area.attach(message.session)
         if self.step is not None:
-            self._show_texts(self.step)  # the placeholders now have real values
+            # The placeholders now have real values. The focus stays where it is: the learner may be typing.
+            self._show_texts(self.step)
             self._point_at_workbench(self.step)
-            self._focus_start(self.step)
             self.enter_step(self.step)
         self._start_build(message.session)
 
@@ -169,7 +175,9 @@ class SandboxLife(LessonParts):
     def _after_reset(self) -> None:
         self.query_one(ResultPanel).clear()
         self._update_feedback_box()
-        self.notify(f"This step starts afresh: the database is back to how the step began. {CHECK_KEY} checks.")
+        self.notify(
+            f"This step starts afresh: the database is back to how the step began. {key_name(self, 'check')} checks."
+        )
         for workbench in self.query_one(WorkbenchArea).query("SqlWorkbench"):
             refresh = getattr(workbench, "after_external_reset", None)
             if callable(refresh):

@@ -12,8 +12,6 @@ from tutor.pack.actions import SqlStep, Wait
 if TYPE_CHECKING:
     from tutor.pack.models import Step
 
-CHECK_KEY = "F5"
-RESET_KEY = "F4"
 API_STAND_IN = "http://127.0.0.1:(port shown once the API runs)"
 DB_STAND_IN = "(the lesson database's path, shown once it is ready)"
 
@@ -61,7 +59,13 @@ def solution_text(step: Step, pack_root: Any = None) -> str:
             continue
         line = f"{request.method} {request.path}"
         if request.query:
-            line += " ?" + "&".join(f"{k}={v}" for k, v in request.query.items())
+            line += ("&" if "?" in request.path else "?") + "&".join(
+                f"{k}={json.dumps(v) if isinstance(v, bool) else v}" for k, v in request.query.items()
+            )
+        if request.repeat > 1:
+            # a burst: the load tool sends it N times, C at a time (F9 in the request workbench)
+            at_once = f", {request.concurrency} at a time" if request.concurrency > 1 else ""
+            line += f"  ({request.repeat} times{at_once}: the Load tab, F9)"
         headers = "".join(f"\n    {k}: {v}" for k, v in request.headers.items())
         body = ""
         if request.json_body is not None:
@@ -70,8 +74,3 @@ def solution_text(step: Step, pack_root: Any = None) -> str:
             body = f"\n    {request.body}"
         parts.append(f"Request: {line}{headers}{body}")
     return "\n".join(parts)
-
-
-def plain_markdown(text: str) -> str:
-    """Hints are one-line Markdown: drop the backticks around code (the words stay)."""
-    return text.replace("`", "")

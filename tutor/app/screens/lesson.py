@@ -16,20 +16,22 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Markdown, OptionList, Static
+from textual.widgets import Header, Markdown, OptionList, Static
 
 from tutor.app.lesson.build import BuildWatch
 from tutor.app.lesson.checking import CheckFlow
 from tutor.app.lesson.layout import LayoutFocus
 from tutor.app.lesson.messages import LessonLoaded, ProgressSaved
 from tutor.app.lesson.sandboxes import SandboxLife
-from tutor.app.lesson.texts import CHECK_KEY, fill_placeholders, solution_text
+from tutor.app.lesson.texts import fill_placeholders, solution_text
 from tutor.app.widgets.answer_area import AnswerArea
 from tutor.app.widgets.build_panel import BuildPanel
+from tutor.app.widgets.lesson_footer import LessonFooter
 from tutor.app.widgets.result_panel import ResultPanel
 from tutor.app.widgets.step_list import StepList
 from tutor.app.widgets.workbench_area import WorkbenchArea
 from tutor.checks.base import CheckResult
+from tutor.keymap import keys
 from tutor.progress import ProgressError, StepProgress
 
 if TYPE_CHECKING:
@@ -43,45 +45,85 @@ if TYPE_CHECKING:
 class LessonScreen(SandboxLife, CheckFlow, BuildWatch, LayoutFocus, Screen[None]):
     HELP: ClassVar[str] = """\
 ## A lesson
-Read the step, do the task, then **F5** to check. The verdict shows in the box under the text.
-- **F5** check · **F6** next hint · **F7** reference solution (after one try) · **F8** next step
-- **F4** resets this step: the lesson's database and API go back to how the step started
+Read the step, do the task, then **{check}** to check. The verdict shows in the box under the text.
+- **{check}** check · **{hint}** next hint · **{solution}** reference solution (after one try) ·
+  **{next_step}** next step
+- **{reset_step}** resets this step: the lesson's database and API go back to how the step started
   (use it when an earlier mistake, such as an UPDATE without WHERE, is in the way)
-- **Ctrl+O** jumps between your answer (or the lesson text) and the workbench's editor
-- **Ctrl+N** shows the workbench's next tab (Request, Response, History, Traffic, Load; or Results,
-  Plan, Schema, History) and puts the focus in it: in Traffic, **↑/↓** picks a request, **Enter** opens its flow
-- **Ctrl+G** switches between the SQL and the Request workbench (lessons with both)
-- **Ctrl+L** clears the workbench's editor
-- **F2** hides the step list, **F3** zooms the text or the workbench, **Esc** back to the course map
-- **Ctrl+T** restarts a sandbox that failed to start or has stopped
-Progress is saved after every check, hint and step.
+- **{focus_answer}** your answer (or the lesson text, in a hands-on step) · **{focus_workbench}** the
+  workbench's editor (SQL editor or URL box) · **{focus_result}** the workbench's result (Results or Response)
+- **{next_tab}** shows the workbench's next tab (Request, Response, History, Saved, Traffic, Load; or
+  Results, Plan, Schema, History) and puts the focus in it: in Traffic, **↑/↓** picks a request, **Enter**
+  opens its flow
+- **{switch_workbench}** switches between the SQL and the Request workbench (lessons with both)
+- **{toggle_steps}** hides the step list, **{zoom}** zooms the text or the workbench, **{back}** back to the map
+- **{restart_sandboxes}** restarts a sandbox that failed to start or has stopped (also in the palette, Ctrl+P)
+Progress is saved after every check, hint and step. Keys can be changed in the settings file
+(`backend-tutor config` shows where it is).
 """
     CSS_PATH = "lesson.tcss"  # read when the first lesson opens, not before the first screen
+    # No automatic focus on the first focusable widget (the step list): until the editor or the answer
+    # exists, what the learner types is kept (LayoutFocus.on_key) and given to it, not lost in a list.
+    AUTO_FOCUS = None
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f5", "check", "Check", id="check", priority=True, tooltip="Check your answer or what you did"),
-        Binding("f6", "hint", "Hint", id="hint", priority=True, tooltip="Show the next hint (counted)"),
         Binding(
-            "f7",
+            keys("check"), "check", "Check", id="check", priority=True, tooltip="Check your answer or what you did"
+        ),
+        Binding(keys("hint"), "hint", "Hint", id="hint", priority=True, tooltip="Show the next hint (counted)"),
+        Binding(
+            keys("solution"),
             "solution",
             "Solution",
             id="solution",
             priority=True,
             tooltip="Show the reference solution (after at least one try; recorded as viewed)",
         ),
-        Binding("f8", "next_step", "Next", id="next_step", priority=True, tooltip="Go to the next step"),
+        Binding(keys("next_step"), "next_step", "Next", id="next_step", priority=True, tooltip="Go to the next step"),
         Binding(
-            "f4",
+            keys("reset_step"),
             "reset_step",
             "Reset",
             id="reset_step",
             priority=True,
             tooltip="Put the lesson's database and API back to how this step started",
         ),
-        # Layout toggles and moves: in F1 help and the command palette, not the footer, which must fit the
-        # lesson's keys, quit and help on one line at 80 columns
-        Binding("f2", "toggle_steps", "Steps", id="toggle_steps", show=False, tooltip="Hide or show the step list"),
+        # Where the keys go, one key each and never a toggle: the footer shows the moves away from here
         Binding(
-            "f3",
+            keys("focus_answer"),
+            "focus_answer",
+            "Answer",
+            id="focus_answer",
+            priority=True,
+            tooltip="Go to your answer (or the lesson text, in a hands-on step)",
+        ),
+        Binding(
+            keys("focus_workbench"),
+            "focus_workbench",
+            "Editor",
+            id="focus_workbench",
+            priority=True,
+            tooltip="Go to the workbench's editor: the SQL editor or the URL box",
+        ),
+        Binding(
+            keys("focus_result"),
+            "focus_result",
+            "Result",
+            id="focus_result",
+            priority=True,
+            tooltip="Go to the workbench's result: its Results or Response tab",
+        ),
+        # Layout toggles and tab moves: in F1 help and the command palette, not the footer, which must fit
+        # the lesson's keys, quit and help on one line at 80 columns
+        Binding(
+            keys("toggle_steps"),
+            "toggle_steps",
+            "Steps",
+            id="toggle_steps",
+            show=False,
+            tooltip="Hide or show the step list",
+        ),
+        Binding(
+            keys("zoom"),
             "zoom",
             "Zoom",
             id="zoom",
@@ -89,16 +131,7 @@ Progress is saved after every check, hint and step.
             tooltip="Give the lesson text or the workbench the whole screen",
         ),
         Binding(
-            "ctrl+o",
-            "focus_other",
-            "Answer/workbench",
-            id="focus_other",
-            show=False,
-            priority=True,
-            tooltip="Jump between your answer (or the lesson text) and the workbench's editor",
-        ),
-        Binding(
-            "ctrl+n",
+            keys("next_tab"),
             "next_tab",
             "Next tab",
             id="next_tab",
@@ -107,7 +140,7 @@ Progress is saved after every check, hint and step.
             tooltip="Show the workbench's next tab (Response, Traffic, Results, Plan...) and focus it",
         ),
         Binding(
-            "ctrl+g",
+            keys("switch_workbench"),
             "switch_workbench",
             "Other workbench",
             id="switch_workbench",
@@ -115,18 +148,19 @@ Progress is saved after every check, hint and step.
             priority=True,
             tooltip="Switch between the SQL and the Request workbench",
         ),
-        Binding("escape", "back", "Map", id="back", tooltip="Back to the course map (progress is saved)"),
         Binding(
-            "ctrl+o",
+            keys("back"), "back", "Map", id="back", show=False, tooltip="Back to the course map (progress is saved)"
+        ),
+        Binding(
+            keys("open_editor"),
             "open_editor",
             "Editor",
             id="open_editor",
             priority=True,
-            show=False,  # the build-it panel names it; the footer keeps to 80 columns
-            tooltip="Open your code in $VISUAL or $EDITOR (build-it steps)",
+            tooltip="Open your code in your editor (the settings' editor, $VISUAL or $EDITOR)",
         ),
         Binding(
-            "ctrl+t",
+            keys("restart_sandboxes"),
             "restart_sandboxes",
             "Restart sandboxes",
             id="restart_sandboxes",
@@ -167,7 +201,7 @@ Progress is saved after every check, hint and step.
                     yield Markdown("", id="step-text")
                     yield Markdown("", id="step-task")
                     yield BuildPanel(id="build")
-                    yield AnswerArea(check_key=CHECK_KEY, id="answer")
+                    yield AnswerArea(id="answer")
                     yield Static("", id="act-status")
                 # The verdict, hints and solution sit in their own box under the text, never below the fold:
                 # after F5, F6 or F7 what the learner asked for is on screen without scrolling.
@@ -176,9 +210,9 @@ Progress is saved after every check, hint and step.
                     yield Vertical(id="hints")
                     yield Static("", id="solution")
                 yield WorkbenchArea(id="workbench")
-        yield Footer(compact=True, show_command_palette=False)
+        yield LessonFooter(compact=True, show_command_palette=False)
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         self.sub_title = self.outline.title
         self.set_class(not self.outline.sandboxes, "-no-workbench")
         self.query_one(ResultPanel).clear()
@@ -188,6 +222,13 @@ Progress is saved after every check, hint and step.
         self.reported_problems: list[str] = []
         self._steps_chosen: bool | None = None  # F2 pressed: the learner's choice beats the width rule
         self._fit(self.app.size.width, self.app.size.height)
+        # The workbenches exist before their sandboxes run: what the learner types while a database is
+        # built lands in the editor, and Run waits for the database (and says so).
+        names: list[str] = [name for name in ("sql", "api") if name in self.outline.sandboxes]
+        if names:
+            for problem in await self.query_one(WorkbenchArea).mount_workbenches(None, names):
+                self.notify(problem, title="Workbench", severity="warning")
+            self.focus_workbench_editor()
         self.open_lesson()
         self.set_interval(2.0, self.watch_sandboxes)
 
@@ -226,6 +267,10 @@ Progress is saved after every check, hint and step.
         )
         self._show_texts(step)
         await self.query_one(AnswerArea).set_check(step.check)
+        hands_on = self.query_one(AnswerArea).hands_on
+        # a step done in a workbench (not a build-it step, whose panel is in the text)
+        self.set_class(hands_on and bool(self.outline.sandboxes) and not self._code_step(step), "-hands-on")
+        self.set_class(not hands_on, "-concept")
         self.query_one(AnswerArea).display = not self._code_step(step)
         self.query_one("#act-status").display = False
         hints = self.query_one("#hints", Vertical)
@@ -257,8 +302,14 @@ Progress is saved after every check, hint and step.
         self._show_steps()
         self.query_one("#reading", VerticalScroll).scroll_home(animate=False)
         self.refresh_bindings()
-        if self.session_ready:
-            self._point_at_workbench(step)
+        self.query_one(BuildPanel).step_changed()
+        self.unzoom()
+        self._point_at_workbench(step)
+        sql = self.query_one(WorkbenchArea).workbenches.get("sql")
+        if sql is not None and hasattr(sql, "enter_step"):
+            from tutor.sqlwork import SqlDrafts
+
+            sql.enter_step(step.id, SqlDrafts(self.tutor.home.sessions / self.outline.id))
         self._focus_start(step)
         self.enter_step(step)
 
@@ -305,6 +356,7 @@ Progress is saved after every check, hint and step.
         self.progress[message.progress.step_id] = message.progress
         if old is None or old.status != message.progress.status or old.hints_used != message.progress.hints_used:
             self._show_steps()
+        self.refresh_bindings()  # the footer shows Solution after a first try, Next once passed
 
     @on(OptionList.OptionSelected, "#steps")
     async def _step_chosen(self, event: OptionList.OptionSelected) -> None:
@@ -339,7 +391,10 @@ Progress is saved after every check, hint and step.
         building = self.lesson is not None and self.lesson.build is not None
         if action == "open_editor" and not building:
             return False
-        if action == "focus_other" and building:
-            return False  # Ctrl+O opens the learner's own editor in build-it lessons
+        if action == "focus_answer" and building:
+            return False  # Ctrl+O opens the learner's own editor in build-it lessons: their code is the answer
+        areas = self.query(WorkbenchArea)
+        if action in ("focus_workbench", "focus_result") and not (areas and areas.first().workbenches):
+            return False
         # a lesson without sandboxes has nothing to reset: not in the footer either
         return not (action == "reset_step" and not self.outline.sandboxes)

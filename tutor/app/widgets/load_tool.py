@@ -4,10 +4,12 @@ cache hit ratio and a latency chart, next to the previous run for a before/after
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import Button, Input, Label, Static
 from textual_plotext import PlotextPlot
 
@@ -83,16 +85,29 @@ class LoadTool(Vertical):
         except ValueError:
             self.notify("requests and concurrency must be whole numbers", severity="error")
             return
+        if not self.base_url:
+            self.notify("The lesson's API is still starting.")
+            return
         self.query_one("#load-now", Static).update(f"Running {n} requests, {c} at a time...")
         self.run_load(n, c)
+
+    @dataclass
+    class LoadFinished(Message):
+        """A load run ended (posted by its worker): what it measured."""
+
+        tool: LoadTool
+        stats: LoadStats
 
     @work(exclusive=True, group="http-load", exit_on_error=False)
     async def run_load(self, requests: int, concurrency: int) -> LoadStats:
         method, url, headers, body = self.get_request()
         headers = {**headers, SOURCE_HEADER: "workbench"}
         stats = await run_load(self.base_url, method, url, headers, body, requests, concurrency)
-        self.show(stats)
+        self.post_message(self.LoadFinished(self, stats))
         return stats
+
+    def on_load_tool_load_finished(self, message: LoadFinished) -> None:
+        self.show(message.stats)
 
     def show(self, stats: LoadStats) -> None:
         if self.last is not None:
