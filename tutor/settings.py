@@ -13,7 +13,7 @@ No Textual; cheap to read (a missing file costs one stat).
 
 Problems (bad TOML, an unknown key, a key name Textual does not know) come back as `FILE:LINE:COL:
 message` lines; the tutor starts with its defaults for whatever is wrong and says so. `SCHEMA` is the
-file's JSON Schema (docs/settings.schema.json is written from it; `backend-tutor config schema` prints it).
+file's JSON Schema (docs/schema/settings.schema.json is written from it; `backend-tutor config schema` prints it).
 """
 
 from __future__ import annotations

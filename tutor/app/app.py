@@ -14,7 +14,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 
 from tutor.app.screens.course_map import CourseMapScreen
-from tutor.keymap import keys
+from tutor.keymap import display, keys
 
 if TYPE_CHECKING:
     from textual.command import Provider
@@ -247,7 +247,7 @@ def active_keys(screen: Screen) -> dict[str, tuple[str, str, str, DOMNode]]:
         binding = active.binding
         if not binding.description or not active.enabled:
             continue
-        key = binding.key_display or screen.app.get_key_display(binding)
+        key = binding.key_display or display(binding.key)  # "Ctrl+K", as F1 and the docs write keys
         entry = found.setdefault(
             binding.description, (binding.tooltip or binding.description, [], binding.action, active.node)
         )

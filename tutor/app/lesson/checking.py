@@ -131,12 +131,26 @@ class CheckFlow(LessonParts):
                 f"Press {key_name(self, 'check')} to check it."
             )
 
-    async def _reveal_hint(self, step: Step) -> None:
-        number = self.hints_shown + 1
+    def _mistake(self) -> int | None:
+        """Which declared wrong answer the last check recognised (its hints come first)."""
+        result = self.last_result
+        return result.mistake if result is not None and not result.passed else None
+
+    async def _reveal_hint(self, step: Step, text: str | None = None) -> bool:
+        """Show the next hint: the one for the mistake just made, then the step's own (tutor.checks.hints).
+        False when there is none left."""
+        from tutor.checks.hints import hints_left, next_hint
+
+        hint_text = text if text is not None else next_hint(step, self.hint_texts, self._mistake())
+        if hint_text is None:
+            return False
+        self.hint_texts.append(hint_text)
+        number = len(self.hint_texts)
+        total = number + hints_left(step, self.hint_texts, self._mistake())
         hint = Static(
             Content.assemble(
-                (f"Hint {number}/{len(step.hints)}: ", "bold $text-accent"),
-                inline_markdown(reflow(self.fill(step.hints[self.hints_shown]))),
+                (f"Hint {number}/{total}: ", "bold $text-accent"),
+                inline_markdown(reflow(self.fill(hint_text))),
             ),
             classes="hint",
         )
@@ -146,22 +160,24 @@ class CheckFlow(LessonParts):
         self.refresh_bindings()  # the footer leaves Hint out after the last one
         box = self.query_one("#feedback", VerticalScroll)
         self.call_after_refresh(box.scroll_to_widget, hint, animate=False)
+        return True
+
+    def hints_remaining(self, step: Step) -> int:
+        from tutor.checks.hints import hints_left
+
+        return hints_left(step, self.hint_texts, self._mistake())
 
     async def action_hint(self) -> None:
         step = self.step
         if step is None or self.pack is None or self.lesson is None:
             return
-        if not step.hints:
-            self.notify(
-                f"This step has no hints. The reference solution is on {key_name(self, 'solution')} after one try."
-            )
+        solution = key_name(self, "solution")
+        if not step.hints and not any(w.hints for w in step.wrong_answers):
+            self.notify(f"This step has no hints. The reference solution is on {solution} after one try.")
             return
-        if self.hints_shown >= len(step.hints):
-            self.notify(
-                f"That was the last hint. The reference solution is on {key_name(self, 'solution')} after one try."
-            )
+        if not await self._reveal_hint(step):
+            self.notify(f"That was the last hint. The reference solution is on {solution} after one try.")
             return
-        await self._reveal_hint(step)
         self.record_hint(step)
 
     @work(thread=True, group="progress", exit_on_error=False)

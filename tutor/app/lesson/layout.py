@@ -76,6 +76,15 @@ class LayoutFocus(LessonParts):
         return True
 
     # -- keys typed before anything could take them ----------------------------------------------------
+    def on_take_keys(self) -> None:
+        """The editor exists and every key typed so far has reached this screen (in order): the editor
+        takes the focus now (synchronously, so the next key goes to it) and, first, what was typed."""
+        editor = self._workbench_editor()
+        if editor is None or self.app.focused is not None:
+            return
+        self.set_focus(editor)
+        self._replay_early_keys()
+
     def on_key(self, event: events.Key) -> None:
         """A key that reached the screen itself was sent while nothing had the focus (the lesson is opening):
         a text field that has the focus now would have taken it. What the learner typed then is kept and
@@ -122,7 +131,7 @@ class LayoutFocus(LessonParts):
             hidden |= {"hint", "solution"}
         else:
             hidden.add("next_step")
-        if step is not None and self.hints_shown >= len(step.hints):
+        if step is not None and not self.hints_remaining(step):
             hidden.add("hint")
         areas = self.query(AnswerArea)
         typing = bool(areas) and not areas.first().hands_on and areas.first().has_input()

@@ -57,3 +57,8 @@ class FilesSaved(Message):
 @dataclass
 class ProgressSaved(Message):
     progress: StepProgress
+
+
+class TakeKeys(Message):
+    """Posted by the lesson screen to itself once its editor exists: handled after every key already
+    queued for the screen (kept as typed), so the editor takes the focus with them in order."""

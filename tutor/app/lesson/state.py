@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         progress: dict[str, StepProgress]
         index: int
         hints_shown: int
+        hint_texts: list[str]
         last_result: CheckResult | None
         reported_problems: list[str]
         _steps_chosen: bool | None
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
         def _start_build(self, session: Session) -> None: ...
         def _code_step(self, step: Step) -> bool: ...
         def _check_code(self, step: Step) -> None: ...
+        def hints_remaining(self, step: Step) -> int: ...
 
 else:
     LessonParts = object

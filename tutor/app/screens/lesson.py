@@ -21,7 +21,7 @@ from textual.widgets import Header, Markdown, OptionList, Static
 from tutor.app.lesson.build import BuildWatch
 from tutor.app.lesson.checking import CheckFlow
 from tutor.app.lesson.layout import LayoutFocus
-from tutor.app.lesson.messages import LessonLoaded, ProgressSaved
+from tutor.app.lesson.messages import LessonLoaded, ProgressSaved, TakeKeys
 from tutor.app.lesson.sandboxes import SandboxLife
 from tutor.app.lesson.texts import fill_placeholders, solution_text
 from tutor.app.widgets.answer_area import AnswerArea
@@ -64,7 +64,7 @@ Progress is saved after every check, hint and step. Keys can be changed in the s
     CSS_PATH = "lesson.tcss"  # read when the first lesson opens, not before the first screen
     # No automatic focus on the first focusable widget (the step list): until the editor or the answer
     # exists, what the learner types is kept (LayoutFocus.on_key) and given to it, not lost in a list.
-    AUTO_FOCUS = None
+    AUTO_FOCUS = ""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             keys("check"), "check", "Check", id="check", priority=True, tooltip="Check your answer or what you did"
@@ -180,6 +180,7 @@ Progress is saved after every check, hint and step. Keys can be changed in the s
         self.progress: dict[str, StepProgress] = {}
         self.index = 0
         self.hints_shown = 0
+        self.hint_texts: list[str] = []  # the hints shown for this step, in the order shown
         self.last_result: CheckResult | None = None
 
     @property
@@ -228,7 +229,7 @@ Progress is saved after every check, hint and step. Keys can be changed in the s
         if names:
             for problem in await self.query_one(WorkbenchArea).mount_workbenches(None, names):
                 self.notify(problem, title="Workbench", severity="warning")
-            self.focus_workbench_editor()
+            self.post_message(TakeKeys())
         self.open_lesson()
         self.set_interval(2.0, self.watch_sandboxes)
 
@@ -276,8 +277,10 @@ Progress is saved after every check, hint and step. Keys can be changed in the s
         hints = self.query_one("#hints", Vertical)
         await hints.remove_children()
         self.hints_shown = 0
-        for _ in range(min(progress.hints_used if progress else 0, len(step.hints))):
-            await self._reveal_hint(step)
+        self.hint_texts = []
+        self.last_result = None  # before the hints: the last step's mistake must not pick this one's
+        for text in step.hints[: progress.hints_used if progress else 0]:
+            await self._reveal_hint(step, text)  # the hints seen before, in the step's order
         solution = self.query_one("#solution", Static)
         solution.display = bool(progress and progress.solution_viewed)
         if solution.display:
