@@ -466,12 +466,17 @@ and the server's own time (its `Server-Timing` header); **{workbench.search}** s
     def _show_history(self) -> None:
         if self.history is None:
             return
+        note = self.query_one("#rw-history-note", Static)
+        if self.marked is None:
+            note.update("Enter loads · r sends again · d on two: their responses side by side")
+        else:
+            note.update(f"A is {self.marked.label()}: d on another request compares their responses")
         text = self.query_one("#rw-history-search", Input).value
         self.entries = list(reversed(self.history.search(text)))
         options = self.query_one("#rw-history", OptionList)
         options.clear_options()
         for entry in self.entries:
-            mark = "A " if self.marked is not None and entry == self.marked else ""
+            mark = "A " if self.marked is not None and entry == self.marked else "  "
             cache = entry.response.header("x-cache") if entry.response is not None else None
             options.add_option(f"{mark}{entry.label()}{f'  {cache}' if cache else ''}")
 
@@ -505,8 +510,6 @@ and the server's own time (its `Server-Timing` header); **{workbench.search}** s
         if self.marked is None or self.marked == entry:
             self.marked = None if self.marked == entry else entry
             self._show_history()
-            if self.marked is not None:
-                self.notify("Marked as A. Press d on another request to compare their responses.")
             return
         from tutor.app.widgets.request_dialogs import DiffScreen
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -26,7 +27,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import DataTable, OptionList, Static, TabbedContent, TabPane, Tabs, TextArea, Tree
+from textual.widgets import DataTable, OptionList, Static, Tab, TabbedContent, TabPane, Tabs, TextArea, Tree
 from textual.widgets.text_area import Document
 
 from tutor.keymap import keys
@@ -78,7 +79,7 @@ def _document(editor: TextArea) -> Document:
 
 def _first_line(sql: str) -> str:
     line = " ".join(sql.split())
-    return line if len(line) <= 40 else line[:39] + "…"
+    return line if len(line) <= 24 else line[:23] + "…"
 
 
 class SqlEditor(TextArea):
@@ -306,7 +307,7 @@ class SqlWorkbench(Vertical):
     def after_external_reset(self) -> None:
         """The lesson screen reset the step (F4): show the fresh database."""
         self.refresh_schema()
-        self._show_results([])
+        self.call_later(self._show_results, [])
         self._clear_plan("The database was reset: run a query to see its plan.")
         self._status("The database is back to how this step started.")
 
@@ -460,10 +461,10 @@ class SqlWorkbench(Vertical):
     def on_sql_workbench_schema_read(self, message: SchemaRead) -> None:
         self._show_schema(message.schema)
 
-    def on_sql_workbench_query_ran(self, message: QueryRan) -> None:
+    async def on_sql_workbench_query_ran(self, message: QueryRan) -> None:
         self.running = False
         result = message.result
-        self._show_results(result.statements)
+        await self._show_results(result.statements)
         if result.last_rows is None and result.ok:
             self._clear_plan("The last run had no query to plan; run a SELECT to see its plan now.")
         error = result.describe_error()
@@ -496,52 +497,55 @@ class SqlWorkbench(Vertical):
             count += f" (the first {min(len(shown.rows), RESULT_ROWS):,} shown)"
         return count
 
-    def _show_results(self, statements: list[Any]) -> None:
+    async def _show_results(self, statements: list[Any]) -> None:
         """One tab per statement that ran; the last one that returned rows in front."""
         self.results = list(statements)
         tabs = self.query_one("#sql-statements", Tabs)
-        tabs.clear()
+        last = statements[-1] if statements else None
+        front = next((s for s in reversed(statements) if s.returns_rows and s.ok), last)
+        self._show_statement(front)
+        await tabs.clear()
         for number, one in enumerate(statements, start=1):
             mark = "✗ " if not one.ok else ""
-            tabs.add_tab(f"{mark}{number} {_first_line(one.statement.sql)}")
+            await tabs.add_tab(Tab(f"{mark}{number} {_first_line(one.statement.sql)}", id=f"statement-{number}"))
         tabs.set_class(len(statements) <= 1, "-one")
-        front = next(
-            (s for s in reversed(statements) if s.returns_rows and s.ok), statements[-1] if statements else None
-        )
-        self._show_statement(front)
-        if front is not None and len(statements) > 1:
-            tab_ids = [tab.id for tab in tabs.query("Tab")]
-            index = statements.index(front)
-            if index < len(tab_ids) and tab_ids[index]:
-                tabs.active = str(tab_ids[index])
+        if front is not None:
+            tabs.active = f"statement-{statements.index(front) + 1}"
 
     @on(Tabs.TabActivated, "#sql-statements")
     def _statement_picked(self, event: Tabs.TabActivated) -> None:
         event.stop()
-        tab_ids = [tab.id for tab in event.tabs.query("Tab")]
-        if event.tab.id in tab_ids:
-            index = tab_ids.index(event.tab.id)
-            if index < len(self.results) and self.results[index] is not self.shown:
-                self._show_statement(self.results[index])
+        if event.tab.id != event.tabs.active:
+            return  # the first tab activating itself as it was added: the grid already shows the right one
+        number = int((event.tab.id or "statement-0").removeprefix("statement-"))
+        if 0 < number <= len(self.results) and self.results[number - 1] is not self.shown:
+            self._show_statement(self.results[number - 1])
 
     def _show_statement(self, one: Any) -> None:
+        """One statement's rows in the grid, or a line saying what it did. Column widths are measured here
+        from the cells shown (not left to the grid, which measured them only once idle, so a first
+        frame could show a cell cut at its header's width)."""
         self.shown = one
         table = self.query_one("#sql-results", DataTable)
         table.clear(columns=True)
         if one is None:
             return
         if one.returns_rows:
-            table.add_columns(*one.columns)
-            table.add_rows([_cell(v) for v in row] for row in one.rows[:RESULT_ROWS])
+            cells = [[_cell(v) for v in row] for row in one.rows[:RESULT_ROWS]]
+            for index, column in enumerate(one.columns):
+                width = max([cell_len(str(column)), *(cell_len(row[index]) for row in cells)])
+                table.add_column(str(column), width=width)
+            table.add_rows(cells)
             return
-        table.add_column("(no rows)")
         if not one.ok:
-            table.add_row(f"This statement failed: {one.error}")
+            line = f"This statement failed: {one.error}"
         elif one.changes > 0:
-            table.add_row(f"{_plural(one.changes, 'row')} changed; run a SELECT to see the data as it is now.")
+            line = f"{_plural(one.changes, 'row')} changed; run a SELECT to see the data as it is now."
         else:
             # rows shown from before an UPDATE or CREATE INDEX would be out of date: say so instead
-            table.add_row("The last run returned no rows; run a SELECT to see the data as it is now.")
+            line = "The last run returned no rows; run a SELECT to see the data as it is now."
+        table.add_column("(no rows)", width=cell_len(line))
+        table.add_row(line)
 
     def _transaction_note(self) -> str:
         sandbox = self.sandbox
