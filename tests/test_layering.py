@@ -27,6 +27,11 @@ DOMAIN = [
     "tutor.http.curl",
     "tutor.http.response",
     "tutor.http.load",
+    "tutor.http.history",
+    "tutor.http.retired",
+    "tutor.settings",
+    "tutor.keymap",
+    "tutor.sqlwork",
     "sandboxes",
 ]
 HEAVY = ("textual", "fastapi", "uvicorn", "starlette", "httpx")
