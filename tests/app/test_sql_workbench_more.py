@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,8 @@ async def test_completion_offers_the_lesson_s_tables_and_columns(sandbox: SqlSan
 
 async def test_a_row_in_full_and_a_result_saved_as_csv_and_json(sandbox: SqlSandbox, tmp_path: Path) -> None:
     long_title = "A title far longer than the sixty characters the grid shows of any value, " * 3
-    sandbox.learner().conn.execute("UPDATE books SET title = ? WHERE id = 1", (long_title,))
+    with sqlite3.connect(sandbox.path) as outside:  # as the learner's own sqlite3 would
+        outside.execute("UPDATE books SET title = ? WHERE id = 1", (long_title,))
     messages: list[Any] = []
     app = Host(sandbox)
     async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
