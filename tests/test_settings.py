@@ -87,3 +87,14 @@ def test_config_command_shows_path_values_and_problems(tutor_home: Path) -> None
     assert data["editor"] == "nvim -p" and "there is no key called 'bogus'" in data["problems"][0]  # in [keys]
     assert data["problems"][0].startswith(f"{tutor_home / 'settings.toml'}:8:1:")
     assert json.loads(run_cli("config", "schema", home=tutor_home).stdout) == schema()
+
+
+def test_the_learners_guide_names_every_key() -> None:
+    """docs/learners.md lists the keys a learner uses; a binding added to the keymap without it fails here."""
+    guide = (REPO / "docs" / "learners.md").read_text(encoding="utf-8")
+    skipped = {"open_lesson", "help", "quit", "back", "open_editor", "continue", "pack_problems"}  # said in words
+    for name, default in DEFAULTS.items():
+        if name in skipped:
+            continue
+        first = display(default.keys.split(",")[0])
+        assert f"| {first}" in guide or f"{first} or " in guide or f"**{first}**" in guide, (name, first)
