@@ -194,3 +194,36 @@ async def test_keep_a_request_by_name_and_search_the_response(api: ApiSandbox, t
         await pilot.press("escape")
         assert app.focused is view.area and view.area.selected_text == "Book 00"  # the second match, selected
         assert "Book 002" in view.area.document.get_line(view.area.selection.start[0])
+
+
+def burst(app: Any, *keys: str) -> None:
+    """Keys as a terminal delivers a paste or a fast typist: all of them queued at once, none waited for."""
+    for key in keys:
+        if len(key) == 1:
+            app.post_message(events.Key(key, key))
+        else:
+            app.post_message(events.Key(key, "\t" if key == "tab" else None))
+
+
+async def test_a_burst_of_keys_sends_what_was_typed_in_order(sessions: ApiSandbox, tutor_home: Path) -> None:
+    """Typed faster than the screen keeps up: the login's text went into the URL box (the focus moved a
+    moment after Tab), Send read the fields before the keys before it had reached them, and the
+    second request cancelled the first. Every request now goes, with what was typed before its key."""
+    app = WorkbenchHost(FakeSession(sessions, tutor_home))
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one("#rw-url", Input).focus()
+        await pilot.pause()
+        burst(
+            app,
+            *"POST /auth/login", "tab", *"Content-Type: application/json", "tab",
+            *'{"username": "alice", "password": "wonderland-42"}', "ctrl+r",
+            "ctrl+l", *"/auth/me", "ctrl+r",
+        )  # fmt: skip
+        for _ in range(100):
+            await pilot.pause(0.05)
+            await app.workers.wait_for_complete()
+            sent = [e for e in sessions.recorder.all() if e.source == "workbench"]
+            if len(sent) >= 2:
+                break
+        sent = [(e.method, e.path, e.status) for e in sessions.recorder.all() if e.source == "workbench"]
+        assert sent == [("POST", "/auth/login", 200), ("GET", "/auth/me", 200)], sent

@@ -24,8 +24,8 @@ def test_the_likely_causes() -> None:
     assert likely_cause("first difference: response header ratelimit-reset: missing") == RATE_LIMIT
     assert likely_cause("response header X-RateLimit-Limit: missing") == RATE_LIMIT
     old = (
-        "first difference: response header WWW-Authenticate: expected 'Bearer error=\"invalid_token\", "
-        "error_description=\"token expired\"', got 'Bearer realm=\"sandbox\", error=\"invalid_token\", ...'"
+        'first difference: response header WWW-Authenticate: expected \'Bearer error="invalid_token", '
+        'error_description="token expired"\', got \'Bearer realm="sandbox", error="invalid_token", ...\''
     )
     assert likely_cause(old) == CHALLENGE
     assert likely_cause("response header WWW-Authenticate: missing") is None  # no 401 at all: another cause

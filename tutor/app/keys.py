@@ -32,3 +32,52 @@ def fill_keys(text: str, node: Any) -> str:
     anything else (a JSON example) are left as they are."""
     in_force = keys_in_force(node)
     return _PLACEHOLDER.sub(lambda m: display(in_force[m.group(1)]) if m.group(1) in in_force else m.group(0), text)
+
+
+def focus_now(widget: Any, *, scroll_visible: bool = True) -> None:
+    """Give `widget` the focus before the next key is read. Textual's `Widget.focus()` does it a moment
+    later, so keys typed quickly after a focus move (a paste, a fast typist, a tmux send-keys) went to
+    where the focus had been: "POST /auth/login", Tab, "Content-Type: ..." ended up in the URL box."""
+    from textual.css.query import NoMatches
+
+    try:
+        widget.screen.set_focus(widget, scroll_visible=scroll_visible)
+    except NoMatches:
+        widget.focus(scroll_visible)
+    except Exception:  # no screen yet (not mounted): the ordinary, later focus
+        widget.focus(scroll_visible)
+
+
+def when_typed(fields: dict[str, Any], read: Any, then: Any) -> None:
+    """Read each of `fields` once it has handled the keys already sent to it, then call `then(values)`.
+
+    Keys reach a widget through its own queue, and a burst (a fast typist, a paste, tmux send-keys, a busy
+    machine) can be a few keys ahead of it. An action bound to a key (Send, Run, Check, Clear) is taken
+    when the key arrives; the fields' values it needs are those typed before that key, not what they hold
+    now (behind) nor later (ahead, when keys after it have reached them). So a callback is queued in each
+    field at once, behind its earlier keys, and reads that field there: `read(name, widget)`."""
+    values: dict[str, Any] = {}
+    live = {name: widget for name, widget in fields.items() if widget is not None and widget.is_attached}
+    if not live:
+        then(values)
+        return
+
+    def reader(name: str, widget: Any) -> Any:
+        def record() -> None:
+            values[name] = read(name, widget)
+            if len(values) == len(live):
+                then(values)
+
+        return record
+
+    for name, widget in live.items():
+        widget.call_later(reader(name, widget))
+
+
+def after_pending(widget: Any, callback: Any) -> None:
+    """Call `callback` once `widget` has handled the keys already sent to it (one field: see when_typed).
+    Run, Check and Clear read or change one field: done there, in order with the keys around them."""
+    if widget is None or not widget.is_attached:
+        callback()
+        return
+    widget.call_later(callback)

@@ -11,7 +11,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
-from tutor.app.keys import key_name
+from tutor.app.keys import after_pending, key_name
 from tutor.app.lesson.messages import CheckDone, ProgressSaved
 from tutor.app.lesson.state import LessonParts
 from tutor.app.lesson.texts import solution_text
@@ -31,6 +31,11 @@ class CheckFlow(LessonParts):
     """Mixed into LessonScreen: checking, hints and the solution."""
 
     def action_check(self) -> None:
+        # the answer, once it has every key typed before F5 (a number typed fast, then F5 at once)
+        focused = self.app.focused
+        after_pending(focused, self._check_now)
+
+    def _check_now(self) -> None:
         step = self.step
         if step is None or self.session is None:
             self.notify("The lesson is still opening.")
@@ -90,6 +95,10 @@ class CheckFlow(LessonParts):
         box = self.query_one("#feedback", VerticalScroll)
         box.scroll_home(animate=False)
         self.call_after_refresh(box.scroll_home, animate=False)
+        # The verdict box takes room from the lesson text: the answer the learner is changing stays in view
+        area = self.query_one(AnswerArea)
+        if not area.hands_on and area.has_input():
+            self.call_after_refresh(area.scroll_visible, animate=False)
         self.refresh_bindings()
 
     def _earlier_mistake_in_the_way(self, step: Step, result: CheckResult) -> bool:

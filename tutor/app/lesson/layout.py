@@ -10,6 +10,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Input, TabbedContent, TextArea
 
+from tutor.app.keys import focus_now
 from tutor.app.lesson.state import LessonParts
 from tutor.app.widgets.answer_area import AnswerArea
 from tutor.app.widgets.result_panel import ResultPanel
@@ -71,7 +72,7 @@ class LayoutFocus(LessonParts):
         editor = self._workbench_editor()
         if editor is None:
             return False
-        editor.focus()
+        focus_now(editor)
         self.call_after_refresh(self._replay_early_keys)
         return True
 
@@ -189,7 +190,7 @@ class LayoutFocus(LessonParts):
         """To the answer; in a hands-on step (nothing to type there) to the lesson text, to read or scroll."""
         area = self.query_one(AnswerArea)
         if area.hands_on or not area.has_input():
-            self.query_one("#reading", VerticalScroll).focus()
+            focus_now(self.query_one("#reading", VerticalScroll))
         else:
             area.focus_input()
 
@@ -231,9 +232,9 @@ class LayoutFocus(LessonParts):
         pane = tabs.get_pane(pane_id)
         for widget in pane.query("*"):
             if widget.focusable and widget.display:
-                widget.focus()
+                focus_now(widget)
                 return
-        tabs.query_one("Tabs").focus()
+        focus_now(tabs.query_one("Tabs"))
 
     def action_switch_workbench(self) -> None:
         area = self.query_one(WorkbenchArea)
@@ -245,7 +246,7 @@ class LayoutFocus(LessonParts):
         current = (outer.active or "").removeprefix("workbench-")
         following = names[(names.index(current) + 1) % len(names)] if current in names else names[0]
         area.show(following)
-        self.call_after_refresh(lambda: (editor := self._workbench_editor()) and editor.focus())
+        self.focus_workbench_editor()
 
     def action_zoom(self) -> None:
         """Split → the workbench alone → the lesson text alone → split; the focus follows what is shown."""

@@ -17,7 +17,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Label, RadioSet, Static
 
-from tutor.app.keys import key_name
+from tutor.app.keys import focus_now, key_name
 from tutor.app.widgets.choice_buttons import ChoiceBox, ChoiceList, ChoiceRadio
 from tutor.pack.checks import CONCEPT_KINDS, iter_kinds
 
@@ -146,7 +146,7 @@ class AnswerArea(Vertical):
         animation, and at 80x24 a frame of it sometimes stayed on screen (a task line drawn twice where
         the answer's prompt belongs, until the next full repaint). The answer is scrolled into view at
         once instead."""
-        widget.focus(scroll_visible=False)
+        focus_now(widget, scroll_visible=False)
         widget.scroll_visible(animate=False)
 
     def value(self) -> Any | None:

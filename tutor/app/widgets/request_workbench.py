@@ -24,6 +24,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, Input, OptionList, Select, Static, TabbedContent, TabPane, TextArea
 
+from tutor.app.keys import focus_now, when_typed
 from tutor.app.widgets.load_tool import LoadTool
 from tutor.app.widgets.response_view import ResponseView
 from tutor.app.widgets.traffic_view import TrafficView
@@ -91,7 +92,8 @@ class RequestWorkbench(Vertical):
     """
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
         # F5-F8 belong to the lesson (check, hint, solution, next); Ctrl+Enter reaches most terminals as Ctrl+J
-        Binding(keys("workbench.send"), "send", "Send", id="workbench.send", tooltip="Send the request"),
+        # priority: taken when the key arrives, in order with the keys around it (see keys.when_typed)
+        Binding(keys("workbench.send"), "send", "Send", id="workbench.send", priority=True, tooltip="Send the request"),
         Binding(
             keys("workbench.copy_curl"),
             "copy_curl",
@@ -135,6 +137,10 @@ class RequestWorkbench(Vertical):
             show=False,
             tooltip="Run the load tool on this request",
         ),
+        Binding("tab", "next_field(1)", "Next field", show=False, priority=True, id="workbench.next_field"),
+        Binding(
+            "shift+tab", "next_field(-1)", "Previous field", show=False, priority=True, id="workbench.previous_field"
+        ),
         Binding(
             keys("workbench.clock"),
             "advance_clock",
@@ -144,6 +150,25 @@ class RequestWorkbench(Vertical):
             tooltip="Move the sandbox's lesson clock 60 s forward (POST /_sandbox/clock)",
         ),
     ]
+    # Tab and Shift+Tab between the URL, the headers and the body are priority bindings: the keys typed
+    # right after them (a burst, a paste, tmux send-keys) already go where the focus went.
+    _ORDER = ("rw-url", "rw-headers", "rw-body")
+
+    def action_next_field(self, step: int) -> None:
+        focused = self.app.focused
+        here = self._ORDER.index(focused.id) if focused is not None and focused.id in self._ORDER else 0
+        self.query_one("#rw-tabs", TabbedContent).active = "rw-tab-request"
+        focus_now(self.query_one(f"#{self._ORDER[here + step]}"))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "next_field":  # only inside the request; elsewhere Tab moves on as usual
+            focused = self.app.focused
+            if focused is None or focused.id not in self._ORDER:
+                return False
+            position = self._ORDER.index(focused.id) + int(str(parameters[0]))
+            return 0 <= position < len(self._ORDER)
+        return True
+
     HELP: ClassVar[str] = """\
 ## Request workbench
 Type a path relative to the sandbox (`/v1/books?limit=5`), or a request line (`POST /v1/books`) to set the
@@ -186,6 +211,7 @@ and the server's own time (its `Server-Timing` header); **{workbench.search}** s
         self._client: Any = None  # one keep-alive client: a fresh one per request measured its own setup
         self._pending: RequestSpec | None = None  # sent before the API was up
         self._saved_names: list[str] = []
+        self._send_lock: Any = None  # asyncio.Lock, made in the worker's loop: one request at a time, in order
 
     @property
     def api(self) -> Any:
@@ -295,17 +321,11 @@ and the server's own time (its `Server-Timing` header); **{workbench.search}** s
 
     def focus_result(self) -> None:
         self.query_one("#rw-tabs", TabbedContent).active = "rw-tab-response"
-        self.query_one("#rw-response", ResponseView).focus()
+        focus_now(self.query_one("#rw-response", ResponseView).area)
 
     def on_key(self, event: events.Key) -> None:
         focused = self.app.focused
-        # Tab from the URL goes to the request's headers, whichever tab is in front
-        if event.key == "tab" and focused is self.query_one("#rw-url"):
-            event.stop()
-            event.prevent_default()
-            self.query_one("#rw-tabs", TabbedContent).active = "rw-tab-request"
-            self.call_after_refresh(self.query_one("#rw-headers").focus)
-        elif event.key in ("r", "d") and focused is self.query_one("#rw-history"):
+        if event.key in ("r", "d") and focused is self.query_one("#rw-history"):
             entry = self._highlighted_entry()
             if entry is None:
                 return
@@ -318,13 +338,32 @@ and the server's own time (its `Server-Timing` header); **{workbench.search}** s
                 self.diff_with(entry)
 
     # -- reading the editor ----------------------------------------------------------------------
-    def current_request(self) -> RequestSpec:
+    def current_request(self, typed: dict[str, str] | None = None) -> RequestSpec:
+        """The request in the editor; `typed`: the fields as they were when a key asked for them."""
+        fields = typed if typed is not None else self._read_fields()
         method = str(self.query_one("#rw-method", Select).value)
-        typed_method, line = split_method(self.query_one("#rw-url", Input).value)
+        typed_method, line = split_method(fields["url"])
         url = relative_url(line.removeprefix("curl "), self.base_url)
-        headers, _ = parse_headers(self.query_one("#rw-headers", TextArea).text)
-        body = self.query_one("#rw-body", TextArea).text
-        return RequestSpec(typed_method or method, url, headers, body)
+        headers, _ = parse_headers(fields["headers"])
+        return RequestSpec(typed_method or method, url, headers, fields["body"])
+
+    def _read_fields(self) -> dict[str, str]:
+        return {name: self._field_text(name, widget) for name, widget in self._field_widgets().items()}
+
+    @staticmethod
+    def _field_text(name: str, widget: Widget) -> str:
+        return widget.value if isinstance(widget, Input) else widget.text  # type: ignore[attr-defined]
+
+    def _field_widgets(self) -> dict[str, Widget]:
+        return {
+            "url": self.query_one("#rw-url"),
+            "headers": self.query_one("#rw-headers"),
+            "body": self.query_one("#rw-body"),
+        }
+
+    def _when_typed(self, then: Any) -> None:
+        """`then(fields)` with the URL, headers and body as typed before the key that asked (see when_typed)."""
+        when_typed(self._field_widgets(), self._field_text, then)
 
     def load_request(self, spec: RequestSpec) -> None:
         self.query_one("#rw-method", Select).value = spec.method if spec.method in METHODS else "GET"
@@ -376,20 +415,25 @@ and the server's own time (its `Server-Timing` header); **{workbench.search}** s
     @on(Button.Pressed, "#rw-send")
     @on(Input.Submitted, "#rw-url")
     def action_send(self) -> None:
-        typed = self.query_one("#rw-url", Input).value
-        if looks_like_curl(typed) and not self.take_curl(typed):
-            return
-        if not self.query_one("#rw-url", Input).value.strip():
+        self._when_typed(self._send_typed)  # what was typed before the key, all of it and nothing after
+
+    def _send_typed(self, fields: dict[str, str]) -> None:
+        typed = fields["url"]
+        if looks_like_curl(typed):
+            if not self.take_curl(typed):
+                return
+            fields = self._read_fields()
+        if not fields["url"].strip():
             # an empty box is not "/": sending the API's index by accident taught learners nothing
             self._show_status(f"Type a path first, for example /v1/books, then {self._send_key()}.")
             self.query_one("#rw-response", ResponseView).show("", json_body=False)
             self.query_one("#rw-tabs", TabbedContent).active = "rw-tab-response"
-            self.query_one("#rw-url", Input).focus()
+            focus_now(self.query_one("#rw-url", Input))
             return
-        _, bad = parse_headers(self.query_one("#rw-headers", TextArea).text)
+        _, bad = parse_headers(fields["headers"])
         if bad:
             self.notify(f"Not a header line (use 'Name: value'): {bad[0][:60]}", severity="warning")
-        self._send(self.current_request())
+        self._send(self.current_request(fields))
 
     def _send(self, spec: RequestSpec) -> None:
         if self.api is None:
@@ -403,20 +447,27 @@ and the server's own time (its `Server-Timing` header); **{workbench.search}** s
     def _show_status(self, text: str) -> None:
         self.query_one("#rw-status", Static).update(text)
 
-    @work(exclusive=True, group="http", exit_on_error=False)
+    @work(group="http", exit_on_error=False)
     async def send_request(self, spec: RequestSpec) -> None:
+        """Every request sent goes, in the order sent: a login then a request that needs its cookie, typed
+        one after the other, must not have the first cancelled by the second (an exclusive worker did)."""
+        import asyncio
+
         import httpx
 
-        headers, body = spec.prepared()
-        headers[SOURCE_HEADER] = "workbench"
-        if self._client is None:
-            self._client = httpx.AsyncClient(base_url=self.base_url, trust_env=False, timeout=30)
-        begin = time.perf_counter()
-        try:
-            response = await self._client.request(spec.method, spec.url, headers=headers, content=body)
-        except httpx.HTTPError as exc:
-            self.post_message(self.ResponseReceived(self, spec, None, f"{type(exc).__name__}: {exc}"))
-            return
+        if self._send_lock is None:
+            self._send_lock = asyncio.Lock()
+        async with self._send_lock:
+            headers, body = spec.prepared()
+            headers[SOURCE_HEADER] = "workbench"
+            if self._client is None:
+                self._client = httpx.AsyncClient(base_url=self.base_url, trust_env=False, timeout=30)
+            begin = time.perf_counter()
+            try:
+                response = await self._client.request(spec.method, spec.url, headers=headers, content=body)
+            except httpx.HTTPError as exc:
+                self.post_message(self.ResponseReceived(self, spec, None, f"{type(exc).__name__}: {exc}"))
+                return
         elapsed = (time.perf_counter() - begin) * 1000
         self.last_response = response
         record = ResponseRecord.build(
@@ -451,7 +502,7 @@ and the server's own time (its `Server-Timing` header); **{workbench.search}** s
         self.query_one("#rw-tabs", TabbedContent).active = "rw-tab-response"
         if focused is not None and request_pane in focused.ancestors_with_self:
             # sent from the headers or body: the response is what to read now, wherever Send came from
-            self.query_one("#rw-response", ResponseView).focus()
+            focus_now(self.query_one("#rw-response", ResponseView).area)
 
     # -- history, kept per lesson on disk ------------------------------------------------------------
     def remember(self, spec: RequestSpec, record: ResponseRecord | None) -> None:
@@ -488,7 +539,7 @@ and the server's own time (its `Server-Timing` header); **{workbench.search}** s
     @on(Input.Submitted, "#rw-history-search")
     def _to_list(self, event: Input.Submitted) -> None:
         event.stop()
-        self.query_one("#rw-history", OptionList).focus()
+        focus_now(self.query_one("#rw-history", OptionList))
 
     @on(OptionList.OptionSelected, "#rw-history")
     def _recall(self, event: OptionList.OptionSelected) -> None:
@@ -499,7 +550,7 @@ and the server's own time (its `Server-Timing` header); **{workbench.search}** s
             if entry.response is not None:
                 self.show_response(entry.request, entry.response)
             self.query_one("#rw-tabs", TabbedContent).active = "rw-tab-request"
-            self.query_one("#rw-url", Input).focus()
+            focus_now(self.query_one("#rw-url", Input))
 
     def _highlighted_entry(self) -> HistoryEntry | None:
         index = self.query_one("#rw-history", OptionList).highlighted
@@ -557,7 +608,7 @@ and the server's own time (its `Server-Timing` header); **{workbench.search}** s
         if spec is not None:
             self.load_request(spec)
             self.query_one("#rw-tabs", TabbedContent).active = "rw-tab-request"
-            self.query_one("#rw-url", Input).focus()
+            focus_now(self.query_one("#rw-url", Input))
 
     # -- more actions --------------------------------------------------------------------------------
     def action_advance_clock(self) -> None:
@@ -566,10 +617,14 @@ and the server's own time (its `Server-Timing` header); **{workbench.search}** s
         self._send(RequestSpec("POST", "/_sandbox/clock", {}, '{"advance": 60}'))
 
     def action_copy_curl(self) -> None:
-        command = self._curl(self.current_request())
+        self._when_typed(self._copy_curl)
+
+    def _copy_curl(self, fields: dict[str, str]) -> None:
+        command = self._curl(self.current_request(fields))
         self.query_one("#rw-curl", Static).update(command)
         self.app.copy_to_clipboard(command)
-        self.notify("Copied as curl (also shown below the tabs).")
+        shown = command if len(command) <= 300 else command[:299] + "…"
+        self.notify(shown, title="Copied as curl", timeout=10)  # the curl line is hidden on a short screen
 
     def action_use_token(self) -> None:
         response = self.last_response
@@ -591,11 +646,18 @@ and the server's own time (its `Server-Timing` header); **{workbench.search}** s
         self.notify("Authorization: Bearer <token> is in the headers now.")
 
     def action_clear(self) -> None:
-        self.query_one("#rw-url", Input).value = ""
-        self.query_one("#rw-headers", TextArea).text = ""
-        self.query_one("#rw-body", TextArea).text = ""
+        """Each field is emptied behind the keys typed into it before Ctrl+L, not those typed after."""
+        focus_now(self.query_one("#rw-url", Input))  # at once: the next keys typed belong to the new request
         self.query_one("#rw-method", Select).value = "GET"
-        self.query_one("#rw-url", Input).focus()
+        for widget in self._field_widgets().values():
+            widget.call_later(self._empty, widget)
+
+    @staticmethod
+    def _empty(widget: Widget) -> None:
+        if isinstance(widget, Input):
+            widget.value = ""
+        elif isinstance(widget, TextArea):
+            widget.text = ""
 
     def action_run_load(self) -> None:
         if self.api is None:

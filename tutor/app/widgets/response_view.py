@@ -24,6 +24,7 @@ from textual.message import Message
 from textual.widgets import Input, Static, TextArea
 from textual.widgets.text_area import Selection
 
+from tutor.app.keys import focus_now
 from tutor.keymap import keys
 
 _JSON_KEY = re.compile(r'^(\s*)("(?:[^"\\]|\\.)*")(\s*:)')
@@ -155,7 +156,7 @@ with Shift+arrows and copy with Ctrl+C.
             self._find(self.area.search_text, 0)
 
     def focus(self, scroll_visible: bool = True) -> ResponseView:
-        self.area.focus(scroll_visible)
+        focus_now(self.area, scroll_visible=scroll_visible)
         return self
 
     def action_search(self) -> None:
@@ -163,7 +164,7 @@ with Shift+arrows and copy with Ctrl+C.
         box.add_class("-open")
         self.query_one("#response-found").add_class("-open")
         box.value = self.area.search_text
-        box.focus()
+        focus_now(box)
 
     @on(Input.Changed, "#response-search")
     def _typed(self, event: Input.Changed) -> None:
@@ -196,7 +197,7 @@ with Shift+arrows and copy with Ctrl+C.
     def close_search(self) -> None:
         self.query_one("#response-search").remove_class("-open")
         self.query_one("#response-found").remove_class("-open")
-        self.area.focus()
+        focus_now(self.area)
 
     def _find(self, text: str, start_at: int) -> None:
         area = self.area

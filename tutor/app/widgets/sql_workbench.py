@@ -30,6 +30,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, OptionList, Static, Tab, TabbedContent, TabPane, Tabs, TextArea, Tree
 from textual.widgets.text_area import Document
 
+from tutor.app.keys import after_pending, focus_now
 from tutor.keymap import keys
 from tutor.sqlwork import SqlDrafts, complete, statement_at
 
@@ -112,10 +113,12 @@ class SqlWorkbench(Vertical):
     """
 
     BINDINGS: ClassVar[list[Any]] = [
-        Binding(keys("sql.run"), "run", "Run SQL", id="sql.run", tooltip="Run the selection, or all the SQL"),
+        # priority: Run, Clear and Complete are taken in order with the keys typed around them (keys.after_pending)
+        Binding(keys("sql.run"), "run", "Run SQL", id="sql.run", priority=True,
+                tooltip="Run the selection, or all the SQL"),
         # Ctrl+Enter reaches most terminals as Ctrl+J; F5-F8 belong to the lesson (check, hint, solution, next)
         Binding(keys("sql.run_statement"), "run_statement", "Run statement", show=False, id="sql.run_statement",
-                tooltip="Run the statement under the cursor (or the selection)"),
+                priority=True, tooltip="Run the statement under the cursor (or the selection)"),
         Binding(keys("sql.complete"), "complete", "Complete", show=False, id="sql.complete", priority=True,
                 tooltip="Complete a keyword, table or column from this lesson's schema"),
         Binding(keys("sql.cancel"), "cancel", "Cancel", id="sql.cancel", show=False, tooltip="Stop the running query"),
@@ -232,7 +235,7 @@ class SqlWorkbench(Vertical):
 
     def focus_result(self) -> None:
         self.query_one("#sql-tabs", TabbedContent).active = "sql-tab-results"
-        self.query_one("#sql-results", DataTable).focus()
+        focus_now(self.query_one("#sql-results", DataTable))
 
     # -- the learner's SQL per step ------------------------------------------------------------------
     def enter_step(self, step_id: str, drafts: SqlDrafts) -> None:
@@ -261,7 +264,10 @@ class SqlWorkbench(Vertical):
 
     # -- actions ---------------------------------------------------------------------------------
     def action_run(self) -> None:
-        """The selection, else everything in the editor."""
+        """The selection, else everything in the editor (once the editor has every key typed before)."""
+        after_pending(self.editor, self._run_typed)
+
+    def _run_typed(self) -> None:
         editor = self.editor
         selected = editor.selected_text
         if selected.strip():
@@ -272,9 +278,12 @@ class SqlWorkbench(Vertical):
 
     def action_run_statement(self) -> None:
         """The selection, else the statement the cursor is in."""
+        after_pending(self.editor, self._run_statement_typed)
+
+    def _run_statement_typed(self) -> None:
         editor = self.editor
         if editor.selected_text.strip():
-            self.action_run()
+            self._run_typed()
             return
         offset = _document(editor).get_index_from_location(editor.cursor_location)
         part = statement_at(editor.text, offset)
@@ -301,8 +310,12 @@ class SqlWorkbench(Vertical):
         self._run(sql, line)
 
     def action_clear_editor(self) -> None:
+        focus_now(self.editor)
+        after_pending(self.editor, self._clear_editor)
+
+    def _clear_editor(self) -> None:
         self.editor.text = ""
-        self.editor.focus()
+        focus_now(self.editor)
 
     def after_external_reset(self) -> None:
         """The lesson screen reset the step (F4): show the fresh database."""
@@ -322,6 +335,9 @@ class SqlWorkbench(Vertical):
 
     # -- completion ---------------------------------------------------------------------------------
     def action_complete(self) -> None:
+        after_pending(self.editor, self._complete)
+
+    def _complete(self) -> None:
         editor = self.editor
         if self.app.focused is not editor:
             return
@@ -341,13 +357,13 @@ class SqlWorkbench(Vertical):
         menu.styles.offset = (x, y + 1)
         menu.display = True
         menu.highlighted = 0
-        menu.focus()
+        focus_now(menu)
 
     def _insert_completion(self, start: int, end: int, word: str) -> None:
         editor = self.editor
         document = _document(editor)
         editor.replace(word, document.get_location_from_index(start), document.get_location_from_index(end))
-        editor.focus()
+        focus_now(editor)
 
     @on(OptionList.OptionSelected, "#sql-complete")
     def _completion_chosen(self, event: OptionList.OptionSelected) -> None:
@@ -363,7 +379,7 @@ class SqlWorkbench(Vertical):
             menu.display = False
             self._completion = None
             if self.app.focused is menu:
-                self.editor.focus()
+                focus_now(self.editor)
 
     def on_descendant_blur(self, event: Any) -> None:
         if getattr(event, "widget", None) is self.query_one("#sql-complete"):
@@ -609,4 +625,4 @@ class SqlWorkbench(Vertical):
         items = list(reversed(self.sandbox.history())) if self.sandbox is not None else []
         if 0 <= event.option_index < len(items):
             self.editor.text = items[event.option_index]
-            self.editor.focus()
+            focus_now(self.editor)
