@@ -161,7 +161,7 @@ def save_theme(home: Home, theme: str) -> None:
     order, spacing): tomlkit edits the document rather than rewriting it. Written whole or not at all."""
     import tomlkit
 
-    from tutor.savefile import write_atomic
+    from tutor.files import write_atomic
 
     path = settings_path(home)
     try:

@@ -18,9 +18,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tutor.files import write_atomic
 from tutor.http.request import RequestSpec, format_headers
 from tutor.http.response import ResponseRecord
-from tutor.savefile import write_atomic
 
 HISTORY_LIMIT = 200
 """Requests kept per lesson; the oldest go first."""

@@ -180,18 +180,31 @@ class CheckFlow(LessonParts):
         step = self.step
         if step is None or self.pack is None or self.lesson is None:
             return
+        from tutor.app.lesson.hints import every_hint
+
         solution = key_name(self, "solution")
-        if not step.hints and not any(w.hints for w in step.wrong_answers):
+        if not every_hint(step):
             self.notify(f"This step has no hints. The reference solution is on {solution} after one try.")
             return
         if not await self._reveal_hint(step):
-            self.notify(f"That was the last hint. The reference solution is on {solution} after one try.")
+            if self.hint_texts:
+                self.notify(f"That was the last hint. The reference solution is on {solution} after one try.")
+            else:  # its only hints belong to mistakes, and none was made yet
+                check = key_name(self, "check")
+                self.notify(f"No hint yet: check an answer ({check}); the hint then follows what it finds.")
             return
-        self.record_hint(step)
+        self.record_hint(step, list(self.hint_texts))
 
     @work(thread=True, group="progress", exit_on_error=False)
-    def record_hint(self, step: Step) -> None:
+    def record_hint(self, step: Step, shown: list[str]) -> None:
+        """Count the hint, and keep which ones were shown (in order) for when the step is opened again."""
+        from tutor.app.lesson.hints import HintsSeen
+
         assert self.pack is not None and self.lesson is not None
+        try:
+            HintsSeen(self.tutor.home.sessions / self.outline.id).save(step.id, shown)
+        except OSError as exc:
+            self.app.notify(f"The hints shown could not be kept for next time: {exc}", severity="warning")
         try:
             self.post_message(
                 ProgressSaved(self.tutor.store.record_hint(self.pack.id, self.pack.version, self.lesson.id, step.id))

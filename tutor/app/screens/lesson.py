@@ -279,8 +279,11 @@ Progress is saved after every check, hint and step. Keys can be changed in the s
         self.hints_shown = 0
         self.hint_texts = []
         self.last_result = None  # before the hints: the last step's mistake must not pick this one's
-        for text in step.hints[: progress.hints_used if progress else 0]:
-            await self._reveal_hint(step, text)  # the hints seen before, in the step's order
+        from tutor.app.lesson.hints import HintsSeen, restore
+
+        saved = HintsSeen(self.tutor.home.sessions / self.outline.id).get(step.id) if progress else []
+        for text in restore(step, progress.hints_used if progress else 0, saved):
+            await self._reveal_hint(step, text)  # the hints seen before, in the order they were shown
         solution = self.query_one("#solution", Static)
         solution.display = bool(progress and progress.solution_viewed)
         if solution.display:
