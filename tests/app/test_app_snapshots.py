@@ -65,3 +65,10 @@ def test_failed_check_explains(snap_compare, app_factory, settle, size) -> None:
 def test_passed_check(snap_compare, app_factory, settle, size) -> None:
     run_before = runner(settle, "down", "enter", "f5", lesson="first", step="pick")
     assert snap_compare(app_factory(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_hints_after_a_recognised_mistake(snap_compare, app_factory, settle, size) -> None:
+    """120 is a declared wrong answer with a hint of its own: F6 gives it first (Hint 1/2), then the step's."""
+    run_before = runner(settle, "1", "2", "0", "enter", "f6", "f6", lesson="first", step="count")
+    assert snap_compare(app_factory(), terminal_size=size, run_before=run_before)
