@@ -92,6 +92,26 @@ async def test_a_pasted_curl_command_becomes_the_request(api: ApiSandbox, tutor_
         assert api.recorder.last_id == before and url.value == "/v1/books"
 
 
+async def test_a_curl_typed_and_sent_at_once_goes_without_a_toast_over_the_response(
+    api: ApiSandbox, tutor_home: Path
+) -> None:
+    """Typed into the URL box and sent with Ctrl+R, a curl command used to leave "From curl: ... Ctrl+R
+    sends it." lying over the response's body for seconds after it had been sent."""
+    app = WorkbenchHost(FakeSession(api, tutor_home))
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one("#rw-url", Input).focus()
+        await pilot.pause()
+        burst(app, *f"curl -X POST {api.base_url}/v1/books -H 'Content-Type: application/json' -d '{{}}'")
+        await pilot.pause(0.2)
+        await sent(pilot)
+        assert "POST /v1/books  ->  422" in status(app)
+        assert [n.title for n in app._notifications] == []  # the status line says what went
+        app.query_one("#rw-url", Input).focus()
+        app.post_message(events.Paste(api.curl_example()))  # pasted, not yet sent: it says which key sends it
+        await pilot.pause()
+        assert [n.title for n in app._notifications] == ["curl"]
+
+
 async def test_copy_as_curl_carries_the_session_cookie(sessions: ApiSandbox, tutor_home: Path) -> None:
     """Logged in through the workbench, GET /auth/me answers 200 because the client sends the session
     cookie; the copied curl command must send it too, or it gets 401."""

@@ -389,8 +389,10 @@ and the server's own time (its `Server-Timing` header); **{workbench.search}** s
     def _curl_pasted(self, event: UrlInput.CurlPasted) -> None:
         self.take_curl(event.text)
 
-    def take_curl(self, command: str) -> bool:
-        """Fill the editor with the request a curl command sends; say why when it cannot."""
+    def take_curl(self, command: str, *, announce: bool = True) -> bool:
+        """Fill the editor with the request a curl command sends; say why when it cannot. `announce`: say
+        what was taken and which key sends it (not when the command was typed and sent in one go: the
+        status line says what is being sent, and a toast telling to send it would lie over the response)."""
         base = self.base_url or "http://127.0.0.1"
         try:
             spec = parse_curl(command, base)
@@ -403,7 +405,8 @@ and the server's own time (its `Server-Timing` header); **{workbench.search}** s
             parts.append(f"{len(spec.headers)} header{'s' if len(spec.headers) != 1 else ''}")
         if spec.body:
             parts.append("a body")
-        self.notify(f"From curl: {', '.join(parts)}. {self._send_key()} sends it.", title="curl")
+        if announce:
+            self.notify(f"From curl: {', '.join(parts)}. {self._send_key()} sends it.", title="curl")
         return True
 
     def _send_key(self) -> str:
@@ -420,7 +423,7 @@ and the server's own time (its `Server-Timing` header); **{workbench.search}** s
     def _send_typed(self, fields: dict[str, str]) -> None:
         typed = fields["url"]
         if looks_like_curl(typed):
-            if not self.take_curl(typed):
+            if not self.take_curl(typed, announce=False):
                 return
             fields = self._read_fields()
         if not fields["url"].strip():
