@@ -186,3 +186,30 @@ async def test_keys_from_the_settings_file(app_factory: Any, settle: Any, tutor_
         await settle(pilot)
         help_text = "\n".join(str(m.source) for m in app.screen.query(Markdown))
         assert "**Ctrl+K** to check" in help_text and "Ctrl+K" in help_text.split("Keys in force here")[1]
+
+
+async def test_a_choice_picked_and_checked_in_one_burst_checks_the_one_picked(app_factory: Any, settle: Any) -> None:
+    """Enter then F5 typed at once (tmux send-keys, a fast typist): the check read the set before it had
+    taken the pick, and said "pick an answer first", or checked the option picked before."""
+    from tests.app.test_request_workbench_more import burst
+
+    app = app_factory(DESK)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await opened(pilot, settle, "desk", "pick")
+        assert app.focused is not None and app.focused.id == "answer-choice"
+        before = screen.last_result
+        burst(app, "enter", "f5")  # the first option: the declared mistake
+        for _ in range(100):
+            await settle(pilot)
+            if screen.last_result is not before:
+                break
+            await pilot.pause(0.05)
+        assert screen.last_result is not None and screen.last_result.mistake == 0
+        first = screen.last_result
+        burst(app, "down", "enter", "f5")  # the second: right
+        for _ in range(100):
+            await settle(pilot)
+            if screen.last_result is not first:
+                break
+            await pilot.pause(0.05)
+        assert screen.last_result is not None and screen.last_result.passed

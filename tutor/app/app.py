@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from textual.dom import DOMNode
     from textual.screen import Screen
 
+    from tutor.app.keys import AfterKeys
     from tutor.pack.index import PackIndex
     from tutor.pack.loader import PackLoad
     from tutor.paths import Home
@@ -234,6 +235,11 @@ class TutorApp(App[int]):
             thread.start()
             threads.append(thread)
         self._stopping_threads.extend(threads)
+
+    def on_after_keys(self, message: AfterKeys) -> None:
+        """A key's action, typed right behind other keys, runs here once they have (tutor.app.keys)."""
+        message.stop()
+        message.callback()
 
     def on_unmount(self) -> None:
         self.close_sessions(wait=0.0)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from textual.message import Message
+
 from tutor.keymap import DEFAULTS, display
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+(?:\.[a-z_]+)?)\}")
@@ -81,3 +83,24 @@ def after_pending(widget: Any, callback: Any) -> None:
         callback()
         return
     widget.call_later(callback)
+
+
+class AfterKeys(Message):
+    """Bubbles from the focused widget to the app behind the keys sent to it; the app calls `callback`.
+
+    A key the focused widget does not handle itself (Enter or Space on a choice, say) takes effect only
+    when it has bubbled up to the app, whose bindings run its action; a callback queued in the widget
+    (after_pending) runs before that. This message takes the same road, one step behind the key."""
+
+    def __init__(self, callback: Any) -> None:
+        super().__init__()
+        self.callback = callback
+
+
+def after_keys(widget: Any, callback: Any) -> None:
+    """Call `callback` once the keys already sent to `widget` have done what they do, bindings included:
+    F5 pressed right behind Enter on a choice checks the option Enter picked."""
+    if widget is None or not widget.is_attached:
+        callback()
+        return
+    widget.call_later(lambda: widget.post_message(AfterKeys(callback)))

@@ -11,7 +11,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
-from tutor.app.keys import after_pending, key_name
+from tutor.app.keys import after_keys, key_name
 from tutor.app.lesson.messages import CheckDone, ProgressSaved
 from tutor.app.lesson.state import LessonParts
 from tutor.app.lesson.texts import solution_text
@@ -31,9 +31,9 @@ class CheckFlow(LessonParts):
     """Mixed into LessonScreen: checking, hints and the solution."""
 
     def action_check(self) -> None:
-        # the answer, once it has every key typed before F5 (a number typed fast, then F5 at once)
-        focused = self.app.focused
-        after_pending(focused, self._check_now)
+        # the answer, once every key typed before F5 has done what it does (a number typed fast, Enter
+        # on a choice, then F5 at once)
+        after_keys(self.app.focused, self._check_now)
 
     def _check_now(self) -> None:
         step = self.step

@@ -157,7 +157,14 @@ class AnswerArea(Vertical):
         if spec.kind == "choice" and spec.multiple:
             return [box.name for box in self.query_one("#answer-choices").query(ChoiceBox) if box.value and box.name]
         if spec.kind == "choice":
-            pressed = self.query_one("#answer-choice", RadioSet).pressed_button
+            radios = self.query_one("#answer-choice", RadioSet)
+            # Enter or Space turns a button on at once; the set turns the one it replaces off (and takes
+            # the new one as pressed) only when that news reaches it. A check typed right behind the key
+            # (a fast typist, a paste, tmux send-keys) comes in between: the one just turned on is the answer.
+            fresh = [
+                button for button in radios.query(ChoiceRadio) if button.value and button is not radios.pressed_button
+            ]
+            pressed = fresh[-1] if fresh else radios.pressed_button
             return pressed.name if pressed is not None else None
         text = self.query_one("#answer-text", Input).value.strip()
         return text or None
