@@ -23,6 +23,15 @@ DOMAIN = [
     "tutor.checks.number",
     "tutor.progress",
     "tutor.session",
+    "tutor.http.request",
+    "tutor.http.curl",
+    "tutor.http.response",
+    "tutor.http.load",
+    "tutor.http.history",
+    "tutor.http.retired",
+    "tutor.settings",
+    "tutor.keymap",
+    "tutor.sqlwork",
     "sandboxes",
 ]
 HEAVY = ("textual", "fastapi", "uvicorn", "starlette", "httpx")

@@ -20,6 +20,7 @@ from tutor import __version__
 LAZY_COMMANDS: dict[str, dict[str, str]] = {
     "main": {
         "check": "tutor.commands.check:check",
+        "config": "tutor.commands.config:config",
         "pack": "tutor.commands.pack:pack",
         "progress": "tutor.commands.progress:progress",
         "sandbox": "tutor.commands.sandbox:sandbox",

@@ -178,7 +178,13 @@ class Report:
 
 
 def _one_line(result: CheckResult) -> str:
-    return " | ".join(line for line in result.explain().splitlines() if line.strip())
+    """The failure on one line; when it checks for something the sandbox no longer sends (a pack written for
+    an earlier release), the likely cause is named."""
+    from tutor.http.retired import likely_cause
+
+    line = " | ".join(line for line in result.explain().splitlines() if line.strip())
+    cause = likely_cause(line)
+    return f"{line} | {cause}" if cause else line
 
 
 @contextmanager

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from textual.app import App, ComposeResult
@@ -35,8 +37,13 @@ class FakeApi:
 
 
 class FakeSession:
-    def __init__(self, api: Any) -> None:
+    """What the workbench reads from a session: its API, and the tutor's home and lesson (for the
+    request history kept per lesson) when `home` is given."""
+
+    def __init__(self, api: Any, home: Path | None = None, lesson_id: str = "workbench-test") -> None:
         self.api = api
+        self.home = SimpleNamespace(sessions=home / "sessions") if home is not None else None
+        self.lesson = SimpleNamespace(id=lesson_id)
 
 
 class WorkbenchHost(App[None]):

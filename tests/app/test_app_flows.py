@@ -340,6 +340,7 @@ def test_next_unfinished_resumes_inside_a_lesson_then_wraps() -> None:
 
     class Done:
         passed = True
+        last_activity = 1.0
 
     progress = {"a": {"1": Done(), "3": Done()}}
     assert next_unfinished(Index(), progress, None) == ("a", "2")  # type: ignore[arg-type]

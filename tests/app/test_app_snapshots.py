@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input
+from textual.widgets import TextArea
 
 from tutor.progress import ProgressStore
 
@@ -24,9 +24,18 @@ def runner(settle, *keys: str, lesson: str | None = None, step: str | None = Non
         await settle(pilot)
         if lesson is not None:
             pilot.app.open_lesson(lesson, step)
+            for _ in range(200):  # the lesson loads and its sandboxes start in workers
+                await settle(pilot)
+                if getattr(pilot.app.screen, "session_ready", False):
+                    break
+                await pilot.pause(0.05)
             await settle(pilot)
-        for widget in pilot.app.screen.query(Input):
-            widget.cursor_blink = False
+        for widget in pilot.app.screen.query("Input, TextArea"):
+            widget.cursor_blink = False  # type: ignore[attr-defined]
+            if isinstance(widget, TextArea):
+                # TextArea caches a rendered line without its cursor state when blinking is off: a line drawn
+                # before it had the focus stayed cursorless. Setting the text again clears that cache.
+                widget.text = widget.text
         for key in keys:
             await pilot.press(key)
             await settle(pilot)
@@ -55,4 +64,11 @@ def test_failed_check_explains(snap_compare, app_factory, settle, size) -> None:
 @pytest.mark.parametrize("size", SIZES)
 def test_passed_check(snap_compare, app_factory, settle, size) -> None:
     run_before = runner(settle, "down", "enter", "f5", lesson="first", step="pick")
+    assert snap_compare(app_factory(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_hints_after_a_recognised_mistake(snap_compare, app_factory, settle, size) -> None:
+    """120 is a declared wrong answer with a hint of its own: F6 gives it first (Hint 1/2), then the step's."""
+    run_before = runner(settle, "1", "2", "0", "enter", "f6", "f6", lesson="first", step="count")
     assert snap_compare(app_factory(), terminal_size=size, run_before=run_before)

@@ -5,28 +5,20 @@ inside its box), with no scrolling by the learner; a hands-on step opens with th
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import pytest
 from textual.geometry import Region
-from textual.widgets import Static, TabbedContent
+from textual.widgets import Static
 
 from tests.conftest import BUILTIN
 from tutor.app.screens.lesson import LessonScreen
 from tutor.app.widgets.answer_area import answer_spec
-from tutor.app.widgets.request_workbench import METHODS
 
 SIZE = (80, 24)
 pytestmark = [
     pytest.mark.anyio,
     pytest.mark.slow,
-    # Known bug: after the rest of the suite these whole-lesson drives can stall (the event loop idles
-    # while a worker never returns); alone, `pytest tests/app/test_keyboard_80x24.py` passes (6 in 169 s).
-    pytest.mark.skipif(
-        not os.environ.get("BACKEND_TUTOR_KEYBOARD_TESTS"),
-        reason="stalls after the rest of the suite (known bug); run with BACKEND_TUTOR_KEYBOARD_TESTS=1",
-    ),
 ]
 
 
@@ -103,6 +95,8 @@ async def answer(pilot: Any, settle: Any, screen: LessonScreen, value: Any) -> N
 
 
 async def run_sql(pilot: Any, settle: Any, sql: str) -> None:
+    if pilot.app.focused is None or pilot.app.focused.id != "sql-editor":
+        await pilot.press("ctrl+w")  # one key to the editor (after answering, or after F4)
     assert pilot.app.focused is not None and pilot.app.focused.id == "sql-editor"
     await pilot.press("ctrl+l")
     await type_text(pilot, sql.strip())
@@ -112,34 +106,23 @@ async def run_sql(pilot: Any, settle: Any, sql: str) -> None:
 
 async def send(pilot: Any, settle: Any, screen: LessonScreen, request: Any) -> None:
     app = pilot.app
-    for _ in range(3):  # Ctrl+O jumps between the answer/text and the workbench's editor
-        if app.focused is not None and app.focused.id == "rw-url":
-            break
-        await pilot.press("ctrl+o")
-        await pilot.pause()
+    await pilot.press("ctrl+w")  # one key to the workbench's editor, wherever the focus was
+    await pilot.pause()
     assert app.focused is not None and app.focused.id == "rw-url", app.focused
     await pilot.press("ctrl+l")  # a clean request: GET, no headers, no body
-    if request.method != "GET":
-        await pilot.press("shift+tab", "enter")
-        for _ in range(METHODS.index(request.method)):
-            await pilot.press("down")
-        await pilot.press("enter", "tab")
     target = request.path
     if request.query:
         target += "?" + "&".join(f"{k}={v}" for k, v in request.query.items())
-    await type_text(pilot, target)
+    # a request line sets the method: "POST /v1/books"
+    await type_text(pilot, target if request.method == "GET" else f"{request.method} {target}")
     body = json.dumps(request.json_body) if request.json_body is not None else (request.body or "")
     if body or request.headers:
-        tabs = screen.query_one("#rw-tabs", TabbedContent)
-        for _ in range(6):  # Ctrl+N until the Request tab is in front, with the focus in its headers
-            await pilot.press("ctrl+n")
-            await pilot.pause()
-            if tabs.active == "rw-tab-request":
-                break
+        await pilot.press("tab")  # from the URL straight to the headers, whichever tab was in front
         await pilot.pause()
         assert app.focused is not None and app.focused.id == "rw-headers", app.focused
         await type_text(pilot, "\n".join(f"{k}: {v}" for k, v in request.headers.items()))
         await pilot.press("tab")
+        assert app.focused is not None and app.focused.id == "rw-body", app.focused
         await type_text(pilot, body)
     await pilot.press("ctrl+r")
     await settle(pilot)
@@ -153,10 +136,8 @@ async def do_step(pilot: Any, settle: Any, screen: LessonScreen, action: Any) ->
         await send(pilot, settle, screen, request)
     if action.answer is not None:
         if action.sql or action.requests:
-            await pilot.press("ctrl+o")
+            await pilot.press("ctrl+o")  # one key back to the answer
             await pilot.pause()
-            if pilot.app.focused is not None and pilot.app.focused.id == "reading":
-                screen.query_one("#answer").focus_input()  # type: ignore[attr-defined]
         await answer(pilot, settle, screen, action.answer)
 
 
@@ -230,7 +211,7 @@ async def test_a_mistake_in_the_way_names_the_reset_key_and_f4_clears_it(builtin
         await run_sql(pilot, settle, wrong.sql)
         await run_sql(pilot, settle, step.solution.sql)
         text = await check(pilot, settle)
-        assert "✗ Not yet" in text and "press F4" in text
+        assert "✗ Not yet" in text and "F4 puts the step's data back" in text
         await pilot.press("f4")
         await settle(pilot)
         await pilot.pause(0.3)
@@ -245,7 +226,22 @@ async def test_f1_lists_the_keys_that_reach_every_part(builtin_app, settle) -> N
         await pilot.press("f1")
         await settle(pilot)
         text = "\n".join(str(m._markdown) for m in app.screen.query("Markdown"))
-        for key in ("Ctrl+O", "Ctrl+N", "Ctrl+G", "Ctrl+L", "F4", "Ctrl+S", "Ctrl+U", "Traffic", "Enter", "Ctrl+Q"):
+        for key in (
+            "Ctrl+O",
+            "Ctrl+W",
+            "Ctrl+E",
+            "Ctrl+N",
+            "Ctrl+G",
+            "Ctrl+L",
+            "F4",
+            "Ctrl+S",
+            "Ctrl+U",
+            "Traffic",
+            "Enter",
+            "Ctrl+Q",
+            "F5 or Ctrl+T",
+            "F8 or Ctrl+F",
+        ):
             assert key in text, key
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from textual.widgets import Input, OptionList, Select, Static, TabbedContent, TextArea
@@ -11,15 +12,14 @@ from sandboxes.api.sandbox import ApiSandbox
 from tests.api.helpers import make_db, settings
 from tests.api.workbench_host import FakeSession, WorkbenchHost
 from tutor.app.messages import WorkbenchActed
-from tutor.app.widgets.load_tool import LoadStats, LoadTool, percentile
-from tutor.app.widgets.request_workbench import (
-    RequestSpec,
-    RequestWorkbench,
-    format_ms,
-    parse_headers,
-    server_time_ms,
-)
+from tutor.app.widgets.load_tool import LoadTool
+from tutor.app.widgets.request_workbench import RequestWorkbench
+from tutor.app.widgets.response_view import ResponseView
 from tutor.app.widgets.traffic_view import TrafficView
+from tutor.http.curl import to_curl
+from tutor.http.load import LoadStats, percentile
+from tutor.http.request import RequestSpec, parse_headers
+from tutor.http.response import format_ms, server_time_ms
 
 pytestmark = pytest.mark.anyio
 
@@ -45,14 +45,14 @@ async def _send(pilot, method: str, url: str, headers: str = "", body: str = "")
     return wb
 
 
-async def test_send_shows_response_history_traffic_and_posts_message(api: ApiSandbox) -> None:
-    app = WorkbenchHost(FakeSession(api))
+async def test_send_shows_response_history_traffic_and_posts_message(api: ApiSandbox, tutor_home: Path) -> None:
+    app = WorkbenchHost(FakeSession(api, tutor_home))
     async with app.run_test(size=(120, 40)) as pilot:
         wb = await _send(pilot, "GET", "/v1/books/2")
         status = str(wb.query_one("#rw-status", Static).render())
         assert "GET /v1/books/2  ->  200 OK" in status
         assert wb.query_one("#rw-tabs", TabbedContent).active == "rw-tab-response"
-        assert '"title": "Book 002"' in wb.query_one("#rw-response", TextArea).text
+        assert '"title": "Book 002"' in wb.query_one("#rw-response", ResponseView).text
         exchange = api.recorder.all()[-1]
         assert exchange.source == "workbench" and exchange.path == "/v1/books/2"
         assert isinstance(app.messages[-1], WorkbenchActed) and app.messages[-1].workbench == "api"
@@ -60,15 +60,16 @@ async def test_send_shows_response_history_traffic_and_posts_message(api: ApiSan
         wb = await _send(pilot, "POST", "/v1/books", "Idempotency-Key: k1", '{"title": 5}')
         assert "422" in str(wb.query_one("#rw-status", Static).render())
         assert api.recorder.all()[-1].request_header("content-type") == "application/json"
-        assert [s.label() for s in wb.history] == ["GET /v1/books/2", "POST /v1/books"]
+        assert wb.history is not None
+        assert [e.request.label() for e in wb.history.entries()] == ["GET /v1/books/2", "POST /v1/books"]
         assert wb.query_one("#rw-history", OptionList).option_count == 2
 
         traffic = wb.query_one(TrafficView)
         traffic.refresh_traffic()
         assert traffic.last_id == api.recorder.last_id
 
-        # History recalls a request into the editor.
-        wb.query_one("#rw-history", OptionList).highlighted = 0
+        # History recalls a request into the editor (newest first: the GET is the second).
+        wb.query_one("#rw-history", OptionList).highlighted = 1
         wb.query_one("#rw-history", OptionList).action_select()
         await pilot.pause()
         assert wb.query_one("#rw-url", Input).value == "/v1/books/2"
@@ -134,22 +135,36 @@ def test_pure_helpers() -> None:
     assert percentile([1, 2, 3, 4], 0.5) in (2, 3) and percentile([], 0.9) == 0.0
     stats = LoadStats.build(4, 2, [(1.0, 200, "HIT"), (2.0, 200, "MISS"), (3.0, 500, None), (9.0, 0, None)], 1.0)
     assert stats.errors == 2 and stats.hit_ratio == 0.5 and stats.p(0.99) == 9.0
-    assert RequestSpec("GET", "/x").curl("http://h") == "curl -i http://h/x"
+    assert to_curl(RequestSpec("GET", "/x"), "http://h") == "curl -i http://h/x"
     # curl sends POST when given data: a GET with a body must say -X GET, or the copy does something else
-    assert RequestSpec("GET", "/x", body='{"a": 1}').curl("http://h").startswith("curl -i -X GET http://h/x")
-    assert "-X" not in RequestSpec("POST", "/x", body="{}").curl("http://h")
-    assert RequestSpec("HEAD", "/x").curl("http://h") == "curl -I http://h/x"
+    assert to_curl(RequestSpec("GET", "/x", body='{"a": 1}'), "http://h").startswith("curl -i -X GET http://h/x")
+    assert "-X" not in to_curl(RequestSpec("POST", "/x", body="{}"), "http://h")
+    assert to_curl(RequestSpec("HEAD", "/x"), "http://h") == "curl -I http://h/x"
     assert server_time_ms("db;dur=0.11, total;dur=0.26") == 0.26
     assert server_time_ms('app;dur="3.5";desc="x"') == 3.5
     assert server_time_ms(None) is None and server_time_ms("miss") is None
     assert format_ms(0.26) == "0.26 ms" and format_ms(17.64) == "17.6 ms" and format_ms(1234.0) == "1,234 ms"
 
 
-async def test_no_api_sandbox() -> None:
+async def test_a_request_typed_while_the_api_starts_goes_once_it_runs(api: ApiSandbox) -> None:
+    """The workbench exists before its API: the URL box takes text at once, Send says it waits, and
+    the request goes as soon as the session's API runs."""
     app = WorkbenchHost(FakeSession(None))
     async with app.run_test(size=(80, 24)) as pilot:
+        assert "starting" in str(app.query_one("#rw-base", Static).render())
+        app.query_one("#rw-url", Input).focus()
+        await pilot.press(*"/v1/books/5")
+        before = api.recorder.last_id
         await pilot.press("ctrl+r")
-        assert "no sandbox API" in str(app.query_one("#rw-base", Static).render())
+        await pilot.pause()
+        assert "goes as soon as the lesson's API runs" in str(app.query_one("#rw-status", Static).render())
+        assert api.recorder.last_id == before
+        app.query_one(RequestWorkbench).attach(FakeSession(api))
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert api.recorder.all()[-1].path == "/v1/books/5"
+        assert "GET /v1/books/5  ->  200 OK" in str(app.query_one("#rw-status", Static).render())
+        assert api.base_url in str(app.query_one("#rw-base", Static).render())
 
 
 async def test_an_empty_url_is_not_sent_as_the_index(api: ApiSandbox) -> None:
@@ -191,7 +206,7 @@ async def test_sending_from_the_body_shows_the_response_and_a_token_can_be_reuse
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert wb.query_one("#rw-tabs", TabbedContent).active == "rw-tab-response"
-        assert app.focused is wb.query_one("#rw-response", TextArea)
+        assert app.focused is wb.query_one("#rw-response", ResponseView).area
 
         class Answer:
             def json(self) -> dict[str, str]:
@@ -217,5 +232,5 @@ async def test_f10_moves_the_lesson_clock_without_touching_the_request_being_com
         await pilot.pause()
         assert api.app.state.clock.offset == before + 60
         assert "POST /_sandbox/clock  ->  200 OK" in str(wb.query_one("#rw-status", Static).render())
-        assert '"offset_seconds"' in wb.query_one("#rw-response", TextArea).text
+        assert '"offset_seconds"' in wb.query_one("#rw-response", ResponseView).text
         assert wb.query_one("#rw-url", Input).value == "/v1/books/7"

@@ -102,7 +102,8 @@ async def test_errors_ddl_history_and_reset(sandbox: SqlSandbox) -> None:
         schema = app.query_one("#sql-schema", Tree)
         books = schema.root.children[0]
         assert any("ix_books_author" in str(n.label) for n in books.children)
-        app.query_one(SqlWorkbench).action_reset_database()  # F4 is the lesson screen's: it resets the step
+        sandbox.reset()  # F4 is the lesson screen's: it resets the step, then tells the workbench
+        app.query_one(SqlWorkbench).after_external_reset()
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert not any("ix_books_author" in str(n.label) for n in schema.root.children[0].children)

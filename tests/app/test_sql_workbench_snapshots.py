@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from textual.widgets import TabbedContent, TextArea
+from textual.widgets import DataTable, TabbedContent, TextArea
 
 from sandboxes.sql.sandbox import SqlSandbox
 from tests.app.test_sql_workbench import QUERY, SETTINGS, Host
@@ -31,6 +31,15 @@ def _runner(sql: str, tab: str | None = None):  # type: ignore[no-untyped-def]
         editor.focus()
         await pilot.press("ctrl+r")
         await app.workers.wait_for_complete()
+        # the worker's QueryRan message is shown, and the grid measures its rows when the app is idle
+        table = app.query_one("#sql-results", DataTable)
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if table.row_count and all(
+                column.content_width >= max(len(str(cell)) for cell in table.get_column(key))
+                for key, column in table.columns.items()
+            ):
+                break
         await pilot.pause()
         if tab is not None:
             app.query_one("#sql-tabs", TabbedContent).active = tab

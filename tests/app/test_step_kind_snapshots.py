@@ -26,7 +26,7 @@ def fixed_home(monkeypatch: pytest.MonkeyPatch, fixed_paths_lock):
     shutil.rmtree(root, ignore_errors=True)
     (root / "sessions" / "list-books").mkdir(parents=True)
     (root / "sessions" / "list-books" / "api-port").write_text(f"{PORT}\n")  # the API keeps this port
-    monkeypatch.setattr("tutor.app.widgets.request_workbench.format_ms", lambda ms: "1.0 ms")
+    monkeypatch.setattr("tutor.http.response.format_ms", lambda ms: "1.0 ms")
     yield Home(root)
     shutil.rmtree(root, ignore_errors=True)
 
@@ -49,6 +49,7 @@ def runner(settle, lesson: str, keys: list[str]):
             widget.cursor_blink = False
         for widget in screen.query(TextArea):
             widget.cursor_blink = False
+            widget.text = widget.text  # clears a line TextArea cached without its cursor (see test_app_snapshots)
         for workbench in screen.query(SqlWorkbench):
             workbench.format_elapsed = lambda seconds: "12 ms"
         await settle(pilot)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import BUILTIN
-from tutor.app.screens.lesson import API_STAND_IN, fill_placeholders, solution_text
+from tutor.app.lesson.texts import API_STAND_IN, fill_placeholders, solution_text
 from tutor.app.status import badge
 from tutor.app.widgets.course_list import elide
 from tutor.app.widgets.result_panel import _said_in

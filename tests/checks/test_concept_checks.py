@@ -145,3 +145,25 @@ def test_a_crashing_check_is_reported_not_raised() -> None:
     assert not result.passed
     assert result.error
     assert "ZeroDivisionError: boom" in result.summary
+
+
+def test_multiple_choice_passed_gives_each_reason_under_its_option() -> None:
+    """The reasons of a "pick every one" step ran together with nothing to say which option each was about."""
+    spec = TypeAdapter(CheckSpec).validate_python(
+        {
+            "kind": "choice",
+            "multiple": True,
+            "options": [
+                {"id": "get", "text": "GET /v1/books/3", "why": "Safe, so sending it again changes nothing."},
+                {"id": "put", "text": "PUT /v1/books/3", "why": "Idempotent: the second stores the same again."},
+                {"id": "post", "text": "POST /v1/orders", "why": "Each one creates an order."},
+            ],
+            "correct": ["get", "put"],
+        }
+    )
+    result = evaluate(spec, CheckContext(answer=["get", "put"]))
+    assert result.passed
+    assert result.feedback == (
+        "- GET /v1/books/3: Safe, so sending it again changes nothing.\n"
+        "- PUT /v1/books/3: Idempotent: the second stores the same again."
+    )

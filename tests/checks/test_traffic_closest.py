@@ -72,3 +72,17 @@ def test_fast_closest_agrees_with_scoring_everything() -> None:
                     expectation.response, e
                 )
                 assert matches(expectation, e) is full
+
+
+def test_json_values_in_the_differences_are_spelled_as_json() -> None:
+    """`{"single_flight": false}` sent for `{"single_flight": true}`: the difference says `expected true`
+    (the body's own word), not Python's `True`."""
+    expectation = TrafficExpectation.model_validate(
+        {"request": {"method": "PUT", "path": "/_sandbox/caching", "json": {"single_flight": True, "note": None}}}
+    )
+    sent = exchange(1, "PUT", "/_sandbox/caching", "", 422, {}, None)
+    sent.request_body = b'{"single_flight": false, "note": 1}'
+    sent.request_headers = [("content-type", "application/json")]
+    words = " ".join(request_differences(expectation.request, sent))
+    assert "expected true, sent false" in words and "True" not in words
+    assert "expected null, sent 1" in words and "None" not in words

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -81,3 +82,26 @@ def test_progress_json_is_the_export_an_instructor_collects(tutor_home: Path) ->
     assert steps["type-it"]["hints_used"] == 1
     untouched = [s for lesson in doc["lessons"] for s in lesson["steps"] if s["status"] == "not_started"]
     assert untouched and all(set(s) == {"id", "status"} for s in untouched)
+
+
+def test_progress_at_80_columns_is_one_line_per_lesson_with_the_whole_date(tutor_home: Path) -> None:
+    """At 80 columns the table wrapped each title over several lines and cut "last seen" to "2026-12-0":
+    one line per lesson now, every line within 80 columns, the date whole, and the last position named
+    by the step's title rather than its id."""
+    seed(tutor_home)
+    builtin = str(Path(__file__).resolve().parent.parent.parent / "lessons")
+    with ProgressStore.open(tutor_home / "progress.db") as store:
+        store.visit("backend-tutor-core", "0.1.0", "status-codes", "classes")
+    result = run_cli("progress", "--pack", builtin, home=tutor_home, env={"COLUMNS": "80"}, timeout=60)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    table = [line for line in lines if line.startswith(("│", "┃", "┏", "┡", "└"))]
+    assert all(len(line) <= 80 for line in table), max(table, key=len)
+    from tutor.pack.index import read_index
+
+    index = read_index(Path(builtin))
+    assert len(table) <= len(index.lessons) + len(index.tracks) + 5  # a row each, a heading per track
+    row = next(line for line in table if "Status codes" in line)
+    assert "◐ started" in row and re.search(r"\d\d-\d\d \d\d:\d\d", row), row
+    step = next(s.title for s in index.lesson("status-codes").steps if s.id == "classes")  # type: ignore[union-attr]
+    assert f"Last position: Status codes say what happened: {step}" in result.stdout

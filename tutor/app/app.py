@@ -14,16 +14,20 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 
 from tutor.app.screens.course_map import CourseMapScreen
+from tutor.keymap import display, keys
 
 if TYPE_CHECKING:
     from textual.command import Provider
+    from textual.dom import DOMNode
     from textual.screen import Screen
 
+    from tutor.app.keys import AfterKeys
     from tutor.pack.index import PackIndex
     from tutor.pack.loader import PackLoad
     from tutor.paths import Home
     from tutor.progress import Position, ProgressStore, StepProgress
     from tutor.session import Session
+    from tutor.settings import Settings
 
 
 def lesson_commands() -> type[Provider]:
@@ -38,8 +42,10 @@ class TutorApp(App[int]):
     TITLE = "backend-tutor"
     COMMANDS = App.COMMANDS | {lesson_commands}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f1", "help", "Help", id="help", tooltip="Explain the part of the screen that has focus"),
-        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True, tooltip="Leave the tutor (your progress is saved)"),
+        Binding(keys("help"), "help", "Help", id="help", tooltip="Explain the part of the screen that has focus"),
+        Binding(
+            keys("quit"), "quit", "Quit", id="quit", priority=True, tooltip="Leave the tutor (your progress is saved)"
+        ),
     ]
 
     def __init__(
@@ -58,6 +64,8 @@ class TutorApp(App[int]):
         self.home = home
         self.startup_notice = startup_notice
         self.pack_load: PackLoad | None = None
+        self.settings: Settings | None = None
+        self.keys_in_force: dict[str, str] = {}  # binding id -> keys, the settings file's over the defaults
         self.pack_ready = threading.Event()  # set once the full validation is done (a worker waits on it)
         self.sessions: set[Session] = set()
         self._stopping_threads: list[threading.Thread] = []
@@ -70,11 +78,32 @@ class TutorApp(App[int]):
         return CourseMapScreen()
 
     def on_mount(self) -> None:
-        theme = self.store.setting("theme")
-        if theme and theme in self.available_themes:
-            self.theme = theme
+        self.apply_settings()
         if self.startup_notice:
             self.notify(self.startup_notice, title="Progress", severity="warning", timeout=15)
+
+    def apply_settings(self) -> None:
+        """The settings file's keys and theme (the theme picked in the tutor before there was a settings
+        file is kept in the progress store: it applies when the file names none)."""
+        from tutor.settings import load_settings
+
+        settings = self.settings = load_settings(self.home)
+        self.keys_in_force = settings.keys_in_force()
+        if settings.keys:
+            self.set_keymap(settings.keys)
+        theme = settings.theme or self.store.setting("theme")
+        if theme and theme in self.available_themes:
+            self.theme = theme
+        elif settings.theme:
+            known = ", ".join(sorted(self.available_themes)[:6])
+            self.notify(f"{settings.path}: there is no theme '{settings.theme}' (some there are: {known}, ...)")
+        if settings.problems:
+            self.notify(
+                "\n".join(settings.problems[:5]) + "\nThe tutor uses its defaults for these.",
+                title="Settings file",
+                severity="warning",
+                timeout=20,
+            )
 
     def on_ready(self) -> None:
         if self._collector_paused:  # see tutor.launch._pause_collector
@@ -156,33 +185,31 @@ class TutorApp(App[int]):
         self.push_screen(HelpScreen(title, text))
 
     def watch_theme(self, theme: str) -> None:
-        if self.screen_stack:
-            self.save_setting("theme", theme)
+        settings = self.settings
+        if self.screen_stack and settings is not None and theme != (settings.theme or self.store.setting("theme")):
+            self.save_theme(theme)
 
     @work(thread=True, group="settings", exit_on_error=False)
-    def save_setting(self, key: str, value: str) -> None:
-        from tutor.progress import ProgressError
+    def save_theme(self, theme: str) -> None:
+        """A theme picked in the palette goes into the settings file, the one place the learner sets it."""
+        from tutor.settings import load_settings, save_theme
 
         try:
-            self.store.set_setting(key, value)
-        except ProgressError as exc:
-            self.notify(str(exc), severity="warning")
+            save_theme(self.home, theme)
+        except OSError as exc:
+            self.notify(f"The theme could not be saved in the settings file: {exc}", severity="warning")
+            return
+        self.settings = load_settings(self.home)
 
     # -- the command palette: every key on screen is also a command -----------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         seen: set[str] = {"Theme", "Quit", "Keys", "Screenshot", "Maximize", "Minimize"}
-        for active in screen.active_bindings.values():
-            binding = active.binding
-            if not binding.show or not active.enabled or binding.description in seen:
+        for description, (tooltip, shown_keys, action, node) in active_keys(screen).items():
+            if description in seen:
                 continue
-            seen.add(binding.description)
-            key = binding.key_display or self.get_key_display(binding)
-            yield SystemCommand(
-                binding.description,
-                f"{binding.tooltip or binding.description} ({key})",
-                partial(self.run_action, binding.action, active.node),
-            )
+            seen.add(description)
+            yield SystemCommand(description, f"{tooltip} ({shown_keys})", partial(self.run_action, action, node))
 
     # -- sessions -------------------------------------------------------------------------------------
     async def action_quit(self) -> None:
@@ -209,8 +236,30 @@ class TutorApp(App[int]):
             threads.append(thread)
         self._stopping_threads.extend(threads)
 
+    def on_after_keys(self, message: AfterKeys) -> None:
+        """A key's action, typed right behind other keys, runs here once they have (tutor.app.keys)."""
+        message.stop()
+        message.callback()
+
     def on_unmount(self) -> None:
         self.close_sessions(wait=0.0)
+
+
+def active_keys(screen: Screen) -> dict[str, tuple[str, str, str, DOMNode]]:
+    """The keys in force on `screen` for what has focus: description -> (tooltip, keys as the learner
+    reads them, action, node). A binding with several keys (F5 and Ctrl+T) is one entry."""
+    found: dict[str, tuple[str, list[str], str, DOMNode]] = {}
+    for active in screen.active_bindings.values():
+        binding = active.binding
+        if not binding.description or not active.enabled:
+            continue
+        key = binding.key_display or display(binding.key)  # "Ctrl+K", as F1 and the docs write keys
+        entry = found.setdefault(
+            binding.description, (binding.tooltip or binding.description, [], binding.action, active.node)
+        )
+        if key not in entry[1]:
+            entry[1].append(key)
+    return {d: (tip, " or ".join(keys), action, node) for d, (tip, keys, action, node) in found.items()}
 
 
 def _close_quietly(session: Session) -> None:
@@ -232,6 +281,20 @@ def next_unfinished(
     if not lessons:
         return None
     start = 0
+    current = next((lesson for lesson in lessons if position and lesson.id == position.lesson_id), None)
+    if current is not None and all(passed(current.id, step_id) for step_id in current.step_ids):
+        # The learner looked back at a finished lesson: continue the one they were working on, not the
+        # lesson after the one they reread.
+        started = [
+            (max(s.last_activity or 0.0 for s in progress.get(lesson.id, {}).values()), lesson)
+            for lesson in lessons
+            if lesson is not current
+            and any(s.last_activity for s in progress.get(lesson.id, {}).values())
+            and not all(passed(lesson.id, step_id) for step_id in lesson.step_ids)
+        ]
+        if started:
+            latest = max(started, key=lambda pair: pair[0])[1]
+            return latest.id, next(s for s in latest.step_ids if not passed(latest.id, s))
     if position is not None:
         here = next((i for i, lesson in enumerate(lessons) if lesson.id == position.lesson_id), None)
         if here is not None:

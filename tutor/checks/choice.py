@@ -29,7 +29,10 @@ def check_choice(spec: ChoiceCheck, ctx: CheckContext) -> CheckResult:
         return "; ".join(words(i) for i in sorted(ids)) or "(none)"
 
     if chosen == correct:
-        reasons = [options[i].why or "" for i in picked]
+        if spec.multiple:  # one reason per option picked, each under the option's words
+            reasons = [f"- {words(i)}: {options[i].why}" for i in picked if options[i].why]
+        else:
+            reasons = [options[i].why or "" for i in picked]
         return CheckResult(True, "Right.", feedback="\n".join(r for r in reasons if r) or None)
     if not spec.multiple:
         option = options[picked[0]]

@@ -16,6 +16,7 @@ query_value, request_header, header, headers_all, json, status, lesson_time, cal
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -309,9 +310,15 @@ def _since_words(spec: Given) -> str:
 
 
 def _fmt(value: Any) -> str:
+    """A JSON value as JSON spells it (true, null, ["a"]), never as Python would (True, None)."""
     if value is MISSING:
         return "(missing)"
-    return f"'{shorten(value, 60)}'" if isinstance(value, str) else shorten(value, 60)
+    if isinstance(value, str):
+        return f"'{shorten(value, 60)}'"
+    try:
+        return shorten(json.dumps(value, ensure_ascii=False), 60)
+    except (TypeError, ValueError):
+        return shorten(value, 60)
 
 
 # -- requests ---------------------------------------------------------------------------------------

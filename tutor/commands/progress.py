@@ -61,8 +61,10 @@ def _print_json(pack_path: Path | None) -> None:
     click.echo(_export_json(pack_path))
 
 
-def _when(timestamp: float | None) -> str:
-    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M") if timestamp else "-"
+def _when(timestamp: float | None, *, short: bool = False) -> str:
+    return (
+        datetime.fromtimestamp(timestamp).strftime("%m-%d %H:%M" if short else "%Y-%m-%d %H:%M") if timestamp else "-"
+    )
 
 
 @click.group(invoke_without_command=True)
@@ -88,15 +90,24 @@ def progress(ctx: click.Context, pack_path: Path | None, as_json: bool) -> None:
         steps_by_lesson = store.pack_steps(index.id)
         position = store.position(index.id)
     words = {PASSED: "✓ done", IN_PROGRESS: "◐ started", NOT_STARTED: "○ new"}
+    console = Console()
+    narrow = console.width < 100
     table = Table(title=f"{index.title} ({index.id} {index.version})", title_justify="left")
-    table.add_column("track", max_width=12)
-    table.add_column("lesson", min_width=14, ratio=1)
-    table.add_column("status", no_wrap=True)
-    for column in ("steps", "checks", "hints", "sol."):
-        table.add_column(column, justify="right", no_wrap=True)
-    table.add_column("last seen", no_wrap=True)
+    if narrow:
+        # 80 columns: one line per lesson (the title cut, never wrapped), the track as a heading row
+        width = max(20, console.width - 40)  # what the status, steps and date columns leave
+        table.add_column("lesson", no_wrap=True, overflow="ellipsis", max_width=width, min_width=width)
+    else:
+        table.add_column("track", max_width=12)
+        table.add_column("lesson", min_width=14, ratio=1)
+    table.add_column("status", no_wrap=True, min_width=9)
+    columns = ("steps",) if narrow else ("steps", "checks", "hints", "sol.")
+    for column in columns:
+        table.add_column(column, justify="right", no_wrap=True, min_width=len(column))
+    table.add_column("last seen", no_wrap=True, min_width=11 if narrow else 16)
     tracks = {t.id: t.title for t in index.tracks}
     total_steps = total_done = 0
+    track_shown = None
     for lesson in index.lessons:
         steps = steps_by_lesson.get(lesson.id, {})
         current = [steps[s] for s in lesson.step_ids if s in steps]
@@ -104,17 +115,26 @@ def progress(ctx: click.Context, pack_path: Path | None, as_json: bool) -> None:
         total_steps += len(lesson.steps)
         total_done += done
         last = max((s.last_activity or 0 for s in current), default=0) or None
-        table.add_row(
-            tracks.get(lesson.track, lesson.track),
-            lesson.title,
-            words[lesson_status(lesson.step_ids, steps)],
-            f"{done}/{len(lesson.steps)}",
+        counts = [
             str(sum(s.attempts for s in current)),
             str(sum(s.hints_used for s in current)),
             str(sum(1 for s in current if s.solution_viewed)),
-            _when(last),
-        )
-    console = Console()
+        ]
+        status = words[lesson_status(lesson.step_ids, steps)]
+        if narrow:
+            if lesson.track != track_shown:
+                track_shown = lesson.track
+                table.add_row(f"[b]{tracks.get(lesson.track, lesson.track)}[/b]", "", "", "")
+            table.add_row(f"  {lesson.title}", status, f"{done}/{len(lesson.steps)}", _when(last, short=True))
+        else:
+            table.add_row(
+                tracks.get(lesson.track, lesson.track),
+                lesson.title,
+                status,
+                f"{done}/{len(lesson.steps)}",
+                *counts,
+                _when(last),
+            )
     console.print(table)
     percent = round(100 * total_done / total_steps) if total_steps else 0
     click.echo(f"{total_done} of {total_steps} steps done ({percent}%).")
@@ -123,7 +143,8 @@ def progress(ctx: click.Context, pack_path: Path | None, as_json: bool) -> None:
         click.echo(f"Kept progress of lessons no longer in this pack: {', '.join(gone)}")
     last_lesson = index.lesson(position.lesson_id) if position is not None else None
     if position is not None and last_lesson is not None:
-        click.echo(f"Last position: {last_lesson.title}, step '{position.step_id}' (run backend-tutor and press c).")
+        step = next((s.title for s in last_lesson.steps if s.id == position.step_id), position.step_id)
+        click.echo(f"Last position: {last_lesson.title}: {step} (run backend-tutor and press c).")
 
 
 @progress.command()

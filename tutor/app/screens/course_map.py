@@ -38,7 +38,7 @@ class CourseMapScreen(Screen[None]):
         super().__init__()
         self.progress: Progress = {}
         self.broken: dict[str, list[str]] = {}
-        self._placed_cursor = False
+        self._placed_cursor: tuple[str, str] | None = None  # where `c` went when the cursor was last put there
         self._left = False  # the screen has been covered by another since it opened
 
     @property
@@ -123,8 +123,10 @@ class CourseMapScreen(Screen[None]):
         else:
             step = next((s.title for s in lesson.steps if s.id == place[1]), place[1])
             bar.update(f"Press [b]c[/b] to continue: {lesson.title}: {step}")
-            if not self._placed_cursor:  # the first time: the cursor on the lesson in progress
-                self._placed_cursor = True
+            # The cursor goes to the lesson `c` opens whenever that changes (the first time, and after a
+            # lesson moved it on), so the highlighted lesson and the continue line agree.
+            if self._placed_cursor != place:
+                self._placed_cursor = place
                 course = self.query_one(CourseList)
                 ids = [o.id for o in course.options]
                 if lesson.id in ids:

@@ -17,7 +17,8 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Label, RadioSet, Static
 
-from tutor.app.widgets.choice_buttons import ChoiceBox, ChoiceRadio
+from tutor.app.keys import focus_now, key_name
+from tutor.app.widgets.choice_buttons import ChoiceBox, ChoiceList, ChoiceRadio
 from tutor.pack.checks import CONCEPT_KINDS, iter_kinds
 
 
@@ -44,25 +45,28 @@ def is_hands_on(check: Any) -> bool:
 class AnswerArea(Vertical):
     HELP: ClassVar[str] = """\
 ## Your answer
-- **A list of choices**: move with **↑/↓**, pick with **Enter** or **Space** (several can be picked
-  when the task says "pick every one").
+- **A list of choices**: move with **↑/↓** (or Tab), pick with **Enter** or **Space** (several can be
+  picked when the task says "pick every one"). Each option shows in full, over several lines if need be.
 - **A text or number field**: type, then press **Enter** to check.
 - **Hands-on steps**: do it in the workbench below (or with your own tools: curl, sqlite3, a browser),
-  then press **F5** to check what you did.
+  then press **{check}** to check what you did.
 
-**F5** checks, **F6** shows the next hint, **F7** shows the reference solution (after one try).
+**{check}** checks, **{hint}** shows the next hint, **{solution}** shows the reference solution (after one try).
 """
 
     @dataclass
     class Submitted(Message):
         area: AnswerArea
 
-    def __init__(self, check_key: str = "F5", **kwargs: Any) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.check_key = check_key
         self.spec: Any | None = None
         self.hands_on = False
         self.tools: str | None = None
+
+    @property
+    def check_key(self) -> str:
+        return key_name(self, "check")
 
     def compose(self) -> ComposeResult:
         yield Static("", id="answer-prompt")
@@ -90,10 +94,10 @@ class AnswerArea(Vertical):
         suffix = " (after doing the hands-on part)" if hands_on_too else ""
         if spec.kind == "choice" and spec.multiple:
             prompt.update(
-                f"Pick every one that applies (Tab to move, Space to tick), then press [b]{self.check_key}[/b]{suffix}."
+                f"Pick every one that applies (↑/↓ to move, Space to tick), then press [b]{self.check_key}[/b]{suffix}."
             )
             await self.mount(
-                Vertical(
+                ChoiceList(
                     *[ChoiceBox(Content(_label(o.text)), name=o.id) for o in spec.options],
                     id="answer-choices",
                     classes="answer-input",
@@ -120,6 +124,9 @@ class AnswerArea(Vertical):
             prompt.update(f"Type your answer, then press [b]Enter[/b] or [b]{self.check_key}[/b]{suffix}.")
             await self.mount(Input(placeholder="your answer", id="answer-text", classes="answer-input"))
 
+    def has_input(self) -> bool:
+        return bool(self.query(".answer-input"))
+
     def focus_input(self) -> None:
         for widget in self.query(".answer-input, #answer-text"):
             if widget.focusable:
@@ -139,7 +146,7 @@ class AnswerArea(Vertical):
         animation, and at 80x24 a frame of it sometimes stayed on screen (a task line drawn twice where
         the answer's prompt belongs, until the next full repaint). The answer is scrolled into view at
         once instead."""
-        widget.focus(scroll_visible=False)
+        focus_now(widget, scroll_visible=False)
         widget.scroll_visible(animate=False)
 
     def value(self) -> Any | None:
@@ -150,7 +157,14 @@ class AnswerArea(Vertical):
         if spec.kind == "choice" and spec.multiple:
             return [box.name for box in self.query_one("#answer-choices").query(ChoiceBox) if box.value and box.name]
         if spec.kind == "choice":
-            pressed = self.query_one("#answer-choice", RadioSet).pressed_button
+            radios = self.query_one("#answer-choice", RadioSet)
+            # Enter or Space turns a button on at once; the set turns the one it replaces off (and takes
+            # the new one as pressed) only when that news reaches it. A check typed right behind the key
+            # (a fast typist, a paste, tmux send-keys) comes in between: the one just turned on is the answer.
+            fresh = [
+                button for button in radios.query(ChoiceRadio) if button.value and button is not radios.pressed_button
+            ]
+            pressed = fresh[-1] if fresh else radios.pressed_button
             return pressed.name if pressed is not None else None
         text = self.query_one("#answer-text", Input).value.strip()
         return text or None

@@ -12,12 +12,15 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, Static
 
+from tutor.app.keys import key_name
+
 
 class BuildPanel(Vertical):
     HELP: ClassVar[str] = """\
 ## Build it
-Your code lives in the folder shown. **Ctrl+O** opens it in `$VISUAL` or `$EDITOR` (or use any
-editor). Every save re-runs the step's check; **F5** re-runs it by hand. *Reset exercise* puts
+Your code lives in the folder shown. **{open_editor}** opens it in your editor (the settings file's
+`editor`, else `$VISUAL` or `$EDITOR`; or use any editor). Every save re-runs the step's check; **{check}**
+re-runs it by hand. *Reset exercise* puts
 the starter files back after asking, and keeps your files in a backup folder.
 """
 
@@ -33,6 +36,7 @@ the starter files back after asking, and keeps your files in a backup folder.
 
     def on_mount(self) -> None:
         self.display = False
+        self.query_one("#build-open", Button).label = f"Edit ({key_name(self, 'open_editor')})"
 
     def show_workspace(self, folder: Path, file: str, watching: bool) -> None:
         self.display = True
@@ -42,8 +46,16 @@ the starter files back after asking, and keeps your files in a backup folder.
         self.set_status(
             "Watching for saves: each save runs the check."
             if watching
-            else "Watching is not available here: press F5 after each save."
+            else f"Watching is not available here: press {key_name(self, 'check')} after each save."
         )
+
+    def step_changed(self) -> None:
+        """Another step: the last check's verdict belonged to the one before."""
+        self.saved_names = ""
+        if self.display:
+            self.set_status(
+                f"Watching for saves: each save runs this step's check ({key_name(self, 'check')} by hand)."
+            )
 
     def set_status(self, text: str) -> None:
         self.query_one("#build-status", Static).update(Content(text))
@@ -57,7 +69,7 @@ the starter files back after asking, and keeps your files in a backup folder.
     def checked(self, passed: bool) -> None:
         word = "✓ passes" if passed else "✗ not yet"
         after = f" (after you saved {self.saved_names})" if self.saved_names else ""
-        self.set_status(f"Last check: {word}{after}. Watching for saves; F5 checks again.")
+        self.set_status(f"Last check: {word}{after}. Watching for saves; {key_name(self, 'check')} checks again.")
         self.saved_names = ""
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

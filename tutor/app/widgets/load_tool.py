@@ -3,103 +3,18 @@ cache hit ratio and a latency chart, next to the previous run for a before/after
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import Button, Input, Label, Static
 from textual_plotext import PlotextPlot
 
-SOURCE_HEADER = "X-Backend-Tutor-Client"
-REF_HEADER = "X-Backend-Tutor-Ref"
-"""The load tool's requests carry a ref starting with 'load-': the traffic view labels them 'load'."""
-
-
-def percentile(sorted_values: list[float], fraction: float) -> float:
-    if not sorted_values:
-        return 0.0
-    index = min(len(sorted_values) - 1, max(0, round(fraction * (len(sorted_values) - 1))))
-    return sorted_values[index]
-
-
-@dataclass(frozen=True)
-class LoadStats:
-    requests: int
-    concurrency: int
-    latencies_ms: tuple[float, ...]  # in completion order
-    errors: int  # transport failures and 5xx
-    statuses: dict[int, int]
-    cache_hits: int
-    cache_answers: int  # responses that carried X-Cache
-    seconds: float
-
-    @classmethod
-    def build(
-        cls, requests: int, concurrency: int, results: list[tuple[float, int, str | None]], seconds: float
-    ) -> LoadStats:
-        statuses: dict[int, int] = {}
-        for _, status, _ in results:
-            statuses[status] = statuses.get(status, 0) + 1
-        cache = [c for _, _, c in results if c]
-        return cls(
-            requests,
-            concurrency,
-            tuple(ms for ms, _, _ in results),
-            sum(1 for _, s, _ in results if s == 0 or s >= 500),
-            statuses,
-            sum(1 for c in cache if c.upper() == "HIT"),
-            len(cache),
-            seconds,
-        )
-
-    def p(self, fraction: float) -> float:
-        return percentile(sorted(self.latencies_ms), fraction)
-
-    @property
-    def hit_ratio(self) -> float | None:
-        return self.cache_hits / self.cache_answers if self.cache_answers else None
-
-    def summary(self) -> str:
-        rate = self.requests / self.seconds if self.seconds > 0 else 0.0
-        hits = f"{self.hit_ratio:.0%} ({self.cache_hits}/{self.cache_answers})" if self.hit_ratio is not None else "n/a"
-        codes = ", ".join(f"{code or 'failed'}: {n}" for code, n in sorted(self.statuses.items()))
-        return (
-            f"{self.requests} requests x{self.concurrency}: p50 {self.p(0.5):.1f} ms  p95 {self.p(0.95):.1f} ms  "
-            f"p99 {self.p(0.99):.1f} ms  |  errors {self.errors}  |  cache hits {hits}  |  {rate:.0f} req/s"
-            f"  |  {codes}"
-        )
-
-
-async def run_load(
-    base_url: str, method: str, url: str, headers: dict[str, str], body: bytes | None, requests: int, concurrency: int
-) -> LoadStats:
-    import httpx
-
-    results: list[tuple[float, int, str | None]] = []
-    queue = iter(range(requests))
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base_url, trust_env=False, timeout=30, limits=limits) as client:
-
-        async def worker() -> None:
-            for number in queue:
-                begin = time.perf_counter()
-                try:
-                    sent = {**headers, REF_HEADER: f"load-{number}"}
-                    response = await client.request(method, url, headers=sent, content=body)
-                    status, cache = response.status_code, response.headers.get("x-cache")
-                except httpx.HTTPError:
-                    status, cache = 0, None
-                results.append(((time.perf_counter() - begin) * 1000, status, cache))
-
-        begin = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        seconds = time.perf_counter() - begin
-    return LoadStats.build(requests, concurrency, results, seconds)
-
+from tutor.http.load import LoadStats, run_load
+from tutor.http.request import SOURCE_HEADER
 
 RequestGetter = Callable[[], tuple[str, str, dict[str, str], bytes | None]]
 """() -> (method, url, headers, body) of the request the workbench holds now."""
@@ -170,16 +85,29 @@ class LoadTool(Vertical):
         except ValueError:
             self.notify("requests and concurrency must be whole numbers", severity="error")
             return
+        if not self.base_url:
+            self.notify("The lesson's API is still starting.")
+            return
         self.query_one("#load-now", Static).update(f"Running {n} requests, {c} at a time...")
         self.run_load(n, c)
+
+    @dataclass
+    class LoadFinished(Message):
+        """A load run ended (posted by its worker): what it measured."""
+
+        tool: LoadTool
+        stats: LoadStats
 
     @work(exclusive=True, group="http-load", exit_on_error=False)
     async def run_load(self, requests: int, concurrency: int) -> LoadStats:
         method, url, headers, body = self.get_request()
         headers = {**headers, SOURCE_HEADER: "workbench"}
         stats = await run_load(self.base_url, method, url, headers, body, requests, concurrency)
-        self.show(stats)
+        self.post_message(self.LoadFinished(self, stats))
         return stats
+
+    def on_load_tool_load_finished(self, message: LoadFinished) -> None:
+        self.show(message.stats)
 
     def show(self, stats: LoadStats) -> None:
         if self.last is not None:

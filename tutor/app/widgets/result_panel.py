@@ -18,6 +18,28 @@ def reflow(text: str) -> str:
     return re.sub(r"(?<=\S)\n(?![\n\s]*[-*+]\s|\s*\d+[.)]\s|\n)", " ", text.strip())
 
 
+_INLINE = re.compile(r"(\*\*[^*\n]+\*\*|`[^`\n]+`|(?<![\w*])\*[^*\s][^*\n]*?\*(?![\w*]))")
+
+
+def inline_markdown(text: str) -> Content:
+    """One paragraph of a lesson's Markdown as styled text: `code` in bold, *emphasis* in italics,
+    **strong** in bold. Verdicts and hints showed the backticks and asterisks as typed."""
+    parts: list[Content | tuple[str, str] | str] = []
+    position = 0
+    for match in _INLINE.finditer(text):
+        parts.append(text[position : match.start()])
+        token = match.group(0)
+        if token.startswith("**"):
+            parts.append((token[2:-2], "bold"))
+        elif token.startswith("`"):
+            parts.append((token[1:-1], "bold $text-accent"))
+        else:
+            parts.append((token[1:-1], "italic"))
+        position = match.end()
+    parts.append(text[position:])
+    return Content.assemble(*parts)
+
+
 def _said_in(summary: str, feedback: str) -> bool:
     words = " ".join(summary.split()).rstrip(".:!").casefold()
     return bool(words) and " ".join(feedback.split()).casefold().startswith(words)
@@ -26,9 +48,9 @@ def _said_in(summary: str, feedback: str) -> bool:
 class ResultPanel(Vertical):
     HELP: ClassVar[str] = """\
 ## The check's verdict
-After **F5**: on a wrong answer, what the check expected, what it got and the first difference,
-plus the author's note for that answer. Try again as often as you like; attempts are counted.
-On success: why it works, and **F8** takes you to the next step.
+After **{check}**: on a wrong answer, the author's note for that answer, then what the check got and the
+first difference. Try again as often as you like; attempts are counted.
+On success: why it works, and **{next_step}** takes you to the next step.
 """
 
     def compose(self) -> ComposeResult:
@@ -36,8 +58,14 @@ On success: why it works, and **F8** takes you to the next step.
         yield Markdown("", id="explanation")
 
     def clear(self) -> None:
+        """Nothing checked in this step yet: the box goes, and so does the last step's explanation (it
+        stayed in the hidden Markdown and showed for a moment when the next step passed)."""
         self.display = False
         self.remove_class("-passed", "-failed")
+        self.query_one("#verdict", Static).update("")
+        markdown = self.query_one("#explanation", Markdown)
+        markdown.display = False
+        markdown.update("")
 
     def show_result(
         self, result: CheckResult, attempts: int, explanation: str, next_hint: str, *, reveal: bool = False
@@ -57,26 +85,33 @@ On success: why it works, and **F8** takes you to the next step.
         if result.passed:
             feedback = reflow(fill(result.feedback, result.facts)) if result.feedback else ""
             # "Right." as the summary and "Right. 503 in particular..." as the feedback: say it once
-            summary = "" if feedback and _said_in(result.summary, feedback) else f"  {result.summary}"
+            summary = "" if feedback and _said_in(result.summary, feedback) else f"  {reflow(result.summary)}"
             parts: list[Content | str | tuple[str, str]] = [("✓ Passed", "bold $text-success"), f"{summary}\n"]
             if feedback:
-                parts.append(feedback + "\n")
+                parts.extend([inline_markdown(feedback), "\n"])
             parts.append((next_hint, "bold"))
             verdict.update(Content.assemble(*parts))
             markdown.display = bool(explanation.strip())
             markdown.update(explanation)
             return
         label = "⚠ The check could not run" if result.error else "✗ Not yet"
-        parts = [(label, "bold $text-error"), (f"  (attempt {attempts})\n", "$text-muted"), (result.summary, "bold")]
+        parts = [(label, "bold $text-error"), (f"  (attempt {attempts})\n", "$text-muted")]
+        parts.append(Content.assemble(inline_markdown(reflow(result.summary))).stylize_before("bold"))
+        # The author's note for this mistake comes first: on a short screen the box shows about eight
+        # lines, and the note says why; what was sent and got follows for those who want the detail.
+        if result.feedback:
+            parts.extend(["\n", inline_markdown(reflow(fill(result.feedback, result.facts)))])
         if result.expected is not None and (reveal or result.error):
             parts.extend(["\n", ("expected: ", "$text-muted"), result.expected])
         if result.got is not None:
             parts.extend(["\n", ("got:      ", "$text-muted"), result.got])
         if result.first_difference:
-            parts.extend(["\n", ("first difference: ", "$text-muted"), result.first_difference])
+            parts.extend(
+                ["\n", ("first difference: ", "$text-muted"), inline_markdown(reflow(result.first_difference))]
+            )
         for line in result.details:
-            parts.extend(["\n", line])
-        if result.feedback:
-            parts.extend(["\n\n", reflow(fill(result.feedback, result.facts))])
+            # lines laid out by the check (what was sent, indented headers) stay as they are
+            laid_out = line[:1].isspace() or "\n" in line.strip()
+            parts.extend(["\n", line if laid_out else inline_markdown(line)])
         verdict.update(Content.assemble(*parts))
         markdown.display = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import ClassVar
 
 from textual.content import Content
@@ -33,14 +34,22 @@ checks and hints it took. Pick any step with **↑/↓** and **Enter**; nothing 
                     extra += f", {p.hints_used} hint{'s' if p.hints_used != 1 else ''}"
                 if p.solution_viewed:
                     extra += ", solution seen"
-            prompt = Content.assemble(
-                f"{number}. ",
-                (step.title, "bold" if number - 1 == current else ""),
-                "\n",
-                "   ",
-                (f"{SYMBOL[status]} {WORD[status]}", STYLE[status]),
-                (extra, "$text-muted"),
-            )
+            # Wrapped here, with the indent kept: the list wrapped long lines back to the left edge
+            # ("◐ started, 1 check, 2" over "hints"), under the step numbers.
+            width = max(self.scrollable_content_region.width, 20) if self.size.width else 27
+            title = textwrap.wrap(f"{number}. {step.title}", width, subsequent_indent="   ") or [f"{number}."]
+            head, _, rest = title[0].partition(" ")
+            parts: list[str | tuple[str, str]] = [f"{head} ", (rest, "bold" if number - 1 == current else "")]
+            for line in title[1:]:
+                parts.extend(["\n", (line, "bold" if number - 1 == current else "")])
+            state = f"{SYMBOL[status]} {WORD[status]}"
+            parts.extend(["\n", "   ", (state, STYLE[status])])
+            if extra and len("   " + state + extra) > width:  # the counts on lines of their own
+                for line in textwrap.wrap(extra.lstrip(", "), width, initial_indent="     ", subsequent_indent="     "):
+                    parts.extend(["\n", (line, "$text-muted")])
+            elif extra:
+                parts.append((extra, "$text-muted"))
+            prompt = Content.assemble(*parts)
             options.append(Option(prompt, id=step.id))
         self.set_options(options)
         self.highlighted = current
