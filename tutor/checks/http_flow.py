@@ -66,7 +66,7 @@ def check_http_flow(spec: HttpFlowCheck, ctx: CheckContext) -> CheckResult:
             False,
             "None of your requests is the one this step asks for.",
             expected=wanted,
-            got=f"{exchange.summary()} (the closest)",
+            got=f"{exchange.summary()} (your request closest to it)",
             first_difference=diffs[0] if diffs else None,
             details=tuple([f"- {d}" for d in diffs[1:]] + show_exchange(exchange)),
         )

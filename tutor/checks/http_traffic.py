@@ -56,6 +56,13 @@ def _after_sql(ctx: CheckContext, expectation: TrafficExpectation, pool: Sequenc
     return [i for i in found if pool[i].time > min(times)]
 
 
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+
+
+def _ordinal(number: int) -> str:
+    return _ORDINALS[number - 1] if 1 <= number <= len(_ORDINALS) else f"{number}th"
+
+
 def _wait_needed(expectation: TrafficExpectation, previous: Any) -> float | None:
     """Lesson-clock seconds `expectation`'s request must come after `previous` (None: unknown)."""
     wanted = expectation.wait_after_previous
@@ -154,7 +161,8 @@ def _check(spec: HttpTrafficCheck, ctx: CheckContext) -> CheckResult:
         details: tuple[str, ...] = ()
         if everything:
             details = (
-                f"{len(everything)} request(s) came in, but from the {everything[-1].source}; "
+                f"{len(everything)} request{'s' if len(everything) != 1 else ''} came in, but from the "
+                f"{everything[-1].source}; "
                 f"this step counts only requests{where}.",
             )
         return CheckResult(
@@ -177,15 +185,16 @@ def _check(spec: HttpTrafficCheck, ctx: CheckContext) -> CheckResult:
         candidates = pool[position:] if spec.in_order else pool
         offset = position if spec.in_order else 0
         mine = [i - offset for i in hits[number - 1] if i >= offset]
-        label = f"request {number} of {len(spec.expect)}" if len(spec.expect) > 1 else "the one this step asks for"
+        many = len(spec.expect) > 1
+        # In the learner's words: "your second request", never "request 2 of 3"
+        label = f"{_ordinal(number)} request" if many else "request"
         expected = f"{describe_request(expectation.request)} -> {describe_response(expectation.response)}"
         early = [i for i in static[number - 1] if i >= offset and i not in hits[number - 1]]
         if len(mine) < expectation.at_least and early and expectation.after_sql is not None:
             what = _statement_words(expectation.after_sql)
             return CheckResult(
                 False,
-                f"Your {'request' if len(spec.expect) == 1 else label} came before {what} in the SQL workbench; "
-                "this step needs it after.",
+                f"Your {label} came before {what} in the SQL workbench; this step needs it after.",
                 expected=expected + f", sent after {what}",
                 got=pool[early[-1]].summary(),
                 details=tuple(show_exchange(pool[early[-1]])),
@@ -214,7 +223,7 @@ def _check(spec: HttpTrafficCheck, ctx: CheckContext) -> CheckResult:
                 if len(same) < expectation.at_least and len(timely) >= expectation.at_least:
                     return CheckResult(
                         False,
-                        f"Your requests for {label} and the ones before it came from different callers.",
+                        f"Your {label} and the ones before it came from different callers.",
                         expected="every request from the same caller (the same credentials, or none from the "
                         "same address)",
                         got=f"{candidates[timely[-1]].summary()} from another caller",
@@ -258,7 +267,8 @@ def _check(spec: HttpTrafficCheck, ctx: CheckContext) -> CheckResult:
         if mine and len(mine) < expectation.at_least:
             return CheckResult(
                 False,
-                f"Found {len(mine)} matching request(s) for {label}, but {expectation.at_least} are needed.",
+                f"You sent {len(mine)} request{'s' if len(mine) != 1 else ''} like your {label}; this step needs "
+                f"{expectation.at_least}.",
                 expected=expected,
                 got=f"{len(mine)} x {candidates[mine[-1]].summary()}",
             )
@@ -272,14 +282,16 @@ def _check(spec: HttpTrafficCheck, ctx: CheckContext) -> CheckResult:
                 extra.append(f"A matching request came from the {elsewhere[-1].source}; send it{where}.")
         if spec.in_order and not candidates:
             extra.append("The requests must come in the order the task gives.")
-        summary = f"None of your requests is {label}" + (
-            " after the earlier ones" if spec.in_order and number > 1 else ""
-        )
+        asked = f"the {label} this step asks for" if many else "the one this step asks for"
+        if spec.in_order and number > 1:
+            summary = f"Nothing you sent after your {_ordinal(number - 1)} request is {asked}"
+        else:
+            summary = f"None of your requests is {asked}"
         return CheckResult(
             False,
             summary + ".",
             expected=expected,
-            got=f"{exchange.summary()} (the closest)",
+            got=f"{exchange.summary()} (your request closest to it)",
             first_difference=diffs[0] if diffs else None,
             details=tuple(extra + [f"- {d}" for d in diffs[1:]] + show_exchange(exchange)),
         )
