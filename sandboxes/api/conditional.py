@@ -84,3 +84,21 @@ def check_write(headers: Headers, *, etag: str, last_modified: float, required: 
     if if_none_match is not None and etag_matches(if_none_match, etag):
         # On a write, If-None-Match: * (or the current tag) means "only if it does not exist yet".
         raise ApiError(412, f"If-None-Match does not hold: {what} exists with that ETag", headers={"ETag": etag})
+
+
+def check_read(headers: Headers, *, etag: str | None, last_modified: float | None, what: str) -> None:
+    """Raise 412 when a GET's or HEAD's If-Match or If-Unmodified-Since does not hold: RFC 9110 §13.2.2
+    evaluates them before If-None-Match and If-Modified-Since, for reads as for writes."""
+    if_match = headers.get("if-match")
+    if_unmodified = headers.get("if-unmodified-since")
+    if if_match is not None and etag is not None:
+        if not _is_tag_list(if_match) or not _strong_match(if_match, etag):
+            raise ApiError(
+                412,
+                f"If-Match does not hold: the current ETag of {what} is {etag}, not the one you sent",
+                headers={"ETag": etag},
+            )
+    elif if_match is None and if_unmodified is not None and last_modified is not None:
+        since = _date(if_unmodified)
+        if since is not None and int(last_modified) > since:
+            raise ApiError(412, f"If-Unmodified-Since does not hold: {what} has changed since {if_unmodified}")

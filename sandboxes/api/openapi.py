@@ -208,6 +208,7 @@ def _resource_paths(resource: Resource, version: str, settings: ApiSettings, col
     reads: dict[str, Any] = {"200": _ok("OK", _list_schema(resource, version, item)), **errors}
     if settings.caching or resource.require_preconditions:
         reads["304"] = {"description": "Not Modified: the copy you hold (If-None-Match) is current"}
+        reads["412"] = _problem("If-Match or If-Unmodified-Since does not hold", pj)
     if resource.auth == "read":
         reads["401"] = _problem("Not logged in, or the token is not valid", pj)
     if params:

@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from sandboxes.api.auth_routes import current_principal, login_first
 from sandboxes.api.caching import etag_matches, etag_of, not_modified_since, personal_cache_control
-from sandboxes.api.conditional import check_write
+from sandboxes.api.conditional import check_read, check_write
 from sandboxes.api.database import Column, Database
 from sandboxes.api.jsonio import JSON, MAX_INT, MAX_TEXT, dumps, read_json, require_json_acceptable
 from sandboxes.api.problems import ApiError
@@ -412,6 +412,7 @@ class ResourceApi:
                 headers["ETag"] = etag
             if last_modified:
                 headers["Last-Modified"] = formatdate(last_modified, usegmt=True)
+            check_read(request.headers, etag=etag, last_modified=last_modified, what=request.url.path)
             inm = request.headers.get("if-none-match")
             ims = request.headers.get("if-modified-since")
             if (etag and inm is not None and etag_matches(inm, etag)) or (

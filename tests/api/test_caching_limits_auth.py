@@ -57,6 +57,22 @@ def test_last_modified_and_if_modified_since(cached: ApiSandbox) -> None:
         assert c.get("/v1/books/3", headers={"If-Modified-Since": old}).status_code == 200
 
 
+def test_a_read_whose_if_match_fails_is_412_before_any_304(cached: ApiSandbox) -> None:
+    """RFC 9110 §13.2.2: If-Match (then If-Unmodified-Since) is evaluated before If-None-Match and
+    If-Modified-Since, for a GET as for a write; a false one is 412, whatever the others say."""
+    with _client(cached) as c:
+        r = c.get("/v1/books/4")
+        etag, modified = r.headers["etag"], r.headers["last-modified"]
+        stale = c.get("/v1/books/4", headers={"If-Match": '"not-this"', "If-Modified-Since": modified})
+        assert stale.status_code == 412 and stale.headers["etag"] == etag
+        assert c.get("/v1/books/4", headers={"If-Match": etag}).status_code == 200
+        assert c.get("/v1/books/4", headers={"If-Match": f"W/{etag}"}).status_code == 412  # strong comparison
+        assert c.get("/v1/books/4", headers={"If-Match": etag, "If-None-Match": etag}).status_code == 304
+        old = formatdate(time.time() - 10 * 365 * 86400, usegmt=True)
+        assert c.get("/v1/books/4", headers={"If-Unmodified-Since": old}).status_code == 412
+        assert c.get("/v1/books/4", headers={"If-Unmodified-Since": modified}).status_code == 200
+
+
 def test_app_cache_hit_miss_invalidation_and_server_timing(cached: ApiSandbox) -> None:
     with _client(cached) as c:
         miss = c.get("/v1/books", params={"author": 3})
