@@ -10,6 +10,7 @@ right answers that text comparison refused (a weak or listed ETag, HEAD for read
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -342,3 +343,22 @@ def test_a_value_can_be_required_to_predate_the_previous_request(api: ApiSandbox
     send(api, method="GET", path="/v1/books/1")
     assert send(api, method="GET", path="/auth/me", headers={"Authorization": f"Bearer {old}"}).status == 200
     assert run(api, outlives).passed
+
+
+def test_a_load_test_must_have_requests_in_flight_together(db: Path) -> None:
+    """Two hundred requests one after another are a timing, not a load: `at_once` asks that enough of
+    them waited on each other. The page is slowed down so that overlap is certain when it happens."""
+    slow = {"name": "books", "table": "books", "latency_ms": 30}
+    for box in _start(db, resources=[slow]):
+        load = {
+            "kind": "http_traffic",
+            "expect": [{"request": {"method": "GET", "path": "/v1/books"}, "at_least": 8, "at_once": 4}],
+        }
+        for _ in range(8):
+            send(box, method="GET", path="/v1/books")
+        result = run(box, load)
+        assert not result.passed and "one at a time" in result.summary
+        box.mark()
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda _, api=box: send(api, method="GET", path="/v1/books"), range(8)))
+        assert run(box, load).passed, run(box, load).explain()

@@ -63,6 +63,18 @@ def _ordinal(number: int) -> str:
     return _ORDINALS[number - 1] if 1 <= number <= len(_ORDINALS) else f"{number}th"
 
 
+def in_flight(exchanges: Sequence[Any]) -> int:
+    """The most of `exchanges` that were in flight at one moment (arrival to last byte, by the wall clock)."""
+    points = sorted(
+        [(e.time, 1) for e in exchanges] + [(e.time + max(e.duration_ms, 0.0) / 1000, -1) for e in exchanges]
+    )
+    most = now = 0
+    for _, change in points:
+        now += change
+        most = max(most, now)
+    return most
+
+
 def _wait_needed(expectation: TrafficExpectation, previous: Any) -> float | None:
     """Lesson-clock seconds `expectation`'s request must come after `previous` (None: unknown)."""
     wanted = expectation.wait_after_previous
@@ -173,6 +185,18 @@ def _check(spec: HttpTrafficCheck, ctx: CheckContext) -> CheckResult:
         )
     static = [[i for i, e in enumerate(pool) if matches(expectation, e, log)] for expectation in spec.expect]
     hits = [_after_sql(ctx, expectation, pool, found) for expectation, found in zip(spec.expect, static, strict=True)]
+    for expectation, found in zip(spec.expect, hits, strict=True):
+        if expectation.at_once is not None and len(found) >= expectation.at_least:
+            together = in_flight([pool[i] for i in found])
+            if together < expectation.at_once:
+                return CheckResult(
+                    False,
+                    f"Your requests came {'one at a time' if together <= 1 else f'at most {together} at once'}; "
+                    f"this step needs {expectation.at_once} in flight together, as many clients send them.",
+                    expected=f"{describe_request(expectation.request)}, {expectation.at_once} at once",
+                    got=f"{len(found)} requests, at most {together} in flight together",
+                    details=("The load tool sends them at once: set its concurrency.",),
+                )
     if _assign(spec, pool, hits, log) is not None:
         matched = len(spec.expect)
         return CheckResult(
@@ -267,8 +291,8 @@ def _check(spec: HttpTrafficCheck, ctx: CheckContext) -> CheckResult:
         if mine and len(mine) < expectation.at_least:
             return CheckResult(
                 False,
-                f"You sent {len(mine)} request{'s' if len(mine) != 1 else ''} like your {label}; this step needs "
-                f"{expectation.at_least}.",
+                f"You sent {len(mine)} request{'s' if len(mine) != 1 else ''} like "
+                f"{f'your {label}' if many else 'the one this step asks for'}; it needs {expectation.at_least}.",
                 expected=expected,
                 got=f"{len(mine)} x {candidates[mine[-1]].summary()}",
             )

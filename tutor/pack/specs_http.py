@@ -206,6 +206,12 @@ class TrafficExpectation(Model):
         "by the lesson clock: seconds, or a value read from that response ('header:Retry-After').",
     )
 
+    at_once: int | None = Field(
+        default=None,
+        ge=2,
+        description="At least this many of the matching requests were in flight at one moment: a burst or a load "
+        "test sent concurrently, not one request after another.",
+    )
     given_before_previous: bool = Field(
         default=False,
         description="With `in_order`: every `{given: ...}` value of this request (its headers and query) was given "
