@@ -429,7 +429,14 @@ Progress is saved after every check, hint and step.
 
         self._watch_stop = threading.Event()
         self.query_one(BuildPanel).show_workspace(session.workspace.root, session.lesson.build.open, True)
+        self._show_build(self.step)
         self.watch_workspace(session.workspace.root, self._watch_stop)
+
+    def _show_build(self, step: Step | None) -> None:
+        """The workspace panel belongs to the steps that check the learner's code: a lesson may open with
+        steps done in the workbenches, where "Your code ... passes" would describe nothing they did."""
+        panel = self.query_one(BuildPanel)
+        panel.display = panel.ready and step is not None and self._code_step(step)
 
     @work(thread=True, group="watch", exit_on_error=False)
     def watch_workspace(self, folder: Any, stop: Any) -> None:
@@ -454,10 +461,10 @@ Progress is saved after every check, hint and step.
         self.query_one(BuildPanel).saved(message.names)
         self._check_code(step)
 
-    def _code_step(self, step: Step) -> bool:
+    def _code_step(self, step: Step | None) -> bool:
         from tutor.pack.checks import CODE_KINDS, iter_kinds
 
-        return bool(CODE_KINDS & set(iter_kinds(step.check)))
+        return step is not None and bool(CODE_KINDS & set(iter_kinds(step.check)))
 
     def _check_code(self, step: Step) -> None:
         """Run a build-it check, asking first (once per pack version) when the pack is not the built-in one."""
@@ -566,6 +573,7 @@ Progress is saved after every check, hint and step.
         self._show_texts(step)
         await self.query_one(AnswerArea).set_check(step.check)
         self.query_one(AnswerArea).display = not self._code_step(step)
+        self._show_build(step)
         self.query_one("#act-status").display = False
         hints = self.query_one("#hints", Vertical)
         await hints.remove_children()
@@ -1028,7 +1036,8 @@ Progress is saved after every check, hint and step.
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("check", "hint", "solution", "next_step") and self.lesson is None:
             return None
-        building = self.lesson is not None and self.lesson.build is not None
+        # Ctrl+O opens the learner's editor on the steps that check their code; elsewhere it moves the focus
+        building = self.lesson is not None and self.lesson.build is not None and self._code_step(self.step)
         if action == "open_editor" and not building:
             return False
         if action == "focus_other" and building:
