@@ -22,7 +22,7 @@ from typing import Any
 
 from tutor.pack.actions import Action, HttpRequest, Wait
 
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?:\|weak)?\}")
 _TRANSACTION_START = re.compile(r"^\s*(BEGIN|SAVEPOINT)\b", re.I)
 _TRANSACTION_END = re.compile(r"^\s*(COMMIT|END|RELEASE)\b", re.I)
 _WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.I)

@@ -60,7 +60,7 @@ def _normal_sql(sql: str) -> str:
 _ANY_VALUE_HEADERS = frozenset({"idempotency-key"})
 """Headers whose value each learner makes up (a fresh UUID): a declared wrong answer matches any value."""
 
-_PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
+_PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*(?:\|weak)?\}")
 SANDBOX_VALUE = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
 """`{{api_url}}`, `{{log_path}}`, `{{upstream_url_NAME}}`: a running sandbox's value, in `build.env`."""
 

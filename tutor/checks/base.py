@@ -171,8 +171,9 @@ class CodeEvidence(Protocol):
     def pack_root(self) -> Path:
         """The pack's folder (where `code_tests` files are)."""
 
-    def fresh_database(self) -> Path | None:
-        """A fresh copy of the lesson's starting database for the learner's code, or None."""
+    def fresh_database(self, kind: str = "lesson") -> Path | None:
+        """A fresh copy of the lesson's starting database for the learner's code, or None. Each `kind` (the
+        learner's app, the reference, a test run) keeps its own copies, so one never deletes another's."""
 
     def start_app(self) -> Any:
         """The learner's app started (a `tutor.code.runner.LearnerApp`), or CodeProblem raised."""

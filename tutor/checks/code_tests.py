@@ -32,7 +32,7 @@ def check_code_tests(spec: CodeTestsCheck, ctx: CheckContext) -> CheckResult:
                 code.workspace,
                 [test_file],
                 module=code.module,
-                database=code.fresh_database(),
+                database=code.fresh_database("tests"),  # its own copies: never the spare app's
                 timeout=spec.timeout,
                 environment=code.environment(),
             )

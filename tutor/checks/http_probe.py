@@ -14,17 +14,28 @@ from tutor.checks.http_match import describe_response, found, read_value, respon
 from tutor.pack.actions import HttpRequest
 from tutor.pack.specs_http import HttpProbeCheck
 
-PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(\|weak)?\}")
+"""`{name}`: a value saved earlier; `{name|weak}`: a saved entity tag in its weak form, `W/"..."`, which
+If-None-Match must treat as the same tag (weak comparison, RFC 9110 §8.8.3.2)."""
+
+
+def _filled(match: re.Match[str], saved: dict[str, Any]) -> str:
+    if match.group(1) not in saved:
+        return match.group(0)
+    value = str(saved[match.group(1)])
+    if match.group(2) and not value.startswith("W/"):
+        return f"W/{value}"
+    return value
 
 
 def substitute(text: str, saved: dict[str, Any]) -> str:
-    return PLACEHOLDER.sub(lambda m: str(saved[m.group(1)]) if m.group(1) in saved else m.group(0), text)
+    return PLACEHOLDER.sub(lambda m: _filled(m, saved), text)
 
 
 def substitute_json(value: Any, saved: dict[str, Any]) -> Any:
     if isinstance(value, str):
         whole = PLACEHOLDER.fullmatch(value)
-        if whole and whole.group(1) in saved:
+        if whole and whole.group(1) in saved and not whole.group(2):
             return saved[whole.group(1)]  # keeps the saved value's JSON type
         return substitute(value, saved)
     if isinstance(value, list):

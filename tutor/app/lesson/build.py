@@ -28,7 +28,14 @@ class BuildWatch(LessonParts):
 
         self._watch_stop = threading.Event()
         self.query_one(BuildPanel).show_workspace(session.workspace.root, session.lesson.build.open, True)
+        self._show_build(self.step)
         self.watch_workspace(session.workspace.root, self._watch_stop)
+
+    def _show_build(self, step: Step | None) -> None:
+        """The workspace panel belongs to the steps that check the learner's code: a lesson may open with
+        steps done in the workbenches, where "Your code ... passes" would describe nothing they did."""
+        panel = self.query_one(BuildPanel)
+        panel.display = panel.ready and step is not None and self._code_step(step)
 
     @work(thread=True, group="watch", exit_on_error=False)
     def watch_workspace(self, folder: Any, stop: Any) -> None:
@@ -54,10 +61,10 @@ class BuildWatch(LessonParts):
         self.query_one(BuildPanel).saved(message.names)
         self._check_code(step)
 
-    def _code_step(self, step: Step) -> bool:
+    def _code_step(self, step: Step | None) -> bool:
         from tutor.pack.checks import CODE_KINDS, iter_kinds
 
-        return bool(CODE_KINDS & set(iter_kinds(step.check)))
+        return step is not None and bool(CODE_KINDS & set(iter_kinds(step.check)))
 
     def _check_code(self, step: Step) -> None:
         """Run a build-it check, asking first (once per pack version) when the pack is not the built-in one."""

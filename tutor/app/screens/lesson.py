@@ -273,6 +273,7 @@ Progress is saved after every check, hint and step. Keys can be changed in the s
         self.set_class(hands_on and bool(self.outline.sandboxes) and not self._code_step(step), "-hands-on")
         self.set_class(not hands_on, "-concept")
         self.query_one(AnswerArea).display = not self._code_step(step)
+        self._show_build(step)
         self.query_one("#act-status").display = False
         hints = self.query_one("#hints", Vertical)
         await hints.remove_children()
@@ -394,7 +395,8 @@ Progress is saved after every check, hint and step. Keys can be changed in the s
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("check", "hint", "solution", "next_step") and self.lesson is None:
             return None
-        building = self.lesson is not None and self.lesson.build is not None
+        # Ctrl+O opens the learner's editor on the steps that check their code; elsewhere it moves the focus
+        building = self.lesson is not None and self.lesson.build is not None and self._code_step(self.step)
         if action == "open_editor" and not building:
             return False
         if action == "focus_answer" and building:

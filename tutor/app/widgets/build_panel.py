@@ -38,7 +38,11 @@ the starter files back after asking, and keeps your files in a backup folder.
         self.display = False
         self.query_one("#build-open", Button).label = f"Edit ({key_name(self, 'open_editor')})"
 
+    ready = False
+    """The workspace is shown (the lesson's session started); the screen shows the panel on code steps."""
+
     def show_workspace(self, folder: Path, file: str, watching: bool) -> None:
+        self.ready = True
         self.display = True
         self.query_one("#build-where", Static).update(
             Content.from_markup("[b]Your code:[/b] $path", path=str(folder / file))
