@@ -209,3 +209,16 @@ def test_an_id_in_a_put_body_is_refused_in_words_that_fit(client: httpx.Client) 
     assert same.json()["errors"] == [
         {"field": "id", "message": "the id is the URL's: leave it out of the body, even unchanged"}
     ]
+
+
+def test_a_saved_entity_tag_can_be_sent_in_its_weak_form() -> None:
+    """`{etag|weak}` sends a saved ETag as W/"...", the form a cache may send back: If-None-Match compares the
+    weak way (RFC 9110 §8.8.3.2), so a server must treat it as the same tag."""
+    from tutor.checks.http_probe import substitute, substitute_json
+
+    saved = {"etag": '"abc"', "old": 'W/"xyz"', "id": 7}
+    assert substitute("{etag|weak}", saved) == 'W/"abc"'
+    assert substitute("{old|weak}", saved) == 'W/"xyz"'  # already weak: kept
+    assert substitute('"x", {etag|weak}', saved) == '"x", W/"abc"'
+    assert substitute("{etag}", saved) == '"abc"' and substitute("{missing|weak}", saved) == "{missing|weak}"
+    assert substitute_json({"n": "{id}", "w": "{etag|weak}"}, saved) == {"n": 7, "w": 'W/"abc"'}
