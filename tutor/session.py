@@ -391,7 +391,7 @@ class Session:
         texts = [request.path, *request.headers.values(), *map(str, request.query.values())]
         texts += [request.body or "", repr(request.json_body)]
         for text in texts:
-            for name in PLACEHOLDER.findall(text):
+            for name in (m.group(1) for m in PLACEHOLDER.finditer(text)):
                 if name not in saved:
                     raise MissingValue(
                         f"request {number} ({request.method} {request.path}) uses {{{name}}}, but no earlier "

@@ -362,3 +362,28 @@ def test_a_load_test_must_have_requests_in_flight_together(db: Path) -> None:
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda _, api=box: send(api, method="GET", path="/v1/books"), range(8)))
         assert run(box, load).passed, run(box, load).explain()
+
+
+def test_a_request_can_be_required_to_have_nothing_of_a_kind_before_it(api: ApiSandbox) -> None:
+    """"The write emptied the cached page" is not shown when the cache was flushed by hand between the
+    write and the read: `none_between` names the requests that would explain the effect instead."""
+    write_then_read = {
+        "kind": "http_traffic",
+        "in_order": True,
+        "expect": [
+            {"request": {"method": "PATCH", "path": "/v1/books/4"}, "response": {"status": 200}},
+            {
+                "request": {"method": "GET", "path": "/v1/books/4"},
+                "response": {"status": 200},
+                "none_between": [{"method": "DELETE", "path": "/v1/books/9"}],
+            },
+        ],
+    }
+    send(api, method="PATCH", path="/v1/books/4", json={"price": 9.5})
+    send(api, method="DELETE", path="/v1/books/9")
+    send(api, method="GET", path="/v1/books/4")
+    result = run(api, write_then_read)
+    assert not result.passed and "you sent DELETE /v1/books/9" in result.summary
+    send(api, method="PATCH", path="/v1/books/4", json={"price": 9.75})
+    send(api, method="GET", path="/v1/books/4")
+    assert run(api, write_then_read).passed, "a later write and read with nothing between them pass"

@@ -22,6 +22,7 @@ from tutor.checks.http_match import (
     describe_response,
     matches,
     read_value,
+    request_misses,
     show_exchange,
     value_miss,
 )
@@ -96,10 +97,28 @@ def _timely(expectation: TrafficExpectation, exchange: Any, previous: Any | None
         return True
     if expectation.given_before_previous and not _given_before(expectation, exchange, previous, log):
         return False
+    if expectation.none_between and _between(expectation, exchange, previous, log):
+        return False
     if expectation.wait_after_previous is None:
         return True
     needed = _wait_needed(expectation, previous)
     return needed is not None and exchange.lesson_time - previous.lesson_time >= needed - 1e-6
+
+
+def request_misses_none(match: Any, exchange: Any, log: Log) -> bool:
+    return next(request_misses(match, exchange, log), None) is None
+
+
+def _between(expectation: TrafficExpectation, exchange: Any, previous: Any, log: Log | None) -> Any | None:
+    """The learner's request like one of `none_between` that came between `previous` and `exchange`."""
+    if log is None:
+        return None
+    for other in log.step:
+        if previous.id < other.id < exchange.id and any(
+            request_misses_none(match, other, log) for match in expectation.none_between
+        ):
+            return other
+    return None
 
 
 def _given_before(expectation: TrafficExpectation, exchange: Any, previous: Any, log: Log | None) -> bool:
@@ -225,6 +244,19 @@ def _check(spec: HttpTrafficCheck, ctx: CheckContext) -> CheckResult:
             )
         if len(mine) >= expectation.at_least:
             timely = [i for i in mine if _timely(expectation, candidates[i], previous if spec.in_order else None, log)]
+            if len(timely) < expectation.at_least and previous is not None and expectation.none_between:
+                cut = [(i, b) for i in mine if (b := _between(expectation, candidates[i], previous, log)) is not None]
+                if cut:
+                    late, between = candidates[cut[-1][0]], cut[-1][1]
+                    return CheckResult(
+                        False,
+                        f"Between your {_ordinal(number - 1)} request and your {label}, you sent "
+                        f"{between.method} {between.target}: this step is about what your {_ordinal(number - 1)} "
+                        "request does on its own.",
+                        expected=expected,
+                        got=late.summary(),
+                        details=tuple(show_exchange(between)),
+                    )
             if (
                 len(timely) < expectation.at_least
                 and previous is not None

@@ -206,6 +206,11 @@ class TrafficExpectation(Model):
         "by the lesson clock: seconds, or a value read from that response ('header:Retry-After').",
     )
 
+    none_between: list[RequestMatch] = Field(
+        default_factory=list,
+        description="With `in_order`: no request like these came between the previous expectation's request and "
+        "this one (the cache emptied by hand between a write and the read that shows the write's effect).",
+    )
     at_once: int | None = Field(
         default=None,
         ge=2,
