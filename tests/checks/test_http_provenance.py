@@ -365,7 +365,7 @@ def test_a_load_test_must_have_requests_in_flight_together(db: Path) -> None:
 
 
 def test_a_request_can_be_required_to_have_nothing_of_a_kind_before_it(api: ApiSandbox) -> None:
-    """"The write emptied the cached page" is not shown when the cache was flushed by hand between the
+    """ "The write emptied the cached page" is not shown when the cache was flushed by hand between the
     write and the read: `none_between` names the requests that would explain the effect instead."""
     write_then_read = {
         "kind": "http_traffic",
