@@ -71,10 +71,10 @@ async def test_the_workspace_panel_and_the_editor_key_belong_to_code_steps(app_f
         assert panel is not None
         await pilot.pause(0.1)
         assert not panel.display  # "Your code ... passes" would say nothing about a choice
-        assert screen.check_action("focus_other", ()) is not False
+        assert screen.check_action("focus_answer", ()) is not False
         assert screen.check_action("open_editor", ()) is False
         await screen.go_to(1)
         await pilot.pause(0.1)
         assert panel.display
         assert screen.check_action("open_editor", ()) is not False
-        assert screen.check_action("focus_other", ()) is False
+        assert screen.check_action("focus_answer", ()) is False

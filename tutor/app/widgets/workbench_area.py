@@ -73,6 +73,8 @@ the lesson text, to give either the whole screen.
 
     async def show_failure(self, message: str) -> None:
         self.query_one("#workbench-loading").display = False
+        # editors mounted early (to take text at once) would take queries that can never run: hide them
+        self.query_one("#workbench-body").display = False
         status = self.query_one("#workbench-status", Static)
         status.update(message)
         status.add_class("workbench-error")
@@ -114,6 +116,7 @@ the lesson text, to give either the whole screen.
         self.query_one("#workbench-status").display = False
         self.query_one("#workbench-status").remove_class("workbench-error")
         self.query_one("#workbench-loading").display = False
+        self.query_one("#workbench-body").display = True
         for widget in self.workbenches.values():
             attach = getattr(widget, "attach", None)
             if callable(attach):
