@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import run_cli
-from tutor.http.retired import CHALLENGE, RATE_LIMIT, likely_cause
+from tutor.http.retired import CHALLENGE, RATE_LIMIT, READ_PRECONDITION, likely_cause
 
 EARLIER = Path(__file__).resolve().parent / "fixtures" / "earlier-release-pack"
 
@@ -30,3 +30,11 @@ def test_the_likely_causes() -> None:
     assert likely_cause(old) == CHALLENGE
     assert likely_cause("response header WWW-Authenticate: missing") is None  # no 401 at all: another cause
     assert likely_cause("status: expected 200, got 404") is None
+
+
+def test_pack_test_names_the_read_that_now_answers_412(tutor_home: Path) -> None:
+    result = run_cli("pack", "test", str(EARLIER), "--lesson", "validators", home=tutor_home, timeout=300)
+    assert result.returncode == 1, result.stdout + result.stderr
+    line = next(line for line in result.stdout.splitlines() if "validators/revalidate" in line and "solution" in line)
+    assert "status: expected 304, got 412" in line and READ_PRECONDITION in line
+    assert likely_cause("status: expected 200, got 412 | sent: POST /v1/books | if-match: x") is None  # a write

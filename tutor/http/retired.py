@@ -20,6 +20,13 @@ CHALLENGE = (
     "the whole header (CHANGELOG.md, 0.1.0)."
 )
 
+READ_PRECONDITION = (
+    "likely cause: a GET or HEAD whose If-Match or If-Unmodified-Since does not hold is now answered 412, "
+    "judged before If-None-Match and If-Modified-Since (RFC 9110 §13.2.2); reads ignored both before. Leave "
+    "If-Match out of the read, or expect 412 (CHANGELOG.md, Unreleased)."
+)
+
+_READ_412 = re.compile(r"status: expected (?:200|304)\b[^|]*?, got 412", re.I)
 _RETIRED_RATE_LIMIT = re.compile(r"\b(x-)?ratelimit-(limit|remaining|reset)\b", re.I)
 _CHALLENGE = re.compile(r"\bwww-authenticate\b", re.I)
 _OLD_CHALLENGE_WORDS = ('"token expired"', 'bearer error="invalid_token"', 'error_description="token')
@@ -29,6 +36,8 @@ def likely_cause(failure: str) -> str | None:
     """A sentence naming the sandbox change a failed case most likely ran into, or None."""
     if _RETIRED_RATE_LIMIT.search(failure):
         return RATE_LIMIT
+    if _READ_412.search(failure) and re.search(r"\b(GET|HEAD)\b", failure) and "if-" in failure.lower():
+        return READ_PRECONDITION
     if _CHALLENGE.search(failure):
         lowered = failure.lower()
         if any(words in lowered for words in _OLD_CHALLENGE_WORDS):
