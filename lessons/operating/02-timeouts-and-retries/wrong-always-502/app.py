@@ -1,0 +1,47 @@
+"""Answers 502 whatever the last attempt met: a timeout and an error look the same to the caller.
+
+The prices service is at PRICES_URL (the tutor sets it; run it yourself with
+`PRICES_URL=... uvicorn app:app`).
+"""
+
+import os
+import random
+import time
+
+import httpx
+from fastapi import FastAPI, HTTPException
+
+PRICES_URL = os.environ["PRICES_URL"]
+TIMEOUT = 0.3  # seconds for one call, the whole answer included: well above the service's normal latency
+ATTEMPTS = 3  # the first call and two retries, never more
+BASE = 0.05  # seconds before the first retry; doubled before each next one
+CAP = 1.0
+
+app = FastAPI()
+
+
+def backoff(retry: int) -> float:
+    """Exponential backoff with jitter: at least the base wait, plus a random share of it on top, so
+    callers that failed together do not come back together."""
+    wait = min(CAP, BASE * 2**retry)
+    return wait + random.uniform(0, wait)  # noqa: S311 - jitter, not a secret
+
+
+@app.get("/quote")
+def quote() -> dict:
+    with httpx.Client(timeout=TIMEOUT) as client:
+        for attempt in range(ATTEMPTS):
+            if attempt:
+                time.sleep(backoff(attempt - 1))
+            try:
+                answer = client.get(f"{PRICES_URL}/price")
+            except httpx.TimeoutException:
+                continue
+            except httpx.TransportError:  # a reset, a refused connection
+                continue
+            if answer.status_code >= 500 or answer.status_code == 429:
+                continue  # worth another try
+            if answer.is_error:  # another 4xx: the same call would fail the same way
+                raise HTTPException(status_code=502, detail=f"prices answered {answer.status_code}")
+            return {"price": answer.json()}
+    raise HTTPException(status_code=502, detail=f"prices failed ({ATTEMPTS} attempts)")

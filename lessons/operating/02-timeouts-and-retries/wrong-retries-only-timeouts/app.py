@@ -1,0 +1,50 @@
+"""Retries a call that timed out, but passes a 5xx straight on.
+
+The prices service is at PRICES_URL (the tutor sets it; run it yourself with
+`PRICES_URL=... uvicorn app:app`).
+"""
+
+import os
+import random
+import time
+
+import httpx
+from fastapi import FastAPI, HTTPException
+
+PRICES_URL = os.environ["PRICES_URL"]
+TIMEOUT = 0.3  # seconds for one call, the whole answer included: well above the service's normal latency
+ATTEMPTS = 3  # the first call and two retries, never more
+BASE = 0.05  # seconds before the first retry; doubled before each next one
+CAP = 1.0
+
+app = FastAPI()
+
+
+def backoff(retry: int) -> float:
+    """Exponential backoff with jitter: at least the base wait, plus a random share of it on top, so
+    callers that failed together do not come back together."""
+    wait = min(CAP, BASE * 2**retry)
+    return wait + random.uniform(0, wait)  # noqa: S311 - jitter, not a secret
+
+
+@app.get("/quote")
+def quote() -> dict:
+    timed_out = False
+    with httpx.Client(timeout=TIMEOUT) as client:
+        for attempt in range(ATTEMPTS):
+            if attempt:
+                time.sleep(backoff(attempt - 1))
+            try:
+                answer = client.get(f"{PRICES_URL}/price")
+            except httpx.TimeoutException:
+                timed_out = True
+                continue
+            except httpx.TransportError:  # a reset, a refused connection
+                timed_out = False
+                continue
+            if answer.is_error:  # an error answer is passed on, not retried
+                raise HTTPException(status_code=502, detail=f"prices answered {answer.status_code}")
+            return {"price": answer.json()}
+    if timed_out:
+        raise HTTPException(status_code=504, detail=f"prices did not answer in time ({ATTEMPTS} attempts)")
+    raise HTTPException(status_code=502, detail=f"prices failed ({ATTEMPTS} attempts)")
