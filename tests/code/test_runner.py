@@ -232,3 +232,31 @@ def test_code_that_binds_a_port_of_its_own_and_sleeps_leaves_it_free(tmp_path: P
     assert "did not start within 3 seconds" in problem.summary
     held = int((workspace / "held-port").read_text())
     assert port_is_free(held)
+
+
+def test_a_request_after_a_500_the_app_closed_the_connection_for_is_sent_again(tmp_path: Path) -> None:
+    """An exception handler answers 500 and Starlette raises the error again, so uvicorn closes the
+    kept-alive connection: the next GET went out on it and read "dropped the connection". It is sent once
+    more on a new connection, as RFC 9112 §9.3.1 allows for an idempotent request."""
+    workspace = write(
+        tmp_path / "ws",
+        GOOD
+        + textwrap.dedent("""
+        from fastapi import Request
+        from fastapi.responses import JSONResponse
+
+        @app.exception_handler(Exception)
+        async def crashed(request: Request, exc: Exception):
+            return JSONResponse({"error": "crashed"}, status_code=500)
+
+        @app.get("/boom")
+        def boom():
+            raise RuntimeError("boom")
+        """),
+    )
+    with LearnerApp.start(workspace) as app:
+        for _ in range(3):
+            response, _flow = app.request("GET", "/boom")
+            assert response.status_code == 500
+            response, _flow = app.request("GET", "/hello")
+            assert response.json() == {"hello": "world"}

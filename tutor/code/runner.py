@@ -419,6 +419,10 @@ class _Child:
         self.output.close()
 
 
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+"""Methods a client may send again after a connection failed before any answer (RFC 9110 §9.2.2)."""
+
+
 class LearnerApp:
     """The learner's ASGI app, served by the harness in a child process on 127.0.0.1."""
 
@@ -537,7 +541,20 @@ class LearnerApp:
             # as a gateway in front of the app would: each request the checker sends has an id of its own
             headers[REQUEST_ID] = uuid.uuid4().hex
         try:
-            response = self._client.request(method, path, headers=headers, **kwargs)
+            try:
+                response = self._client.request(method, path, headers=headers, **kwargs)
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
+                # A kept-alive connection the app closed after its last answer (uvicorn closes it when an
+                # exception handler has answered 500 and the error is raised again): an idempotent request
+                # may be retried once on a new connection (RFC 9112 §9.3.1).
+                if method.upper() not in _IDEMPOTENT or not self.child.alive():
+                    raise
+                self._client.close()
+                limits = httpx.Limits(keepalive_expiry=1.0)
+                self._client = httpx.Client(
+                    base_url=self.base_url, timeout=REQUEST_TIMEOUT, trust_env=False, limits=limits
+                )
+                response = self._client.request(method, path, headers=headers, **kwargs)
         except httpx.TimeoutException:
             limit = self.child.limit
             if limit is not None:
