@@ -433,6 +433,7 @@ class LearnerApp:
         self.base_url = f"http://127.0.0.1:{port}"
         self._probe = 0
         self._client: Any = None
+        self._last_status = 0
         self.spawned: dict[str, Any] = {}
 
     @classmethod
@@ -543,11 +544,14 @@ class LearnerApp:
         try:
             try:
                 response = self._client.request(method, path, headers=headers, **kwargs)
-            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
                 # A kept-alive connection the app closed after its last answer (uvicorn closes it when an
                 # exception handler has answered 500 and the error is raised again): an idempotent request
-                # may be retried once on a new connection (RFC 9112 §9.3.1).
-                if method.upper() not in _IDEMPOTENT or not self.child.alive():
+                # may be retried once on a new connection (RFC 9112 §9.3.1). Only after a 5xx: a connection
+                # the server broke after a 2xx or 3xx (a 304 sent with a body) is the app's fault.
+                closed = not isinstance(exc, httpx.RemoteProtocolError) or "disconnected" in str(exc).lower()
+                after_error = self._last_status >= 500
+                if not (closed and after_error) or method.upper() not in _IDEMPOTENT or not self.child.alive():
                     raise
                 self._client.close()
                 limits = httpx.Limits(keepalive_expiry=1.0)
@@ -575,6 +579,7 @@ class LearnerApp:
                     f"It printed:\n{tail}" if tail else "",
                 ) from None
             raise CodeProblem(f"Your app dropped the connection for {method} {path}: {exc}") from None
+        self._last_status = response.status_code
         flow = Flow()
         while True:
             event = self.child.wait_event({"flow"}, 2.0)
