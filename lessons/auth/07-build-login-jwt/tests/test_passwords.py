@@ -44,3 +44,10 @@ def test_verify_right_password():
 def test_verify_wrong_password():
     """verify_password must answer False (not raise) for a wrong password."""
     assert app.verify_password(app.hash_password("s3cret pass"), "guess") is False
+
+
+def test_the_hash_is_not_a_password():
+    """verify_password must refuse the stored hash itself as a password: whoever reads a leaked users
+    table could then log in as anyone without cracking a single hash."""
+    stored = app.hash_password("s3cret pass")
+    assert app.verify_password(stored, stored) is False
