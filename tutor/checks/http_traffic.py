@@ -122,7 +122,7 @@ def _between(expectation: TrafficExpectation, exchange: Any, previous: Any, log:
 
 
 def _given_before(expectation: TrafficExpectation, exchange: Any, previous: Any, log: Log | None) -> bool:
-    """Every `{given: ...}` value `exchange` sends (headers, query) was given before `previous`."""
+    """Every `{given: ...}` value `exchange` sends (headers, query, cookies) was given before `previous`."""
     match = expectation.request
     places: list[tuple[str, Any, Any]] = [
         (f"header:{name}", value, exchange.request_header(name)) for name, value in match.headers.items()
@@ -131,6 +131,11 @@ def _given_before(expectation: TrafficExpectation, exchange: Any, previous: Any,
     places += [
         (f"query:{name}", value, next((v for k, v in params if k == name), None)) for name, value in match.query.items()
     ]
+    if match.cookies:
+        from tutor.http import semantics
+
+        sent_cookies = semantics.cookies(exchange.request_header("cookie"))
+        places += [(f"cookie:{name}", value, sent_cookies.get(name)) for name, value in match.cookies.items()]
     for where, value, sent in places:
         if isinstance(value, Given) and (sent is None or value_miss(value, sent, where, previous, log) is not None):
             return False

@@ -219,9 +219,9 @@ class TrafficExpectation(Model):
     )
     given_before_previous: bool = Field(
         default=False,
-        description="With `in_order`: every `{given: ...}` value of this request (its headers and query) was given "
-        "before the previous expectation's request: the token from the login before the logout, not one from a "
-        "login after it.",
+        description="With `in_order`: every `{given: ...}` value of this request (its headers, query and cookies) "
+        "was given before the previous expectation's request: the token from the login before the logout, not one "
+        "from a login after it.",
     )
 
     @field_validator("wait_after_previous")
