@@ -303,16 +303,10 @@ def _same_burst(a: Any, b: Any) -> bool:
 
 
 def _in_flight(exchanges: Sequence[Any]) -> int:
-    """The most of `exchanges` that were in flight at one moment."""
-    points = sorted(
-        [(e.time, 1) for e in exchanges] + [(e.time + max(e.duration_ms, 0.0) / 1000, -1) for e in exchanges],
-        key=lambda p: (p[0], p[1]),
-    )
-    most = now = 0
-    for _, change in points:
-        now += change
-        most = max(most, now)
-    return max(1, min(100, most))
+    """The most of `exchanges` that were in flight at one moment, as a burst's `concurrency` (1 to 100)."""
+    from tutor.checks.http_traffic import in_flight
+
+    return max(1, min(100, in_flight(exchanges)))
 
 
 def _events(session: Session) -> list[_Event]:
