@@ -136,7 +136,7 @@ class Log:
         for exchange in pool:
             if exchange.id >= before.id:
                 continue
-            if spec.from_ is not None and not _request_ok(spec.from_, exchange, self):
+            if spec.from_ is not None and not request_ok(spec.from_, exchange, self):
                 continue
             values = values_of(spec.given, exchange)
             if values:
@@ -328,7 +328,7 @@ def _method_ok(match: RequestMatch, exchange: Any) -> bool:
     return match.head_for_get and exchange.method == "HEAD"
 
 
-def _request_ok(match: RequestMatch, exchange: Any, log: Log | None) -> bool:
+def request_ok(match: RequestMatch, exchange: Any, log: Log | None) -> bool:
     return next(request_misses(match, exchange, log), None) is None
 
 

@@ -22,7 +22,7 @@ from tutor.checks.http_match import (
     describe_response,
     matches,
     read_value,
-    request_misses,
+    request_ok,
     show_exchange,
     value_miss,
 )
@@ -105,17 +105,13 @@ def _timely(expectation: TrafficExpectation, exchange: Any, previous: Any | None
     return needed is not None and exchange.lesson_time - previous.lesson_time >= needed - 1e-6
 
 
-def request_misses_none(match: Any, exchange: Any, log: Log) -> bool:
-    return next(request_misses(match, exchange, log), None) is None
-
-
 def _between(expectation: TrafficExpectation, exchange: Any, previous: Any, log: Log | None) -> Any | None:
     """The learner's request like one of `none_between` that came between `previous` and `exchange`."""
     if log is None:
         return None
     for other in log.step:
         if previous.id < other.id < exchange.id and any(
-            request_misses_none(match, other, log) for match in expectation.none_between
+            request_ok(match, other, log) for match in expectation.none_between
         ):
             return other
     return None
