@@ -129,6 +129,11 @@ def test_an_install_killed_at_any_moment_leaves_the_old_pack_or_the_new_one_and_
     manifest = pack_copy / "pack.yaml"
     manifest.write_text(manifest.read_text().replace("id: backend-tutor-core", "id: bigc", 1))
     rng = random.Random(3)
+    # kill at moments inside an install: a fraction of how long a whole one takes on this machine
+    started = time.perf_counter()
+    whole = run_cli("pack", "install", "--trust", "--force", str(pack_copy), home=tutor_home)
+    assert whole.returncode == 0, whole.stderr
+    took = time.perf_counter() - started
     killed = 0
     for _ in range(6):
         proc = subprocess.Popen(
@@ -138,7 +143,7 @@ def test_an_install_killed_at_any_moment_leaves_the_old_pack_or_the_new_one_and_
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(rng.uniform(0.4, 1.6))
+        time.sleep(rng.uniform(0.1, 0.9) * took)
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             killed += 1
