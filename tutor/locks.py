@@ -49,7 +49,7 @@ class LessonInUse(Exception):
         super().__init__(
             f"This lesson is open in another backend-tutor{who} on the same home folder. Opening it here too "
             "would replace that tutor's lesson database under it. Close the lesson there (Esc) or quit that "
-            "tutor, then press Ctrl+T here."
+            "tutor, then open it here again."
         )
 
 

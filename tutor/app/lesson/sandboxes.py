@@ -68,7 +68,7 @@ class SandboxLife(LessonParts):
             from tutor.locks import LessonInUse
 
             if isinstance(exc, LessonInUse):  # its own words: who holds the lesson, and what to do
-                self.post_message(SessionFailed(str(exc)))
+                self.post_message(SessionFailed(f"{exc} Press {self._restart_key()} when it is closed there."))
                 return
             self.post_message(
                 SessionFailed(
