@@ -216,7 +216,13 @@ class Session:
             database = self.sql.template if self.sql is not None and self.lesson.build.database else None
             copies = self.home.sessions / f"{self.lesson.id}-code"
             self.code = CodeEvidenceImpl(
-                self.workspace, self.lesson.build.module, self.pack.root, database, copies, self.build_env()
+                self.workspace,
+                self.lesson.build.module,
+                self.pack.root,
+                database,
+                copies,
+                self.build_env(),
+                keep_reference_answers=self.api is None,
             )
         self.started = True
 

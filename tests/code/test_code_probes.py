@@ -335,3 +335,41 @@ def test_start_up_code_must_be_safe_to_run_twice(tmp_path: Path) -> None:
     assert not result.passed and "already exists" in result.explain()
     twice = context(tmp_path / "b", MIGRATION.replace("IFNOT", "IF NOT EXISTS"), RIGHT_BOOKS)
     assert evaluate(spec, twice).passed
+
+
+def test_the_reference_answers_are_kept_for_the_next_check_and_dropped_when_it_changes(tmp_path: Path) -> None:
+    """The second check of a step starts only the learner's app (the reference's answers to the same
+    probes on a fresh copy are the same); a changed reference folder is asked again."""
+    ctx = context(tmp_path, RIGHT_BOOKS, RIGHT_BOOKS)
+    code = ctx.code
+    assert isinstance(code, CodeEvidenceImpl)
+    starts: list[str] = []
+    start_reference = code.start_reference
+
+    def counted(folder: str) -> Any:
+        starts.append(folder)
+        return start_reference(folder)
+
+    code.start_reference = counted  # type: ignore[method-assign]
+    assert check(ctx, IDS).passed
+    assert check(ctx, IDS).passed
+    assert starts == ["reference"]
+    # the reference now answers another title: kept answers of the old one must not be used
+    reference = tmp_path / "pack" / "reference" / "app.py"
+    reference.write_text(textwrap.dedent(RIGHT_BOOKS).replace('"title": row[1]', '"title": row[1].upper()') + "\n")
+    result = check(ctx, IDS)
+    assert starts == ["reference", "reference"]
+    assert not result.passed and "body" in result.summary
+
+
+def test_answers_are_not_kept_when_the_apps_share_a_sandbox(tmp_path: Path) -> None:
+    ctx = context(tmp_path, RIGHT_BOOKS, RIGHT_BOOKS)
+    code = ctx.code
+    assert isinstance(code, CodeEvidenceImpl)
+    code.keep_reference_answers = False
+    starts: list[str] = []
+    start_reference = code.start_reference
+    code.start_reference = lambda folder: starts.append(folder) or start_reference(folder)  # type: ignore[method-assign]
+    assert check(ctx, IDS).passed
+    assert check(ctx, IDS).passed
+    assert starts == ["reference", "reference"]

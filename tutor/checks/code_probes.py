@@ -239,25 +239,58 @@ def _fail(probe: Probe, what: str, mine: Answer | None = None) -> CheckResult:
     return CheckResult(False, f"For {probe.words}: {what}.", got=what.split(";")[0], details=tuple(details))
 
 
+def _reference_answers(spec: CodeProbes, code: Any, seed: int, probes: list[Probe]) -> list[list[Answer]]:
+    """The reference app's answers to every probe, in order (none for the SQL items). The same requests
+    sent in the same order to the reference on a fresh database copy get the same answers, so when the
+    apps reach nothing but their own database (`code.keep_reference_answers`) the answers of the first
+    check of a step are kept for the next ones: a learner's save, or `pack test`'s next case, then
+    starts only the learner's app."""
+    key = None
+    kept = getattr(code, "reference_answers", None)
+    if getattr(code, "keep_reference_answers", False) and kept is not None:
+        key = (
+            spec.reference,
+            code.reference_stamp(spec.reference),
+            seed,
+            json.dumps([p.requests for p in probes], sort_keys=True, default=str),
+        )
+        if key in kept:
+            return list(kept[key])
+    answers: list[list[Answer]] = []
+    with code.start_reference(spec.reference) as theirs:
+        for probe in probes:
+            these = []
+            for method, path, kwargs in probe.requests:
+                if method == SQL:
+                    _change_behind(theirs, path)
+                    continue
+                these.append(_ask(theirs, method, path, dict(kwargs)))
+            answers.append(these)
+    if key is not None and kept is not None:
+        kept[key] = answers
+    return answers
+
+
 def run_probes(spec: CodeProbes, code: Any, seed: int) -> CheckResult | None:
     """Send every probe to both apps; the first difference as a failed result, or None when all agree."""
     rng = random.Random(seed)  # noqa: S311 - choosing probes reproducibly, nothing secret
     database = code.fresh_database("probes")
     probes: list[Probe] = [*_id_probes(spec, database, rng), *_param_probes(spec), *_sequence_probes(spec)]
-    with code.start_app() as mine, code.start_reference(spec.reference) as theirs:
-        for probe in probes:
+    references = _reference_answers(spec, code, seed, probes)
+    with code.start_app() as mine:
+        for probe, answers in zip(probes, references, strict=True):
+            theirs = iter(answers)
             for method, path, kwargs in probe.requests:
                 if method == SQL:
                     _change_behind(mine, path)
-                    _change_behind(theirs, path)
                     continue
                 learner = _ask(mine, method, path, dict(kwargs))
-                reference = _ask(theirs, method, path, dict(kwargs))
-                difference = _difference(spec.compare, learner, reference)
+                difference = _difference(spec.compare, learner, next(theirs))
                 if difference is not None:
                     return _fail(probe, difference, learner)
         if spec.tokens is not None:
-            failed = _token_probes(spec, code, mine, theirs, rng)
+            with code.start_reference(spec.reference) as reference:
+                failed = _token_probes(spec, code, mine, reference, rng)
             if failed is not None:
                 return failed
         if spec.login is not None:

@@ -174,6 +174,8 @@ class CodeEvidenceImpl:
         database: Path | None,
         copies: Path | None = None,
         environment: dict[str, str] | None = None,
+        *,
+        keep_reference_answers: bool = True,
     ) -> None:
         self._workspace = workspace
         self._module = module
@@ -185,6 +187,13 @@ class CodeEvidenceImpl:
         self._counts: dict[str, int] = {}
         self._launcher: Any = None
         self._references: dict[str, tuple[Path, Any]] = {}  # reference folder -> (its workspace, its launcher)
+        self._reference_stamps: dict[str, tuple[tuple[str, int, int], ...]] = {}
+        self.keep_reference_answers = keep_reference_answers
+        """Whether the reference app's answers to a step's probes may be kept for the next check of the
+        step: true when the apps reach nothing but their own database copies (no API sandbox, whose
+        upstreams and memory both apps would share), so the same requests on a fresh copy get the same
+        answers."""
+        self.reference_answers: dict[Any, Any] = {}
 
     def launcher(self) -> Any:
         """The `tutor.code.runner.Launcher` for this workspace (one spare child kept ahead)."""
@@ -207,6 +216,7 @@ class CodeEvidenceImpl:
         if environment == self._environment:
             return
         self._environment = dict(environment)
+        self.reference_answers.clear()
         if self._launcher is not None:
             self._launcher.close()
             self._launcher = None
@@ -215,12 +225,26 @@ class CodeEvidenceImpl:
             shutil.rmtree(root, ignore_errors=True)
         self._references.clear()
 
+    def reference_stamp(self, folder: str) -> tuple[tuple[str, int, int], ...]:
+        """What the reference folder holds now (names, sizes, times): kept answers are the answers of
+        this version of it only."""
+        stamp = []
+        for name, path in sorted(list_files(self._pack_root / folder).items()):
+            stat = path.stat()
+            stamp.append((name, stat.st_size, stat.st_mtime_ns))
+        return tuple(stamp)
+
     def start_reference(self, folder: str) -> Any:
         """The lesson's reference app (the starter files with `folder`'s over them, a folder of the pack),
         started in a workspace of its own on its own fresh database copy, as the learner's app is."""
         from tutor.code.runner import Launcher
 
         known = self._references.get(folder)
+        stamp = self.reference_stamp(folder)
+        if known is not None and self._reference_stamps.get(folder) != stamp:  # the pack's author changed it
+            known[1].close()
+            shutil.rmtree(known[0], ignore_errors=True)
+            known = None
         if known is None:
             base = self._copies if self._copies is not None else Path(tempfile.mkdtemp(prefix="backend-tutor-ref-"))
             root = base / f"reference-{hashlib.sha256(folder.encode()).hexdigest()[:12]}"
@@ -232,6 +256,7 @@ class CodeEvidenceImpl:
                 shutil.copyfile(source, target)
             known = (root, Launcher(root, self._module, lambda: self.fresh_database("reference"), self._environment))
             self._references[folder] = known
+            self._reference_stamps[folder] = stamp
         return known[1].start()
 
     @property
@@ -275,6 +300,7 @@ class CodeEvidenceImpl:
             launcher.close()
             shutil.rmtree(root, ignore_errors=True)
         self._references.clear()
+        self.reference_answers.clear()
         if self._made is not None:
             shutil.rmtree(self._made, ignore_errors=True)
             self._made = None
