@@ -42,9 +42,9 @@ from typing import Any, Literal
 
 from tutor.checks.base import CheckResult
 from tutor.pack.actions import Action, WrongAnswer
-from tutor.pack.checks import CONCEPT_KINDS
+from tutor.pack.checks import CONCEPT_KINDS, iter_kinds
 from tutor.pack.loader import LessonFile, Pack
-from tutor.pack.models import Step
+from tutor.pack.models import Lesson, Step
 from tutor.paths import Home
 from tutor.session import ActionFailed, MissingValue, Session, SessionState
 
@@ -493,18 +493,39 @@ def _text_cases(entry: LessonFile, index: int, step: Step, result: CheckResult) 
     return [Case(entry.path, line, entry.lesson.id, step.id, "explanation", False, problem) for problem in problems]
 
 
+STATELESS_KINDS = frozenset({"choice", "text", "number"})
+"""Checks that read only the learner's typed or chosen answer."""
+
+
+def reads_earlier_work(lesson: Lesson, step: Step) -> bool:
+    """Whether `step`'s check can see what an earlier step's answer left behind. A concept check reads
+    only its own answer. A build-it check of a lesson without an API sandbox starts the app from the
+    starter files with the step's own files over them, on a fresh copy of the lesson's database as it was
+    built: no earlier answer reaches it. Everything else reads the sandboxes' state."""
+    kinds = iter_kinds(step.check)
+    if all(kind in STATELESS_KINDS for kind in kinds):
+        return False
+    built_only = all(kind in STATELESS_KINDS or kind.startswith("code_") for kind in kinds)
+    return not (built_only and lesson.sandboxes.api is None)
+
+
 def _after_alternatives(session: Session, entry: LessonFile, opened: list[SessionState]) -> list[Case]:
-    """Each alternative of a step, then the later steps' solutions: each must still pass."""
+    """Each alternative of a step, then the later steps' solutions: each must still pass. A later step
+    whose check cannot see earlier work (`reads_earlier_work`) would get the answer it got in the main
+    run, so it is not replayed."""
     lesson = entry.lesson
     out: list[Case] = []
     for index, step in enumerate(lesson.steps[:-1]):
+        later_steps = [i for i in range(index + 1, len(lesson.steps)) if reads_earlier_work(lesson, lesson.steps[i])]
+        if not later_steps:
+            continue
         for number, alternative in enumerate(step.alternatives, start=1):
             session.step, session.step_open = step, opened[index]
             session.reset_step()
             _, failure = _apply(session, alternative)
             if failure is not None:
                 continue  # reported with the alternative itself
-            for later_index in range(index + 1, len(lesson.steps)):
+            for later_index in later_steps:
                 later = lesson.steps[later_index]
                 session.begin_step(later)
                 answer, failure = _apply(session, later.solution)

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import REPO
 from tests.pack.helpers import write_pack
@@ -193,3 +194,23 @@ def test_the_command_prints_survivors_and_the_score_line(tmp_path: Path) -> None
     )
     doc = json.loads(as_json.stdout)
     assert doc["mutants"]["steps"][0]["score"] == 0.5
+
+
+def test_only_steps_that_can_see_earlier_work_are_replayed_after_an_alternative() -> None:
+    """A build-it step of a lesson without an API starts from its own files and the database as built, and
+    a choice reads only its answer: replaying them after an earlier alternative proves nothing new. A SQL
+    step, or a build-it step whose app calls the lesson's API sandbox, can see what came before."""
+    from tutor.packtest import reads_earlier_work
+    from tutor.paths import builtin_pack_path
+
+    pack = load_pack_or_raise(builtin_pack_path())
+
+    def step(lesson_id: str, step_id: str) -> tuple[Any, Any]:
+        entry = pack.lesson_file(lesson_id)
+        assert entry is not None
+        return entry.lesson, next(s for s in entry.lesson.steps if s.id == step_id)
+
+    assert not reads_earlier_work(*step("build-etag-cache", "cache-aside"))  # code_http, no API
+    assert reads_earlier_work(*step("timeouts-and-retries", "build-retry"))  # code_http calling an upstream
+    assert not reads_earlier_work(*step("timeouts-and-retries", "predict-storm"))  # a choice
+    assert reads_earlier_work(*step("composite-indexes", "both-columns"))  # sql_plan
