@@ -560,6 +560,27 @@ def _lesson_in_process(
     return check_lesson(loaded.pack, entry, Home(Path(home)).ensure(), strict=strict, mutants=mutants)
 
 
+def expected_cost(lesson: Lesson) -> float:
+    """A rough measure of how long `pack test` takes on `lesson`, to start the longest first: every
+    case of a build-it step starts the learner's app (and waits on the lesson's upstreams when it calls
+    them), a load test sends hundreds of requests, and a large database takes a while to build."""
+    calls_upstreams = lesson.sandboxes.api is not None and bool(lesson.sandboxes.api.upstreams)
+    cost = 0.0
+    for step in lesson.steps:
+        kinds = iter_kinds(step.check)
+        built = any(kind.startswith("code_") for kind in kinds)
+        for action in [step.solution, *step.wrong_answers, *step.alternatives]:
+            if built:
+                cost += 3.0 if calls_upstreams else 1.0
+            requests = sum(getattr(item, "repeat", 1) or 1 for item in action.requests)
+            cost += 0.05 + requests / 100 * (5.0 if calls_upstreams else 1.0)
+    sql = lesson.sandboxes.sql
+    if sql is not None:
+        rows = [table.rows for table in sql.tables]
+        cost += sum(count for count in rows if isinstance(count, int)) / 200_000
+    return cost
+
+
 def default_jobs() -> int:
     return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
@@ -595,10 +616,13 @@ def run_pack_test(
 
         context = multiprocessing.get_context("spawn")  # the parent may run server threads: never fork them
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = [
-                pool.submit(_lesson_in_process, str(pack.root), e.lesson.id, str(tutor_home.root), strict, mutants)
-                for e in entries
-            ]
-            for future in futures:  # in pack order, as each is ready
-                take(future.result())
+            # the longest lessons first, so that no worker starts a long one while the others finish
+            futures = {
+                e.lesson.id: pool.submit(
+                    _lesson_in_process, str(pack.root), e.lesson.id, str(tutor_home.root), strict, mutants
+                )
+                for e in sorted(entries, key=lambda e: -expected_cost(e.lesson))
+            }
+            for entry in entries:  # in pack order, as each is ready
+                take(futures[entry.lesson.id].result())
     return report

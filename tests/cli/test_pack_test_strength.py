@@ -214,3 +214,16 @@ def test_only_steps_that_can_see_earlier_work_are_replayed_after_an_alternative(
     assert reads_earlier_work(*step("timeouts-and-retries", "build-retry"))  # code_http calling an upstream
     assert not reads_earlier_work(*step("timeouts-and-retries", "predict-storm"))  # a choice
     assert reads_earlier_work(*step("composite-indexes", "both-columns"))  # sql_plan
+
+
+def test_lessons_run_longest_first_by_their_expected_cost() -> None:
+    """Workers take the lessons that start apps, wait on upstreams or send load tests first, so a long
+    lesson is not left for the end while the other workers sit idle."""
+    from tutor.packtest import expected_cost
+    from tutor.paths import builtin_pack_path
+
+    pack = load_pack_or_raise(builtin_pack_path())
+    cost = {e.lesson.id: expected_cost(e.lesson) for e in pack.lessons}
+    slow = ["timeouts-and-retries", "build-etag-cache", "slow-under-load", "build-login-jwt"]
+    quick = ["status-codes", "password-storage", "tokens-401-403"]
+    assert min(cost[s] for s in slow) > 3 * max(cost[q] for q in quick)
