@@ -34,11 +34,23 @@ def _builtin_lessons() -> list[str]:
     return [lesson.id for lesson in read_index(BUILTIN).lessons]
 
 
+@pytest.fixture(scope="session")
+def shared_pack_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One state folder for every lesson's `pack test` in this run, on every test worker (the workers'
+    temporary folders share a parent): lessons with the same database build it once. Two workers
+    building the same one at once each build it and the second rename wins, as two tutors would."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if base.name.startswith("popen-gw") else base
+    home = root / "shared-pack-test-home"
+    home.mkdir(exist_ok=True)
+    return home
+
+
 @pytest.mark.parametrize("lesson", _builtin_lessons())
-def test_builtin_pack_passes(lesson: str) -> None:
+def test_builtin_pack_passes(lesson: str, shared_pack_home: Path) -> None:
     """Every lesson of the built-in pack, one test each (so the lessons spread over the test workers): its
     solutions pass, its wrong answers fail, its alternatives pass with the later steps after them."""
-    result = run(str(BUILTIN), "--lesson", lesson, "--jobs", "1")
+    result = run(str(BUILTIN), "--lesson", lesson, "--jobs", "1", "--home", str(shared_pack_home))
     assert result.returncode == 0, result.stdout + result.stderr
     last = result.stdout.splitlines()[-1]
     passed, failed = last.split(", ")
