@@ -60,6 +60,22 @@ def _normal_sql(sql: str) -> str:
 _ANY_VALUE_HEADERS = frozenset({"idempotency-key"})
 """Headers whose value each learner makes up (a fresh UUID): a declared wrong answer matches any value."""
 
+_MEANING_HEADERS = frozenset(
+    {
+        "authorization",
+        "cookie",
+        "if-match",
+        "if-none-match",
+        "if-modified-since",
+        "if-unmodified-since",
+        "if-range",
+        "idempotency-key",
+    }
+)
+"""Headers that change what a request means (who asks, on what condition, once only): a learner's request
+that sends one is not a declared wrong answer that sends none, whatever else they share. Headers a
+client adds on its own (User-Agent, Accept) do not count."""
+
 _PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*(?:\|weak)?\}")
 SANDBOX_VALUE = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
 """`{{api_url}}`, `{{log_path}}`, `{{upstream_url_NAME}}`: a running sandbox's value, in `build.env`."""
@@ -98,7 +114,8 @@ def _same_json(template: Any, actual: Any) -> bool:
 
 def _same_request(request: HttpRequest, exchange: Any) -> bool:
     """Whether a recorded exchange is the request a declared wrong answer describes: same method,
-    path, query parameters, the headers it names, and the same body."""
+    path, query parameters, the headers it names (and none of `_MEANING_HEADERS` it does not name), and
+    the same body."""
     from tutor.checks.http_match import value_miss
 
     if exchange.method != request.method or not _same_text(request.path.rstrip("/"), exchange.path.rstrip("/")):
@@ -110,6 +127,9 @@ def _same_request(request: HttpRequest, exchange: Any) -> bool:
     if wanted_query.keys() != sent_query.keys():
         return False
     if not all(_same_text(v, sent_query[k]) for k, v in wanted_query.items()):
+        return False
+    named = {name.lower() for name in request.headers}
+    if any(exchange.request_header(name) is not None for name in _MEANING_HEADERS - named):
         return False
     for name, value in request.headers.items():
         actual = exchange.request_header(name)

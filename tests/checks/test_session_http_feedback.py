@@ -84,6 +84,26 @@ def test_wrong_requests_get_their_feedback(tmp_path: Path, tutor_home: Path) -> 
         assert session.check(step).passed
 
 
+def test_a_request_with_a_token_or_a_condition_is_not_a_mistake_declared_without_one(
+    tmp_path: Path, tutor_home: Path
+) -> None:
+    """A declared "GET only reads it" sent with no headers must not speak to a learner whose GET carried
+    credentials or a condition: that is another request, and the feedback would contradict their screen."""
+    pack = load_pack_or_raise(write_pack(tmp_path / "pack", {"http/01.yaml": LESSON}))
+    lesson = pack.lesson("del")
+    assert lesson is not None
+    step = lesson.steps[0]
+    with Session(pack, lesson, Home(tutor_home)) as session:
+        session.start()
+        assert session.api is not None
+        session.begin_step(step)
+        for headers in ({"Authorization": "Bearer abc"}, {"If-None-Match": '"v1"'}, {"Cookie": "sid=1"}):
+            session.api.send("GET", "/v1/books/7", source=None, headers=headers)
+            assert session.check(step).feedback is None, headers
+        session.api.send("GET", "/v1/books/7", source=None, headers={"User-Agent": "curl/8.5", "Accept": "*/*"})
+        assert session.check(step).feedback == "GET only reads it."  # what every client adds changes nothing
+
+
 STALE = """\
 id: stale
 title: Stale
