@@ -259,6 +259,21 @@ def test_a_token_check_that_skips_expiry_is_caught_by_an_expired_token(tmp_path:
     assert check(context(tmp_path / "b", right, right, env), TOKENS, step).passed
 
 
+def test_a_long_leeway_is_caught_by_a_token_that_expired_minutes_ago(tmp_path: Path) -> None:
+    """A leeway of 50 minutes passes the default expired token (an hour old) but not one five minutes
+    old; a minute's leeway, the small one RFC 7519 allows, passes both."""
+    right = AUTH.replace("OPTIONS", ", leeway=60")
+    long = AUTH.replace("OPTIONS", ", leeway=50 * 60")
+    step = {"request": {"method": "POST", "path": "/login"}, "expect": {"status": 200}}
+    env = {"JWT_KEY": KEY}
+    five_minutes = {"tokens": {**TOKENS["tokens"], "expired_seconds": 300}}
+    assert check(context(tmp_path / "a", long, right, env), TOKENS, step).passed
+    result = check(context(tmp_path / "b", long, right, env), five_minutes, step)
+    assert not result.passed
+    assert "a token that expired 5 minutes ago: your app answered 200" in result.summary
+    assert check(context(tmp_path / "c", right, right, env), five_minutes, step).passed
+
+
 LOGIN = """
 from argon2 import PasswordHasher
 from argon2.exceptions import VerifyMismatchError

@@ -134,7 +134,9 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _token_variants(token: str, key: str | None, rng: random.Random) -> list[tuple[str, str]]:
+def _token_variants(
+    token: str, key: str | None, rng: random.Random, expired_seconds: int = 3600
+) -> list[tuple[str, str]]:
     """(words, Authorization value) for tokens a careful server refuses."""
     import jwt
 
@@ -154,13 +156,27 @@ def _token_variants(token: str, key: str | None, rng: random.Random) -> list[tup
     other = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(40))
     out.append(("a token signed with another key", "Bearer " + jwt.encode(claims, other, algorithm="HS256")))
     if key:
-        expired = {**claims, "iat": int(time.time()) - 7200, "exp": int(time.time()) - 3600}
-        out.append(("a token that expired an hour ago", "Bearer " + jwt.encode(expired, key, algorithm="HS256")))
+        now = int(time.time())
+        expired = {**claims, "iat": now - expired_seconds - 3600, "exp": now - expired_seconds}
+        if "nbf" in claims:
+            expired["nbf"] = expired["iat"]
+        ago = _ago(expired_seconds)
+        out.append((f"a token that expired {ago} ago", "Bearer " + jwt.encode(expired, key, algorithm="HS256")))
         with warnings.catch_warnings():  # the lesson's key is sized for HS256; this token is meant to be refused
             warnings.simplefilter("ignore")
             other_alg = jwt.encode(claims, key, algorithm="HS512")
         out.append(("a token signed with HS512 instead of HS256", "Bearer " + other_alg))
     return out
+
+
+def _ago(seconds: int) -> str:
+    if seconds % 3600 == 0:
+        hours = seconds // 3600
+        return "an hour" if hours == 1 else f"{hours} hours"
+    if seconds % 60 == 0:
+        minutes = seconds // 60
+        return "a minute" if minutes == 1 else f"{minutes} minutes"
+    return f"{seconds} seconds"
 
 
 # -- comparing ---------------------------------------------------------------------------------------
@@ -327,7 +343,7 @@ def _token_probes(spec: CodeProbes, code: Any, mine: Any, theirs: Any, rng: rand
     if reference_token is None or learner_token is None:
         return None  # the scripted steps judge the login itself
     key = code.environment().get(tokens.key_env) if tokens.key_env else None
-    for words, authorization in _token_variants(reference_token, key, rng):
+    for words, authorization in _token_variants(reference_token, key, rng, tokens.expired_seconds):
         headers = {"Authorization": authorization} if authorization else {}
         probe = Probe(f"{tokens.method} {tokens.path} with {words}")
         learner = _ask(mine, tokens.method, tokens.path, {"headers": dict(headers)})

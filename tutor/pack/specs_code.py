@@ -214,6 +214,14 @@ class TokenProbes(Model):
         description="The environment variable (set with `build: env:`) that holds the app's signing key: the "
         "checker can then sign an expired token and one with another algorithm, with the right key.",
     )
+    expired_seconds: int = Field(
+        default=3600,
+        ge=1,
+        le=86_400,
+        description="How long ago the expired token's `exp` passed (with `key_env`). An app that allows a "
+        "leeway longer than this accepts it: 120 refuses any leeway over two minutes (RFC 7519 §4.1.4 allows "
+        "'some small leeway, usually no more than a few minutes').",
+    )
 
 
 class LoginProbes(Model):
