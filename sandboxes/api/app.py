@@ -15,6 +15,7 @@ Layers, outside in: traffic recorder (sees everything, 500s included) -> Date fr
 - `versions`: Deprecation, Sunset and the successor link of an old version
 - `ratelimit`: the token bucket and its RateLimit headers
 - `auth` (accounts, tokens) and `auth_routes` (/auth/*)
+- `edge`: a shared cache at /edge/... (Vary, cache keys) and /v1/home behind it
 - `controls`: /_sandbox/relations, /_sandbox/caching, /_sandbox/clock, /_sandbox/auth, and the Date header
 - `problems`: errors as problem+json; `openapi`: the /openapi.json document
 """
@@ -80,6 +81,11 @@ def build_app(
         if settings.logs is not None and settings.logs.upstreams:
             state.upstreams.log = log
     routes: list[Route] = []
+    if settings.edge is not None:
+        from sandboxes.api.edge import Edge, edge_routes
+
+        state.edge = Edge(settings.edge)
+        routes.extend(edge_routes(state))
     for version in settings.versions:
         for resource in settings.resources:
             routes.extend(ResourceApi(state, resource, version).routes())
@@ -141,7 +147,10 @@ def build_app(
             *(["/_sandbox/upstreams"] if upstream_controls else []),
             *(["/_sandbox/jobs"] if state.jobs is not None else []),
             *(["/_sandbox/webhooks"] if state.webhooks is not None else []),
+            *(["/_sandbox/edge"] if state.edge is not None else []),
         ]
+        if state.edge is not None:
+            body["edge"] = "/edge/... is a shared cache in front of this API: /edge/v1/home is /v1/home through it"
         if state.upstreams is not None:
             body["upstreams"] = {
                 u.name: {"url": state.upstreams.urls.get(u.name), **({"route": u.route} if u.route else {})}
@@ -222,6 +231,10 @@ def build_app(
         outer = RateLimitMiddleware(
             outer, state, settings.rate_limit.capacity, settings.rate_limit.refill_per_second, settings.problem_json
         )
+    if state.edge is not None:  # in front of the rate limit, as a CDN is: a hit never reaches the API
+        from sandboxes.api.edge import EdgeMiddleware
+
+        outer = EdgeMiddleware(outer, state)
     outer = DateMiddleware(outer, state)
     if recorder is not None:
         outer = RecorderMiddleware(

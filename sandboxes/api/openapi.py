@@ -605,6 +605,10 @@ def spec(settings: ApiSettings, state: Any = None) -> dict[str, Any]:
         }
     if settings.jobs is not None and any(k.route for k in settings.jobs.kinds):
         paths.update(_job_paths(settings, bad_body, pj))
+    if settings.edge is not None:
+        from sandboxes.api.edge import edge_paths
+
+        paths.update(edge_paths(settings.edge, bad_body))
     problem_schema: dict[str, Any] = {
         "type": "object",
         "required": ["detail"],

@@ -134,6 +134,9 @@ class State:
         """Cache keys being loaded now (single flight): later misses of the same key wait for that load."""
         self.upstreams: Any = None
         """The lesson's upstreams (`sandboxes.api.upstream.UpstreamHub`), when it declares any."""
+        self.edge: Any = None
+        """The shared cache at /edge/... (`sandboxes.api.edge.Edge`), with `edge`."""
+        """The lesson's upstreams (`sandboxes.api.upstream.UpstreamHub`), when it declares any."""
         self.jobs: Any = None
         """The job table's worker (`sandboxes.api.jobs.JobQueue`), with `jobs`."""
         self.webhooks: Any = None
@@ -214,6 +217,8 @@ class State:
                 memory["auth"] = self.auth.memory()
             if self.upstreams is not None:
                 memory["upstreams"] = self.upstreams.memory
+            if self.edge is not None:
+                memory["edge"] = self.edge.memory
             if self.jobs is not None:
                 memory["jobs"] = self.jobs.memory
             if self.webhooks is not None:
@@ -243,6 +248,8 @@ class State:
                 self.auth.set_memory(memory["auth"])
             if self.upstreams is not None and "upstreams" in memory:
                 self.upstreams.memory = memory["upstreams"]
+            if self.edge is not None and "edge" in memory:
+                self.edge.memory = memory["edge"]
             if self.jobs is not None and "jobs" in memory:
                 self.jobs.memory = memory["jobs"]
                 self.jobs.wake()

@@ -91,6 +91,7 @@ def _fields(model: type[BaseModel]) -> list[str]:
         sandbox_api.OnWrite,
         sandbox_api.Webhooks,
         sandbox_api.WebhookEvent,
+        sandbox_api.EdgeCache,
     ],
 )
 def test_every_setting_is_documented(model: type[BaseModel]) -> None:

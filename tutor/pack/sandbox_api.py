@@ -434,6 +434,22 @@ class Webhooks(Model):
         return value
 
 
+class EdgeCache(Model):
+    forwarded_host: Literal["trusted", "vary", "ignored"] = Field(
+        default="ignored",
+        description="How GET /v1/home builds its links: `trusted` takes the host from X-Forwarded-Host, a header "
+        "the edge does not key on (the deliberately unsafe mode); `vary` does the same and names it in `Vary`; "
+        "`ignored` uses the API's own address.",
+    )
+    max_age: int = Field(default=300, ge=1, le=86400, description="The `max-age` of GET /v1/home's answers.")
+    max_entries: int = Field(default=500, ge=1, le=10000, description="Stored answers past which the oldest go.")
+    switchable: bool = Field(
+        default=False,
+        description="The learner may change `forwarded_host` through PUT /_sandbox/edge: it stands in for the "
+        "code change to the route.",
+    )
+
+
 class ApiSettings(Model):
     versions: list[Literal["v1", "v2"]] = Field(default=["v1"], min_length=1)
     resources: list[Resource] = Field(default_factory=list)
@@ -455,6 +471,15 @@ class ApiSettings(Model):
     upstreams: list[Upstream] = Field(default_factory=list, description="Services of the lesson that fail on purpose.")
     jobs: Jobs | None = Field(default=None, description="A job table and a worker on the lesson clock.")
     webhooks: Webhooks | None = Field(default=None, description="Signed events delivered to the learner's app.")
+    edge: EdgeCache | None = Field(
+        default=None, description="A shared cache in front of the API at /edge/..., and GET /v1/home behind it."
+    )
+
+    @model_validator(mode="after")
+    def _home_is_free(self) -> ApiSettings:
+        if self.edge is not None and any(r.name == "home" for r in self.resources):
+            raise ValueError("with `edge`, /v1/home is the edge's start page: name the resource otherwise")
+        return self
 
     @model_validator(mode="after")
     def _unique_upstreams(self) -> ApiSettings:
