@@ -150,13 +150,17 @@ def caching_routes(state: State) -> list[Route]:
             "app_cache_ttl": state.cache_ttl(),
             "single_flight": state.single_flight(),
             "cache_control": {name: state.cache_control(r) for name, r in resources.items()},
+            "negative_ttl": state.cache_switch.get("negative_ttl", caching.negative_ttl),
+            "invalidate_on_create": state.invalidate_on_create(),
             "means": {
                 "app_cache_ttl": "seconds a cache-aside entry lives; null: no application cache",
                 "single_flight": "concurrent misses of one key share one database load",
                 "cache_control": "the Cache-Control header each resource's GET responses carry",
+                "negative_ttl": "seconds a 404 of an item is kept in the cache; null: 404s are never stored",
+                "invalidate_on_create": "whether a POST drops the resource's entries (the new id's 404 among them)",
             },
-            "change": 'PUT /_sandbox/caching with {"app_cache_ttl": 30}, {"single_flight": true} '
-            'or {"cache_control": {"RESOURCE": "max-age=60"}}',
+            "change": 'PUT /_sandbox/caching with {"app_cache_ttl": 30}, {"single_flight": true}, '
+            '{"cache_control": {"RESOURCE": "max-age=60"}}, {"negative_ttl": 30} or {"invalidate_on_create": true}',
             "empty": "DELETE /_sandbox/caching empties the application cache",
         }
 
@@ -175,11 +179,10 @@ def caching_routes(state: State) -> list[Route]:
             errors: list[dict[str, str]] = []
             if not isinstance(data, dict) or not data:
                 raise ApiError(422, 'send {"app_cache_ttl": SECONDS or null} and/or {"single_flight": true|false}')
+            switches = ("app_cache_ttl", "single_flight", "cache_control", "negative_ttl", "invalidate_on_create")
             for name in data:
-                if name not in ("app_cache_ttl", "single_flight", "cache_control"):
-                    errors.append(
-                        {"field": name, "message": "unknown; use app_cache_ttl, single_flight or cache_control"}
-                    )
+                if name not in switches:
+                    errors.append({"field": name, "message": f"unknown; use {', '.join(switches)}"})
             chosen = data.get("cache_control", {})
             if "cache_control" not in data:
                 pass
@@ -198,14 +201,22 @@ def caching_routes(state: State) -> list[Route]:
                 and (isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not 0 < ttl <= 86400)
             ):
                 errors.append({"field": "app_cache_ttl", "message": "must be seconds above 0 (at most 86400) or null"})
-            if "single_flight" in data and not isinstance(data["single_flight"], bool):
-                errors.append({"field": "single_flight", "message": "must be true or false"})
+            for flag in ("single_flight", "invalidate_on_create"):
+                if flag in data and not isinstance(data[flag], bool):
+                    errors.append({"field": flag, "message": "must be true or false"})
+            negative = data.get("negative_ttl")
+            if (
+                "negative_ttl" in data
+                and negative is not None
+                and (isinstance(negative, bool) or not isinstance(negative, (int, float)) or not 0 < negative <= 86400)
+            ):
+                errors.append({"field": "negative_ttl", "message": "must be seconds above 0 (at most 86400) or null"})
             if errors:
                 raise ApiError(422, "the caching switch was not changed", errors=errors)
             if "cache_control" in data:
                 data = {**data, "cache_control": {**state.cache_switch.get("cache_control", {}), **chosen}}
             state.cache_switch.update(data)
-            if "app_cache_ttl" in data or "single_flight" in data:
+            if "app_cache_ttl" in data or "single_flight" in data or "negative_ttl" in data:
                 for resource in resources:
                     state.invalidate(resource)  # a changed cache starts empty, as after a deploy
             trace = trace_of(request.scope)

@@ -546,6 +546,8 @@ def spec(settings: ApiSettings, state: Any = None) -> dict[str, Any]:
                 "app_cache_ttl": {"type": ["number", "null"]},
                 "single_flight": {"type": "boolean"},
                 "cache_control": {"type": "object", "additionalProperties": {"type": ["string", "null"]}},
+                "negative_ttl": {"type": ["number", "null"]},
+                "invalidate_on_create": {"type": "boolean"},
             },
         }
         paths["/_sandbox/caching"] = {
@@ -570,6 +572,12 @@ def spec(settings: ApiSettings, state: Any = None) -> dict[str, Any]:
                                         "maximum": 86400,
                                     },
                                     "single_flight": {"type": "boolean"},
+                                    "negative_ttl": {
+                                        "type": ["number", "null"],
+                                        "exclusiveMinimum": 0,
+                                        "maximum": 86400,
+                                    },
+                                    "invalidate_on_create": {"type": "boolean"},
                                     "cache_control": {
                                         "type": "object",
                                         "minProperties": 1,

@@ -360,6 +360,15 @@ class ResourceApi:
         if entry is None:
             try:
                 entry = await self._load(request, which, trace, ttl)
+            except ApiError as exc:
+                if ttl and exc.status == 404:  # looked up, missed, and not stored: every repeat asks the database
+                    exc.headers = {**exc.headers, "X-Cache": "MISS", "Cache-Status": "sandbox; fwd=miss"}
+                if loading is not None:
+                    with state.cache_lock:
+                        state.loading.pop(key, None)
+                    loading.set_exception(exc)
+                    loading.exception()
+                raise
             except BaseException as exc:
                 if loading is not None:
                     with state.cache_lock:
@@ -394,6 +403,9 @@ class ResourceApi:
             if hit:  # RFC 9111 §5.1: how long ago the origin made this answer
                 headers["Age"] = str(max(0, int(state.clock.now() - entry.stored)))
             timing.insert(0, f'cache;desc="{"HIT" if hit else "MISS, collapsed" if collapsed else "MISS"}"')
+        if entry.missing is not None:  # a negative entry: the 404, stored or served from the cache
+            timing.append(f"total;dur={(time.perf_counter() - begin) * 1000:.2f}")
+            raise ApiError(404, entry.missing, headers={**headers, "Server-Timing": ", ".join(timing)})
         body = entry.body
         self.version_headers(request, headers)
         personal = self.r.auth == "read"
@@ -434,7 +446,19 @@ class ResourceApi:
             if trace:
                 trace.add("latency", f"{self.r.latency_ms} ms of deliberate delay", self.r.latency_ms)
         sync = self._list_sync if which == "list" else self._get_sync
-        payload, headers = await run_in_threadpool(sync, request)
+        negative = self.state.negative_ttl() if which == "item" else None
+        try:
+            payload, headers = await run_in_threadpool(sync, request)
+        except ApiError as exc:
+            if negative is None or exc.status != 404:
+                raise
+            # Negative caching: the miss is stored too, for its own (short) time, so a flood of unknown ids
+            # reaches the database once per id and TTL instead of once per request.
+            stored = self.state.clock.now()
+            db_ms = (time.perf_counter() - db_begin) * 1000
+            if trace:
+                trace.add("cache", f"stored the 404 for {negative:g} s (a negative entry)")
+            return CacheEntry(b"", {}, stored, stored + negative, db_ms, missing=exc.detail)
         db_ms = (time.perf_counter() - db_begin) * 1000
         stored = self.state.clock.now()
         return CacheEntry(dumps(payload), headers, stored, stored + ttl if ttl else stored, db_ms)
@@ -660,7 +684,8 @@ class ResourceApi:
                     state.idempotency.pop(key, None)
             raise
         state.last_write[self.r.table] = state.clock.now()
-        state.invalidate(self.r.name)
+        if mode != "create" or state.invalidate_on_create():
+            state.invalidate(self.r.name)
         if state.jobs is not None or state.webhooks is not None:  # the lesson's jobs and events of this write
             await run_in_threadpool(
                 state.written,

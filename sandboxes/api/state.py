@@ -83,6 +83,8 @@ class CacheEntry:
     stored: float  # lesson time
     expires: float  # lesson time
     db_ms: float
+    missing: str | None = None
+    """A negative entry: the item did not exist, and this is the 404's detail."""
 
 
 @dataclass
@@ -182,6 +184,18 @@ class State:
             return None
         ttl = self.cache_switch.get("app_cache_ttl", caching.app_cache_ttl)
         return float(ttl) if ttl else None
+
+    def negative_ttl(self) -> float | None:
+        """Seconds a 404 of an item stays in the application cache (None: 404s are not stored)."""
+        caching = self.settings.caching
+        if caching is None or not self.cache_ttl():
+            return None
+        ttl = self.cache_switch.get("negative_ttl", caching.negative_ttl)
+        return float(ttl) if ttl else None
+
+    def invalidate_on_create(self) -> bool:
+        caching = self.settings.caching
+        return bool(self.cache_switch.get("invalidate_on_create", caching.invalidate_on_create if caching else True))
 
     def single_flight(self) -> bool:
         caching = self.settings.caching

@@ -101,11 +101,23 @@ class HttpCaching(Model):
         description="Concurrent misses of one key share a single database load: the first request loads, "
         "the others wait for it and share its answer (X-Cache: MISS, Cache-Status: sandbox; fwd=miss; collapsed).",
     )
+    negative_ttl: float | None = Field(
+        default=None,
+        gt=0,
+        le=86400,
+        description="Seconds a 404 of an item is kept in the application cache (a negative entry), so a repeat "
+        "of an unknown id does not reach the database; none: 404s are never stored. Needs `app_cache_ttl`.",
+    )
+    invalidate_on_create: bool = Field(
+        default=True,
+        description="A POST drops the resource's cache entries, the negative entry of the new id among them. "
+        "false: the create handler deletes nothing (the bug that leaves a stale 404).",
+    )
     switchable: bool = Field(
         default=False,
         description="The learner may change `app_cache_ttl`, `single_flight` and each resource's `cache_control` "
-        "while the lesson runs, through PUT /_sandbox/caching: it stands in for the code change that adds a "
-        "cache, a per-key lock or a header.",
+        "(and `negative_ttl`, `invalidate_on_create`) while the lesson runs, through PUT /_sandbox/caching: it "
+        "stands in for the code change that adds a cache, a per-key lock, a header or an invalidation.",
     )
 
 
