@@ -11,17 +11,30 @@ from typing import ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.content import Content
 from textual.geometry import Size
 from textual.widgets import Checkbox, RadioButton
 
 
 class _Wrapping:
     """An option's words in full, over as many lines as they need: Textual draws a toggle on one line and
-    cuts the rest with "…", which hid the half of an answer that mattered."""
+    cuts the rest with "…", which hid the half of an answer that mattered. The lines after the first
+    start under the first word, not under the button, so each option reads as one block."""
+
+    def _lines(self, width: int) -> list[Content]:
+        button: Content = self._button  # type: ignore[attr-defined]
+        indent = button.cell_length + 1
+        label: Content = self._label.stylize_before(self.get_visual_style("toggle--label"))  # type: ignore[attr-defined]
+        lines = label.wrap(max(8, width - indent - 1)) or [Content("")]
+        pad = Content(" " * indent)
+        return [Content.assemble(button, " ", lines[0], " "), *(Content.assemble(pad, line) for line in lines[1:])]
+
+    def render(self) -> Content:
+        width = self.content_region.width or self.size.width or 80  # type: ignore[attr-defined]
+        return Content("\n").join(self._lines(width))
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        content = self.render()  # type: ignore[attr-defined]
-        return max(1, content.get_height(self.styles, width))  # type: ignore[attr-defined]
+        return max(1, len(self._lines(width)))
 
 
 class ChoiceRadio(_Wrapping, RadioButton):
