@@ -98,6 +98,7 @@ def check_code_http(spec: CodeHttpCheck, ctx: CheckContext) -> CheckResult:
     if ctx.http is not None:
         ctx.http.restart_upstreams()  # the app the check starts meets the upstreams' faults in their order
     saved: dict[str, Any] = {}
+    facts: dict[str, Any] = {}  # what a step with `shutdown` measured
     last_webhook: tuple[str, bytes] | None = None  # the (event id, body) a later step may send again
     total = len(spec.steps)
     try:
@@ -108,6 +109,13 @@ def check_code_http(spec: CodeHttpCheck, ctx: CheckContext) -> CheckResult:
                     app = app.restarted()
                 path, kwargs = prepared(step.request, saved)
                 method = step.request.method
+                if step.shutdown is not None:  # the last step: the app ends with it
+                    from tutor.checks.code_shutdown import stop_and_judge
+
+                    failed, facts = stop_and_judge(app, step, method, path, kwargs, saved)
+                    if failed is not None:
+                        return failed
+                    continue
                 if step.webhook is not None:
                     from tutor.checks.code_webhooks import as_delivery
 
@@ -213,5 +221,12 @@ def check_code_http(spec: CodeHttpCheck, ctx: CheckContext) -> CheckResult:
             True,
             f"Your app answered all {total} of the checker's requests as this step needs, and the generated "
             "ones as a correct app does.",
+        )
+    if facts:
+        return CheckResult(
+            True,
+            f"Your app answered all {total} of the checker's requests as this step needs, the "
+            f"{facts['in_flight']} in flight when it was told to stop too, and stopped in {facts['exit_ms']:g} ms.",
+            facts=facts,
         )
     return CheckResult(True, f"Your app answered all {total} of the checker's requests as this step needs.")
