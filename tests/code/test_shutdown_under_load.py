@@ -35,6 +35,7 @@ def _close_evidence() -> Iterator[None]:
 
 
 def context(tmp_path: Path, source: str) -> CheckContext:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     database = tmp_path / "lesson.db"
     connection = sqlite3.connect(database)
     connection.executescript("CREATE TABLE orders (id INTEGER PRIMARY KEY, item TEXT NOT NULL);")
@@ -229,3 +230,69 @@ def test_the_port_is_free_after_a_graceful_stop(tmp_path: Path) -> None:
     assert all(one.response is not None and one.response.status_code == 202 for one in outcome.requests)
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+SAVES_IN_ATEXIT = DROPS_THE_BUFFER.replace(
+    "app = FastAPI(lifespan=lifespan)",
+    "app = FastAPI(lifespan=lifespan)\n\nimport atexit\n\n@atexit.register\ndef save():\n"
+    "    connection = sqlite3.connect(os.environ['BACKEND_TUTOR_DB'])\n    with connection:\n"
+    "        connection.executemany('INSERT INTO orders (item) VALUES (?)', [(i,) for i in buffer])\n",
+)
+
+
+def test_after_a_graceful_stop_the_process_ends_by_the_signal_as_under_uvicorn(tmp_path: Path) -> None:
+    """uvicorn raises SIGTERM again once it has shut down, so `atexit` code never runs: work saved there
+    is lost in production, and the check sees it lost too."""
+    ctx = context(tmp_path, SAVES_IN_ATEXIT)
+    assert ctx.code is not None
+    app = ctx.code.start_app()
+    from tutor.code.shutdown import stop_under_load
+
+    outcome = stop_under_load(app, "POST", "/orders", {"json": {"item": "slow"}}, count=2, exit_within=4)
+    app.stop()
+    assert outcome.exit_words == "it was killed by signal SIGTERM"
+    result = run(tmp_path / "again", SAVES_IN_ATEXIT)
+    assert not result.passed and "does not hold the 6 orders" in result.summary
+
+
+COUNTS = """
+import os, sqlite3
+from fastapi import FastAPI
+app = FastAPI()
+
+@app.get("/count")
+def count():
+    connection = sqlite3.connect(os.environ["BACKEND_TUTOR_DB"])
+    try:
+        return {"orders": connection.execute("SELECT count(*) FROM orders").fetchone()[0]}
+    finally:
+        connection.close()
+"""
+
+
+def test_sql_before_changes_the_running_apps_database(tmp_path: Path) -> None:
+    spec = CodeHttpCheck.model_validate(
+        {
+            "kind": "code_http",
+            "steps": [
+                {"request": {"path": "/count"}, "expect": {"status": 200, "json": {"orders": 0}}},
+                {
+                    "sql_before": "INSERT INTO orders (item) VALUES ('x'), ('y')",
+                    "request": {"path": "/count"},
+                    "expect": {"status": 200, "json": {"orders": 2}},
+                },
+            ],
+        }
+    )
+    assert evaluate(spec, context(tmp_path, COUNTS)).passed
+    spec.steps[1].expect.json_fields["orders"] = 0
+    failed = evaluate(spec, context(tmp_path / "again", COUNTS))
+    assert not failed.passed and "Request 2 of 2" in failed.summary
+
+
+def test_sql_before_that_fails_is_the_packs_error(tmp_path: Path) -> None:
+    spec = CodeHttpCheck.model_validate(
+        {"kind": "code_http", "steps": [{"sql_before": "DELETE FROM nothing_here", "request": {"path": "/count"}}]}
+    )
+    result = evaluate(spec, context(tmp_path, COUNTS))
+    assert not result.passed and result.error and "no such table: nothing_here" in result.summary

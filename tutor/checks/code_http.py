@@ -107,6 +107,15 @@ def check_code_http(spec: CodeHttpCheck, ctx: CheckContext) -> CheckResult:
             for number, step in enumerate(spec.steps, 1):
                 if step.restart_before:
                     app = app.restarted()
+                if step.sql_before is not None:
+                    import sqlite3
+
+                    from tutor.checks.code_probes import change_behind
+
+                    try:
+                        change_behind(app, step.sql_before)
+                    except sqlite3.Error as exc:
+                        return CheckResult(False, f"step {number}'s sql_before failed: {exc}", error=True)
                 path, kwargs = prepared(step.request, saved)
                 method = step.request.method
                 if step.shutdown is not None:  # the last step: the app ends with it

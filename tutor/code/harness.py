@@ -287,8 +287,21 @@ def graceful_on_sigterm(server: Any) -> None:
 
     def stop(_signum: int, _frame: Any) -> None:
         server.should_exit = True
+        server.stopped_by_sigterm = True
 
     signal.signal(signal.SIGTERM, stop)
+
+
+def end_as_signalled(server: Any) -> None:
+    """After a graceful stop on SIGTERM, end the process by that signal, as uvicorn does once it has
+    served: `atexit` functions do not run, so code that saves its work there is seen to lose it."""
+    import signal
+
+    if getattr(server, "stopped_by_sigterm", False):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.raise_signal(signal.SIGTERM)
 
 
 def run_app(args: argparse.Namespace, workspace: Path) -> int:
@@ -342,6 +355,7 @@ def run_app(args: argparse.Namespace, workspace: Path) -> int:
     server = Server(config)
     sock = socket.socket(fileno=args.listen_fd)
     server.run(sockets=[sock])
+    end_as_signalled(server)
     return 0
 
 

@@ -109,6 +109,11 @@ class CodeProbeStep(Model):
         description="Stop the app and start it again on the same database before this request: a second "
         "deployment of the same code, whose start-up (a migration, CREATE INDEX) must be safe to run twice.",
     )
+    sql_before: NonEmpty | None = Field(
+        default=None,
+        description="SQL run on the app's own database copy just before this request, as another client of "
+        "that database would (a migration undone, a table dropped): the running app must notice.",
+    )
     request: HttpRequest
     expect: ResponseExpect = Field(default_factory=ResponseExpect)
     save: dict[str, str] = Field(
