@@ -132,7 +132,8 @@ def test_a_graceful_app_answers_every_request_in_flight_and_flushes(tmp_path: Pa
     assert result.passed, result.explain()
     assert result.facts["in_flight"] == 4 and result.facts["answered"] == 4
     assert 0 < result.facts["exit_ms"] < 4000
-    assert "4 in flight" in result.summary
+    assert "the 4 in flight when it was told to stop too, and stopped " in result.summary
+    assert result.summary.endswith(" ms after the signal.")
 
 
 def test_os_exit_on_sigterm_loses_the_requests_in_flight(tmp_path: Path) -> None:
@@ -288,6 +289,10 @@ def test_sql_before_changes_the_running_apps_database(tmp_path: Path) -> None:
     spec.steps[1].expect.json_fields["orders"] = 0
     failed = evaluate(spec, context(tmp_path / "again", COUNTS))
     assert not failed.passed and "Request 2 of 2" in failed.summary
+    assert failed.details[0] == (
+        "Just before this request, another client changed your app's database: "
+        "INSERT INTO orders (item) VALUES ('x'), ('y')"
+    )
 
 
 def test_sql_before_that_fails_is_the_packs_error(tmp_path: Path) -> None:

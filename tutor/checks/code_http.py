@@ -137,6 +137,12 @@ def check_code_http(spec: CodeHttpCheck, ctx: CheckContext) -> CheckResult:
                 diffs = response_differences(_with_saved(step.expect, saved), exchange)
                 if diffs:
                     details = [f"- {d}" for d in diffs[1:]] + shown(exchange)
+                    if step.sql_before is not None:
+                        details.insert(
+                            0,
+                            "Just before this request, another client changed your app's database: "
+                            + shorten(" ".join(step.sql_before.split()), 160),
+                        )
                     if step.webhook is not None and last_webhook is not None:
                         from tutor.checks.code_webhooks import described
 
@@ -235,7 +241,8 @@ def check_code_http(spec: CodeHttpCheck, ctx: CheckContext) -> CheckResult:
         return CheckResult(
             True,
             f"Your app answered all {total} of the checker's requests as this step needs, the "
-            f"{facts['in_flight']} in flight when it was told to stop too, and stopped in {facts['exit_ms']:g} ms.",
+            f"{facts['in_flight']} in flight when it was told to stop too, and stopped {facts['exit_ms']:,.0f} ms "
+            "after the signal.",
             facts=facts,
         )
     return CheckResult(True, f"Your app answered all {total} of the checker's requests as this step needs.")
