@@ -98,6 +98,7 @@ def check_code_http(spec: CodeHttpCheck, ctx: CheckContext) -> CheckResult:
     if ctx.http is not None:
         ctx.http.restart_upstreams()  # the app the check starts meets the upstreams' faults in their order
     saved: dict[str, Any] = {}
+    facts: dict[str, Any] = {}  # what a step with `shutdown` measured
     last_webhook: tuple[str, bytes] | None = None  # the (event id, body) a later step may send again
     total = len(spec.steps)
     try:
@@ -106,8 +107,24 @@ def check_code_http(spec: CodeHttpCheck, ctx: CheckContext) -> CheckResult:
             for number, step in enumerate(spec.steps, 1):
                 if step.restart_before:
                     app = app.restarted()
+                if step.sql_before is not None:
+                    import sqlite3
+
+                    from tutor.checks.code_probes import change_behind
+
+                    try:
+                        change_behind(app, step.sql_before)
+                    except sqlite3.Error as exc:
+                        return CheckResult(False, f"step {number}'s sql_before failed: {exc}", error=True)
                 path, kwargs = prepared(step.request, saved)
                 method = step.request.method
+                if step.shutdown is not None:  # the last step: the app ends with it
+                    from tutor.checks.code_shutdown import stop_and_judge
+
+                    failed, facts = stop_and_judge(app, step, method, path, kwargs, saved)
+                    if failed is not None:
+                        return failed
+                    continue
                 if step.webhook is not None:
                     from tutor.checks.code_webhooks import as_delivery
 
@@ -120,6 +137,12 @@ def check_code_http(spec: CodeHttpCheck, ctx: CheckContext) -> CheckResult:
                 diffs = response_differences(_with_saved(step.expect, saved), exchange)
                 if diffs:
                     details = [f"- {d}" for d in diffs[1:]] + shown(exchange)
+                    if step.sql_before is not None:
+                        details.insert(
+                            0,
+                            "Just before this request, another client changed your app's database: "
+                            + shorten(" ".join(step.sql_before.split()), 160),
+                        )
                     if step.webhook is not None and last_webhook is not None:
                         from tutor.checks.code_webhooks import described
 
@@ -213,5 +236,13 @@ def check_code_http(spec: CodeHttpCheck, ctx: CheckContext) -> CheckResult:
             True,
             f"Your app answered all {total} of the checker's requests as this step needs, and the generated "
             "ones as a correct app does.",
+        )
+    if facts:
+        return CheckResult(
+            True,
+            f"Your app answered all {total} of the checker's requests as this step needs, the "
+            f"{facts['in_flight']} in flight when it was told to stop too, and stopped {facts['exit_ms']:,.0f} ms "
+            "after the signal.",
+            facts=facts,
         )
     return CheckResult(True, f"Your app answered all {total} of the checker's requests as this step needs.")

@@ -45,7 +45,7 @@ class Probe:
 SQL = "SQL"
 
 
-def _change_behind(app: Any, sql: str) -> None:
+def change_behind(app: Any, sql: str) -> None:
     """Run `sql` on `app`'s own database copy, as another client of that database would."""
     database = getattr(app, "spawned", {}).get("database")
     if database is None:
@@ -278,7 +278,7 @@ def _reference_answers(spec: CodeProbes, code: Any, seed: int, probes: list[Prob
             these = []
             for method, path, kwargs in probe.requests:
                 if method == SQL:
-                    _change_behind(theirs, path)
+                    change_behind(theirs, path)
                     continue
                 these.append(_ask(theirs, method, path, dict(kwargs)))
             answers.append(these)
@@ -298,7 +298,7 @@ def run_probes(spec: CodeProbes, code: Any, seed: int) -> CheckResult | None:
             theirs = iter(answers)
             for method, path, kwargs in probe.requests:
                 if method == SQL:
-                    _change_behind(mine, path)
+                    change_behind(mine, path)
                     continue
                 learner = _ask(mine, method, path, dict(kwargs))
                 difference = _difference(spec.compare, learner, next(theirs))

@@ -11,9 +11,11 @@ child, with its memory and file-size limits set, goes on below.
 `app` mode imports the learner's module, reports a syntax or import error with the learner's file and
 line, and serves the module's `app` with uvicorn on the listening socket the tutor passed in (bound to
 127.0.0.1 by the tutor), as `uvicorn app:app` would: the ASGI lifespan runs, so FastAPI's `lifespan=`
-and `@app.on_event("startup")` code runs before the first request (shutdown code does not: the run is
-ended by a kill). A module that starts a server of its own while it is imported (`uvicorn.run(...)` at
-the top level) is stopped there and told so. Every `sqlite3` connection the learner opens is traced: for
+and `@app.on_event("startup")` code runs before the first request. The run is ended by a kill, so
+shutdown code runs only when a `code_http` step sends SIGTERM (`shutdown:`): then, as under uvicorn, the
+server stops accepting, lets the requests in flight finish, and runs the lifespan shutdown. A module
+that starts a server of its own while it is imported (`uvicorn.run(...)` at the top level) is stopped
+there and told so. Every `sqlite3` connection the learner opens is traced: for
 each request that carries the tutor's probe header, the statements it ran and the tables each one read
 in full (`EXPLAIN QUERY PLAN`, parsed by `sandboxes.sql.plan`) go back to the tutor on the status pipe,
 one JSON line, before the response's last byte, so the tutor reads them together with the response.
@@ -36,6 +38,9 @@ from typing import Any
 from tutor.code import contain
 
 PROBE_HEADER = b"x-backend-tutor-probe"
+IN_FLIGHT_HEADER = b"x-backend-tutor-in-flight"
+"""A request of a `code_http` shutdown step: the harness says when it reaches the app (`arrived`), so the
+tutor stops the app only once every one of them is in flight."""
 DB_ENV = "BACKEND_TUTOR_DB"
 VM_TICK = 10
 """SQLite VM instructions between two calls of the progress handler: the grain of a request's `vm_steps`."""
@@ -186,6 +191,8 @@ def wrap(app: Any, tracer: Tracer, workspace: Path) -> Any:
             for name, value in scope.get("headers", []):
                 if name == PROBE_HEADER:
                     probe = value.decode("latin-1")
+                elif name == IN_FLIGHT_HEADER:
+                    send({"event": "arrived", "request": value.decode("latin-1")})
         if probe is None:
             await app(scope, receive, send_message)
             return
@@ -269,10 +276,40 @@ def no_own_server(workspace: Path) -> Any:
         setattr(uvicorn.Server, "run", server_run)  # noqa: B010
 
 
+def graceful_on_sigterm(server: Any) -> None:
+    """On SIGTERM the server stops accepting, lets the requests in flight finish, and runs the app's
+    lifespan shutdown, as uvicorn does when it serves `uvicorn app:app`. A handler the learner's module
+    installed while it was imported stays (under uvicorn too, the import comes after uvicorn's own)."""
+    import signal
+
+    if signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None):
+        return
+
+    def stop(_signum: int, _frame: Any) -> None:
+        server.should_exit = True
+        server.stopped_by_sigterm = True
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def end_as_signalled(server: Any) -> None:
+    """After a graceful stop on SIGTERM, end the process by that signal, as uvicorn does once it has
+    served: `atexit` functions do not run, so code that saves its work there is seen to lose it."""
+    import signal
+
+    if getattr(server, "stopped_by_sigterm", False):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.raise_signal(signal.SIGTERM)
+
+
 def run_app(args: argparse.Namespace, workspace: Path) -> int:
     import importlib
+    import signal
     import socket
 
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # whatever the tutor's own was: the app's code decides
     tracer = Tracer()
     tracer.install()
     if args.go_fd >= 0:
@@ -297,25 +334,28 @@ def run_app(args: argparse.Namespace, workspace: Path) -> int:
     import uvicorn
 
     class Server(uvicorn.Server):
-        """Leaves signals alone: the supervisor ends the run, and a graceful shutdown is not wanted."""
+        """SIGTERM shuts down gracefully, as under `uvicorn app:app` (a `code_http` step with `shutdown`
+        sends it); other signals are left alone. The supervisor's own stop is a kill, never SIGTERM."""
 
         def install_signal_handlers(self) -> None:  # older uvicorn
-            pass
+            graceful_on_sigterm(self)
 
         @contextlib.contextmanager
         def capture_signals(self) -> Any:  # newer uvicorn
+            graceful_on_sigterm(self)
             yield
 
         async def startup(self, sockets: Any = None) -> None:
             await super().startup(sockets=sockets)
             if self.started:
-                send({"event": "ready"})
+                send({"event": "ready", "pid": os.getpid()})
 
     # lifespan "auto", as `uvicorn app:app` runs it: start-up code runs; an app without a lifespan is fine
     config = uvicorn.Config(wrap(app, tracer, workspace), log_level="warning", access_log=False, lifespan="auto")
     server = Server(config)
     sock = socket.socket(fileno=args.listen_fd)
     server.run(sockets=[sock])
+    end_as_signalled(server)
     return 0
 
 

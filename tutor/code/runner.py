@@ -307,6 +307,7 @@ class _Child:
             if go_read >= 0:
                 os.close(go_read)
         self.imported = False  # the learner's module was imported (what remains is its start-up code)
+        self.worker_pid: int | None = None  # the process that serves the app (the supervisor's child)
         self.limit: dict[str, Any] | None = None  # a cap the supervisor stopped the run for
         self._closed = threading.Event()
         self._reader = threading.Thread(target=self._read_status, args=(status_read,), daemon=True)
@@ -327,6 +328,8 @@ class _Child:
                         event = json.loads(line)
                         if event.get("event") == "imported":
                             self.imported = True
+                        elif event.get("event") == "ready":
+                            self.worker_pid = event.get("pid")
                         elif event.get("event") == "limit":
                             self.limit = event
                         self.events.put(event)

@@ -17,6 +17,7 @@ from pydantic import Field, field_validator, model_validator
 from tutor.pack.actions import HttpMethod, HttpRequest, SqlStep
 from tutor.pack.base import JsonValue, Model, NonEmpty, PackPath
 from tutor.pack.specs_http import Between, ResponseExpect
+from tutor.pack.specs_shutdown import ShutdownProbe
 
 
 class BuildSettings(Model):
@@ -108,6 +109,11 @@ class CodeProbeStep(Model):
         description="Stop the app and start it again on the same database before this request: a second "
         "deployment of the same code, whose start-up (a migration, CREATE INDEX) must be safe to run twice.",
     )
+    sql_before: NonEmpty | None = Field(
+        default=None,
+        description="SQL run on the app's own database copy just before this request, as another client of "
+        "that database would (a migration undone, a table dropped): the running app must notice.",
+    )
     request: HttpRequest
     expect: ResponseExpect = Field(default_factory=ResponseExpect)
     save: dict[str, str] = Field(
@@ -141,6 +147,12 @@ class CodeProbeStep(Model):
         description="The app's own log carries the id the checker sent with this request in `X-Request-Id` "
         "(every request the checker sends has a fresh one): true for what the app prints (stdout and stderr), "
         "or the path of the file in the workspace the app writes its log to (`app.log`).",
+    )
+    shutdown: ShutdownProbe | None = Field(
+        default=None,
+        description="Send this request several times at once and, while they are in flight, stop the app "
+        "with SIGTERM: each must get its whole answer (`expect`), the process must end in time, and its "
+        "database must hold what its shutdown code writes. Only the last step of a check.",
     )
 
 
@@ -301,6 +313,13 @@ class CodeHttpCheck(Model):
     kind: Literal["code_http"]
     steps: list[CodeProbeStep] = Field(min_length=1)
     probes: CodeProbes | None = None
+
+    @model_validator(mode="after")
+    def _shutdown_last(self) -> CodeHttpCheck:
+        for number, step in enumerate(self.steps[:-1], 1):
+            if step.shutdown is not None:
+                raise ValueError(f"step {number} has `shutdown`: only the last step can stop the app")
+        return self
 
     @model_validator(mode="after")
     def _webhook_again(self) -> CodeHttpCheck:
