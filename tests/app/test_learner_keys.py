@@ -111,6 +111,10 @@ async def test_long_options_are_read_in_full_and_the_hint_fits_the_mistake(app_f
         screen = await opened(pilot, settle, "desk", "pick")
         for radio in screen.query("ChoiceRadio"):
             assert radio.region.height >= 2, radio.region  # wrapped, not cut
+            lines = str(radio.render()).splitlines()
+            assert len(lines) == radio.region.height - radio.styles.gutter.height, lines
+            start = len(lines[0]) - len(lines[0][3:].lstrip())  # where the words start after the button
+            assert all(line[:start].strip() == "" and line[start : start + 1] != " " for line in lines[1:]), lines
         text = "\n".join(str(radio.render()) for radio in screen.query("ChoiceRadio"))
         assert "because the equality comes first and the range second in that index" in " ".join(text.split())
         await pilot.press("enter")  # the first option: the declared mistake

@@ -23,11 +23,14 @@ class _Wrapping:
 
     def _lines(self, width: int) -> list[Content]:
         button: Content = self._button  # type: ignore[attr-defined]
-        indent = button.cell_length + 1
-        label: Content = self._label.stylize_before(self.get_visual_style("toggle--label"))  # type: ignore[attr-defined]
-        lines = label.wrap(max(8, width - indent - 1)) or [Content("")]
-        pad = Content(" " * indent)
-        return [Content.assemble(button, " ", lines[0], " "), *(Content.assemble(pad, line) for line in lines[1:])]
+        style = self.get_visual_style("toggle--label")  # type: ignore[attr-defined]
+        label: Content = self._label  # type: ignore[attr-defined]
+        lines = label.wrap(max(8, width - button.cell_length - 2)) or [Content("")]
+        pad = Content(" " * button.cell_length)
+        return [
+            Content.assemble(button if number == 0 else pad, line.pad(1, 1).stylize_before(style))
+            for number, line in enumerate(lines)
+        ]
 
     def render(self) -> Content:
         width = self.content_region.width or self.size.width or 80  # type: ignore[attr-defined]
