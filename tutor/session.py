@@ -94,7 +94,7 @@ def _same_text(template: str, actual: str, *, path: bool = True) -> bool:
 
 def _same_json(template: Any, actual: Any) -> bool:
     if isinstance(template, str):
-        return isinstance(actual, str) and _same_text(template, actual)
+        return isinstance(actual, str) and _same_text(template, actual, path=False)
     if isinstance(template, dict):
         return (
             isinstance(actual, dict)

@@ -96,6 +96,13 @@ class WebhookProbe(Model):
         description="The previous webhook of this check again: the same event id and body, signed afresh (a retry "
         "or a replay the receiver must not act on twice). `type` and `data` are not used.",
     )
+    encoding: Literal["compact", "escaped"] = Field(
+        default="compact",
+        description="How the event's JSON is written. 'compact': as the sandbox writes its own deliveries. 'escaped': "
+        "with '/' and every non-ASCII character escaped (`\\/`, `\\u00eb`), as PHP's json_encode writes JSON: the "
+        "same event in bytes that JSON parsed and written again by Python never gives back, so only a receiver "
+        "that checks the signature over the raw body passes. Not used with `again`.",
+    )
     tamper: Literal["none", "signature", "body", "stale", "unsigned"] = Field(
         default="none",
         description="'signature': signed with another secret; 'body': the body changed after signing; 'stale': "
