@@ -1,0 +1,187 @@
+"""A payment worker under at-least-once delivery. Each test's docstring is what a learner reads when it fails.
+
+The tests stand in for the payment provider (a small server of their own, which counts the charges it
+makes and fails when a test asks it to) and for the queue: they deliver jobs to POST /jobs/charge, again
+and at the same moment, as a queue does after a lost acknowledgement. A restart is the module imported
+afresh on the same database file, as a new worker process would start.
+"""
+
+import importlib
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+
+class Provider:
+    """A payment provider that takes the money on every POST /charges, like one without idempotency keys.
+    `fail_next`: its next N calls answer 503 and charge nothing; `delay`: seconds each call takes."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.reset()
+        provider = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                time.sleep(provider.delay)
+                with provider.lock:
+                    provider.calls += 1
+                    if provider.fail_next > 0:
+                        provider.fail_next -= 1
+                        status, answer = 503, {"detail": "the provider is unavailable"}
+                    else:
+                        provider.charges.append(body)
+                        status, answer = 200, {"id": f"ch_{len(provider.charges)}"}
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def reset(self) -> None:
+        self.calls = 0
+        self.fail_next = 0
+        self.delay = 0.0
+        self.charges: list[dict] = []
+
+    def charged(self, order_id: int) -> int:
+        return sum(1 for c in self.charges if c.get("order_id") == order_id)
+
+
+PROVIDER = Provider()
+os.environ["PAYMENTS_URL"] = PROVIDER.url
+
+import app  # noqa: E402 - after PAYMENTS_URL points at the tests' own provider
+from fastapi.testclient import TestClient  # noqa: E402
+
+
+class Worker:
+    """The learner's app started on a database file; `restart()` starts it again on the same file."""
+
+    def __init__(self, db: Path) -> None:
+        self.db = db
+        self.client: TestClient | None = None
+        self.start()
+
+    def start(self) -> None:
+        os.environ["BACKEND_TUTOR_DB"] = str(self.db)
+        module = importlib.reload(app)
+        for name in ("PAYMENTS_URL",):
+            if isinstance(getattr(module, name, None), str):
+                setattr(module, name, PROVIDER.url)
+        for name in ("DB_PATH", "DB", "DATABASE"):
+            if isinstance(getattr(module, name, None), str):
+                setattr(module, name, str(self.db))
+        self.client = TestClient(module.app, raise_server_exceptions=False)
+        self.client.__enter__()
+
+    def stop(self) -> None:
+        if self.client is not None:
+            self.client.__exit__(None, None, None)
+            self.client = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def deliver(self, job_id: str, order_id: int, amount_cents: int = 1250) -> int:
+        assert self.client is not None
+        answer = self.client.post(
+            "/jobs/charge", json={"job_id": job_id, "order_id": order_id, "amount_cents": amount_cents}
+        )
+        return answer.status_code
+
+
+@pytest.fixture
+def worker(tmp_path: Path) -> Iterator[Worker]:
+    PROVIDER.reset()
+    one = Worker(tmp_path / "worker.db")
+    yield one
+    one.stop()
+
+
+def test_a_job_charges_the_card_once(worker: Worker) -> None:
+    """A job delivered once is charged once and acknowledged with a 2xx."""
+    status = worker.deliver("job-1", order_id=1)
+    assert 200 <= status < 300, f"your worker answered {status} to a job it could charge"
+    assert PROVIDER.charged(1) == 1, f"the provider was charged {PROVIDER.charged(1)} times for one job"
+
+
+def test_a_job_delivered_again_is_acknowledged_and_not_charged_again(worker: Worker) -> None:
+    """The same job delivered a second time (its first acknowledgement was lost) is acknowledged with a 2xx, and the card is not charged again; another job is charged as usual."""
+    first = worker.deliver("job-1", order_id=1)
+    assert 200 <= first < 300, f"your worker answered {first} to a job it could charge"
+    again = worker.deliver("job-1", order_id=1)
+    charged = PROVIDER.charged(1)
+    assert charged == 1, f"the same job delivered twice charged the card {charged} times"
+    assert 200 <= again < 300, (
+        f"your worker answered {again} to a job it had already done: the queue will keep delivering it; "
+        "acknowledge it with a 2xx"
+    )
+    other = worker.deliver("job-2", order_id=2, amount_cents=4999)
+    assert 200 <= other < 300 and PROVIDER.charged(2) == 1, "another job (job-2) was not charged"
+
+
+def test_a_restarted_worker_still_knows_the_jobs_it_did(worker: Worker) -> None:
+    """After the worker restarts (a deploy, a crash), a job it had done and that is delivered again is not charged again: what it did is kept in the database, not in memory."""
+    worker.deliver("job-1", order_id=1)
+    worker.restart()
+    again = worker.deliver("job-1", order_id=1)
+    charged = PROVIDER.charged(1)
+    assert charged == 1, f"after a restart, the job delivered again charged the card {charged} times"
+    assert 200 <= again < 300, f"after a restart, your worker answered {again} to a job it had already done"
+
+
+def test_a_failed_charge_is_not_acknowledged_and_runs_again(worker: Worker) -> None:
+    """When the provider fails, the worker answers 5xx (the queue delivers the job again), and the next delivery does charge the card: a job is not marked done before its work is."""
+    PROVIDER.fail_next = 1
+    first = worker.deliver("job-1", order_id=1)
+    assert 500 <= first < 600, (
+        f"the provider failed and your worker answered {first}: the queue forgets a job it gets a 2xx for, "
+        "and this one was never charged"
+    )
+    again = worker.deliver("job-1", order_id=1)
+    charged = PROVIDER.charged(1)
+    assert charged == 1, f"the job delivered again after a failed charge charged the card {charged} times, not once"
+    assert 200 <= again < 300, f"your worker answered {again} to the delivery that charged the card"
+
+
+def test_two_deliveries_at_the_same_moment_charge_once(worker: Worker) -> None:
+    """The same job delivered to two workers at the same moment (while the first is still charging) is charged once: the check 'done before?' and the claim are one atomic step."""
+    PROVIDER.delay = 0.5
+    start = threading.Barrier(2)
+    answers: list[int] = []
+
+    def deliver() -> None:
+        start.wait()
+        answers.append(worker.deliver("job-7", order_id=7))
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    charged = PROVIDER.charged(7)
+    assert charged == 1, f"two deliveries of the same job at the same moment charged the card {charged} times"
+    assert any(200 <= s < 300 for s in answers), f"neither delivery was acknowledged: {answers}"
+    PROVIDER.delay = 0.0
+    later = worker.deliver("job-7", order_id=7)
+    assert 200 <= later < 300 and PROVIDER.charged(7) == 1, (
+        f"a delivery after both answered {later}: the job was charged, so acknowledge it without charging again"
+    )
