@@ -7,6 +7,7 @@ afresh on the same database file, as a new worker process would start.
 """
 
 import importlib
+import importlib.util
 import json
 import os
 import threading
@@ -74,14 +75,20 @@ from fastapi.testclient import TestClient  # noqa: E402
 class Worker:
     """The learner's app started on a database file; `restart()` starts it again on the same file."""
 
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: Path, second: bool = False) -> None:
         self.db = db
         self.client: TestClient | None = None
-        self.start()
+        self.start(second)
 
-    def start(self) -> None:
+    def start(self, second: bool = False) -> None:
         os.environ["BACKEND_TUTOR_DB"] = str(self.db)
-        module = importlib.reload(app)
+        if second:  # another worker process: the same code, its own memory, the same database
+            spec = importlib.util.spec_from_file_location("app_second_worker", app.__file__)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        else:
+            module = importlib.reload(app)
         for name in ("PAYMENTS_URL",):
             if isinstance(getattr(module, name, None), str):
                 setattr(module, name, PROVIDER.url)
@@ -162,17 +169,18 @@ def test_a_failed_charge_is_not_acknowledged_and_runs_again(worker: Worker) -> N
     assert 200 <= again < 300, f"your worker answered {again} to the delivery that charged the card"
 
 
-def test_two_deliveries_at_the_same_moment_charge_once(worker: Worker) -> None:
-    """The same job delivered to two workers at the same moment (while the first is still charging) is charged once: the check 'done before?' and the claim are one atomic step."""
+def test_two_deliveries_at_the_same_moment_charge_once(worker: Worker, tmp_path: Path) -> None:
+    """The same job delivered to two worker processes at the same moment (while the first is still charging) is charged once: the check 'done before?' and the claim are one atomic step in the database, which both workers share (a lock in Python's memory is one process's)."""
+    other = Worker(tmp_path / "worker.db", second=True)
     PROVIDER.delay = 0.5
     start = threading.Barrier(2)
     answers: list[int] = []
 
-    def deliver() -> None:
+    def deliver(one: Worker) -> None:
         start.wait()
-        answers.append(worker.deliver("job-7", order_id=7))
+        answers.append(one.deliver("job-7", order_id=7))
 
-    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    threads = [threading.Thread(target=deliver, args=(one,)) for one in (worker, other)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -180,6 +188,7 @@ def test_two_deliveries_at_the_same_moment_charge_once(worker: Worker) -> None:
     charged = PROVIDER.charged(7)
     assert charged == 1, f"two deliveries of the same job at the same moment charged the card {charged} times"
     assert any(200 <= s < 300 for s in answers), f"neither delivery was acknowledged: {answers}"
+    other.stop()
     PROVIDER.delay = 0.0
     later = worker.deliver("job-7", order_id=7)
     assert 200 <= later < 300 and PROVIDER.charged(7) == 1, (
