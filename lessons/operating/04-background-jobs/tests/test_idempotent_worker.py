@@ -131,7 +131,7 @@ def test_a_job_charges_the_card_once(worker: Worker) -> None:
 
 
 def test_a_job_delivered_again_is_acknowledged_and_not_charged_again(worker: Worker) -> None:
-    """The same job delivered a second time (its first acknowledgement was lost) is acknowledged with a 2xx, and the card is not charged again; another job is charged as usual."""
+    """A job delivered again (its acknowledgement was lost) is acknowledged with a 2xx and not charged again."""
     first = worker.deliver("job-1", order_id=1)
     assert 200 <= first < 300, f"your worker answered {first} to a job it could charge"
     again = worker.deliver("job-1", order_id=1)
@@ -146,7 +146,7 @@ def test_a_job_delivered_again_is_acknowledged_and_not_charged_again(worker: Wor
 
 
 def test_a_restarted_worker_still_knows_the_jobs_it_did(worker: Worker) -> None:
-    """After the worker restarts (a deploy, a crash), a job it had done and that is delivered again is not charged again: what it did is kept in the database, not in memory."""
+    """After a restart, a job delivered again is not charged again: what was done is kept in the database."""
     worker.deliver("job-1", order_id=1)
     worker.restart()
     again = worker.deliver("job-1", order_id=1)
@@ -156,7 +156,7 @@ def test_a_restarted_worker_still_knows_the_jobs_it_did(worker: Worker) -> None:
 
 
 def test_a_failed_charge_is_not_acknowledged_and_runs_again(worker: Worker) -> None:
-    """When the provider fails, the worker answers 5xx (the queue delivers the job again), and the next delivery does charge the card: a job is not marked done before its work is."""
+    """When the provider fails, the worker answers 5xx, and the next delivery of the job does charge the card."""
     PROVIDER.fail_next = 1
     first = worker.deliver("job-1", order_id=1)
     assert 500 <= first < 600, (
@@ -170,7 +170,7 @@ def test_a_failed_charge_is_not_acknowledged_and_runs_again(worker: Worker) -> N
 
 
 def test_two_deliveries_at_the_same_moment_charge_once(worker: Worker, tmp_path: Path) -> None:
-    """The same job delivered to two worker processes at the same moment (while the first is still charging) is charged once: the check 'done before?' and the claim are one atomic step in the database, which both workers share (a lock in Python's memory is one process's)."""
+    """Two worker processes given the same job at once charge it once: the claim is one step in the database."""
     other = Worker(tmp_path / "worker.db", second=True)
     PROVIDER.delay = 0.5
     start = threading.Barrier(2)

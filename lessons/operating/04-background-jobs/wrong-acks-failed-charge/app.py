@@ -105,7 +105,5 @@ def run_charge(job: ChargeJob) -> dict:
             conn.execute("DELETE FROM payments WHERE job_id = ? AND status = 'charging'", (job.job_id,))
         return {"job_id": job.job_id, "status": "failed", "error": type(exc).__name__}
     with database() as conn:
-        conn.execute(
-            "UPDATE payments SET status = 'charged', charge_id = ? WHERE job_id = ?", (charge_id, job.job_id)
-        )
+        conn.execute("UPDATE payments SET status = 'charged', charge_id = ? WHERE job_id = ?", (charge_id, job.job_id))
     return {"job_id": job.job_id, "status": "charged", "charge_id": charge_id}

@@ -103,7 +103,5 @@ def run_charge(job: ChargeJob) -> dict:
     except httpx.HTTPError as exc:
         raise HTTPException(status_code=502, detail=f"the payment provider failed: {type(exc).__name__}") from exc
     with database() as conn:
-        conn.execute(
-            "UPDATE payments SET status = 'charged', charge_id = ? WHERE job_id = ?", (charge_id, job.job_id)
-        )
+        conn.execute("UPDATE payments SET status = 'charged', charge_id = ? WHERE job_id = ?", (charge_id, job.job_id))
     return {"job_id": job.job_id, "status": "charged", "charge_id": charge_id}
