@@ -37,13 +37,13 @@ def _sell_once(conn: sqlite3.Connection, book_id: int) -> int | None:
 
 def sell(conn: sqlite3.Connection, book_id: int) -> int | None:
     """Sell one copy of book_id, the whole transaction again when SQLite says its read went stale."""
-    for attempt in range(50):
+    for attempt in range(200):
         try:
             return _sell_once(conn, book_id)
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or attempt == 49:
+            if "locked" not in str(exc) or attempt == 199:
                 raise
-            time.sleep(0.005 * (attempt + 1))
+            time.sleep(min(0.05, 0.005 * (attempt + 1)))  # a short backoff, capped
     return None
 
 
