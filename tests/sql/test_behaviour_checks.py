@@ -232,3 +232,30 @@ def test_an_index_is_named_by_the_queries_it_must_serve(sandbox: SqlSandbox) -> 
     assert not result.passed and result.summary.startswith("For query 2 of 2")
     step(sandbox, "DROP INDEX only_42; CREATE INDEX by_author_year ON books(author_id, year)")
     assert check(sandbox, SERVES).passed
+
+
+def test_a_next_page_query_is_replayed_after_a_row_is_added_before_it(sandbox: SqlSandbox) -> None:
+    """Keyset paging returns the same next page when someone adds a row before it; OFFSET repeats one."""
+    first = sandbox.run_learner("SELECT id, year FROM books ORDER BY year, id LIMIT 5")
+    assert first.ok
+    year, last_id = first.statements[-1].rows[-1][1], first.statements[-1].rows[-1][0]
+    keyset = f"SELECT id, year FROM books WHERE (year, id) > ({year}, {last_id}) ORDER BY year, id LIMIT 5"
+    page_two = sandbox.run_learner(keyset)
+    assert page_two.ok
+    spec = {
+        "kind": "sql_replay",
+        "statement": {"keyword": "SELECT", "pattern": "books"},
+        "cases": [
+            {
+                "setup": ["INSERT INTO books (id, title, author_id, year, price) VALUES (999999, 'New', 1, 1000, 9)"],
+                "rows": [list(r) for r in page_two.statements[-1].rows],
+                "because": "had a book been added before your page while the reader was on the first one",
+            }
+        ],
+    }
+    step(sandbox, "SELECT id, year FROM books ORDER BY year, id LIMIT 5 OFFSET 5")
+    result = check(sandbox, spec)
+    assert not result.passed
+    assert "your query returns other rows there" in result.summary
+    step(sandbox, keyset)
+    assert check(sandbox, spec).passed

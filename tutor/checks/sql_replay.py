@@ -5,7 +5,9 @@ atomic decrement (`SET copies = copies - 1`) cannot be judged from one run: agai
 happened to have, a statement without the version bump changes nothing either way. So the checker
 replays the learner's own statement, inside a savepoint it rolls back, against data it sets up: a row
 someone else has moved on (the statement must change nothing), a row as the learner read it (it must
-change it, and bump the version). Nothing of the replay stays."""
+change it, and bump the version). A query is replayed the same way: the next page of a list after someone
+else inserted a row before it must still be the rows after the learner's last one. Nothing of the replay
+stays."""
 
 from __future__ import annotations
 
@@ -50,6 +52,17 @@ def check_sql_replay(spec: SqlReplayCheck, ctx: CheckContext) -> CheckResult:
                 got=f"{mine.changes} changed",
                 details=(yours,),
             )
+        if case.rows is not None:
+            comparison = compare_rows([tuple(r) for r in case.rows], list(mine.rows), ordered=True, tolerance=1e-9)
+            if not comparison.same:
+                return CheckResult(
+                    False,
+                    f"{_sentence(case.because)}: your query returns other rows there.",
+                    expected=comparison.expected,
+                    got=comparison.got,
+                    first_difference=comparison.first_difference,
+                    details=(*comparison.details, yours),
+                )
         if case.query is not None and case.expect is not None:
             after = outcomes[-1]
             if after.error is not None:

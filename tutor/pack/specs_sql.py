@@ -257,14 +257,19 @@ class ReplayCase(Model):
     changes: int | None = Field(default=None, ge=0, description="Rows the learner's statement must change here.")
     query: str | None = Field(default=None, description="A query run afterwards...")
     expect: list[list[Any]] | None = Field(default=None, description="... and the rows it must return.")
+    rows: list[list[Any]] | None = Field(
+        default=None,
+        description="The rows the learner's statement itself must return here, in this order (a query: the "
+        "next page after someone else inserted or deleted a row before it).",
+    )
     because: NonEmpty = Field(description="What this case shows, in the learner's words, said when it fails.")
 
     @model_validator(mode="after")
     def _check(self) -> ReplayCase:
         if (self.query is None) != (self.expect is None):
             raise ValueError("give `query` and `expect` together")
-        if self.changes is None and self.query is None:
-            raise ValueError("give `changes`, or `query` with `expect`")
+        if self.changes is None and self.query is None and self.rows is None:
+            raise ValueError("give `changes`, `rows`, or `query` with `expect`")
         return self
 
 
