@@ -8,6 +8,9 @@ POST becomes GET after 301, 302 and 303, and stays POST with its body after 307 
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,8 @@ from pydantic import ValidationError
 
 from sandboxes.api.sandbox import ApiSandbox
 from tests.api.helpers import make_db, settings
+from tests.conftest import REPO
+from tests.pack.helpers import write_pack
 from tutor.pack.sandbox_api import ApiSettings
 
 SHOP = "https://shop.example"
@@ -197,3 +202,46 @@ def test_a_redirect_keeps_an_encoded_path_as_sent_and_refuses_other_methods(api:
     assert moved.headers["location"] == "/v1/books/caf%C3%A9%20menu"
     assert trace.status_code == 405
     assert trace.headers["allow"] == "GET, HEAD, POST, PUT, PATCH, DELETE"
+
+
+CLI_LESSON = """\
+id: trusting
+title: An API that trusts every page
+track: http
+sandboxes:
+  sql: {sql: "CREATE TABLE books (id INTEGER PRIMARY KEY, title TEXT);"}
+  api:
+    resources: [{name: books, table: books}]
+    cors: {allow_origins: ["https://shop.example"], weak: {reflect_origin: true}}
+steps:
+  - id: one
+    title: One
+    text: Look.
+    check: {kind: choice, options: [{id: a, text: A}, {id: b, text: B}], correct: a}
+    solution: {answer: a}
+    wrong_answers: [{answer: b}]
+"""
+
+
+def test_the_command_names_the_trusted_origins_and_warns_of_the_weak_mode(tmp_path: Path) -> None:
+    pack = write_pack(tmp_path / "pack", {"http/trusting.yaml": CLI_LESSON})
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tutor", "sandbox", "api", "trusting", "--pack", str(pack)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=REPO,
+        env={"BACKEND_TUTOR_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    lines = []
+    try:
+        assert child.stdout is not None
+        for line in child.stdout:
+            lines.append(line.rstrip())
+            if line.startswith("Press Ctrl+C"):
+                break
+    finally:
+        child.send_signal(signal.SIGINT)
+        child.wait(20)
+    assert "  cors: pages of https://shop.example may read the answers" in lines, lines
+    assert "  WARNING: deliberately weak CORS for this lesson: reflect_origin" in lines, lines
