@@ -17,6 +17,7 @@ Layers, outside in: traffic recorder (sees everything, 500s included) -> Date fr
 - `auth` (accounts, tokens) and `auth_routes` (/auth/*)
 - `edge`: a shared cache at /edge/... (Vary, cache keys) and /v1/home behind it
 - `controls`: /_sandbox/relations, /_sandbox/caching, /_sandbox/clock, /_sandbox/auth, and the Date header
+- `cors`: CORS headers and preflights, /_sandbox/cors, and the old paths of `redirects`
 - `problems`: errors as problem+json; `openapi`: the /openapi.json document
 """
 
@@ -117,6 +118,14 @@ def build_app(
             state.jobs.create_table()
         background = job_routes(state) + webhook_routes(state)
         routes.extend(background)
+    cors_controls: list[Route] = []
+    if settings.cors is not None or settings.redirects:
+        from sandboxes.api.cors import CorsPolicy, cors_routes
+
+        if settings.cors is not None:
+            state.cors = CorsPolicy(settings.cors)
+        cors_controls = cors_routes(state)
+        routes.extend(cors_controls)
     upstream_controls: list[Route] = []
     if state.upstreams is not None:
         from sandboxes.api.upstream_routes import upstream_routes
@@ -147,6 +156,7 @@ def build_app(
             *(["/_sandbox/upstreams"] if upstream_controls else []),
             *(["/_sandbox/jobs"] if state.jobs is not None else []),
             *(["/_sandbox/webhooks"] if state.webhooks is not None else []),
+            *(["/_sandbox/cors"] if cors_controls else []),
             *(["/_sandbox/edge"] if state.edge is not None else []),
         ]
         if state.edge is not None:
@@ -223,6 +233,10 @@ def build_app(
         exception_handlers={ApiError: on_api_error, HTTPException: on_http_error, Exception: on_crash},
     )
     outer: ASGIApp = app
+    if settings.redirects:
+        from sandboxes.api.cors import RedirectMiddleware
+
+        outer = RedirectMiddleware(outer, state)
     if background:
         from sandboxes.api.background import BackgroundMiddleware
 
@@ -231,6 +245,10 @@ def build_app(
         outer = RateLimitMiddleware(
             outer, state, settings.rate_limit.capacity, settings.rate_limit.refill_per_second, settings.problem_json
         )
+    if state.cors is not None:
+        from sandboxes.api.cors import CorsMiddleware
+
+        outer = CorsMiddleware(outer, state)
     if state.edge is not None:  # in front of the rate limit, as a CDN is: a hit never reaches the API
         from sandboxes.api.edge import EdgeMiddleware
 

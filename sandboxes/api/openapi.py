@@ -617,6 +617,8 @@ def spec(settings: ApiSettings, state: Any = None) -> dict[str, Any]:
         from sandboxes.api.edge import edge_paths
 
         paths.update(edge_paths(settings.edge, bad_body))
+    if settings.cors is not None or settings.redirects:
+        paths.update(_cors_paths(settings, bad_body, pj))
     problem_schema: dict[str, Any] = {
         "type": "object",
         "required": ["detail"],
@@ -725,6 +727,75 @@ def _job_paths(settings: ApiSettings, bad_body: dict[str, Any], pj: bool) -> dic
                 },
             }
         }
+    return paths
+
+
+def _cors_paths(settings: ApiSettings, bad_body: dict[str, Any], pj: bool) -> dict[str, Any]:
+    """`/_sandbox/cors` and the old paths of `redirects` (docs/sandbox-api.md, "CORS" and "Redirects")."""
+    paths: dict[str, Any] = {}
+    if settings.cors is not None:
+        tag = ["sandbox controls"]
+        policy = {
+            "type": "object",
+            "required": ["allow_origins", "allow_methods", "allow_headers", "allow_credentials", "max_age"],
+            "properties": {
+                "allow_origins": {"type": "array", "items": STRING},
+                "allow_methods": {"type": "array", "items": STRING},
+                "allow_headers": {"type": "array", "items": STRING},
+                "expose_headers": {"type": "array", "items": STRING},
+                "allow_credentials": {"type": "boolean"},
+                "max_age": {"type": "integer"},
+                "weak_modes": {"type": "object", "properties": {"reflect_origin": {"type": "boolean"}}},
+            },
+        }
+        switch: dict[str, Any] = {
+            "summary": "Turn the weak mode off or on (stands in for the code fix)",
+            "tags": tag,
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"reflect_origin": {"type": "boolean"}},
+                            "required": ["reflect_origin"],
+                            "additionalProperties": False,
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": _ok("Switched", policy),
+                "403": _problem("This lesson's policy cannot be switched", pj),
+                **{k: v for k, v in bad_body.items() if k != "429"},
+            },
+        }
+        paths["/_sandbox/cors"] = {
+            "get": {
+                "summary": "The CORS policy in force",
+                "tags": tag,
+                "responses": {"200": _ok("The policy", policy)},
+            },
+            "put": switch,
+        }
+    for moved in settings.redirects:
+        answer = {
+            str(moved.status): {
+                "description": f"Moved: Location is {moved.to} (with the rest of the path and the query)",
+                "headers": {"Location": {"description": "Where it moved", "schema": STRING, "required": True}},
+                "content": {"application/json": {"schema": {"type": "object", "properties": {"moved_to": STRING}}}},
+            }
+        }
+        rest = _param("rest", "path", "The rest of the old path, kept", {"type": "string"})
+
+        def operations(answer: dict[str, Any] = answer, old: str = moved.path) -> dict[str, Any]:
+            return {
+                method: {"summary": f"An old path: {old} moved", "tags": ["redirects"], "responses": answer}
+                for method in ("get", "post", "put", "patch", "delete")
+            }
+
+        paths[moved.path] = operations()
+        paths[moved.path + "/{rest}"] = {"parameters": [rest], **operations()}
     return paths
 
 

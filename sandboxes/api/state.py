@@ -143,6 +143,8 @@ class State:
         """The job table's worker (`sandboxes.api.jobs.JobQueue`), with `jobs`."""
         self.webhooks: Any = None
         """Events and their deliveries (`sandboxes.api.webhooks.WebhookHub`), with `webhooks`."""
+        self.cors: Any = None
+        """The CORS policy and its weak mode as switched (`sandboxes.api.cors.CorsPolicy`), with `cors`."""
         self.log: RequestLog | None = None
         """The request log (lessons with `logs`): not memory of the API, so not in the snapshot."""
         self.auth: AuthService | None = None
@@ -237,6 +239,8 @@ class State:
                 memory["jobs"] = self.jobs.memory
             if self.webhooks is not None:
                 memory["webhooks"] = self.webhooks.memory
+            if self.cors is not None:
+                memory["cors"] = self.cors.memory
             return copy.deepcopy(memory)
 
     def restore(self, snapshot: dict[str, Any]) -> None:
@@ -269,3 +273,5 @@ class State:
                 self.jobs.wake()
             if self.webhooks is not None and "webhooks" in memory:
                 self.webhooks.memory = memory["webhooks"]
+            if self.cors is not None and "cors" in memory:
+                self.cors.memory = memory["cors"]

@@ -82,6 +82,11 @@ def api(lesson_id: str, pack_path: Path | None, port: int) -> None:
             click.echo(f"  webhooks: to {endpoint}, signed with {background.webhooks.secret}")
         for mode in sandbox.weak_auth_modes:
             click.echo(f"  WARNING: deliberately weak auth for this lesson: {mode}")
+        cors = background.cors
+        if cors is not None:
+            click.echo(f"  cors: pages of {', '.join(cors.allow_origins) or 'no origin'} may read the answers")
+            if cors.weak is not None and cors.weak.reflect_origin:
+                click.echo("  WARNING: deliberately weak CORS for this lesson: reflect_origin")
         click.echo("Press Ctrl+C to stop.")
         sys.stdout.flush()
         while not stop.wait(0.5):

@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from tutor.pack.base import Identifier, JsonValue, Model, Slug
+from tutor.pack.sandbox_cors import Cors, Redirect
 
 
 class Relation(Model):
@@ -486,6 +487,10 @@ class ApiSettings(Model):
     edge: EdgeCache | None = Field(
         default=None, description="A shared cache in front of the API at /edge/..., and GET /v1/home behind it."
     )
+    cors: Cors | None = Field(default=None, description="Which web pages may read the answers (CORS).")
+    redirects: list[Redirect] = Field(
+        default_factory=list, description="Old paths that answer a redirect to new ones (301, 302, 303, 307, 308)."
+    )
 
     @model_validator(mode="after")
     def _home_is_free(self) -> ApiSettings:
@@ -519,6 +524,17 @@ class ApiSettings(Model):
         for route in job_routes:
             if any(route == t or route.startswith(t + "/") for t in taken) or route in routes:
                 raise ValueError(f"the job route {route} is a path the sandbox already serves; choose another")
+        for moved in self.redirects:
+            if (
+                moved.path in RESERVED_PATHS
+                or moved.path.startswith(("/_sandbox", "/auth/", "/v1/jobs"))
+                or any(moved.path == t or moved.path.startswith(t + "/") for t in [*taken, *routes, *job_routes])
+            ):
+                raise ValueError(f"the redirect from {moved.path} is a path the sandbox already serves; choose another")
+            if moved.to == moved.path or moved.to.startswith(moved.path + "/"):
+                raise ValueError(f"the redirect from {moved.path} leads back to itself")
+        if len({m.path for m in self.redirects}) != len(self.redirects):
+            raise ValueError("two redirects have the same `path`")
         for route in routes:
             if (
                 route in RESERVED_PATHS
