@@ -16,20 +16,13 @@ BUILTIN = REPO / "lessons"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The built-in lessons' `pack test`s first, the longest first (the same order on every worker), so
-    the test workers do not end the run with one long lesson left for one of them."""
-    from tutor.packtest import expected_cost
-
+    """The built-in lessons' `pack test`s first, the longest group first (the same order on every worker),
+    so the test workers do not end the run with a long lesson left for one of them."""
     lessons = [item for item in items if item.name.startswith("test_builtin_pack_passes[")]
     if not lessons:
         return
-    from tutor.pack.loader import load_pack_or_raise
-
-    pack = load_pack_or_raise(BUILTIN)
-    cost = {entry.lesson.id: expected_cost(entry.lesson) for entry in pack.lessons}
-    lessons.sort(key=lambda item: -cost.get(item.name.split("[", 1)[1].rstrip("]"), 0.0))
     chosen = set(lessons)
-    items[:] = lessons + [item for item in items if item not in chosen]
+    items[:] = lessons + [item for item in items if item not in chosen]  # builtin_shards() is longest first
 
 
 @pytest.fixture(autouse=True)

@@ -34,7 +34,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -593,7 +593,7 @@ def default_jobs() -> int:
 def run_pack_test(
     pack: Pack,
     *,
-    lesson_id: str | None = None,
+    lesson_id: str | Collection[str] | None = None,
     home: Path | None = None,
     strict: bool = False,
     mutants: bool = False,
@@ -603,7 +603,8 @@ def run_pack_test(
     """Every lesson's cases, reported in pack order. With `jobs` > 1, lessons run in worker processes
     (each its own sandboxes; the built databases are shared through the home's cache)."""
     report = Report()
-    entries = [e for e in pack.lessons if lesson_id is None or e.lesson.id == lesson_id]
+    chosen = None if lesson_id is None else {lesson_id} if isinstance(lesson_id, str) else set(lesson_id)
+    entries = [e for e in pack.lessons if chosen is None or e.lesson.id in chosen]
 
     def take(cases: list[Case]) -> None:
         for case in cases:

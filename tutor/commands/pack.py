@@ -133,7 +133,9 @@ def schema(which: str | None, out_dir: Path | None) -> None:
 
 @pack.command(name="test")
 @PACK_ARGUMENT
-@click.option("--lesson", "lesson_id", default=None, help="Test only this lesson (by id).")
+@click.option(
+    "--lesson", "lesson_ids", multiple=True, help="Test only this lesson (by id); give it again for several."
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON document with every case.")
 @click.option("--strict", is_flag=True, help="Warnings (no wrong answers, no hints) count as failures.")
 @click.option(
@@ -158,7 +160,7 @@ def schema(which: str | None, out_dir: Path | None) -> None:
 @TRUST_OPTION
 def test_command(
     path: Path | None,
-    lesson_id: str | None,
+    lesson_ids: tuple[str, ...],
     as_json: bool,
     strict: bool,
     mutants: bool,
@@ -183,16 +185,17 @@ def test_command(
             click.echo(str(problem))
         click.echo("the pack does not validate; fix the errors above first", err=True)
         sys.exit(1)
-    if lesson_id is not None and result.pack.lesson(lesson_id) is None:
-        raise click.BadParameter(f"no lesson '{lesson_id}' in this pack", param_hint="--lesson")
-    _allow_code(result.pack, trusted, "pack test", lesson_id)
+    for lesson_id in lesson_ids:
+        if result.pack.lesson(lesson_id) is None:
+            raise click.BadParameter(f"no lesson '{lesson_id}' in this pack", param_hint="--lesson")
+    _allow_code(result.pack, trusted, "pack test", lesson_ids[0] if len(lesson_ids) == 1 else None)
 
     from tutor.packtest import default_jobs
 
     show = _case_printer(result.pack, quiet=as_json, verbose=verbose)
     report = run_pack_test(
         result.pack,
-        lesson_id=lesson_id,
+        lesson_id=lesson_ids or None,
         home=home,
         strict=strict,
         mutants=mutants,
