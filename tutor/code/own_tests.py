@@ -201,7 +201,7 @@ class Recorder:
             how="assertion" if judged and report.when == "call" else "error",
             when=report.when,
             error=excinfo.typename if excinfo is not None else "",
-            message=(message if isinstance(message, str) else " ".join(message))[:MESSAGE_CHARS],
+            message=_first_line(message if isinstance(message, str) else " ".join(message)),
             **(self.where(excinfo.tb) if excinfo is not None else {}),
         )
 
@@ -228,6 +228,12 @@ class Recorder:
             await original(app, scope, receive, send)
 
         setattr(Starlette, "__call__", watched)  # noqa: B010 (every app's requests, for the run's life)
+
+
+def _first_line(message: str) -> str:
+    """`assert 400 == 422` out of pytest's `AssertionError: assert 400 == 422\n +  where 400 = ...`."""
+    line = message.strip().split("\n")[0].strip()
+    return line.removeprefix("AssertionError: ")[:MESSAGE_CHARS] or message[:MESSAGE_CHARS]
 
 
 def _plugin(workspace: Path, reverse: bool) -> Recorder:
