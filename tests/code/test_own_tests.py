@@ -261,6 +261,7 @@ def test_a_test_that_fails_on_the_right_app_is_wrong(tmp_path: Path) -> None:
         "Your tests fail against a correct app: test_book_one_is_missing (Book 1 is not there (it is).)."
     )
     assert result.details[0].startswith("It failed by its assert at tests/test_books.py:")
+    assert result.details[0].endswith(": assert 200 == 404")  # the assert's first line, not pytest's where-lines
 
 
 def test_a_test_that_breaks_on_the_bug_instead_of_asserting_does_not_catch_it(tmp_path: Path) -> None:
