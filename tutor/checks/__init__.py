@@ -33,6 +33,7 @@ KIND_MODULES: dict[str, str] = {
     "http_flow": "tutor.checks.http_flow",
     "code_http": "tutor.checks.code_http",
     "code_tests": "tutor.checks.code_tests",
+    "code_own_tests": "tutor.checks.code_own_tests",
 }
 
 _REGISTRY: dict[str, CheckFunction] = {}

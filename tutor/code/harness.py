@@ -20,7 +20,8 @@ each request that carries the tutor's probe header, the statements it ran and th
 in full (`EXPLAIN QUERY PLAN`, parsed by `sandboxes.sql.plan`) go back to the tutor on the status pipe,
 one JSON line, before the response's last byte, so the tutor reads them together with the response.
 
-`tests` mode runs pytest on the pack's test file and reports the first failure as one JSON line.
+`tests` mode runs pytest on the pack's test file and reports the first failure as one JSON line;
+`own-tests` mode runs the learner's own test files and reports how each test ended (`tutor.code.own_tests`).
 """
 
 from __future__ import annotations
@@ -457,7 +458,7 @@ def run_tests(args: argparse.Namespace, workspace: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tutor.code.harness")
-    parser.add_argument("mode", choices=["app", "tests"])
+    parser.add_argument("mode", choices=["app", "tests", "own-tests"])
     parser.add_argument("--workspace", required=True)
     parser.add_argument("--module", default="app")
     parser.add_argument("--status-fd", type=int, required=True)
@@ -488,6 +489,10 @@ def main(argv: list[str] | None = None) -> int:
     sys.dont_write_bytecode = True  # no __pycache__ in the learner's folder
     if args.mode == "app":
         return run_app(args, workspace)
+    if args.mode == "own-tests":  # the learner's own tests against the pack's app (tutor.code.own_tests)
+        from tutor.code.own_tests import run_in_child
+
+        return run_in_child(args, workspace, send)
     return run_tests(args, workspace)
 
 

@@ -10,6 +10,7 @@ from tutor.pack.base import Model
 from tutor.pack.specs_code import CodeHttpCheck, CodeTestsCheck
 from tutor.pack.specs_concept import ChoiceCheck, NumberCheck, TextCheck
 from tutor.pack.specs_http import HttpFlowCheck, HttpProbeCheck, HttpTrafficCheck, HttpValueCheck
+from tutor.pack.specs_own_tests import CodeOwnTestsCheck
 from tutor.pack.specs_sql import (
     SqlCostCheck,
     SqlPlanCheck,
@@ -47,6 +48,7 @@ CheckSpec = Annotated[
     | HttpFlowCheck
     | CodeHttpCheck
     | CodeTestsCheck
+    | CodeOwnTestsCheck
     | AllCheck,
     Field(discriminator="kind"),
 ]
@@ -58,7 +60,7 @@ SQL_KINDS = frozenset(
     {"sql_result", "sql_plan", "sql_schema", "sql_state", "sql_cost", "sql_ran", "sql_probe", "sql_replay"}
 )
 HTTP_KINDS = frozenset({"http_traffic", "http_probe", "http_value", "http_flow"})
-CODE_KINDS = frozenset({"code_http", "code_tests"})
+CODE_KINDS = frozenset({"code_http", "code_tests", "code_own_tests"})
 """Kinds that run the learner's own code (a build-it lesson, with `build:`)."""
 
 

@@ -31,6 +31,7 @@ MODULE_SECTIONS: dict[str, str] = {
     "tutor.pack.specs_http": "Check kinds: HTTP",
     "tutor.pack.specs_code": "Build-it lessons (`build:`) and their check kinds",
     "tutor.pack.specs_shutdown": "Build-it lessons (`build:`) and their check kinds",
+    "tutor.pack.specs_own_tests": "Build-it lessons (`build:`) and their check kinds",
     "tutor.pack.sandbox_sql": "The SQL sandbox (`sandboxes.sql`)",
     "tutor.pack.sandbox_api": "The API sandbox (`sandboxes.api`)",
 }

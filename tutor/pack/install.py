@@ -38,7 +38,7 @@ INSTALL_RECORD = ".installed.json"
 # Both run Python the pack wrote: code_tests its test files, code_http the starter files the learner's
 # app grows from (an untouched starter runs as the pack wrote it). tutor.pack.checks.CODE_KINDS, without
 # importing pydantic.
-CODE_KINDS = frozenset({"code_http", "code_tests"})
+CODE_KINDS = frozenset({"code_http", "code_tests", "code_own_tests"})
 
 
 class InstallError(Exception):

@@ -21,6 +21,7 @@ from tutor.pack.errors import PackLoadError, PackProblem
 from tutor.pack.models import Lesson, PackManifest, Step, version_tuple
 from tutor.pack.parse_cache import MISSING, ParseCache
 from tutor.pack.specs_concept import ChoiceCheck, NumberCheck
+from tutor.pack.specs_own_tests import CodeOwnTestsCheck
 from tutor.pack.validation import problems_from_validation
 from tutor.pack.yamlpos import Located, YamlProblem, load_located, load_unplaced
 from tutor.pack.yamlpos import Path as DataPath
@@ -442,7 +443,7 @@ def _pack_file_problem(
 
 def _build_problems(root: Path, entry: LessonFile) -> list[PackProblem]:
     """Files a build-it lesson names: the starter folder (with the app module and the file to open), each
-    solution's and wrong answer's `files` folder, each `code_tests` file."""
+    solution's and wrong answer's `files` folder, each `code_tests` file, each `code_own_tests` folder."""
     lesson = entry.lesson
     found: list[PackProblem | None] = []
     build = lesson.build
@@ -469,6 +470,10 @@ def _build_problems(root: Path, entry: LessonFile) -> list[PackProblem]:
         tests = getattr(check, "tests", None)
         if check.kind == "code_tests" and isinstance(tests, str):
             found.append(_pack_file_problem(root, entry, tests, (*path, "tests")))
+        if isinstance(check, CodeOwnTestsCheck):
+            found.append(_pack_file_problem(root, entry, check.reference, (*path, "reference"), folder=True))
+            for i, bug in enumerate(check.bugs):
+                found.append(_pack_file_problem(root, entry, bug.files, (*path, "bugs", i, "files"), folder=True))
         if isinstance(check, AllCheck):
             for i, inner in enumerate(check.checks):
                 walk(inner, (*path, "checks", i))

@@ -1,0 +1,37 @@
+import os
+import shutil
+
+import app
+import pytest
+from fastapi.testclient import TestClient
+
+
+@pytest.fixture
+def client(tmp_path, monkeypatch):
+    copy = tmp_path / "books.db"
+    shutil.copyfile(os.environ["BACKEND_TUTOR_DB"], copy)
+    monkeypatch.setenv("BACKEND_TUTOR_DB", str(copy))
+    return TestClient(app.app)
+
+
+def test_a_missing_book_is_404(client):
+    assert client.get("/books/999999").status_code == 404
+
+
+@pytest.mark.parametrize("limit", [0, 101])
+def test_a_limit_out_of_bounds_is_400(client, limit):
+    assert client.get("/books", params={"limit": limit}).status_code == 400
+
+
+def test_a_book_added_can_be_read_back(client):
+    book_id = client.post("/books", json={"title": "Testing in Practice", "year": 2024}).json()["id"]
+    read = client.get(f"/books/{book_id}")
+    assert read.status_code == 200
+    assert read.json()["title"] == "Testing in Practice"
+
+
+def test_two_pages(client):
+    first = client.get("/books", params={"limit": 10, "page": 1}).json()["items"]
+    second = client.get("/books", params={"limit": 10, "page": 2}).json()["items"]
+    assert len(first) == 10
+    assert len(second) == 10
