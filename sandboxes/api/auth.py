@@ -208,6 +208,22 @@ class AuthService:
         self.users[username].password_hash = self._hasher.hash(password)
         return self.users[username]
 
+    def set_password(self, username: str, password: str) -> None:
+        """A new password for an account (a password reset): whoever was logged in with the old one, by a
+        cookie session or a refresh token, is logged out. Access tokens live out their short lifetime."""
+        password_hash = self._hasher.hash(password)
+        with self._lock:
+            user = self.users[username]
+            user.password_hash = password_hash
+            for sid in [sid for sid, name in self.sessions.items() if name == username]:
+                del self.sessions[sid]
+                if len(self.ended_sessions) < 10_000:
+                    self.ended_sessions.add(sid)
+            for record in self.refresh_tokens.values():
+                if record.username == username:
+                    record.revoked = True
+            self.failed_logins.pop(username, None)
+
     def _throttle_check(self, username: str) -> None:
         if self.settings.login_throttle is None:
             return

@@ -449,7 +449,17 @@ def spec(settings: ApiSettings, state: Any = None) -> dict[str, Any]:
                 },
             }
         }
-        weak = getattr(getattr(state, "auth", None), "weak_modes", [])
+        from sandboxes.api.password_reset import openapi_paths
+
+        paths.update(
+            openapi_paths(
+                getattr(state, "password_reset", None),
+                lambda description: _problem(description, pj),
+                _ok,
+                bad_body,
+            )
+        )
+        weak = state.weak_auth_modes() if hasattr(state, "weak_auth_modes") else []
         if weak:
             description += f" WARNING: deliberately weak auth for this lesson: {', '.join(weak)}."
     paths["/health"] = {"get": {"summary": "Liveness", "responses": {"200": _ok("OK", {"type": "object"})}}}

@@ -10,11 +10,13 @@ stateful phases, no shrinking; the coverage phase (schemathesis's own boundary v
 parameter and body field) runs in full. The lesson's deliberate `latency_ms` is set to 0: it changes
 no answer, only how long the run takes.
 
-Two allowances, where no schema can say what the server rightly refuses:
+Three allowances, where no schema can say what the server rightly refuses:
 - a list with cursor pagination answers 400 to a `cursor` it did not give out (a cursor is opaque,
   docs/sandbox-api.md, "The cursor format"); for those GET operations, 400 is accepted;
 - with `idempotency_keys`, an `Idempotency-Key` used again with another body is 422 (as the IETF
   httpapi Idempotency-Key draft says); for those POST operations, 422 is accepted.
+- with `password_reset`, a reset confirm answers 400 to a token the server did not mail (a token is
+  a random secret, docs/sandbox-api.md, "Password reset"); for that POST, 400 is accepted.
 """
 
 from __future__ import annotations
@@ -83,6 +85,15 @@ def _config(settings: ApiSettings, logged_in: bool = False) -> str:
             f"payload = {{ username = {json.dumps(user.username)}, password = {json.dumps(user.password)} }}",
             'extract_selector = "/access_token"',
             "retry_on = [401]",
+            "",
+        ]
+    if settings.auth is not None and settings.auth.password_reset is not None:
+        lines += [
+            "[[operations]]",
+            'include-path = "/auth/password-reset/confirm"',
+            'include-method = "POST"',
+            "[operations.checks.positive_data_acceptance]",
+            f"expected-statuses = {json.dumps([*POSITIVE, '400'])}",
             "",
         ]
     for resource in settings.resources:

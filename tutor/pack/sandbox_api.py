@@ -145,6 +145,44 @@ class WeakAuth(Model):
     )
 
 
+class WeakReset(Model):
+    """Deliberately broken password reset, for an 'exploit it, then fix it' lesson only. Labelled in the tutor."""
+
+    sequential_tokens: bool = Field(
+        default=False,
+        description="Each reset token is the next number of a counter shared by every account: a learner who "
+        "reads one of their own guesses the next one, someone else's (OWASP Forgot Password: tokens must be random).",
+    )
+    reusable_tokens: bool = Field(default=False, description="A token still works after it reset the password.")
+    tokens_never_expire: bool = Field(default=False, description="A token works however old it is.")
+    link_from_host_header: bool = Field(
+        default=False,
+        description="The emailed link is built from the request's `X-Forwarded-Host` or `Host` header, which "
+        "the caller chooses: reset poisoning, the victim's token sent to the attacker's site.",
+    )
+    tells_unknown_email: bool = Field(
+        default=False, description="A reset for an email with no account answers 404 (which says who has one)."
+    )
+    switchable: bool = Field(
+        default=False,
+        description="The learner may turn each weak mode off (and on) through PUT /_sandbox/password-reset: it "
+        "stands in for the code change that fixes it.",
+    )
+
+
+class PasswordReset(Model):
+    """A password reset flow: `POST /auth/password-reset` mails a one-time link to the account's address
+    (`USERNAME@example.com`), `GET /auth/mailbox` is a logged-in learner's own inbox, and
+    `POST /auth/password-reset/confirm` sets a new password with the link's token. By default it does
+    what OWASP's Forgot Password Cheat Sheet asks: a random single-use token, stored hashed, that
+    expires; the same answer for every email; a link built from the server's own address."""
+
+    token_ttl_seconds: int = Field(
+        default=900, ge=1, le=86400, description="Lesson seconds a reset token works (unless a weak mode says so)."
+    )
+    weak: WeakReset | None = None
+
+
 class LoginThrottle(Model):
     """Per-account login throttling: after `max_failures` wrong passwords in a row, the account's logins
     answer 429 for `lockout_seconds`, right password or not. Unknown usernames are counted the same way,
@@ -167,6 +205,9 @@ class Auth(Model):
     users: list[ApiUser] = Field(default_factory=list, description="Accounts that exist when the sandbox starts.")
     weak: WeakAuth | None = None
     login_throttle: LoginThrottle | None = None
+    password_reset: PasswordReset | None = Field(
+        default=None, description="`/auth/password-reset` and a mailbox (`password_reset: {}` for the safe flow)."
+    )
 
 
 class ApiUser(Model):
