@@ -96,6 +96,9 @@ class AuthService:
     failed_logins: dict[str, tuple[int, float]] = field(default_factory=dict)
     """username -> (wrong passwords in a row, locked until), for `login_throttle`."""
     refresh_ttl: float = 7 * 24 * 3600
+    pending_bearer: Any = None
+    """With a second factor (`sandboxes.api.mfa`): token -> Principal for a login that passed only the password,
+    which only the weak mode `pending_login_is_logged_in` returns; None otherwise."""
 
     def __post_init__(self) -> None:
         from argon2 import PasswordHasher
@@ -461,6 +464,10 @@ class AuthService:
                     "use 'Authorization: Bearer <access token>'",
                     headers={"WWW-Authenticate": bearer_challenge()},
                 )
+            if self.pending_bearer is not None:
+                pending = self.pending_bearer(token.strip())
+                if pending is not None:
+                    return pending
             claims = self._decode(token.strip())
             # Weak modes trust an unsigned payload as it is: claims of the wrong type are a malformed
             # token (401), never a crash. Permissive, not broken.

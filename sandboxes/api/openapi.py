@@ -459,6 +459,20 @@ def spec(settings: ApiSettings, state: Any = None) -> dict[str, Any]:
                 bad_body,
             )
         )
+        mfa = getattr(state, "mfa", None)
+        if mfa is not None:
+            from sandboxes.api.mfa import openapi_paths as mfa_paths
+
+            paths.update(mfa_paths(mfa, lambda description: _problem(description, pj), _ok, bad_body))
+            second_step = {
+                "type": "object",
+                "required": ["mfa_required", "mfa_token"],
+                "properties": {"mfa_required": {"const": True}, "mfa_token": STRING, "detail": STRING},
+            }
+            answers = paths["/auth/login"]["post"]["responses"]
+            answers["200"] = _ok(
+                "Logged in, or (with a second factor) the code is next", {"anyOf": [tokens, second_step]}
+            )
         weak = state.weak_auth_modes() if hasattr(state, "weak_auth_modes") else []
         if weak:
             description += f" WARNING: deliberately weak auth for this lesson: {', '.join(weak)}."

@@ -183,6 +183,51 @@ class PasswordReset(Model):
     weak: WeakReset | None = None
 
 
+class WeakMfa(Model):
+    """Deliberately broken second factor, for an 'exploit it, then fix it' lesson only. Labelled in the tutor."""
+
+    pending_login_is_logged_in: bool = Field(
+        default=False,
+        description="The `mfa_token` of a login that has passed the password but not the code is accepted as a "
+        "bearer token: the second step can be skipped.",
+    )
+    unlimited_code_attempts: bool = Field(
+        default=False, description="Wrong codes are never counted: a short code falls to a brute force."
+    )
+    switchable: bool = Field(
+        default=False,
+        description="The learner may turn each weak mode off (and on) through PUT /_sandbox/mfa: it stands in for "
+        "the code change that fixes it.",
+    )
+
+
+class Mfa(Model):
+    """A second factor: after the right password, `POST /auth/login` answers `mfa_required` and an `mfa_token`,
+    and `POST /auth/mfa/verify` with that token and the one-time code gives the access token. The learner's
+    own device, `GET /_sandbox/mfa/device`, shows the codes of `devices` only. Codes come from `seed`, so the
+    same logins get the same codes every run (a real server draws them from a secure random source)."""
+
+    accounts: list[Identifier] = Field(
+        default_factory=list, description="Accounts with a second factor; empty: every account."
+    )
+    devices: list[Identifier] = Field(
+        default_factory=list,
+        description="Accounts whose codes the learner's device shows (their own); empty: the first seeded user.",
+    )
+    digits: int = Field(default=6, ge=4, le=8, description="Digits of a code.")
+    code_ttl_seconds: int = Field(default=300, ge=1, le=86400, description="Lesson seconds a code works.")
+    max_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Wrong codes in a row an account may get (NIST SP 800-63B allows at most 100); then its "
+        "pending logins end and its codes answer 429 for `lockout_seconds`.",
+    )
+    lockout_seconds: int = Field(default=300, ge=1, le=86400)
+    seed: int = Field(default=1, description="Which codes the logins get.")
+    weak: WeakMfa | None = None
+
+
 class LoginThrottle(Model):
     """Per-account login throttling: after `max_failures` wrong passwords in a row, the account's logins
     answer 429 for `lockout_seconds`, right password or not. Unknown usernames are counted the same way,
@@ -208,6 +253,13 @@ class Auth(Model):
     password_reset: PasswordReset | None = Field(
         default=None, description="`/auth/password-reset` and a mailbox (`password_reset: {}` for the safe flow)."
     )
+    mfa: Mfa | None = Field(default=None, description="A second factor after the password (`mfa: {}`: every account).")
+
+    @model_validator(mode="after")
+    def _mfa_needs_tokens(self) -> Auth:
+        if self.mfa is not None and not self.jwt:
+            raise ValueError("`mfa` gives access tokens after the code: it needs `jwt: true`")
+        return self
 
 
 class ApiUser(Model):
