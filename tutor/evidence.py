@@ -343,8 +343,8 @@ def build_action(session: Session, *, now: float | None = None) -> _Builder:
     events = _events(session)
     with_clock = session.api is not None
     step_ids = {e.exchange.id for e in events if e.kind == "http"}
-    carried = _carried_givens(session, step_ids, builder)
-    givens_seen: list[_Given] = []  # from this step's earlier responses, newest last
+    carried = list({g.value: g for g in _carried_givens(session, step_ids, builder)}.values())  # newest per value
+    givens_seen: dict[str, _Given] = {}  # from this step's earlier responses: the newest per value, newest last
     opened = session.step_opened_lesson_time
     last = opened if opened is not None else events[0].lesson if events else now
     sql_run: list[str] = []
@@ -381,7 +381,7 @@ def build_action(session: Session, *, now: float | None = None) -> _Builder:
                 break
             burst.append(following.exchange)
         # newest first, longest first: a value is carried from the response that gave it last
-        pool = sorted([*reversed(givens_seen), *reversed(carried)], key=lambda g: -len(g.value))
+        pool = sorted([*reversed(givens_seen.values()), *reversed(carried)], key=lambda g: -len(g.value))
         first = burst[0]
         item = _request_item(first, pool, builder)
         if item is not None:
@@ -395,7 +395,12 @@ def build_action(session: Session, *, now: float | None = None) -> _Builder:
                 builder.numbers[exchange.id] = len(builder.items)
         last = max([last, *(e.lesson_time for e in burst)]) + _Event(0, 0, "http", exchange=first).advance
         if len(burst) == 1 and item is not None:  # a repeated request saves nothing, as the format says
-            givens_seen.extend(_Given(value, spec, first.id) for spec, value in _given_by(first))
+            # One given per value, the newest: a value is carried from the response that gave it last, and
+            # a thousand answers with the same words (a brute force's 401s) stay one candidate, not a
+            # thousand, so capturing a step's work grows with its requests, not with their square.
+            for spec, value in _given_by(first):
+                givens_seen.pop(value, None)
+                givens_seen[value] = _Given(value, spec, first.id)
         index += len(burst)
     flush_sql()
     pause(session.api.lesson_time() if session.api is not None else now)

@@ -14,7 +14,8 @@ Layers, outside in: traffic recorder (sees everything, 500s included) -> Date fr
 - `conditional`: If-Match / If-Unmodified-Since on writes (412) and required preconditions (428)
 - `versions`: Deprecation, Sunset and the successor link of an old version
 - `ratelimit`: the token bucket and its RateLimit headers
-- `auth` (accounts, tokens) and `auth_routes` (/auth/*)
+- `auth` (accounts, tokens) and `auth_routes` (/auth/*); `password_reset` (/auth/password-reset, the
+  mailbox); `mfa` (a second factor after the password)
 - `edge`: a shared cache at /edge/... (Vary, cache keys) and /v1/home behind it
 - `controls`: /_sandbox/relations, /_sandbox/caching, /_sandbox/clock, /_sandbox/auth, and the Date header
 - `cors`: CORS headers and preflights, /_sandbox/cors, and the old paths of `redirects`
@@ -91,7 +92,17 @@ def build_app(
         for resource in settings.resources:
             routes.extend(ResourceApi(state, resource, version).routes())
     if state.auth is not None:
-        routes.extend(auth_routes(state))
+        plain = auth_routes(state)
+        if state.mfa is not None:  # its /auth/login comes first: a second step for the accounts with a factor
+            from sandboxes.api.mfa import mfa_routes
+
+            login = next(r.endpoint for r in plain if r.path == "/auth/login")
+            routes.extend(mfa_routes(state, login))
+        routes.extend(plain)
+    if state.password_reset is not None:
+        from sandboxes.api.password_reset import reset_routes
+
+        routes.extend(reset_routes(state))
     controls = relation_routes(state)
     routes.extend(controls)
     weak_controls = weak_auth_routes(state)
@@ -144,14 +155,22 @@ def build_app(
         }
         if state.auth is not None:
             body["auth"] = [route.path for route in auth_routes(state)]
+            if state.password_reset is not None:
+                body["auth"] += ["/auth/password-reset", "/auth/password-reset/confirm", "/auth/mailbox"]
+            if state.mfa is not None:
+                body["auth"] += ["/auth/mfa/verify"]
             # what every access token's exp - iat is (the login's expires_in says the same)
             body["access_ttl_seconds"] = state.auth.settings.access_ttl_seconds
-            if state.auth.weak_modes:
-                body["weak_auth_modes"] = state.auth.weak_modes
+            weak_modes = state.weak_auth_modes()
+            if weak_modes:
+                body["weak_auth_modes"] = weak_modes
         body["sandbox_controls"] = [
             "/_sandbox/clock",
             *(["/_sandbox/relations"] if controls else []),
             *(["/_sandbox/auth"] if weak_controls else []),
+            *(["/_sandbox/password-reset"] if any(r.path == "/_sandbox/password-reset" for r in routes) else []),
+            *(["/_sandbox/mfa/device"] if state.mfa is not None else []),
+            *(["/_sandbox/mfa"] if any(r.path == "/_sandbox/mfa" for r in routes) else []),
             *(["/_sandbox/caching"] if cache_controls else []),
             *(["/_sandbox/upstreams"] if upstream_controls else []),
             *(["/_sandbox/jobs"] if state.jobs is not None else []),

@@ -96,6 +96,9 @@ class AuthService:
     failed_logins: dict[str, tuple[int, float]] = field(default_factory=dict)
     """username -> (wrong passwords in a row, locked until), for `login_throttle`."""
     refresh_ttl: float = 7 * 24 * 3600
+    pending_bearer: Any = None
+    """With a second factor (`sandboxes.api.mfa`): token -> Principal for a login that passed only the password,
+    which only the weak mode `pending_login_is_logged_in` returns; None otherwise."""
 
     def __post_init__(self) -> None:
         from argon2 import PasswordHasher
@@ -207,6 +210,22 @@ class AuthService:
             self.users[username] = User(username, role)
         self.users[username].password_hash = self._hasher.hash(password)
         return self.users[username]
+
+    def set_password(self, username: str, password: str) -> None:
+        """A new password for an account (a password reset): whoever was logged in with the old one, by a
+        cookie session or a refresh token, is logged out. Access tokens live out their short lifetime."""
+        password_hash = self._hasher.hash(password)
+        with self._lock:
+            user = self.users[username]
+            user.password_hash = password_hash
+            for sid in [sid for sid, name in self.sessions.items() if name == username]:
+                del self.sessions[sid]
+                if len(self.ended_sessions) < 10_000:
+                    self.ended_sessions.add(sid)
+            for record in self.refresh_tokens.values():
+                if record.username == username:
+                    record.revoked = True
+            self.failed_logins.pop(username, None)
 
     def _throttle_check(self, username: str) -> None:
         if self.settings.login_throttle is None:
@@ -445,6 +464,10 @@ class AuthService:
                     "use 'Authorization: Bearer <access token>'",
                     headers={"WWW-Authenticate": bearer_challenge()},
                 )
+            if self.pending_bearer is not None:
+                pending = self.pending_bearer(token.strip())
+                if pending is not None:
+                    return pending
             claims = self._decode(token.strip())
             # Weak modes trust an unsigned payload as it is: claims of the wrong type are a malformed
             # token (401), never a crash. Permissive, not broken.

@@ -449,7 +449,31 @@ def spec(settings: ApiSettings, state: Any = None) -> dict[str, Any]:
                 },
             }
         }
-        weak = getattr(getattr(state, "auth", None), "weak_modes", [])
+        from sandboxes.api.password_reset import openapi_paths
+
+        paths.update(
+            openapi_paths(
+                getattr(state, "password_reset", None),
+                lambda description: _problem(description, pj),
+                _ok,
+                bad_body,
+            )
+        )
+        mfa = getattr(state, "mfa", None)
+        if mfa is not None:
+            from sandboxes.api.mfa import openapi_paths as mfa_paths
+
+            paths.update(mfa_paths(mfa, lambda description: _problem(description, pj), _ok, bad_body))
+            second_step = {
+                "type": "object",
+                "required": ["mfa_required", "mfa_token"],
+                "properties": {"mfa_required": {"const": True}, "mfa_token": STRING, "detail": STRING},
+            }
+            answers = paths["/auth/login"]["post"]["responses"]
+            answers["200"] = _ok(
+                "Logged in, or (with a second factor) the code is next", {"anyOf": [tokens, second_step]}
+            )
+        weak = state.weak_auth_modes() if hasattr(state, "weak_auth_modes") else []
         if weak:
             description += f" WARNING: deliberately weak auth for this lesson: {', '.join(weak)}."
     paths["/health"] = {"get": {"summary": "Liveness", "responses": {"200": _ok("OK", {"type": "object"})}}}

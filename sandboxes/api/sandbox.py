@@ -144,8 +144,7 @@ class ApiSandbox:
     @property
     def weak_auth_modes(self) -> list[str]:
         """Deliberately weak auth modes this lesson turned on; the tutor labels the sandbox with them."""
-        auth = self.app.state.auth
-        return list(auth.weak_modes) if auth is not None else []
+        return self.app.state.weak_auth_modes()
 
     def curl_example(self) -> str:
         first = next((f"/{v}/{r.name}" for v in self.settings.versions for r in self.settings.resources), None)

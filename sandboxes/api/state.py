@@ -24,6 +24,8 @@ from sandboxes.api.database import Database
 if TYPE_CHECKING:
     from sandboxes.api.auth import AuthService
     from sandboxes.api.logs import RequestLog
+    from sandboxes.api.mfa import MfaService
+    from sandboxes.api.password_reset import ResetService
     from tutor.pack.sandbox_api import ApiSettings, Resource
 
 SETTLE_SECONDS = 5.0
@@ -148,10 +150,28 @@ class State:
         self.log: RequestLog | None = None
         """The request log (lessons with `logs`): not memory of the API, so not in the snapshot."""
         self.auth: AuthService | None = None
+        self.password_reset: ResetService | None = None
+        """The password reset flow and its mailbox (`auth.password_reset`)."""
+        self.mfa: MfaService | None = None
+        """The second factor (`auth.mfa`)."""
         if settings.auth is not None:
             from sandboxes.api.auth import AuthService
 
             self.auth = AuthService(settings.auth, self.clock)
+            if settings.auth.password_reset is not None:
+                from sandboxes.api.password_reset import ResetService
+
+                self.password_reset = ResetService(settings.auth.password_reset, self.auth)
+            if settings.auth.mfa is not None:
+                from sandboxes.api.mfa import MfaService
+
+                self.mfa = MfaService(settings.auth.mfa, self.auth)
+
+    def weak_auth_modes(self) -> list[str]:
+        """The deliberately weak auth modes on now (the token checks', the password reset's, the second factor's)."""
+        modes = list(self.auth.weak_modes) if self.auth is not None else []
+        modes += self.password_reset.weak_modes if self.password_reset is not None else []
+        return modes + (self.mfa.weak_modes if self.mfa is not None else [])
 
     @property
     def cache_lock(self) -> threading.RLock:
@@ -231,6 +251,10 @@ class State:
             }
             if self.auth is not None:
                 memory["auth"] = self.auth.memory()
+            if self.password_reset is not None:
+                memory["password_reset"] = self.password_reset.memory()
+            if self.mfa is not None:
+                memory["mfa"] = self.mfa.memory()
             if self.upstreams is not None:
                 memory["upstreams"] = self.upstreams.memory
             if self.edge is not None:
@@ -264,6 +288,10 @@ class State:
             self.clock.set_offset(memory["clock_offset"])
             if self.auth is not None and "auth" in memory:
                 self.auth.set_memory(memory["auth"])
+            if self.password_reset is not None and "password_reset" in memory:
+                self.password_reset.set_memory(memory["password_reset"])
+            if self.mfa is not None and "mfa" in memory:
+                self.mfa.set_memory(memory["mfa"])
             if self.upstreams is not None and "upstreams" in memory:
                 self.upstreams.memory = memory["upstreams"]
             if self.edge is not None and "edge" in memory:

@@ -80,6 +80,10 @@ def _fields(model: type[BaseModel]) -> list[str]:
         sandbox_api.Auth,
         sandbox_api.WeakAuth,
         sandbox_api.LoginThrottle,
+        sandbox_api.PasswordReset,
+        sandbox_api.WeakReset,
+        sandbox_api.Mfa,
+        sandbox_api.WeakMfa,
         sandbox_api.RequestLogs,
         sandbox_api.Upstream,
         sandbox_api.Latency,
@@ -159,6 +163,12 @@ def test_every_curl_line_answers_what_the_doc_shows(reference: ApiSandbox) -> No
             for key, var in (("access_token", "TOKEN"), ("refresh_token", "REFRESH")):
                 if isinstance(data, dict) and key in data:
                     values[var] = data[key]
+            if isinstance(data, dict) and data.get("messages"):
+                values["RESET"] = data["messages"][0]["token"]  # a reset mail's token, from the mailbox
+            if isinstance(data, dict) and "mfa_token" in data:
+                values["MFA_TOKEN"] = data["mfa_token"]
+            if isinstance(data, dict) and data.get("codes"):
+                values["CODE"] = data["codes"][0]["code"]  # the code on the learner's device
     undocumented = sorted(
         name for name in seen - {"server", "content-length", "content-type"} if name not in DOC.lower()
     )

@@ -145,6 +145,89 @@ class WeakAuth(Model):
     )
 
 
+class WeakReset(Model):
+    """Deliberately broken password reset, for an 'exploit it, then fix it' lesson only. Labelled in the tutor."""
+
+    sequential_tokens: bool = Field(
+        default=False,
+        description="Each reset token is the next number of a counter shared by every account: a learner who "
+        "reads one of their own guesses the next one, someone else's (OWASP Forgot Password: tokens must be random).",
+    )
+    reusable_tokens: bool = Field(default=False, description="A token still works after it reset the password.")
+    tokens_never_expire: bool = Field(default=False, description="A token works however old it is.")
+    link_from_host_header: bool = Field(
+        default=False,
+        description="The emailed link is built from the request's `X-Forwarded-Host` or `Host` header, which "
+        "the caller chooses: reset poisoning, the victim's token sent to the attacker's site.",
+    )
+    tells_unknown_email: bool = Field(
+        default=False, description="A reset for an email with no account answers 404 (which says who has one)."
+    )
+    switchable: bool = Field(
+        default=False,
+        description="The learner may turn each weak mode off (and on) through PUT /_sandbox/password-reset: it "
+        "stands in for the code change that fixes it.",
+    )
+
+
+class PasswordReset(Model):
+    """A password reset flow: `POST /auth/password-reset` mails a one-time link to the account's address
+    (`USERNAME@example.com`), `GET /auth/mailbox` is a logged-in learner's own inbox, and
+    `POST /auth/password-reset/confirm` sets a new password with the link's token. By default it does
+    what OWASP's Forgot Password Cheat Sheet asks: a random single-use token, stored hashed, that
+    expires; the same answer for every email; a link built from the server's own address."""
+
+    token_ttl_seconds: int = Field(
+        default=900, ge=1, le=86400, description="Lesson seconds a reset token works (unless a weak mode says so)."
+    )
+    weak: WeakReset | None = None
+
+
+class WeakMfa(Model):
+    """Deliberately broken second factor, for an 'exploit it, then fix it' lesson only. Labelled in the tutor."""
+
+    pending_login_is_logged_in: bool = Field(
+        default=False,
+        description="The `mfa_token` of a login that has passed the password but not the code is accepted as a "
+        "bearer token: the second step can be skipped.",
+    )
+    unlimited_code_attempts: bool = Field(
+        default=False, description="Wrong codes are never counted: a short code falls to a brute force."
+    )
+    switchable: bool = Field(
+        default=False,
+        description="The learner may turn each weak mode off (and on) through PUT /_sandbox/mfa: it stands in for "
+        "the code change that fixes it.",
+    )
+
+
+class Mfa(Model):
+    """A second factor: after the right password, `POST /auth/login` answers `mfa_required` and an `mfa_token`,
+    and `POST /auth/mfa/verify` with that token and the one-time code gives the access token. The learner's
+    own device, `GET /_sandbox/mfa/device`, shows the codes of `devices` only. Codes come from `seed`, so the
+    same logins get the same codes every run (a real server draws them from a secure random source)."""
+
+    accounts: list[Identifier] = Field(
+        default_factory=list, description="Accounts with a second factor; empty: every account."
+    )
+    devices: list[Identifier] = Field(
+        default_factory=list,
+        description="Accounts whose codes the learner's device shows (their own); empty: the first seeded user.",
+    )
+    digits: int = Field(default=6, ge=4, le=8, description="Digits of a code.")
+    code_ttl_seconds: int = Field(default=300, ge=1, le=86400, description="Lesson seconds a code works.")
+    max_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Wrong codes in a row an account may get (NIST SP 800-63B allows at most 100); then its "
+        "pending logins end and its codes answer 429 for `lockout_seconds`.",
+    )
+    lockout_seconds: int = Field(default=300, ge=1, le=86400)
+    seed: int = Field(default=1, description="Which codes the logins get.")
+    weak: WeakMfa | None = None
+
+
 class LoginThrottle(Model):
     """Per-account login throttling: after `max_failures` wrong passwords in a row, the account's logins
     answer 429 for `lockout_seconds`, right password or not. Unknown usernames are counted the same way,
@@ -167,6 +250,16 @@ class Auth(Model):
     users: list[ApiUser] = Field(default_factory=list, description="Accounts that exist when the sandbox starts.")
     weak: WeakAuth | None = None
     login_throttle: LoginThrottle | None = None
+    password_reset: PasswordReset | None = Field(
+        default=None, description="`/auth/password-reset` and a mailbox (`password_reset: {}` for the safe flow)."
+    )
+    mfa: Mfa | None = Field(default=None, description="A second factor after the password (`mfa: {}`: every account).")
+
+    @model_validator(mode="after")
+    def _mfa_needs_tokens(self) -> Auth:
+        if self.mfa is not None and not self.jwt:
+            raise ValueError("`mfa` gives access tokens after the code: it needs `jwt: true`")
+        return self
 
 
 class ApiUser(Model):
