@@ -96,6 +96,10 @@ class ApiSandbox:
                 log_path = scratch / "requests.log"
             try:
                 log = RequestLog(log_path, settings.logs.max_mb)
+                if settings.logs.history is not None:
+                    from sandboxes.api.log_history import write_history
+
+                    write_history(log, settings.logs.history, time.time())
             except OSError as exc:
                 raise SandboxStartError(f"the request log {log_path} cannot be written: {exc.strerror}") from exc
         try:

@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 from sandboxes.api.sandbox import ApiSandbox
 from tests.conftest import REPO
 from tests.pack.helpers import MANIFEST, write_pack
-from tutor.pack import sandbox_api, sandbox_cors
+from tutor.pack import sandbox_api, sandbox_cors, sandbox_log_history
 from tutor.pack.loader import load_pack_or_raise
 from tutor.paths import Home
 from tutor.session import Session
@@ -99,6 +99,8 @@ def _fields(model: type[BaseModel]) -> list[str]:
         sandbox_cors.Cors,
         sandbox_cors.CorsWeak,
         sandbox_cors.Redirect,
+        sandbox_log_history.LogHistory,
+        sandbox_log_history.HistoryTraffic,
     ],
 )
 def test_every_setting_is_documented(model: type[BaseModel]) -> None:

@@ -387,3 +387,29 @@ def test_a_request_can_be_required_to_have_nothing_of_a_kind_before_it(api: ApiS
     send(api, method="PATCH", path="/v1/books/4", json={"price": 9.75})
     send(api, method="GET", path="/v1/books/4")
     assert run(api, write_then_read).passed, "a later write and read with nothing between them pass"
+
+
+def test_a_load_test_can_be_held_to_a_p99(db: Path) -> None:
+    """`max_p99_ms` holds the server's p99 over the matching requests to a bound: the same load passes
+    under a generous bound and fails under one its slow page cannot meet, with the p99 it measured."""
+    slow = {"name": "books", "table": "books", "latency_ms": 30}
+    for box in _start(db, resources=[slow]):
+        with ThreadPoolExecutor(10) as pool:
+            list(pool.map(lambda _, api=box: send(api, method="GET", path="/v1/books"), range(100)))
+
+        def bounded(ms: float) -> dict[str, object]:
+            request = {"method": "GET", "path": "/v1/books"}
+            return {"kind": "http_traffic", "expect": [{"request": request, "at_least": 100, "max_p99_ms": ms}]}
+
+        assert run(box, bounded(5000)).passed, run(box, bounded(5000)).explain()
+        result = run(box, bounded(20))
+        assert not result.passed and "99th percentile" in result.summary and "20 ms or less" in result.summary
+
+
+def test_a_p99_bound_needs_enough_requests() -> None:
+    from pydantic import ValidationError
+
+    from tutor.pack.specs_http import TrafficExpectation
+
+    with pytest.raises(ValidationError, match="at_least"):
+        TrafficExpectation.model_validate({"request": {"path": "/v1/books"}, "at_least": 20, "max_p99_ms": 50})

@@ -14,7 +14,7 @@ from typing import Any
 
 from tutor.checks import register
 from tutor.checks.base import CheckContext, CheckResult
-from tutor.checks.facts import traffic
+from tutor.checks.facts import percentile, traffic
 from tutor.checks.http_match import (
     Log,
     closest,
@@ -216,6 +216,18 @@ def _check(spec: HttpTrafficCheck, ctx: CheckContext) -> CheckResult:
                     expected=f"{describe_request(expectation.request)}, {expectation.at_once} at once",
                     got=f"{len(found)} requests, at most {together} in flight together",
                     details=("The load tool sends them at once: set its concurrency.",),
+                )
+    for expectation, found in zip(spec.expect, hits, strict=True):
+        if expectation.max_p99_ms is not None and len(found) >= expectation.at_least:
+            p99 = percentile([pool[i].duration_ms for i in found], 0.99)
+            if p99 > expectation.max_p99_ms:
+                return CheckResult(
+                    False,
+                    f"Your {len(found)} requests took up to {p99:.1f} ms at the 99th percentile, on the server; "
+                    f"this step needs a p99 of {expectation.max_p99_ms:g} ms or less.",
+                    expected=f"{describe_request(expectation.request)}, p99 <= {expectation.max_p99_ms:g} ms",
+                    got=f"{len(found)} requests, p99 {p99:.1f} ms",
+                    details=("Is the change that should make them fast in place? Run the load test again after it.",),
                 )
     if _assign(spec, pool, hits, log) is not None:
         matched = len(spec.expect)

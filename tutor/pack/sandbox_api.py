@@ -12,6 +12,7 @@ from pydantic import Field, field_validator, model_validator
 
 from tutor.pack.base import Identifier, JsonValue, Model, Slug
 from tutor.pack.sandbox_cors import Cors, Redirect
+from tutor.pack.sandbox_log_history import LogHistory
 
 
 class Relation(Model):
@@ -288,6 +289,11 @@ class RequestLogs(Model):
         default=True,
         description="The job worker (`service: worker`) writes a line for each run's end, and webhook deliveries "
         "(`service: webhooks`) one for each attempt, with the request id of the request that started them.",
+    )
+    history: LogHistory | None = Field(
+        default=None,
+        description="A night of traffic the log holds before the lesson opens (an incident to investigate): "
+        "lines written when the sandbox starts, dated the night before.",
     )
 
 

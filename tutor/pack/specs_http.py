@@ -217,12 +217,25 @@ class TrafficExpectation(Model):
         description="At least this many of the matching requests were in flight at one moment: a burst or a load "
         "test sent concurrently, not one request after another.",
     )
+    max_p99_ms: float | None = Field(
+        default=None,
+        gt=0,
+        description="The server's p99 over the matching requests (the time from arrival to the last byte, as the "
+        "log's `duration_ms`) is at most this many milliseconds: a fix proven on the learner's own load test. "
+        "Needs `at_least` of 100 or more, so that a p99 means something.",
+    )
     given_before_previous: bool = Field(
         default=False,
         description="With `in_order`: every `{given: ...}` value of this request (its headers, query and cookies) "
         "was given before the previous expectation's request: the token from the login before the logout, not one "
         "from a login after it.",
     )
+
+    @model_validator(mode="after")
+    def _p99_of_enough(self) -> TrafficExpectation:
+        if self.max_p99_ms is not None and self.at_least < 100:
+            raise ValueError("`max_p99_ms` needs `at_least` of 100 or more: the p99 of fewer requests is their slowest")
+        return self
 
     @field_validator("wait_after_previous")
     @classmethod
