@@ -133,9 +133,7 @@ def schema(which: str | None, out_dir: Path | None) -> None:
 
 @pack.command(name="test")
 @PACK_ARGUMENT
-@click.option(
-    "--lesson", "lesson_ids", multiple=True, help="Test only this lesson (by id); give it again for several."
-)
+@click.option("--lesson", "lesson_ids", multiple=True, help="Test only this lesson (by id); give it again for several.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document with every case.")
 @click.option("--strict", is_flag=True, help="Warnings (no wrong answers, no hints) count as failures.")
 @click.option(
