@@ -57,6 +57,8 @@ class EdgeEntry:
     stored: float
     expires: float
     key: str
+    initial_age: int = 0
+    """The Age the answer came with (RFC 9111 §4.2.3): a hit reports it plus the time since it was stored."""
 
 
 @dataclass
@@ -131,10 +133,14 @@ def freshness(status: int, headers: list[tuple[bytes, bytes]], authorized: bool)
         value = cc.get(name)
         if value is not None and value.isdigit():
             lifetime = int(value)
-            age = next((v for k, v in headers if k.lower() == b"age"), b"0").decode("latin-1").strip()
-            lifetime -= int(age) if age.isdigit() else 0
+            lifetime -= _age(headers)
             return float(lifetime) if lifetime > 0 else None
     return None
+
+
+def _age(headers: list[tuple[bytes, bytes]]) -> int:
+    value = next((v for k, v in headers if k.lower() == b"age"), b"0").decode("latin-1").strip()
+    return int(value) if value.isdigit() else 0
 
 
 def _sf_string(text: str) -> str:
@@ -217,7 +223,7 @@ class EdgeMiddleware:
             # has answers but none for this request's values of the Vary'd headers
             stale_selected = any(_selected(scope, e) for e in variants if e.expires <= now)
         if hit is not None:
-            age = max(0, int(now - hit.stored))
+            age = hit.initial_age + max(0, int(now - hit.stored))
             ttl = max(0, math.ceil(hit.expires - now))
             headers = _without(hit.headers, b"age", b"date")
             member = f"edge; hit; ttl={ttl}; key={_sf_string(hit.key)}"
@@ -256,7 +262,9 @@ class EdgeMiddleware:
             key = shown_key(scope["method"], url, vary)
             if stored and lifetime is not None:
                 now = self.state.clock.now()
-                entry = EdgeEntry(status, _without(headers, b"cache-status"), body, vary, now, now + lifetime, key)
+                entry = EdgeEntry(
+                    status, _without(headers, b"cache-status"), body, vary, now, now + lifetime, key, _age(headers)
+                )
                 with self.state.lock:
                     entries: dict[str, list[EdgeEntry]] = edge.memory["entries"]
                     kept = [e for e in entries.get(url, []) if e.vary != vary]

@@ -114,6 +114,21 @@ def test_cache_status_says_stale_only_for_the_variant_the_request_selects(api: A
     assert _status(_get(api, "/edge/v1/home?cb=1")).startswith("edge; fwd=stale; stored;")
 
 
+def test_a_hit_reports_the_age_the_answer_came_with_plus_its_time_in_the_edge(db: Path) -> None:
+    api = _start(db, {}, caching={"app_cache_ttl": 300, "cache_control": "max-age=60"})
+    try:
+        _get(api, "/v1/books/3")  # the application cache stores the book
+        httpx.post(api.base_url + "/_sandbox/clock", json={"advance": 10}, timeout=10).raise_for_status()
+        first = _get(api, "/edge/v1/books/3")
+        assert first.headers["age"] == "10" and "edge; fwd=uri-miss; stored" in _status(first)
+        httpx.post(api.base_url + "/_sandbox/clock", json={"advance": 5}, timeout=10).raise_for_status()
+        hit = _get(api, "/edge/v1/books/3")
+        # RFC 9111 §4.2.3: the age it arrived with, plus the time it has been stored; 50 s of its 60 were left
+        assert _status(hit).startswith("edge; hit; ttl=45;") and hit.headers["age"] == "15"
+    finally:
+        api.stop()
+
+
 def test_the_lifetime_runs_on_the_lesson_clock_and_a_write_drops_the_url(api: ApiSandbox) -> None:
     _get(api, "/edge/v1/books/3")
     assert _status(_get(api, "/edge/v1/books/3")).startswith("edge; hit; ttl=60;")
