@@ -15,6 +15,7 @@ own address."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -56,6 +57,8 @@ class EdgeEntry:
     stored: float
     expires: float
     key: str
+    initial_age: int = 0
+    """The Age the answer came with (RFC 9111 §4.2.3): a hit reports it plus the time since it was stored."""
 
 
 @dataclass
@@ -130,10 +133,14 @@ def freshness(status: int, headers: list[tuple[bytes, bytes]], authorized: bool)
         value = cc.get(name)
         if value is not None and value.isdigit():
             lifetime = int(value)
-            age = next((v for k, v in headers if k.lower() == b"age"), b"0").decode("latin-1").strip()
-            lifetime -= int(age) if age.isdigit() else 0
+            lifetime -= _age(headers)
             return float(lifetime) if lifetime > 0 else None
     return None
+
+
+def _age(headers: list[tuple[bytes, bytes]]) -> int:
+    value = next((v for k, v in headers if k.lower() == b"age"), b"0").decode("latin-1").strip()
+    return int(value) if value.isdigit() else 0
 
 
 def _sf_string(text: str) -> str:
@@ -155,6 +162,27 @@ def _with_status(headers: list[tuple[bytes, bytes]], member: str) -> list[tuple[
     before = [v.decode("latin-1") for k, v in headers if k.lower() == b"cache-status"]
     value = ", ".join([*before, member])
     return [*_without(headers, b"cache-status"), (b"cache-status", value.encode("latin-1"))]
+
+
+def _selected(scope: Scope, entry: EdgeEntry) -> bool:
+    """Whether the request's values of the headers the entry's Vary names equal those that stored it (§4.1)."""
+    return all(_header(scope, name) == value for name, value in entry.vary.items())
+
+
+def _host_of(url: str) -> str:
+    return url.split("://", 1)[-1].partition("/")[0].lower()
+
+
+def poisoned(url: str, entry: EdgeEntry) -> bool:
+    """A stored start page a visitor without X-Forwarded-Host is served, whose links point at another host than
+    the one the visitor asked for."""
+    if _path_of(url) != "/v1/home" or entry.status != 200 or entry.vary.get("x-forwarded-host") is not None:
+        return False
+    try:
+        link = json.loads(entry.body)["links"]["self"]
+    except (ValueError, KeyError, TypeError):
+        return False
+    return not isinstance(link, str) or _host_of(link) != _host_of(url)
 
 
 # -- the edge ------------------------------------------------------------------------------------
@@ -190,9 +218,12 @@ class EdgeMiddleware:
             had_stale = len(fresh) < len(variants)
             if had_stale:
                 edge.memory["entries"][url] = fresh
-            hit = next((e for e in fresh if all(_header(scope, n) == v for n, v in e.vary.items())), None)
+            hit = next((e for e in fresh if _selected(scope, e)), None)
+            # RFC 9211 §2.2: `stale` when the answer this request selects has expired, `vary-miss` when the URL
+            # has answers but none for this request's values of the Vary'd headers
+            stale_selected = any(_selected(scope, e) for e in variants if e.expires <= now)
         if hit is not None:
-            age = max(0, int(now - hit.stored))
+            age = hit.initial_age + max(0, int(now - hit.stored))
             ttl = max(0, math.ceil(hit.expires - now))
             headers = _without(hit.headers, b"age", b"date")
             member = f"edge; hit; ttl={ttl}; key={_sf_string(hit.key)}"
@@ -202,7 +233,7 @@ class EdgeMiddleware:
             await send({"type": "http.response.start", "status": hit.status, "headers": headers})
             await send({"type": "http.response.body", "body": b"" if method == "HEAD" else hit.body})
             return
-        why = "vary-miss" if fresh else "stale" if had_stale else "uri-miss"
+        why = "stale" if stale_selected else "vary-miss" if variants else "uri-miss"
         if trace:
             trace.add("cache", f"edge MISS ({why})", key=url)
         await self._forward(inner, receive, send, member=why, url=url, store=method == "GET")
@@ -231,7 +262,9 @@ class EdgeMiddleware:
             key = shown_key(scope["method"], url, vary)
             if stored and lifetime is not None:
                 now = self.state.clock.now()
-                entry = EdgeEntry(status, _without(headers, b"cache-status"), body, vary, now, now + lifetime, key)
+                entry = EdgeEntry(
+                    status, _without(headers, b"cache-status"), body, vary, now, now + lifetime, key, _age(headers)
+                )
                 with self.state.lock:
                     entries: dict[str, list[EdgeEntry]] = edge.memory["entries"]
                     kept = [e for e in entries.get(url, []) if e.vary != vary]
@@ -306,11 +339,13 @@ def edge_routes(state: Any) -> list[Route]:
         now = state.clock.now()
         with state.lock:
             everything = [e for es in edge.memory["entries"].values() for e in es]
+            bad = sum(poisoned(u, e) for u, es in edge.memory["entries"].items() for e in es if e.expires > now)
         everything.sort(key=lambda e: e.stored)
         data: dict[str, Any] = {
             "forwarded_host": edge.mode(),
             "modes": MODES,
             "stored": len(everything),
+            "poisoned": bad,
             "entries": [
                 {
                     "key": e.key,
@@ -388,6 +423,7 @@ def edge_paths(settings: EdgeCache, bad_body: dict[str, Any]) -> dict[str, Any]:
             "stored": {"type": "integer"},
             "entries": {"type": "array", "items": {"type": "object"}},
             "emptied": {"type": "integer"},
+            "poisoned": {"type": "integer"},
         },
     }
     header = {"schema": {"type": "string"}, "required": False}

@@ -82,6 +82,53 @@ def test_vary_mode_stores_the_attackers_copy_under_a_key_of_its_own(api: ApiSand
     assert victim.json()["links"]["books"] == api.base_url + "/v1/books"
 
 
+def test_the_control_counts_the_poisoned_pages_a_visitor_would_be_served(api: ApiSandbox) -> None:
+    def count() -> int:
+        return int(httpx.get(api.base_url + "/_sandbox/edge", timeout=10).json()["poisoned"])
+
+    _get(api, "/edge/v1/home")
+    assert count() == 0
+    _get(api, "/edge/v1/home?cb=1", **{"X-Forwarded-Host": "evil.example"})
+    assert count() == 1
+    # a copy stored for evil.example's own host, or under a Vary'd X-Forwarded-Host, reaches no visitor
+    _get(api, "/edge/v1/home?cb=2", **{"Host": "evil.example", "X-Forwarded-Host": "evil.example"})
+    httpx.put(api.base_url + "/_sandbox/edge", json={"forwarded_host": "vary"}, timeout=10).raise_for_status()
+    _get(api, "/edge/v1/home?cb=3", **{"X-Forwarded-Host": "evil.example"})
+    assert count() == 1
+    httpx.delete(api.base_url + "/_sandbox/edge", params={"path": "/v1/books"}, timeout=10).raise_for_status()
+    assert count() == 1
+    httpx.delete(api.base_url + "/_sandbox/edge", params={"path": "/v1/home"}, timeout=10).raise_for_status()
+    assert count() == 0
+
+
+def test_cache_status_says_stale_only_for_the_variant_the_request_selects(api: ApiSandbox) -> None:
+    _get(api, "/edge/v1/home")
+    httpx.post(api.base_url + "/_sandbox/clock", json={"advance": 301}, timeout=10).raise_for_status()
+    # the only stored answer is English and expired: a French request could never have used it (RFC 9211 §2.2)
+    assert _status(_get(api, "/edge/v1/home", **{"Accept-Language": "fr"})).startswith("edge; fwd=vary-miss;")
+    _get(api, "/edge/v1/home?cb=1")
+    httpx.post(api.base_url + "/_sandbox/clock", json={"advance": 200}, timeout=10).raise_for_status()
+    _get(api, "/edge/v1/home?cb=1", **{"Accept-Language": "fr"})
+    httpx.post(api.base_url + "/_sandbox/clock", json={"advance": 101}, timeout=10).raise_for_status()
+    # English expired, French still fresh: the English request selects its own expired copy
+    assert _status(_get(api, "/edge/v1/home?cb=1")).startswith("edge; fwd=stale; stored;")
+
+
+def test_a_hit_reports_the_age_the_answer_came_with_plus_its_time_in_the_edge(db: Path) -> None:
+    api = _start(db, {}, caching={"app_cache_ttl": 300, "cache_control": "max-age=60"})
+    try:
+        _get(api, "/v1/books/3")  # the application cache stores the book
+        httpx.post(api.base_url + "/_sandbox/clock", json={"advance": 10}, timeout=10).raise_for_status()
+        first = _get(api, "/edge/v1/books/3")
+        assert first.headers["age"] == "10" and "edge; fwd=uri-miss; stored" in _status(first)
+        httpx.post(api.base_url + "/_sandbox/clock", json={"advance": 5}, timeout=10).raise_for_status()
+        hit = _get(api, "/edge/v1/books/3")
+        # RFC 9111 §4.2.3: the age it arrived with, plus the time it has been stored; 50 s of its 60 were left
+        assert _status(hit).startswith("edge; hit; ttl=45;") and hit.headers["age"] == "15"
+    finally:
+        api.stop()
+
+
 def test_the_lifetime_runs_on_the_lesson_clock_and_a_write_drops_the_url(api: ApiSandbox) -> None:
     _get(api, "/edge/v1/books/3")
     assert _status(_get(api, "/edge/v1/books/3")).startswith("edge; hit; ttl=60;")

@@ -3,6 +3,7 @@ drops it (or, with `invalidate_on_create: false`, the stale 404 it leaves)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,13 +35,19 @@ def _get(api: ApiSandbox, path: str) -> httpx.Response:
     return httpx.get(api.base_url + path, timeout=10)
 
 
-def _statements(api: ApiSandbox, path: str) -> list[int]:
-    """SQL statements each recorded request for `path` ran, in order."""
-    return [
-        sum(1 for e in exchange.trace if e.kind == "sql")
-        for exchange in api.recorder.since_mark()
-        if exchange.path == path
-    ]
+def _statements(api: ApiSandbox, path: str, count: int) -> list[int]:
+    """SQL statements each recorded request for `path` ran, in order, once `count` of them are in the log
+    (it is written just after a response's last byte, so the client may read the answer first)."""
+    deadline = time.monotonic() + 5
+    while True:
+        found = [
+            sum(1 for e in exchange.trace if e.kind == "sql")
+            for exchange in api.recorder.since_mark()
+            if exchange.path == path
+        ]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.01)
 
 
 def test_without_negative_caching_every_404_reaches_the_database(db: Path) -> None:
@@ -51,7 +58,8 @@ def test_without_negative_caching_every_404_reaches_the_database(db: Path) -> No
         assert [a.status_code for a in answers] == [404] * 3
         assert [a.headers["x-cache"] for a in answers] == ["MISS"] * 3
         assert answers[0].headers["cache-status"] == "sandbox; fwd=miss"  # looked up, not stored
-        assert all(n >= 1 for n in _statements(api, "/v1/books/5000"))
+        statements = _statements(api, "/v1/books/5000", 3)
+        assert len(statements) == 3 and all(n >= 1 for n in statements)
     finally:
         api.stop()
 
@@ -64,7 +72,7 @@ def test_a_stored_404_spares_the_database_until_its_ttl_ends(api: ApiSandbox) ->
     assert second.status_code == 404 and second.headers["x-cache"] == "HIT"
     assert second.json()["detail"] == first.json()["detail"]
     assert second.headers["content-type"].startswith("application/problem+json")
-    statements = _statements(api, "/v1/books/5000")
+    statements = _statements(api, "/v1/books/5000", 2)
     assert statements[0] >= 1 and statements[1] == 0
     httpx.post(api.base_url + "/_sandbox/clock", json={"advance": 61}, timeout=10).raise_for_status()
     assert _get(api, "/v1/books/5000").headers["cache-status"] == "sandbox; fwd=stale; stored"
