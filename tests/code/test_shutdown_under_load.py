@@ -256,6 +256,29 @@ def test_after_a_graceful_stop_the_process_ends_by_the_signal_as_under_uvicorn(t
     assert not result.passed and "does not hold the 6 orders" in result.summary
 
 
+# A handler installed while the module is imported: uvicorn imports the app before it installs its own,
+# so it serves and stops gracefully first and hands the signal back to this one afterwards.
+HANDLER_AT_IMPORT = GRACEFUL.replace(
+    "buffer = []\n",
+    "buffer = []\nimport signal\nsignal.signal(signal.SIGTERM, lambda *_: os._exit(3))\n",
+)
+
+
+def test_a_handler_installed_at_import_gets_the_signal_after_the_graceful_stop(tmp_path: Path) -> None:
+    result = run(tmp_path, HANDLER_AT_IMPORT)
+    assert result.passed, result.explain()
+    assert result.facts["answered"] == 4
+    ctx = context(tmp_path / "again", HANDLER_AT_IMPORT)
+    assert ctx.code is not None
+    app = ctx.code.start_app()
+    from tutor.code.shutdown import stop_under_load
+
+    outcome = stop_under_load(app, "POST", "/orders", {"json": {"item": "slow"}}, count=2, exit_within=4)
+    app.stop()
+    assert all(one.response is not None and one.response.status_code == 202 for one in outcome.requests)
+    assert outcome.exit_words == "it exited with status 3", outcome.exit_words
+
+
 COUNTS = """
 import os, sqlite3
 from fastapi import FastAPI

@@ -279,29 +279,32 @@ def no_own_server(workspace: Path) -> Any:
 
 def graceful_on_sigterm(server: Any) -> None:
     """On SIGTERM the server stops accepting, lets the requests in flight finish, and runs the app's
-    lifespan shutdown, as uvicorn does when it serves `uvicorn app:app`. A handler the learner's module
-    installed while it was imported stays (under uvicorn too, the import comes after uvicorn's own)."""
+    lifespan shutdown, as uvicorn does when it serves `uvicorn app:app`. uvicorn imports the app first
+    and then installs its own handler, so a handler the learner's module installed while it was imported
+    is set aside while the app serves (it gets the signal back afterwards: `end_as_signalled`); one the
+    app installs later, in its start-up code, replaces the server's, as it would under uvicorn."""
     import signal
-
-    if signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None):
-        return
 
     def stop(_signum: int, _frame: Any) -> None:
         server.should_exit = True
         server.stopped_by_sigterm = True
 
-    signal.signal(signal.SIGTERM, stop)
+    if not hasattr(server, "sigterm_before"):  # installed once, even if uvicorn asks twice
+        server.sigterm_before = signal.signal(signal.SIGTERM, stop)
 
 
 def end_as_signalled(server: Any) -> None:
-    """After a graceful stop on SIGTERM, end the process by that signal, as uvicorn does once it has
-    served: `atexit` functions do not run, so code that saves its work there is seen to lose it."""
+    """After a graceful stop on SIGTERM, give the signal back to the handler that was there before the
+    server's (the one the module installed while imported, or none), as uvicorn does once it has
+    served: with none, the process ends by the signal and `atexit` functions do not run, so code that
+    saves its work there is seen to lose it."""
     import signal
 
+    before = getattr(server, "sigterm_before", signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL if before is None else before)
     if getattr(server, "stopped_by_sigterm", False):
         sys.stdout.flush()
         sys.stderr.flush()
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.raise_signal(signal.SIGTERM)
 
 
