@@ -3,7 +3,9 @@
 
 CORS is headers the API sends and a browser obeys: a preflight (`OPTIONS` with `Origin` and
 `Access-Control-Request-Method`) is answered here, 204 with what is allowed, and every other request
-that carries an `Origin` gets `Access-Control-Allow-Origin` when its origin may read the answer. Nothing
+that carries an `Origin` gets `Access-Control-Allow-Origin` when its origin may read the answer. Every
+answer that depends on the Origin says `Vary: Origin`, the answers to requests without one too (a cache
+must not hand their copy to a page); with `*`, every answer says `*` and none varies. Nothing
 is refused: the API only says what it allows, and the browser decides; curl, which sends no `Origin`,
 gets the same data as ever. That is the point a lesson makes: CORS is not access control.
 
@@ -82,6 +84,13 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def _vary_origin(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """`headers` with `Origin` added to what the answer already varies on, in one `Vary`."""
+    kept = [(k, v) for k, v in headers if k.lower() != b"vary"]
+    vary = [v.decode("latin-1") for k, v in headers if k.lower() == b"vary"]
+    return [*kept, (b"vary", ", ".join([*vary, "Origin"]).encode("latin-1"))]
+
+
 class CorsMiddleware:
     """Answers preflights and adds the CORS headers to answers of requests with an `Origin`. `/_sandbox/*`
     (the lesson's controls) is left alone."""
@@ -97,7 +106,22 @@ class CorsMiddleware:
             return
         origin = _header(scope, b"origin")
         if origin is None:
-            await self.app(scope, receive, send)
+            # Not a CORS request (curl, a navigation), yet a cache may keep this answer for one that is: an
+            # answer that depends on Origin says so with `Vary: Origin` here too, and `*` is sent to all
+            # (the Fetch standard, "CORS protocol and HTTP caches")
+            static = policy.settings.allow_origins == ["*"] and not policy.reflecting
+
+            async def plain(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    headers = list(message.get("headers", []))
+                    if static:
+                        headers.append((b"access-control-allow-origin", b"*"))
+                    else:
+                        headers = _vary_origin(headers)
+                    message = {**message, "headers": headers}
+                await send(message)
+
+            await self.app(scope, receive, plain)
             return
         allowed = policy.allowed(origin)
         trace = trace_of(scope)
@@ -124,12 +148,9 @@ class CorsMiddleware:
 
         async def with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"vary"]
-                vary = [v.decode("latin-1") for k, v in message.get("headers", []) if k.lower() == b"vary"]
+                headers = list(message.get("headers", []))
                 if allowed != "*":
-                    vary.append("Origin")
-                if vary:
-                    headers.append((b"vary", ", ".join(vary).encode("latin-1")))
+                    headers = _vary_origin(headers)
                 if allowed is not None:
                     headers.append((b"access-control-allow-origin", allowed.encode("latin-1")))
                     if policy.credentials:

@@ -1,10 +1,10 @@
-"""CORS and redirects in the API sandbox. A preflight is answered 204 with what the policy allows (and
-nothing about an origin it does not); a request with an allowed Origin gets Access-Control-Allow-Origin
-and `Vary: Origin`, one without an Origin gets the data with no CORS header at all (CORS is not access
-control); `*` never goes with credentials; the weak mode echoes any Origin with credentials until the
-learner switches it off, and a step reset puts it back. Redirects answer their status and Location (rest
-of the path and query kept) to every method, and httpx, a well-kept client, follows them as RFC 9110 says:
-POST becomes GET after 301, 302 and 303, and stays POST with its body after 307 and 308."""
+"""CORS and redirects in the API sandbox. A preflight is answered 204 with what the policy allows (and nothing
+about an origin it does not); a request with an allowed Origin gets Access-Control-Allow-Origin and `Vary:
+Origin`, one without an Origin gets the data with no CORS header at all (CORS is not access control) but
+still `Vary: Origin`; `*` never goes with credentials; the weak mode echoes any Origin with credentials
+until the learner switches it off, and a step reset puts it back. Redirects answer their status and Location
+(rest of the path and query kept) to every method, and httpx, a well-kept client, follows them as RFC 9110
+says: POST becomes GET after 301, 302 and 303, and stays POST with its body after 307 and 308."""
 
 from __future__ import annotations
 
@@ -95,6 +95,8 @@ def test_an_allowed_origin_is_echoed_and_the_answer_varies_by_origin(api: ApiSan
     # CORS is not access control: every one of them got the data, and the one without Origin no CORS header
     assert mine.json() == theirs.json() == plain.json()
     assert not [h for h in plain.headers if h.startswith("access-control-")]
+    # a cache that kept the answer without Origin must not hand it to the shop's page: it varies too
+    assert plain.headers["vary"] == "Origin"
 
 
 def test_vary_keeps_what_the_answer_already_varied_on(tmp_path: Path) -> None:
@@ -118,9 +120,13 @@ def test_any_origin_is_a_star_and_never_with_credentials(tmp_path: Path) -> None
     try:
         with client(sandbox) as http:
             answer = http.get("/v1/books", headers={"Origin": EVIL})
+            plain = http.get("/v1/books")
         assert answer.headers["access-control-allow-origin"] == "*"
         assert "access-control-allow-credentials" not in answer.headers
         assert "vary" not in answer.headers
+        # the same answer for everyone, with or without Origin, so a cached copy serves any page
+        assert plain.headers["access-control-allow-origin"] == "*"
+        assert "vary" not in plain.headers
     finally:
         sandbox.stop()
     with pytest.raises(ValidationError, match="browsers refuse"):
