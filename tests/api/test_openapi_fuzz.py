@@ -10,13 +10,16 @@ stateful phases, no shrinking; the coverage phase (schemathesis's own boundary v
 parameter and body field) runs in full. The lesson's deliberate `latency_ms` is set to 0: it changes
 no answer, only how long the run takes.
 
-Three allowances, where no schema can say what the server rightly refuses:
+Four allowances, where no schema can say what the server rightly refuses:
 - a list with cursor pagination answers 400 to a `cursor` it did not give out (a cursor is opaque,
   docs/sandbox-api.md, "The cursor format"); for those GET operations, 400 is accepted;
 - with `idempotency_keys`, an `Idempotency-Key` used again with another body is 422 (as the IETF
   httpapi Idempotency-Key draft says); for those POST operations, 422 is accepted.
 - with `password_reset`, a reset confirm answers 400 to a token the server did not mail (a token is
   a random secret, docs/sandbox-api.md, "Password reset"); for that POST, 400 is accepted.
+- a writable resource whose table has a CHECK constraint (`total_cents > 0`) answers 422 to a value the
+  constraint refuses: a CHECK is any SQL expression, which a schema cannot carry; for its POST, PUT and
+  PATCH, 422 is accepted.
 """
 
 from __future__ import annotations
@@ -71,7 +74,21 @@ def _covering(lesson_ids: list[str]) -> list[str]:
 POSITIVE = ["2xx", "3xx", "401", "403", "404", "409", "429"]
 
 
-def _config(settings: ApiSettings, logged_in: bool = False) -> str:
+def _checked_tables(database: Path | None) -> set[str]:
+    """The tables of the lesson's database that have a CHECK constraint."""
+    if database is None:
+        return set()
+    import sqlite3
+
+    connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        rows = connection.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'").fetchall()
+    finally:
+        connection.close()
+    return {name for name, sql in rows if sql and "CHECK" in sql.upper()}
+
+
+def _config(settings: ApiSettings, logged_in: bool = False, checked: frozenset[str] = frozenset()) -> str:
     """schemathesis.toml: the two allowances above, and nothing else; `logged_in`: every request carries
     the access token of the lesson's first user (fetched from /auth/login, fetched again after a 401,
     since the fuzzer's own POST /auth/logout revokes it)."""
@@ -102,11 +119,14 @@ def _config(settings: ApiSettings, logged_in: bool = False) -> str:
             allowances.append(("GET", "400"))
         if settings.idempotency_keys and resource.writable:
             allowances.append(("POST", "422"))
+        if resource.writable and resource.table in checked:
+            allowances += [("POST", "422"), ("PUT", "422"), ("PATCH", "422")]
         for method, status in allowances:
             for version in settings.versions:
+                path = f"/{version}/{resource.name}" + ("" if method == "POST" else "/{id}")
                 lines += [
                     "[[operations]]",
-                    f'include-path = "/{version}/{resource.name}"',
+                    f'include-path = "{path}"',
                     f'include-method = "{method}"',
                     "[operations.checks.positive_data_acceptance]",
                     f"expected-statuses = {json.dumps([*POSITIVE, status])}",
@@ -146,7 +166,6 @@ def test_schemathesis_finds_nothing(lesson_id: str, logged_in: bool, tmp_path: P
         update={"resources": [r.model_copy(update={"latency_ms": 0}) for r in api_settings.resources]}
     )
     config = tmp_path / "schemathesis.toml"
-    config.write_text(_config(api_settings, logged_in), encoding="utf-8")
     with Session(
         PACK,
         lesson.model_copy(update={"sandboxes": lesson.sandboxes.model_copy(update={"api": None})}),
@@ -154,6 +173,7 @@ def test_schemathesis_finds_nothing(lesson_id: str, logged_in: bool, tmp_path: P
     ) as session:
         session.start()  # the lesson's database, if it has one
         database = session.sql.path if session.sql is not None else None
+        config.write_text(_config(api_settings, logged_in, frozenset(_checked_tables(database))), encoding="utf-8")
         api = ApiSandbox.start(fast, database=database)
         try:
             result = subprocess.run(
