@@ -78,3 +78,37 @@ async def test_the_workspace_panel_and_the_editor_key_belong_to_code_steps(app_f
         assert panel.display
         assert screen.check_action("open_editor", ()) is not False
         assert screen.check_action("focus_answer", ()) is False
+
+
+async def test_an_editor_that_does_not_exist_is_named_and_the_app_keeps_its_screen(
+    app_factory, settle, tmp_path, monkeypatch
+) -> None:
+    """EDITOR=nano on a machine without nano: the terminal was handed to a program that never started, and
+    the learner was left on a blank screen. Now nothing is suspended and the notice names the program."""
+    monkeypatch.setenv("EDITOR", "no-such-editor-here --wait")
+    monkeypatch.delenv("VISUAL", raising=False)
+    app = app_factory(mixed_pack(tmp_path / "pack"))
+    suspended: list[bool] = []
+
+    def suspend(self: object) -> None:
+        suspended.append(True)
+        raise AssertionError("the terminal was handed over")
+
+    monkeypatch.setattr(type(app), "suspend", suspend)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_lesson("mixed")
+        for _ in range(200):
+            await pilot.pause(0.05)
+            screen = app.screen
+            if isinstance(screen, LessonScreen) and screen.session_ready:
+                break
+        screen = app.screen
+        assert isinstance(screen, LessonScreen)
+        await screen.go_to(1)
+        await pilot.pause(0.1)
+        screen.action_open_editor()
+        await pilot.pause(0.1)
+        assert suspended == []
+        notices = [n.message for n in app._notifications]
+        assert any("no-such-editor-here" in m and "no such program" in m for m in notices), notices

@@ -92,6 +92,7 @@ class BuildWatch(LessonParts):
     def action_open_editor(self) -> None:
         import os
         import shlex
+        import shutil
         import subprocess
 
         session = self.session
@@ -109,17 +110,36 @@ class BuildWatch(LessonParts):
                 timeout=15,
             )
             return
-        command = [*shlex.split(editor), str(target)]
+        try:
+            command = [*shlex.split(editor), str(target)]
+        except ValueError as exc:  # an unclosed quote in the setting
+            self.notify(f"Could not read the editor setting {editor!r}: {exc}", title="Editor", severity="error")
+            return
+        if shutil.which(command[0]) is None:
+            # Found before the terminal is handed over: Textual's suspend does not come back from an
+            # exception raised inside it, which left a blank screen that no key could leave.
+            self.notify(
+                f"Could not start the editor {command[0]!r}: no such program. Set editor in the settings file "
+                f"(backend-tutor config), or $VISUAL or $EDITOR, or open {target} in any editor.",
+                title="Editor",
+                severity="error",
+                timeout=15,
+            )
+            return
+        failed: Exception | None = None
         try:
             with self.app.suspend():
-                subprocess.run(command, cwd=session.workspace.root, check=False)  # noqa: S603 (the learner's own $EDITOR, no shell)
-        except (OSError, ValueError) as exc:
-            self.notify(f"Could not start {command[0]}: {exc}", title="Editor", severity="error")
+                try:
+                    subprocess.run(command, cwd=session.workspace.root, check=False)  # noqa: S603 (the learner's own $EDITOR, no shell)
+                except (OSError, ValueError) as exc:  # caught inside, so the app comes back to the screen
+                    failed = exc
         except Exception as exc:  # SuspendNotSupported (a web or test driver): start it without suspending
             try:
                 subprocess.Popen(command, cwd=session.workspace.root, stdin=subprocess.DEVNULL)  # noqa: S603
             except OSError:
                 self.notify(f"Could not open an editor here ({type(exc).__name__}): open {target}.")
+        if failed is not None:
+            self.notify(f"Could not start {command[0]}: {failed}", title="Editor", severity="error")
 
     def on_build_panel_reset_requested(self) -> None:
         session = self.session
