@@ -259,3 +259,31 @@ def test_a_next_page_query_is_replayed_after_a_row_is_added_before_it(sandbox: S
     assert "your query returns other rows there" in result.summary
     step(sandbox, keyset)
     assert check(sandbox, spec).passed
+
+
+def test_a_query_that_names_a_common_table_expression_first_is_the_select_it_runs(sandbox: SqlSandbox) -> None:
+    """`WITH cursor AS (...) SELECT ...` is a SELECT: a step asking for one accepts it, and replays it."""
+    keyset = (
+        "WITH cursor(y, i) AS (SELECT year, id FROM books ORDER BY year, id LIMIT 1 OFFSET 4) "
+        "SELECT id, year FROM books, cursor WHERE (year, id) > (y, i) ORDER BY year, id LIMIT 5"
+    )
+    plain = sandbox.run_learner("SELECT id, year FROM books ORDER BY year, id LIMIT 5 OFFSET 5")
+    assert plain.ok
+    spec = {
+        "kind": "sql_replay",
+        "statement": {"keyword": "SELECT", "pattern": "books"},
+        "cases": [
+            {
+                "setup": ["UPDATE books SET title = title || '!' WHERE id = 1"],
+                "rows": [list(r) for r in plain.statements[-1].rows],
+                "because": "had a title been changed while the reader was on the first page",
+            }
+        ],
+    }
+    step(sandbox, keyset)
+    assert check(sandbox, spec).passed
+    ran = {"kind": "sql_ran", "statements": [{"keyword": "SELECT", "pattern": r"\(year, id\) > \(y, i\)"}]}
+    assert check(sandbox, ran).passed
+    step(sandbox, "WITH gone AS (SELECT 999999) DELETE FROM books WHERE id IN (SELECT * FROM gone)")
+    assert not check(sandbox, {"kind": "sql_ran", "statements": [{"keyword": "SELECT"}]}).passed
+    assert check(sandbox, {"kind": "sql_ran", "statements": [{"keyword": "DELETE", "pattern": "books"}]}).passed

@@ -165,10 +165,29 @@ def starts_with(sql: str, keyword: str) -> bool:
     return head == want or head.startswith(want + " ") or head.startswith(want + ";") or head.startswith(want + "(")
 
 
+_MAIN_VERBS = frozenset({"SELECT", "VALUES", "INSERT", "REPLACE", "UPDATE", "DELETE"})
+
+
+def after_common_table_expressions(sql: str) -> str | None:
+    """`WITH name AS (...), ... SELECT ...` -> the statement from its main verb on (`SELECT ...`);
+    None when `sql` does not start with WITH."""
+    from sandboxes.sql.guard import strip_leading
+
+    body = strip_leading(sql)
+    words = top_level_words(body)
+    if not words or words[0][1] != "WITH":
+        return None
+    return next((body[offset:] for offset, word in words[1:] if word in _MAIN_VERBS), None)
+
+
 def statement_fits(rule: Any, sql: str) -> bool:
-    """`rule` has `keyword` and `pattern` (either may be None): whether `sql` fits both."""
+    """`rule` has `keyword` and `pattern` (either may be None): whether `sql` fits both. A statement
+    that names common table expressions first (`WITH last AS (...) SELECT ...`) starts with its main
+    verb, as SQLite runs it."""
     if rule.keyword is not None and not starts_with(sql, rule.keyword):
-        return False
+        main = after_common_table_expressions(sql)
+        if main is None or not starts_with(main, rule.keyword):
+            return False
     return rule.pattern is None or re.search(rule.pattern, sql, re.I | re.S) is not None
 
 
