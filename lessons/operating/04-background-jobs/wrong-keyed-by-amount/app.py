@@ -106,6 +106,7 @@ def run_charge(job: ChargeJob) -> dict:
         raise HTTPException(status_code=502, detail=f"the payment provider failed: {type(exc).__name__}") from exc
     with database() as conn:
         conn.execute(
-            "UPDATE payments SET status = 'charged', charge_id = ? WHERE amount_cents = ?", (charge_id, job.amount_cents)
+            "UPDATE payments SET status = 'charged', charge_id = ? WHERE amount_cents = ?",
+            (charge_id, job.amount_cents),
         )
     return {"job_id": job.job_id, "status": "charged", "charge_id": charge_id}
