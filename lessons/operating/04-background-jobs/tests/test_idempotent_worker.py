@@ -95,15 +95,19 @@ class Process:
                 stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                return
-            except OSError:
-                said = self.log.read_text(errors="replace").strip().splitlines()[-3:]
-                assert self.proc.poll() is None, f"your app did not start as a process of its own: {said}"
-                assert time.monotonic() < deadline, "your app took more than 30 s to start as a process of its own"
-                time.sleep(0.05)
+        try:
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    return
+                except OSError:
+                    said = self.log.read_text(errors="replace").strip().splitlines()[-3:]
+                    assert self.proc.poll() is None, f"your app did not start as a process of its own: {said}"
+                    assert time.monotonic() < deadline, "your app took more than 30 s to start as a process of its own"
+                    time.sleep(0.05)
+        except BaseException:
+            self.stop()
+            raise
 
     def deliver(self, job: dict) -> int:
         import httpx
@@ -173,6 +177,14 @@ def worker(tmp_path: Path) -> Iterator[Worker]:
     one.stop()
 
 
+@pytest.fixture
+def other(worker: Worker) -> Iterator[Worker]:
+    """A second worker process beside `worker`, on the same database; stopped whatever the test's outcome."""
+    second = Worker(worker.db, second=True)
+    yield second
+    second.stop()
+
+
 def test_a_job_charges_the_card_once(worker: Worker) -> None:
     """A job delivered once is charged once and acknowledged with a 2xx."""
     status = worker.deliver("job-1", order_id=1)
@@ -224,9 +236,8 @@ def test_a_failed_charge_is_not_acknowledged_and_runs_again(worker: Worker) -> N
     assert 200 <= again < 300, f"your worker answered {again} to the delivery that charged the card"
 
 
-def test_two_deliveries_at_the_same_moment_charge_once(worker: Worker, tmp_path: Path) -> None:
+def test_two_deliveries_at_the_same_moment_charge_once(worker: Worker, other: Worker) -> None:
     """Two worker processes given the same job at once charge it once: the claim is one step in the database."""
-    other = Worker(tmp_path / "worker.db", second=True)
     PROVIDER.delay = 0.5
     start = threading.Barrier(2)
     answers: list[int] = []
