@@ -326,11 +326,18 @@ class ApiEvidence:
         return hub.since_mark(name) if hub is not None and name in hub.settings else []
 
     def webhook_probe(
-        self, kind: str, data: Any, *, tamper: str = "none", again: tuple[str, bytes] | None = None
+        self,
+        kind: str,
+        data: Any,
+        *,
+        tamper: str = "none",
+        again: tuple[str, bytes] | None = None,
+        rotating: bool = False,
     ) -> tuple[str, bytes, bytes, dict[str, str]]:
         """A webhook delivery as the sandbox sends one, for the checker to send a learner's receiver:
         (event id, body as signed, body as sent, headers). `again`: the (id, body) of an earlier one, sent
-        again with a fresh signature. Needs the lesson's `webhooks`."""
+        again with a fresh signature. `rotating`: two signatures in the header, a retired secret's first.
+        Needs the lesson's `webhooks`."""
         from sandboxes.api.webhooks import probe_delivery
 
         hooks = self._sandbox.app.state.webhooks
@@ -342,7 +349,12 @@ class ApiEvidence:
             event_id, text = hooks.probe_event(kind, data)
             body = text.encode()
         sent, headers = probe_delivery(
-            hooks.settings.secret, event_id, body, tamper=tamper, tolerance=hooks.settings.tolerance_seconds
+            hooks.settings.secret,
+            event_id,
+            body,
+            tamper=tamper,
+            tolerance=hooks.settings.tolerance_seconds,
+            rotating=rotating,
         )
         return event_id, body, sent, headers
 

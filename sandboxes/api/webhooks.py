@@ -82,15 +82,26 @@ TAMPERS = ("none", "signature", "body", "stale", "unsigned")
 
 
 def probe_delivery(
-    secret: str, event_id: str, body: bytes, *, tamper: str = "none", tolerance: int = 300
+    secret: str,
+    event_id: str,
+    body: bytes,
+    *,
+    tamper: str = "none",
+    tolerance: int = 300,
+    rotating: bool = False,
 ) -> tuple[bytes, dict[str, str]]:
     """(body, headers) of a delivery as the sandbox sends it, or tampered with as a forger would: signed
-    with another secret, its body changed after signing, signed too long ago, or not signed at all."""
+    with another secret, its body changed after signing, signed too long ago, or not signed at all.
+    `rotating`: signed as a sender signs while it rotates its secret, first with the secret it is
+    retiring (one the receiver no longer knows), then with the lesson's, the two space-separated."""
     if tamper not in TAMPERS:
         raise ValueError(f"tamper is one of {', '.join(TAMPERS)}")
     timestamp = int(time.time()) - (tolerance + 60 if tamper == "stale" else 0)
     key = SECRET_PREFIX + base64.b64encode(b"not the lesson's secret, a forger's").decode()
     headers = signed_headers(key if tamper == "signature" else secret, event_id, timestamp, body)
+    if rotating:
+        retired = SECRET_PREFIX + base64.b64encode(b"the secret the sender is retiring").decode()
+        headers[SIGNATURE_HEADER] = f"{sign(retired, event_id, timestamp, body)} {headers[SIGNATURE_HEADER]}"
     if tamper == "unsigned":
         del headers[SIGNATURE_HEADER]
     if tamper == "body":

@@ -151,7 +151,13 @@ class HttpEvidence(Protocol):
         """Number the upstreams' calls from 1 again, so a check meets the same faults every time."""
 
     def webhook_probe(
-        self, kind: str, data: Any, *, tamper: str = "none", again: tuple[str, bytes] | None = None
+        self,
+        kind: str,
+        data: Any,
+        *,
+        tamper: str = "none",
+        again: tuple[str, bytes] | None = None,
+        rotating: bool = False,
     ) -> tuple[str, bytes, bytes, dict[str, str]]:
         """A signed webhook delivery (or a tampered one): (event id, body as signed, body as sent, headers)."""
 

@@ -18,11 +18,17 @@ def as_delivery(
     again = last if webhook.again else None
     if webhook.again and last is None:
         raise ValueError("`again` needs an earlier webhook step in the same check")
-    if again is None and webhook.encoding == "escaped":
-        # the event made as usual, then written as another sender's library writes it, and signed as such
-        event_id, compact, _, _ = http.webhook_probe(webhook.type, webhook.data)
-        again = (event_id, escaped(compact))
-    event_id, body, sent, headers = http.webhook_probe(webhook.type, webhook.data, tamper=webhook.tamper, again=again)
+    if webhook.encoding == "escaped":
+        if again is None:
+            # the event made as usual, then written as another sender's library writes it, and signed as such
+            event_id, compact, _, _ = http.webhook_probe(webhook.type, webhook.data)
+            again = (event_id, escaped(compact))
+        else:
+            # the same event written afresh for its retry: the same id, other bytes
+            again = (again[0], escaped(again[1]))
+    event_id, body, sent, headers = http.webhook_probe(
+        webhook.type, webhook.data, tamper=webhook.tamper, again=again, rotating=webhook.rotating
+    )
     kwargs.pop("params", None)
     kwargs["content"] = sent
     kwargs["headers"] = {
@@ -44,16 +50,27 @@ def escaped(body: bytes) -> bytes:
 def described(webhook: WebhookProbe, event_id: str) -> str:
     """What the delivery was, in the learner's words, for a step whose answer was not the one needed."""
     if webhook.again:
+        rewritten = (
+            " Its JSON was written afresh, with '/' and letters such as 'ë' escaped: the same event in other bytes."
+            if webhook.encoding == "escaped"
+            else ""
+        )
         return (
             f"This request delivered event {event_id} a second time, signed afresh: a sender does that when it "
-            "did not see your 2xx in time. Answer 2xx again, and do not act on it twice."
+            f"did not see your 2xx in time.{rewritten} Answer 2xx again, and do not act on it twice."
         )
-    written = (
-        " Its JSON was written as another sender's library writes it, with '/' and letters such as 'ë' escaped: "
-        "the signature is over exactly those bytes."
-        if webhook.encoding == "escaped"
-        else ""
-    )
+    if webhook.rotating and webhook.tamper == "none":
+        written = (
+            " Its webhook-signature held two signatures, as while the provider rotates its secret: first one by "
+            "the secret it is retiring, then one by yours."
+        )
+    else:
+        written = ""
+    if webhook.encoding == "escaped":
+        written += (
+            " Its JSON was written as another sender's library writes it, with '/' and letters such as 'ë' escaped: "
+            "the signature is over exactly those bytes."
+        )
     return {
         "none": f"This request was event {event_id}, signed with the lesson's secret as a real delivery is.{written}",
         "signature": f"This request was event {event_id} signed with another secret, as a forger would sign it: "

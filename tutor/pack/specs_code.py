@@ -96,12 +96,20 @@ class WebhookProbe(Model):
         description="The previous webhook of this check again: the same event id and body, signed afresh (a retry "
         "or a replay the receiver must not act on twice). `type` and `data` are not used.",
     )
+    rotating: bool = Field(
+        default=False,
+        description="Signed as a sender signs while it rotates its secret: `webhook-signature` holds two "
+        "signatures, space-separated, first one by a secret the sender is retiring (which the receiver does not "
+        "know), then the valid one. A receiver that reads only the first signature refuses a genuine delivery.",
+    )
     encoding: Literal["compact", "escaped"] = Field(
         default="compact",
         description="How the event's JSON is written. 'compact': as the sandbox writes its own deliveries. 'escaped': "
         "with '/' and every non-ASCII character escaped (`\\/`, `\\u00eb`), as PHP's json_encode writes JSON: the "
         "same event in bytes that JSON parsed and written again by Python never gives back, so only a receiver "
-        "that checks the signature over the raw body passes. Not used with `again`.",
+        "that checks the signature over the raw body passes. With `again`: the previous event written afresh "
+        "this way for its retry, the same id in other bytes, so a receiver that knows an event by a hash of its "
+        "body acts on it twice.",
     )
     tamper: Literal["none", "signature", "body", "stale", "unsigned"] = Field(
         default="none",

@@ -2,14 +2,17 @@
 
 The tests stand in for the payment provider (a small server of their own, which counts the charges it
 makes and fails when a test asks it to) and for the queue: they deliver jobs to POST /jobs/charge, again
-and at the same moment, as a queue does after a lost acknowledgement. A restart is the module imported
-afresh on the same database file, as a new worker process would start.
+and at the same moment, as a queue does after a lost acknowledgement. A restarted worker, and a second
+worker beside the first, are the app served by uvicorn in a Python process of its own on the same
+database file: nothing of the first process's memory reaches them, only what is in the database.
 """
 
 import importlib
-import importlib.util
 import json
 import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -72,23 +75,70 @@ import app  # noqa: E402 - after PAYMENTS_URL points at the tests' own provider
 from fastapi.testclient import TestClient  # noqa: E402
 
 
+class Process:
+    """The learner's app served by uvicorn in a Python process of its own, as `uvicorn app:app` runs it:
+    its memory is its own; only the database file is shared."""
+
+    def __init__(self, db: Path) -> None:
+        with socket.socket() as free:
+            free.bind(("127.0.0.1", 0))
+            port = free.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = db.parent / f"worker-{port}.log"
+        with self.log.open("wb") as log:
+            command = [sys.executable, "-m", "uvicorn", "app:app", "--app-dir", str(Path(app.__file__).parent)]
+            self.proc = subprocess.Popen(  # noqa: S603 - the tutor's own Python serving the learner's app
+                [*command, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+                cwd=db.parent,
+                env={**os.environ, "BACKEND_TUTOR_DB": str(db), "PAYMENTS_URL": PROVIDER.url},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 30
+        try:
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    return
+                except OSError:
+                    said = self.log.read_text(errors="replace").strip().splitlines()[-3:]
+                    assert self.proc.poll() is None, f"your app did not start as a process of its own: {said}"
+                    assert time.monotonic() < deadline, "your app took more than 30 s to start as a process of its own"
+                    time.sleep(0.05)
+        except BaseException:
+            self.stop()
+            raise
+
+    def deliver(self, job: dict) -> int:
+        import httpx
+
+        return httpx.post(f"{self.url}/jobs/charge", json=job, timeout=20).status_code
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
 class Worker:
-    """The learner's app started on a database file; `restart()` starts it again on the same file."""
+    """The learner's app started on a database file. `restart()` starts it again on the same file, in a
+    process of its own; `second=True` is another worker process beside the first."""
 
     def __init__(self, db: Path, second: bool = False) -> None:
         self.db = db
         self.client: TestClient | None = None
-        self.start(second)
-
-    def start(self, second: bool = False) -> None:
-        os.environ["BACKEND_TUTOR_DB"] = str(self.db)
-        if second:  # another worker process: the same code, its own memory, the same database
-            spec = importlib.util.spec_from_file_location("app_second_worker", app.__file__)
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
+        self.process: Process | None = None
+        if second:
+            self.process = Process(db)
         else:
-            module = importlib.reload(app)
+            self.start()
+
+    def start(self) -> None:
+        os.environ["BACKEND_TUTOR_DB"] = str(self.db)
+        module = importlib.reload(app)
         for name in ("PAYMENTS_URL",):
             if isinstance(getattr(module, name, None), str):
                 setattr(module, name, PROVIDER.url)
@@ -102,17 +152,21 @@ class Worker:
         if self.client is not None:
             self.client.__exit__(None, None, None)
             self.client = None
+        if self.process is not None:
+            self.process.stop()
+            self.process = None
 
     def restart(self) -> None:
+        """A new worker process on the same database, as after a deploy or a crash."""
         self.stop()
-        self.start()
+        self.process = Process(self.db)
 
     def deliver(self, job_id: str, order_id: int, amount_cents: int = 1250) -> int:
+        job = {"job_id": job_id, "order_id": order_id, "amount_cents": amount_cents}
+        if self.process is not None:
+            return self.process.deliver(job)
         assert self.client is not None
-        answer = self.client.post(
-            "/jobs/charge", json={"job_id": job_id, "order_id": order_id, "amount_cents": amount_cents}
-        )
-        return answer.status_code
+        return self.client.post("/jobs/charge", json=job).status_code
 
 
 @pytest.fixture
@@ -121,6 +175,14 @@ def worker(tmp_path: Path) -> Iterator[Worker]:
     one = Worker(tmp_path / "worker.db")
     yield one
     one.stop()
+
+
+@pytest.fixture
+def other(worker: Worker) -> Iterator[Worker]:
+    """A second worker process beside `worker`, on the same database; stopped whatever the test's outcome."""
+    second = Worker(worker.db, second=True)
+    yield second
+    second.stop()
 
 
 def test_a_job_charges_the_card_once(worker: Worker) -> None:
@@ -143,6 +205,11 @@ def test_a_job_delivered_again_is_acknowledged_and_not_charged_again(worker: Wor
     )
     other = worker.deliver("job-2", order_id=2, amount_cents=4999)
     assert 200 <= other < 300 and PROVIDER.charged(2) == 1, "another job (job-2) was not charged"
+    same_amount = worker.deliver("job-3", order_id=3)
+    assert 200 <= same_amount < 300 and PROVIDER.charged(3) == 1, (
+        "another job for the same amount as job-1 (job-3, order 3) was not charged: the key is the job, "
+        "not what it charges"
+    )
 
 
 def test_a_restarted_worker_still_knows_the_jobs_it_did(worker: Worker) -> None:
@@ -169,9 +236,8 @@ def test_a_failed_charge_is_not_acknowledged_and_runs_again(worker: Worker) -> N
     assert 200 <= again < 300, f"your worker answered {again} to the delivery that charged the card"
 
 
-def test_two_deliveries_at_the_same_moment_charge_once(worker: Worker, tmp_path: Path) -> None:
+def test_two_deliveries_at_the_same_moment_charge_once(worker: Worker, other: Worker) -> None:
     """Two worker processes given the same job at once charge it once: the claim is one step in the database."""
-    other = Worker(tmp_path / "worker.db", second=True)
     PROVIDER.delay = 0.5
     start = threading.Barrier(2)
     answers: list[int] = []
