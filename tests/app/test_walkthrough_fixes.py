@@ -82,3 +82,14 @@ async def test_lesson_card_joins_the_summary_s_yaml_line_breaks() -> None:
         card = app.query_one(LessonCard)
         card.show_lesson(index, lesson, {}, set())
         assert "Find out why in the query plan." in str(card.render())
+
+
+def test_a_quoted_value_keeps_its_asterisks_and_words_keep_their_emphasis() -> None:
+    """A verdict quoted `Accept: */*` as "sent '/'": the asterisks were read as emphasis around a slash."""
+    from tutor.app.widgets.result_panel import inline_markdown
+
+    assert inline_markdown("request header Accept: sent '*/*'").plain == "request header Accept: sent '*/*'"
+    emphasis = inline_markdown("this is *not* right")
+    assert emphasis.plain == "this is not right"
+    assert [(span.start, span.end, str(span.style)) for span in emphasis.spans] == [(8, 11, "italic")]
+    assert inline_markdown("a * b * c").plain == "a * b * c"

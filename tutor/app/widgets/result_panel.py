@@ -18,7 +18,9 @@ def reflow(text: str) -> str:
     return re.sub(r"(?<=\S)\n(?![\n\s]*[-*+]\s|\s*\d+[.)]\s|\n)", " ", text.strip())
 
 
-_INLINE = re.compile(r"(\*\*[^*\n]+\*\*|`[^`\n]+`|(?<![\w*])\*[^*\s][^*\n]*?\*(?![\w*]))")
+_INLINE = re.compile(r"(\*\*[^*\n]+\*\*|`[^`\n]+`|(?<![\w*])\*(?=\w)[^*\n]*?(?<=[\w.!?)])\*(?![\w*]))")
+"""Emphasis only around words (`*not*`, `*this one.*`): a value the checker quotes, such as `Accept: */*`,
+keeps its asterisks."""
 
 
 def inline_markdown(text: str) -> Content:
