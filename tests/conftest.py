@@ -16,13 +16,13 @@ BUILTIN = REPO / "lessons"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The built-in lessons' `pack test`s first, the longest group first (the same order on every worker),
+    """The built-in lessons' `pack test`s first, the longest first (the same order on every worker),
     so the test workers do not end the run with a long lesson left for one of them."""
     lessons = [item for item in items if item.name.startswith("test_builtin_pack_passes[")]
     if not lessons:
         return
     chosen = set(lessons)
-    items[:] = lessons + [item for item in items if item not in chosen]  # builtin_shards() is longest first
+    items[:] = lessons + [item for item in items if item not in chosen]  # builtin_lessons() is longest first
 
 
 @pytest.fixture(autouse=True)

@@ -582,12 +582,12 @@ def expected_cost(lesson: Lesson) -> float:
 
 
 def default_jobs() -> int:
-    """Two lessons per core, at most six: a lesson spends most of its time waiting (on the learner's app
-    starting, on an upstream's latency and timeouts, on the lesson clock), so a core has room for a
-    second one. Measured on 2 cores: user and system time were about half the wall time of `--jobs 2`,
-    and `--jobs 4` finished the same lessons in 0.83 to 0.90 of the time (docs/performance.md)."""
+    """One lesson per core, at most four. A lesson mostly waits (on app starts, on an upstream's latency,
+    on the lesson clock), so more would finish sooner on a quiet machine, but the checks that bound real
+    time (a timeout of 250 ms, an answer within 2 s) then fail on a busy one: four lessons at once on 2
+    cores at load 20 failed five such cases that pass one lesson per core."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(6, 2 * cores))
+    return max(1, min(4, cores))
 
 
 def run_pack_test(

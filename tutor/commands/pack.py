@@ -147,7 +147,7 @@ def schema(which: str | None, out_dir: Path | None) -> None:
     "-j",
     type=click.IntRange(min=1),
     default=None,
-    help="Lessons tested at once, each in a process of its own (default: two per core, at most 6).",
+    help="Lessons tested at once, each in a process of its own (default: the number of cores, at most 4).",
 )
 @click.option(
     "--home",

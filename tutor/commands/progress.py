@@ -436,7 +436,7 @@ JOBS_OPTION = click.option(
     "-j",
     type=click.IntRange(min=1),
     default=None,
-    help="Lessons replayed at once, each in a process of its own (default: two per core, at most 6).",
+    help="Lessons replayed at once, each in a process of its own (default: the number of cores, at most 4).",
 )
 RUN_CODE_OPTION = click.option(
     "--run-code",
