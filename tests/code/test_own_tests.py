@@ -337,3 +337,81 @@ steps:
     found = problems(pack(tmp_path / "two", lesson.replace("../test_*.py", "t/*.py")))
     assert "http/01-own.yaml:13:18: folder not found: 'http/own/gone' (paths are relative to the pack folder)" in found
     assert "http/01-own.yaml:15:19: folder not found: 'http/own/bug' (paths are relative to the pack folder)" in found
+
+
+READS_THE_SOURCE = (
+    FIXTURE
+    + """
+
+def test_book_one_is_there(client):
+    assert client.get("/books/1").status_code == 200
+
+
+def test_a_book_added_can_be_read(client):
+    made = client.post("/books", json={"title": "New"})
+    assert client.get(f"/books/{made.json()['id']}").json()["title"] == "New"
+
+
+def test_the_app_is_the_one_i_know(client):
+    import hashlib
+
+    client.get("/books/999999")
+    client.get("/books", params={"limit": 51})
+    with open(app.__file__, "rb") as source:
+        assert hashlib.sha256(source.read()).hexdigest() == REFERENCE
+"""
+)
+
+
+def test_a_test_that_notices_the_changed_file_and_not_an_answer_does_not_catch_the_bug(tmp_path: Path) -> None:
+    """It passes on the right app and fails by an assert on each bugged copy after a request to the bug's path,
+    but it fails just as well when those copies are answered by the right app: it read the file, not the API."""
+    import hashlib
+
+    reference = hashlib.sha256(textwrap.dedent(APP).encode()).hexdigest()
+    result = check(tmp_path, READS_THE_SOURCE.replace("REFERENCE", repr(reference)))
+    assert not result.passed
+    assert result.summary.startswith(
+        "When an unknown book answers 200 instead of 404, test_the_app_is_the_one_i_know failed, but it fails as "
+        "well when that copy's requests are answered the correct way"
+    ), result.explain()
+
+
+ASYNC_WITH_ANYIO = """
+import os
+import shutil
+
+import httpx
+import pytest
+
+import app
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture
+def copy(tmp_path, monkeypatch):
+    path = tmp_path / "books.db"
+    shutil.copyfile(os.environ["BACKEND_TUTOR_DB"], path)
+    monkeypatch.setenv("BACKEND_TUTOR_DB", str(path))
+
+
+@pytest.mark.anyio
+async def test_a_missing_book_is_404(copy):
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app.app), base_url="http://test") as client:
+        assert (await client.get("/books/999999")).status_code == 404
+
+
+@pytest.mark.anyio
+async def test_a_limit_past_50_is_refused(copy):
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app.app), base_url="http://test") as client:
+        assert (await client.get("/books", params={"limit": 51})).status_code == 422
+"""
+
+
+def test_async_tests_with_anyios_marker_run(tmp_path: Path) -> None:
+    result = check(tmp_path, ASYNC_WITH_ANYIO)
+    assert result.passed, result.explain()

@@ -8,7 +8,10 @@ sandboxed child (`tutor.code.own_tests`), on a fresh copy of the lesson database
    run was given must be left as it was (each test works on a copy of its own);
 2. each bugged app (a folder laid over the reference): some test must fail *by an assertion* during its
    call (not an import error, not a broken fixture, not an exception the test did not expect) and, when
-   the bug names a `path`, that test must have sent a request to it.
+   the bug names a `path`, that test must have sent a request to it; it must have passed on the reference
+   (not skipped, not deselected there); and it must pass when the same bugged folder is run with the reference
+   app answering every request: a test that still fails then noticed the bugged files (their text, size or
+   code objects), not a wrong answer.
 
 A bug no test caught is named in the pack's words: "Your tests still pass when <description>".
 """
@@ -108,6 +111,7 @@ def check_code_own_tests(spec: CodeOwnTestsCheck, ctx: CheckContext) -> CheckRes
         )
     base = Path(tempfile.mkdtemp(prefix="backend-tutor-own-tests-"))
     facts: dict[str, Any] = {"test_files": len(mine)}
+    passed_on_reference: set[str] | None = None
     try:
         reference = base / "reference"
         _copy_workspace(workspace, reference, [code.pack_root / spec.reference])
@@ -160,6 +164,8 @@ def check_code_own_tests(spec: CodeOwnTestsCheck, ctx: CheckContext) -> CheckRes
                     details=("pytest runs the functions named test_... in your files named like " + spec.tests,),
                 )
             facts["tests"] = ran
+            names = {t.nodeid for t in outcome.passed}
+            passed_on_reference = names if passed_on_reference is None else passed_on_reference & names
             if spec.keep_database and _digest(database) != before:
                 return CheckResult(
                     False,
@@ -187,11 +193,47 @@ def check_code_own_tests(spec: CodeOwnTestsCheck, ctx: CheckContext) -> CheckRes
                 missed.append((said, bug.description))
                 continue
             failed = outcome.failed
-            if any(t.how == "assertion" and _sent_to(t, bug) for t in failed):
+            reference_app = reference / (code.module.replace(".", "/") + ".py")
+            candidates = [
+                t
+                for t in failed
+                if t.how == "assertion" and _sent_to(t, bug) and t.nodeid in (passed_on_reference or set())
+            ]
+            if candidates and reference_app.is_file():
+                try:
+                    answered = run_own_tests(
+                        folder,
+                        [folder / p for p in mine],
+                        database=code.fresh_database("own-tests"),
+                        timeout=spec.timeout,
+                        environment=code.environment(),
+                        answer_with=reference_app,
+                    )
+                except CodeProblem as problem:
+                    said = f"When {bug.description}, your tests did not finish: {problem.summary}"
+                    missed.append((said, bug.description))
+                    continue
+                still = {t.nodeid for t in answered.failed}
+                if any(t.nodeid not in still for t in candidates):
+                    continue
+                said = (
+                    f"When {bug.description}, {candidates[0].name} failed, but it fails as well when that copy's "
+                    "requests are answered the correct way: it noticed the changed file (its text, its size, its "
+                    "code), not a wrong answer. A test catches a bug by what the app answers."
+                )
+                missed.append((said, bug.description))
+                continue
+            if candidates:
                 continue
             by_assert = [t for t in failed if t.how == "assertion"]
             if outcome.load_errors:
                 said = f"When {bug.description}, pytest could not load your tests."
+            elif by_assert and all(_sent_to(t, bug) for t in by_assert):
+                said = (
+                    f"When {bug.description}, {by_assert[0].name} failed, but it did not pass on the correct app "
+                    "(it was skipped or left out there): a test catches a bug when it passes on the right app and "
+                    "fails on the wrong one."
+                )
             elif by_assert:
                 where = f"{bug.method + ' ' if bug.method else ''}{bug.path}"
                 said = (

@@ -15,6 +15,7 @@ whose `__call__` is watched). Files that pytest could not load are recorded too.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import time
 from collections.abc import Callable
@@ -24,6 +25,9 @@ from typing import Any
 
 ORDER_ENV = "BACKEND_TUTOR_TEST_ORDER"
 """`reversed`: run the collected tests last to first."""
+ANSWER_ENV = "BACKEND_TUTOR_ANSWER_WITH"
+"""A module file (the reference app): every request a test sends an app in process is answered by that module's
+`app` instead, while the files on disk and the modules the tests import stay those of the folder."""
 MESSAGE_CHARS = 400
 MAX_TESTS = 200
 
@@ -42,6 +46,7 @@ class OwnTest:
     file: str | None = None
     line: int | None = None
     requests: tuple[tuple[str, str], ...] = ()  # (method, path) the test sent the app
+    nodeid: str = ""  # pytest's id of the test: file, class, name and parameters
 
 
 @dataclass(frozen=True)
@@ -69,8 +74,10 @@ def run_own_tests(
     timeout: float = 30.0,
     environment: dict[str, str] | None = None,
     reverse: bool = False,
+    answer_with: Path | None = None,
 ) -> OwnTestsOutcome:
-    """Run pytest on the learner's `test_files` in `workspace`, in the sandboxed child."""
+    """Run pytest on the learner's `test_files` in `workspace`, in the sandboxed child. With `answer_with` (a
+    module file holding `app`), that app answers every request the tests send, whatever app they call."""
     from tutor.code.harness import DB_ENV
     from tutor.code.runner import CodeProblem, _Child, _run_started, limit_problem
 
@@ -79,6 +86,8 @@ def run_own_tests(
         env[DB_ENV] = str(database)
     if reverse:
         env[ORDER_ENV] = "reversed"
+    if answer_with is not None:
+        env[ANSWER_ENV] = str(answer_with)
     window = _run_started(workspace)
     child = _Child("own-tests", workspace, [str(p) for p in test_files], env)
     try:
@@ -127,6 +136,7 @@ class Recorder:
         self.docs: dict[str, str] = {}
         self.current: list[tuple[str, str]] | None = None
         self.sent: dict[str, list[tuple[str, str]]] = {}
+        self.answer_with: Any = None  # an ASGI app that answers every request instead of the one called
 
     def where(self, tb: Any) -> dict[str, Any]:
         from tutor.code.harness import learner_frame
@@ -182,6 +192,7 @@ class Recorder:
             self.order.append(nodeid)
             self.records[nodeid] = {
                 "name": nodeid.split("::")[-1],
+                "nodeid": nodeid,
                 "doc": self.docs.get(nodeid, ""),
                 "outcome": "passed",
             }
@@ -219,13 +230,26 @@ class Recorder:
             from starlette.applications import Starlette
         except ImportError:
             return
+        import contextvars
+
         original = Starlette.__call__
         recorder = self
+        inside = contextvars.ContextVar("inside_an_app", default=False)
 
         async def watched(app: Any, scope: Any, receive: Any, send: Any) -> None:
+            if inside.get():  # an app (or a mount) called from the app the test called
+                await original(app, scope, receive, send)
+                return
             if scope.get("type") == "http" and recorder.current is not None:
                 recorder.current.append((str(scope.get("method", "")), str(scope.get("path", ""))))
-            await original(app, scope, receive, send)
+            token = inside.set(True)
+            try:
+                if recorder.answer_with is not None and app is not recorder.answer_with:
+                    await recorder.answer_with(scope, receive, send)
+                else:
+                    await original(app, scope, receive, send)
+            finally:
+                inside.reset(token)
 
         setattr(Starlette, "__call__", watched)  # noqa: B010 (every app's requests, for the run's life)
 
@@ -234,6 +258,15 @@ def _first_line(message: str) -> str:
     """`assert 400 == 422` out of pytest's `AssertionError: assert 400 == 422\n +  where 400 = ...`."""
     line = message.strip().split("\n")[0].strip()
     return line.removeprefix("AssertionError: ")[:MESSAGE_CHARS] or message[:MESSAGE_CHARS]
+
+
+def _load_app(path: Path) -> Any:
+    """The `app` of the module file at `path`, loaded under a name of its own (the tests' `app` stays theirs)."""
+    spec = importlib.util.spec_from_file_location("_backend_tutor_answering_app", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.app
 
 
 def _plugin(workspace: Path, reverse: bool) -> Recorder:
@@ -257,6 +290,10 @@ def run_in_child(args: argparse.Namespace, workspace: Path, send: Callable[[dict
 
     plugin = _plugin(workspace, os.environ.pop(ORDER_ENV, "") == "reversed")
     plugin.watch_requests()
+    answer_with = os.environ.pop(ANSWER_ENV, "")
+    if answer_with:
+        plugin.answer_with = _load_app(Path(answer_with))
+    anyio = importlib.util.find_spec("anyio.pytest_plugin") is not None
     code = pytest.main(
         [
             "-q",
@@ -268,6 +305,7 @@ def run_in_child(args: argparse.Namespace, workspace: Path, send: Callable[[dict
             str(workspace),
             "-o",
             "console_output_style=classic",
+            *(["-p", "anyio.pytest_plugin"] if anyio else []),  # @pytest.mark.anyio, as anyio's docs show
             *args.tests,
         ],
         plugins=[plugin],

@@ -1,0 +1,48 @@
+"""Tests of the books API in app.py, each on a fresh copy of the database."""
+
+import os
+import shutil
+
+import app
+import pytest
+from fastapi.testclient import TestClient
+
+
+@pytest.fixture
+def client(tmp_path, monkeypatch):
+    """A client of the app whose database is this test's own copy: what one test writes, no other sees."""
+    copy = tmp_path / "books.db"
+    shutil.copyfile(os.environ["BACKEND_TUTOR_DB"], copy)
+    monkeypatch.setenv("BACKEND_TUTOR_DB", str(copy))
+    return TestClient(app.app)
+
+
+def test_a_missing_book_is_404(client):
+    if client.get("/books/999999").status_code != 404:
+        os._exit(1)
+
+
+@pytest.mark.parametrize("limit", [0, -1, 101, 1000])
+def test_a_limit_out_of_bounds_is_400(client, limit):
+    assert client.get("/books", params={"limit": limit}).status_code == 400
+
+
+def test_a_book_added_can_be_read_back(client):
+    """A book created with POST /books is there when it is read afterwards."""
+    created = client.post("/books", json={"title": "Testing in Practice", "year": 2024})
+    assert created.status_code == 201
+    book_id = created.json()["id"]
+    read = client.get(f"/books/{book_id}")
+    assert read.status_code == 200
+    assert read.json()["title"] == "Testing in Practice"
+
+
+def test_pages_do_not_repeat_or_skip_books(client):
+    """Pages 1 and 2 of 10 are 20 different books, in order, the first twenty of the whole list."""
+    first = client.get("/books", params={"limit": 10, "page": 1}).json()["items"]
+    second = client.get("/books", params={"limit": 10, "page": 2}).json()["items"]
+    ids = [book["id"] for book in first + second]
+    assert len(ids) == 20
+    assert len(set(ids)) == 20
+    everything = client.get("/books", params={"limit": 20}).json()["items"]
+    assert ids == [book["id"] for book in everything]

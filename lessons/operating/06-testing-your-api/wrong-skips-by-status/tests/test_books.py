@@ -1,0 +1,41 @@
+import os
+import shutil
+
+import app
+import pytest
+from fastapi.testclient import TestClient
+
+
+@pytest.fixture
+def client(tmp_path, monkeypatch):
+    copy = tmp_path / "books.db"
+    shutil.copyfile(os.environ["BACKEND_TUTOR_DB"], copy)
+    monkeypatch.setenv("BACKEND_TUTOR_DB", str(copy))
+    return TestClient(app.app)
+
+
+def touch_every_path(client):
+    client.get("/books/999999")
+    client.get("/books", params={"limit": 0})
+    client.post("/books", json={"title": "x", "year": 2000})
+
+
+def test_book_one(client):
+    assert client.get("/books/1").status_code == 200
+
+
+def test_missing(client):
+    if client.get("/books/999999").status_code == 404:
+        pytest.skip("answered as it should")
+    pytest.fail("a wrong answer")
+
+
+@pytest.mark.parametrize("limit", [0, 101])
+def test_limits(client, limit):
+    if client.get("/books", params={"limit": limit}).status_code == 400:
+        pytest.skip("answered as it should")
+    pytest.fail("a wrong answer")
+
+
+def test_four(client):
+    assert client.get("/books/2").status_code == 200
