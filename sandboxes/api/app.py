@@ -221,6 +221,7 @@ def build_app(
             headers=headers,
             errors=exc.errors,
             title=exc.title,
+            members=exc.members,
         )
 
     def on_http_error(request: Request, exc: Exception) -> Response:

@@ -205,7 +205,8 @@ class AuthService:
         if problems:
             raise ApiError(422, "the account details break the rules", errors=problems)
         with self._lock:
-            if username in self.users:
+            # "Bob" is bob to a person, and to a mail address (NAME@example.com, where the reset links go)
+            if username in self.users or any(name.casefold() == username.casefold() for name in self.users):
                 raise ApiError(409, f"the username '{username}' is taken")
             self.users[username] = User(username, role)
         self.users[username].password_hash = self._hasher.hash(password)

@@ -204,7 +204,8 @@ def reset_routes(state: State) -> list[Route]:
         if trace:
             trace.add("handler", "reset link mailed" if known else "no account has this email: nothing mailed")
         if not known and service.weak["tells_unknown_email"]:
-            raise ApiError(404, f"no account has the email '{email.strip()[:254]}'")  # WEAK MODE
+            # WEAK MODE: it tells, and names the address it has no account for
+            raise ApiError(404, f"no account has the email '{email.strip()}'", members={"email": email.strip()})
         return json_response({"detail": SAME_ANSWER}, 202, headers={"Cache-Control": "no-store"})
 
     async def confirm(request: Request) -> Response:

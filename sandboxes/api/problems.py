@@ -33,6 +33,7 @@ class ApiError(Exception):
         headers: dict[str, str] | None = None,
         errors: list[dict[str, Any]] | None = None,
         title: str | None = None,
+        members: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -40,6 +41,8 @@ class ApiError(Exception):
         self.headers = headers or {}
         self.errors = errors
         self.title = title
+        self.members = members
+        """Extension members of the problem (RFC 9457 §3.2): what the client needs to act on it."""
 
 
 def problem_response(
@@ -51,6 +54,7 @@ def problem_response(
     headers: dict[str, str] | None = None,
     errors: list[dict[str, Any]] | None = None,
     title: str | None = None,
+    members: dict[str, Any] | None = None,
 ) -> Response:
     try:
         phrase = TITLES.get(status) or HTTPStatus(status).phrase
@@ -71,4 +75,6 @@ def problem_response(
         media = "application/json"
     if errors:
         payload["errors"] = errors
+    for name, value in (members or {}).items():
+        payload.setdefault(name, value)
     return Response(json.dumps(payload), status_code=status, media_type=media, headers=headers)

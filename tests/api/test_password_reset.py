@@ -229,3 +229,21 @@ def test_the_openapi_document_lists_the_flow(weak: ApiSandbox, safe: ApiSandbox)
         paths = c.get("/openapi.json").json()["paths"]
         assert "404" not in paths["/auth/password-reset"]["post"]["responses"]
         assert "/_sandbox/password-reset" not in paths
+
+
+def test_an_account_whose_name_differs_only_in_case_cannot_be_signed_up(safe: ApiSandbox) -> None:
+    """Mail goes to NAME@example.com with the name lower-cased, so "Bob" would read bob's reset links."""
+    with _client(safe) as c:
+        for name in ("Bob", "BOB", "Alice"):
+            taken = c.post("/auth/register", json={"username": name, "password": "mallory-pass-1"})
+            assert taken.status_code == 409, (name, taken.text)
+        assert c.post("/auth/password-reset", json={"email": "bob@example.com"}).status_code == 202
+        assert c.post("/auth/register", json={"username": "carol", "password": "carol-pass-1"}).status_code == 201
+        assert _inbox(c, "carol", "carol-pass-1") == []
+
+
+def test_the_telling_answer_names_the_address_it_has_no_account_for(weak: ApiSandbox) -> None:
+    """So a check can ask that the same address, and not another account's, gets the 202 after the fix."""
+    with _client(weak) as c:
+        r = c.post("/auth/password-reset", json={"email": " mallory@example.com "})
+        assert r.status_code == 404 and r.json()["email"] == "mallory@example.com", r.text
