@@ -552,6 +552,12 @@ class Session:
                 if match is None:
                     return None
                 pending.remove(match)
+            from tutor.checks.http_traffic import in_flight
+
+            # A burst declared with C at a time is not one sent with many more at once (one request may
+            # end as the next arrives, hence the one to spare).
+            if in_flight(recent) > max(r.concurrency for r in requests) + 1:
+                return None
             return len(sent) - 1
         position, last = 0, None
         for index, exchange in enumerate(sent):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.pack.helpers import write_pack
+from tutor.pack.actions import Action
 from tutor.pack.loader import load_pack_or_raise
 from tutor.paths import Home
 from tutor.session import Session
@@ -183,7 +184,7 @@ sandboxes:
           - {name: id, gen: sequence}
           - {name: title, gen: words}
   api:
-    resources: [{name: books, table: books}]
+    resources: [{name: books, table: books, latency_ms: 50}]
 steps:
   - id: after-the-index
     title: After the index
@@ -233,3 +234,21 @@ def test_a_mistake_with_sql_between_its_requests_is_as_specific_as_one_with_sql_
             feedback.append(result.feedback)
             session.reset_step()
     assert feedback == [w.feedback for w in step.wrong_answers]
+
+
+def test_a_load_test_gets_the_feedback_of_a_slower_one_only_when_it_was_as_slow(
+    tmp_path: Path, tutor_home: Path
+) -> None:
+    """A declared load test one at a time describes a burst with no more in flight than it declares: the
+    same requests sent ten at once that fail for another reason do not get its feedback."""
+    pack = load_pack_or_raise(write_pack(tmp_path / "pack", {"http/01.yaml": ORDERED}))
+    lesson = pack.lesson("ordered")
+    assert lesson is not None
+    step = lesson.steps[0]
+    with Session(pack, lesson, Home(tutor_home)) as session:
+        session.start()
+        session.begin_step(step)
+        session.apply(Action.model_validate({"requests": [{"path": "/v1/books/1", "repeat": 5, "concurrency": 5}]}))
+        result = session.check(step)
+    assert not result.passed
+    assert result.feedback != "A load test one at a time.", result.feedback
