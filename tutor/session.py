@@ -558,6 +558,9 @@ class Session:
             # end as the next arrives, hence the one to spare).
             if in_flight(recent) > max(r.concurrency for r in requests) + 1:
                 return None
+            # Nor is it a bigger run of the same requests (two hundred sent contain the last twenty).
+            if len(sent) > len(recent) and any(_same_request(r, sent[-len(recent) - 1]) for r in requests):
+                return None
             return len(sent) - 1
         position, last = 0, None
         for index, exchange in enumerate(sent):
