@@ -484,7 +484,7 @@ class Session:
             return (
                 bool(wrong.feedback or wrong.hints),
                 -1 if last is None else last,
-                wrong.sql is not None,
+                wrong.sql is not None or any(isinstance(r, SqlStep) for r in wrong.requests),
                 count,
                 detail,
             )
@@ -537,6 +537,9 @@ class Session:
         if not wanted:
             return None
         sent = [e for e in self.api.evidence().exchanges() if e.source != "tutor"]
+        if any(isinstance(item, SqlStep) for item in wrong.requests) and self.sql is not None:
+            # SQL between the requests (a load test run while an index was gone) is part of the mistake.
+            return self._sent_with_sql(wrong, sent)
         if any(r.repeat > 1 for r in requests):
             # A burst (the load tool, `repeat` with `concurrency`) is logged in the order its answers
             # came back: the learner's last requests must be the same ones, in any order.
@@ -549,9 +552,16 @@ class Session:
                 if match is None:
                     return None
                 pending.remove(match)
+            from tutor.checks.http_traffic import in_flight
+
+            # A burst declared with C at a time is not one sent with many more at once (one request may
+            # end as the next arrives, hence the one to spare).
+            if in_flight(recent) > max(r.concurrency for r in requests) + 1:
+                return None
+            # Nor is it a bigger run of the same requests (two hundred sent contain the last twenty).
+            if len(sent) > len(recent) and any(_same_request(r, sent[-len(recent) - 1]) for r in requests):
+                return None
             return len(sent) - 1
-        if any(isinstance(item, SqlStep) for item in wrong.requests) and self.sql is not None:
-            return self._sent_with_sql(wrong, sent)
         position, last = 0, None
         for index, exchange in enumerate(sent):
             if position < len(wanted) and _same_request(wanted[position], exchange):

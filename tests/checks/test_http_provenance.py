@@ -413,3 +413,35 @@ def test_a_p99_bound_needs_enough_requests() -> None:
 
     with pytest.raises(ValidationError, match="at_least"):
         TrafficExpectation.model_validate({"request": {"path": "/v1/books"}, "at_least": 20, "max_p99_ms": 50})
+
+
+def test_a_load_test_counts_only_requests_served_without_a_full_scan(db: Path) -> None:
+    """`no_full_scan` on a traffic expectation counts only the requests whose own flow read no whole
+    listed table: a load test run before the index was created does not prove the fix, however fast this
+    machine ran it, and the same load run after the index does."""
+    import sqlite3
+
+    expectation = {
+        "request": {"method": "GET", "path": "/v1/books", "query": {"author": "*"}},
+        "at_least": 100,
+        "at_once": 5,
+        "no_full_scan": ["books"],
+    }
+    spec = {"kind": "http_traffic", "expect": [expectation]}
+
+    def load(api: ApiSandbox) -> None:
+        with ThreadPoolExecutor(10) as pool:
+            list(pool.map(lambda _: send(api, method="GET", path="/v1/books", query={"author": 3}), range(100)))
+
+    for box in _start(db):
+        load(box)
+        before = run(box, spec)
+        assert not before.passed and "whole of books" in before.summary, before.explain()
+        assert "100 of your requests" in before.summary, before.summary
+        conn = sqlite3.connect(db)
+        conn.execute("CREATE INDEX books_author ON books(author_id)")
+        conn.commit()
+        conn.close()
+        load(box)
+        after = run(box, spec)
+        assert after.passed, after.explain()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.pack.helpers import write_pack
+from tutor.pack.actions import Action
 from tutor.pack.loader import load_pack_or_raise
 from tutor.paths import Home
 from tutor.session import Session
@@ -166,3 +167,91 @@ def test_two_mistakes_that_differ_in_where_the_sql_ran_get_their_own_feedback(tm
             feedback.append(result.feedback)
             session.reset_step()
     assert feedback == [w.feedback for w in step.wrong_answers]
+
+
+ORDERED = """\
+id: ordered
+title: Before and after
+track: http
+sandboxes:
+  sql:
+    tables:
+      - name: books
+        rows: 20
+        seed: 1
+        primary_key: id
+        columns:
+          - {name: id, gen: sequence}
+          - {name: title, gen: words}
+  api:
+    resources: [{name: books, table: books, latency_ms: 50}]
+steps:
+  - id: after-the-index
+    title: After the index
+    text: Create the index, then send the request with your id.
+    check:
+      kind: http_traffic
+      expect:
+        - request: {method: DELETE, path: /v1/books/1}
+    solution:
+      requests: [{method: DELETE, path: /v1/books/1}]
+    wrong_answers:
+      - sql: CREATE INDEX ix_title ON books(title)
+        requests: [{method: GET, path: /v1/books/1}]
+        feedback: The index first, but the request without your id.
+      - requests:
+          - {method: GET, path: /v1/books/1, headers: {X-Request-Id: mine}}
+          - {sql: "CREATE INDEX ix_title ON books(title)"}
+        feedback: Your request came before the index.
+      - requests: [{method: GET, path: /v1/books/1, repeat: 5, concurrency: 1}]
+        feedback: A load test one at a time.
+      - requests:
+          - {sql: "UPDATE books SET title = 'a' WHERE id = 2"}
+          - {method: GET, path: /v1/books/1, repeat: 5, concurrency: 2}
+          - {sql: "UPDATE books SET title = 'b' WHERE id = 2"}
+        feedback: The load test ran between the two changes.
+      - requests: [{method: GET, path: /v1/books/1, repeat: 3, concurrency: 5}]
+        feedback: Only three.
+"""
+
+
+def test_a_mistake_with_sql_between_its_requests_is_as_specific_as_one_with_sql_before(
+    tmp_path: Path, tutor_home: Path
+) -> None:
+    """SQL between a wrong answer's requests (a request before the index, a load test run while the index
+    was gone) makes it as specific as SQL before them: each of these mistakes gets its own feedback, not
+    that of a mistake whose requests its traffic also contains."""
+    pack = load_pack_or_raise(write_pack(tmp_path / "pack", {"http/01.yaml": ORDERED}))
+    lesson = pack.lesson("ordered")
+    assert lesson is not None
+    step = lesson.steps[0]
+    with Session(pack, lesson, Home(tutor_home)) as session:
+        session.start()
+        feedback = []
+        for wrong in step.wrong_answers:
+            session.begin_step(step)
+            session.apply(wrong)
+            result = session.check(step)
+            assert not result.passed
+            feedback.append(result.feedback)
+            session.reset_step()
+    assert feedback == [w.feedback for w in step.wrong_answers]
+
+
+def test_a_load_test_gets_the_feedback_of_a_slower_one_only_when_it_was_as_slow(
+    tmp_path: Path, tutor_home: Path
+) -> None:
+    """A declared load test describes a burst with no more in flight than it declares, and no more
+    requests: the same requests sent five at once that fail for another reason get neither the feedback
+    of the run one at a time nor that of the run of three."""
+    pack = load_pack_or_raise(write_pack(tmp_path / "pack", {"http/01.yaml": ORDERED}))
+    lesson = pack.lesson("ordered")
+    assert lesson is not None
+    step = lesson.steps[0]
+    with Session(pack, lesson, Home(tutor_home)) as session:
+        session.start()
+        session.begin_step(step)
+        session.apply(Action.model_validate({"requests": [{"path": "/v1/books/1", "repeat": 5, "concurrency": 5}]}))
+        result = session.check(step)
+    assert not result.passed
+    assert result.feedback not in ("A load test one at a time.", "Only three."), result.feedback

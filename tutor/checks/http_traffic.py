@@ -57,6 +57,15 @@ def _after_sql(ctx: CheckContext, expectation: TrafficExpectation, pool: Sequenc
     return [i for i in found if pool[i].time > min(times)]
 
 
+def _scanned(exchange: Any, tables: Sequence[str]) -> list[str]:
+    """The tables of `tables` that `exchange`'s own SQL statements read end to end, by their plans."""
+    from sandboxes.api.flow import Flow
+
+    wanted = {t.lower() for t in tables}
+    scanning = Flow.of(exchange).statements_scanning(tables)
+    return sorted({t for s in scanning for t in s.full_scans if t.lower() in wanted})
+
+
 _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
 
 
@@ -205,6 +214,23 @@ def _check(spec: HttpTrafficCheck, ctx: CheckContext) -> CheckResult:
         )
     static = [[i for i, e in enumerate(pool) if matches(expectation, e, log)] for expectation in spec.expect]
     hits = [_after_sql(ctx, expectation, pool, found) for expectation, found in zip(spec.expect, static, strict=True)]
+    for number, (expectation, found) in enumerate(zip(spec.expect, hits, strict=True)):
+        if not expectation.no_full_scan:
+            continue
+        scanning = [i for i in found if _scanned(pool[i], expectation.no_full_scan)]
+        hits[number] = kept = [i for i in found if i not in scanning]
+        if scanning and len(kept) < expectation.at_least:
+            tables = sorted({t for i in scanning for t in _scanned(pool[i], expectation.no_full_scan)})
+            return CheckResult(
+                False,
+                f"{len(scanning)} of your requests read the whole of {', '.join(tables)} (a full scan): they "
+                f"measured the page without its index, and do not count; {len(kept)} ran with it, and this step "
+                f"needs {expectation.at_least}.",
+                expected=f"{describe_request(expectation.request)}, {expectation.at_least} served without a full "
+                f"scan of {', '.join(expectation.no_full_scan)}",
+                got=f"{len(found)} requests, {len(scanning)} of them scanning {', '.join(tables)}",
+                details=("Is the index in place? Run the load test again after it.",),
+            )
     for expectation, found in zip(spec.expect, hits, strict=True):
         if expectation.at_once is not None and len(found) >= expectation.at_least:
             together = in_flight([pool[i] for i in found])

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from tutor.pack.actions import HttpMethod, HttpRequest
-from tutor.pack.base import Model, NonEmpty
+from tutor.pack.base import Identifier, Model, NonEmpty
 from tutor.pack.specs_sql import StatementFilter
 
 JSON_PATH_HELP = "Dotted path into the JSON body: 'items[0].id', 'token', 'meta.total'."
@@ -223,6 +223,12 @@ class TrafficExpectation(Model):
         description="The server's p99 over the matching requests (the time from arrival to the last byte, as the "
         "log's `duration_ms`) is at most this many milliseconds: a fix proven on the learner's own load test. "
         "Needs `at_least` of 100 or more, so that a p99 means something.",
+    )
+    no_full_scan: list[Identifier] = Field(
+        default_factory=list,
+        description="Only the matching requests whose own flow read none of these tables end to end count (for "
+        "`at_least`, `at_once` and `max_p99_ms`): a load test proves an index only when run after it, whatever "
+        "the machine's speed.",
     )
     given_before_previous: bool = Field(
         default=False,
