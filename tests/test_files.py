@@ -164,6 +164,8 @@ WRITTEN_IN_PLACE = {
     "tutor/pack/archive.py": "unpacked members, in a scratch folder that is renamed into place whole",
     "tutor/pack/scaffold.py": "`pack new` writes a new folder once; nothing reads it half-made",
     "tutor/verify.py": "a learner's recorded files, into a scratch folder that is laid into the workspace whole",
+    "tutor/checks/code_own_tests.py": "a pytest.ini into the throwaway copy the learner's tests run in, made anew "
+    "for every run and deleted after it",
     "sandboxes/api/logs.py": "the request log is appended to, one whole line per write, never rewritten: "
     "a reader tailing it sees lines added, and a kill loses at most the last line",
 }
