@@ -153,9 +153,9 @@ steps:
       - requests:
           - {method: POST, path: /auth/login, json: {username: alice, password: wonderland-42},
              save: {token: "json:access_token"}}
-          - {wait: 59}
+          - {wait: 50}
           - {method: GET, path: /auth/me, headers: {Authorization: "Bearer {token}"}}
-        feedback: 59 seconds is still inside the token's 60.
+        feedback: 50 seconds is still inside the token's 60.
   - id: refill
     title: The bucket refills
     text: Empty the bucket, wait, and be let in again.
@@ -195,7 +195,8 @@ def test_wait_expires_a_token_and_refills_a_bucket_in_well_under_a_second_per_st
     elapsed = time.perf_counter() - began
     assert report.failures == [], [c.line_text() for c in report.failures]
     assert report.passed_count == 4
-    # The two steps wait 61 + 10 + 2 s (and 59 + 10 + 1 s in the wrong answers) of lesson time; a real
+    # The two steps wait 61 + 10 + 2 s (and 50 + 10 + 1 s in the wrong answers; 50, not 59,
+    # because the token's `iat` is a whole second, so 59 s of waiting can already be past `exp`) of lesson time; a real
     # sleep would take 143 s. What remains is starting the sandboxes and argon2 hashing (about 1.5 s
     # on an idle two-core machine); the bound leaves room for a busy one.
     assert elapsed < 10.0, f"{elapsed:.2f} s for two steps"
@@ -217,8 +218,8 @@ def test_a_save_that_finds_nothing_fails_the_case_and_says_where(tmp_path: Path)
 
 def test_a_placeholder_nothing_saved_fails_the_wrong_answer(tmp_path: Path) -> None:
     lesson = TIME_LESSON.replace(
-        '          - {wait: 59}\n          - {method: GET, path: /auth/me, headers: {Authorization: "Bearer {token}"}}',
-        '          - {wait: 59}\n          - {method: GET, path: /auth/me, headers: {Authorization: "Bearer {tokn}"}}',
+        '          - {wait: 50}\n          - {method: GET, path: /auth/me, headers: {Authorization: "Bearer {token}"}}',
+        '          - {wait: 50}\n          - {method: GET, path: /auth/me, headers: {Authorization: "Bearer {tokn}"}}',
     )
     root = write_pack(tmp_path / "pack", {"http/01.yaml": lesson})
     failures = _failures(root, "time-travel")
