@@ -185,6 +185,10 @@ class Session:
         self.recorded: dict[int, tuple[str, int]] = {}
         """Exchange id -> (step id, request number) of the learner's requests kept as evidence of a passed
         step, so a later step's evidence can name a value that came from one of them (tutor.evidence)."""
+        self.keep_database = False
+        """Open the database the learner left last time (the app sets it when they have passed a step of
+        this lesson), not a fresh copy: work done in earlier steps is still there. `pack test` and
+        `progress verify` leave it off and always start fresh."""
         self.started = False
         self._api_port = 0  # once the API has run, a restart asks for the same port (the learner's curl still works)
         self._lock: LessonLock | None = None  # the lesson's session folder is this session's while it runs
@@ -201,7 +205,12 @@ class Session:
             from sandboxes.sql.sandbox import SqlSandbox
 
             self.sql = SqlSandbox.open(
-                settings.sql, pack_root=self.pack.root, home=self.home, lesson_id=self.lesson.id, progress=progress
+                settings.sql,
+                pack_root=self.pack.root,
+                home=self.home,
+                lesson_id=self.lesson.id,
+                progress=progress,
+                keep=self.keep_database,
             )
         if settings.api is not None and self.api is None:
             from sandboxes.api.sandbox import ApiSandbox

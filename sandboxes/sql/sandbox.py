@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
 
+from tutor.files import write_atomic
 from tutor.pack.sandbox_sql import SqlSettings
 from tutor.paths import Home
 
@@ -143,9 +144,26 @@ def _drop_stale_snapshots(live: Path) -> None:
             continue
 
 
+def _readable_copy_of(live: Path, origin: Path, key: str) -> bool:
+    """`live` exists, was copied from the template whose key is `key`, and SQLite can read its schema."""
+    try:
+        if not live.is_file() or origin.read_text().strip() != key:
+            return False
+        conn = sqlite3.connect(live, timeout=2.0)  # read-write: a hot journal left by a kill is rolled back
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()
+        finally:
+            conn.close()
+    except (OSError, sqlite3.Error):
+        return False
+    return True
+
+
 class SqlSandbox:
     def __init__(self, settings: SqlSettings, template: Path, path: Path, key: str = "") -> None:
         self.settings = settings
+        self.kept = False
+        """`open(keep=True)` found the learner's database from an earlier session and kept it."""
         self.template = template
         self.path = path
         self.key = key
@@ -179,18 +197,30 @@ class SqlSandbox:
         progress: Callable[[str, float], None] | None = None,
         live_name: str = "live",
         start_learner: bool = True,
+        keep: bool = False,
     ) -> SqlSandbox:
         """Build (or reuse) the lesson's template and make a fresh live copy under `home.sessions`.
+
+        `keep`: a learner coming back to a lesson part-way finds the database as they left it (the index
+        made two steps ago is still there): the live file is kept when it was copied from this very
+        template and SQLite can read it; `.kept` says whether it was. Its journal or WAL stays with it,
+        so work committed before a crash or a kill is still in it.
 
         `start_learner`: start the learner's worker process now, without waiting for it (it is ready
         long before the first statement); otherwise it starts with the first statement."""
         home.ensure()
         key = settings_key(settings, pack_root)
         template = ensure_template(settings, pack_root=pack_root, cache_dir=home.cache, progress=progress)
-        path = fresh_copy(template, home.sessions / lesson_id / f"{live_name}.db")
+        path = home.sessions / lesson_id / f"{live_name}.db"
+        origin = path.with_name(f"{live_name}.template")  # the key of the template the live file came from
+        kept = keep and _readable_copy_of(path, origin, key)
+        if not kept:
+            fresh_copy(template, path)
+            write_atomic(origin, f"{key}\n", durable=False)
         _drop_stale_snapshots(path)
         path.with_name(f".{path.stem}.spare.db").unlink(missing_ok=True)  # an earlier version's spare copy
         sandbox = cls(settings, template, path, key)
+        sandbox.kept = kept
         if start_learner:
             sandbox.learner()
         return sandbox

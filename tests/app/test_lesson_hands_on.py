@@ -68,3 +68,31 @@ async def test_database_build_shows_a_progress_bar() -> None:
         area.set_progress("Copying the database", 1.0)
         await pilot.pause()
         assert app.query_one(ProgressBar).percentage == 1.0
+
+
+async def test_a_lesson_reopened_after_a_passed_step_has_the_database_the_learner_left(
+    app_factory: Any, settle: Any
+) -> None:
+    """Leaving a lesson and coming back does not undo what its passed steps made: the table the learner
+    created is still in the database (before, every open copied the lesson's data afresh)."""
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_lesson("make-table")
+        await settle(pilot)
+        await run_sql(pilot, settle, "CREATE TABLE books (id INTEGER PRIMARY KEY); INSERT INTO books VALUES (7);")
+        await pilot.press("f5")
+        await settle(pilot)
+        assert "Passed" in verdict(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        for _ in range(50):  # the old session is closed on a thread of its own
+            if not app.sessions:
+                break
+            await pilot.pause(0.1)
+
+        app.open_lesson("make-table")
+        await settle(pilot)
+        session = app.screen.session
+        assert session is not None and session.sql is not None and session.sql.kept
+        assert session.sql.connect().execute("SELECT id FROM books").fetchall() == [(7,)]

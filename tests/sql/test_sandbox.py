@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -314,3 +316,80 @@ def test_refused_statements_are_kept_as_attempts(sandbox: SqlSandbox) -> None:
     sandbox.run_learner("SELECT 1; PRAGMA optimize; SELECT 2")
     assert [s.rstrip(";") for s in sandbox.statements()] == ["SELECT 1"]  # what ran
     assert [s.rstrip(";") for s in sandbox.attempted()] == ["SELECT 1", "PRAGMA optimize"]  # up to the refusal
+
+
+def test_a_learner_coming_back_finds_their_database_as_they_left_it(home: Home, tmp_path: Path) -> None:
+    """Reopening a lesson part-way keeps the live database (the index made two steps ago is still
+    there); without `keep`, or once the lesson's data changed, it starts afresh from the template."""
+
+    def indexes(box: SqlSandbox) -> list[str]:
+        rows = box.connect().execute("SELECT name FROM sqlite_schema WHERE type = 'index' AND name = 'by_year'")
+        return [name for (name,) in rows]
+
+    first = SqlSandbox.open(settings(), pack_root=tmp_path, home=home, lesson_id="again")
+    first.run_learner("CREATE INDEX by_year ON books(year); DELETE FROM books WHERE id <= 5")
+    first.close()
+
+    kept = SqlSandbox.open(settings(), pack_root=tmp_path, home=home, lesson_id="again", keep=True)
+    try:
+        assert kept.kept
+        assert indexes(kept) == ["by_year"]
+        assert kept.connect().execute("SELECT count(*) FROM books").fetchone() == (19995,)
+    finally:
+        kept.close()
+
+    changed = SqlSandbox.open(
+        settings(sql="CREATE TABLE other(x);"), pack_root=tmp_path, home=home, lesson_id="again", keep=True
+    )
+    try:
+        assert not changed.kept  # another template: the old file is not this lesson's any more
+        assert indexes(changed) == []
+    finally:
+        changed.close()
+
+    fresh = SqlSandbox.open(settings(), pack_root=tmp_path, home=home, lesson_id="again")
+    try:
+        assert not fresh.kept and indexes(fresh) == []
+        assert fresh.connect().execute("SELECT count(*) FROM books").fetchone() == (20000,)
+    finally:
+        fresh.close()
+
+
+def test_a_kept_database_keeps_committed_work_and_drops_what_a_kill_left_uncommitted(
+    home: Home, tmp_path: Path
+) -> None:
+    """A tutor killed mid-transaction leaves a WAL (or a hot journal): what was committed is kept, the
+    half-done transaction is rolled back, as SQLite itself recovers."""
+    first = SqlSandbox.open(settings(), pack_root=tmp_path, home=home, lesson_id="killed")
+    path = first.path
+    first.close()
+    script = (
+        "import os, sqlite3, sys\n"
+        "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "db.execute('PRAGMA journal_mode=WAL')\n"
+        "db.execute('DELETE FROM books WHERE id <= 3')\n"  # committed
+        "db.execute('BEGIN')\n"
+        "db.execute('DELETE FROM books')\n"  # never committed: the process dies with it open
+        "os._exit(0)\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(path)], check=True, timeout=60)
+    assert path.with_name(path.name + "-wal").exists()
+    again = SqlSandbox.open(settings(), pack_root=tmp_path, home=home, lesson_id="killed", keep=True)
+    try:
+        assert again.kept
+        assert again.connect().execute("SELECT count(*) FROM books").fetchone() == (19997,)
+    finally:
+        again.close()
+
+
+def test_an_unreadable_database_is_not_kept(home: Home, tmp_path: Path) -> None:
+    first = SqlSandbox.open(settings(), pack_root=tmp_path, home=home, lesson_id="broken")
+    path = first.path
+    first.close()
+    path.write_bytes(b"this is not a database" * 100)
+    again = SqlSandbox.open(settings(), pack_root=tmp_path, home=home, lesson_id="broken", keep=True)
+    try:
+        assert not again.kept
+        assert again.connect().execute("SELECT count(*) FROM books").fetchone() == (20000,)
+    finally:
+        again.close()

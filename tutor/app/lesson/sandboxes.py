@@ -47,6 +47,8 @@ class SandboxLife(LessonParts):
         except ProgressError as exc:
             self.app.notify(str(exc), severity="error")
             progress = {}
+        # Coming back part-way: the database is the one they left, with what earlier steps made in it.
+        session.keep_database = any(p.passed for p in progress.values())
         self.post_message(LessonLoaded(entry.lesson, pack, session, progress))
         if not (entry.lesson.sandboxes.sql or entry.lesson.sandboxes.api or entry.lesson.build):
             session.started = True
@@ -124,6 +126,15 @@ class SandboxLife(LessonParts):
             for problem in await area.mount_workbenches(None, names):
                 self.notify(problem, title="Workbench", severity="warning")
         area.attach(message.session)
+        sql = message.session.sql
+        if message.session.keep_database and sql is not None and not getattr(sql, "kept", True):
+            self.notify(
+                "Your database from last time could not be reused (the lesson changed, or the file is gone), "
+                "so it starts afresh: what earlier steps made in it is not there.",
+                title="Database",
+                severity="warning",
+                timeout=12,
+            )
         if self.step is not None:
             # The placeholders now have real values. The focus stays where it is: the learner may be typing.
             self._show_texts(self.step)
