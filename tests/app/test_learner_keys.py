@@ -104,6 +104,23 @@ async def test_one_key_to_each_place_never_a_toggle_and_the_footer_says_so(app_f
         assert right <= SIZE[0] and "^q Quit" in footer(app) and "f1 Help" in footer(app)
 
 
+async def test_with_f7_shown_the_footer_drops_whole_keys_and_never_cuts_help(app_factory: Any, settle: Any) -> None:
+    """After a first try F7 joins the footer; with the focus in the workbench (Run, Answer and Result
+    shown) the line was cut to "f1 Hel". The least needed keys now go whole, and Help stays."""
+    app = app_factory(DESK)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot, settle, "desk", "pick")
+        await pilot.press("enter")  # the first option, a wrong one
+        await check(pilot, settle)
+        await pilot.press("ctrl+w")
+        await settle(pilot)
+        keys = footer(app)
+        assert "f7 Solution" in keys and "f1 Help" in keys and "f5 Check" in keys, keys
+        assert "^q Quit" not in keys, keys  # the first to go: Ctrl+Q quits everywhere, F1 lists it
+        right = max(key.region.right for key in app.screen.query("FooterKey"))
+        assert right <= SIZE[0], keys
+
+
 async def test_long_options_are_read_in_full_and_the_hint_fits_the_mistake(app_factory: Any, settle: Any) -> None:
     """Options were cut to one line with "…"; the hint after a declared mistake is that mistake's own."""
     app = app_factory(DESK)
