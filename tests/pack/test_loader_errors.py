@@ -287,3 +287,29 @@ def test_a_track_whose_only_lesson_is_broken_is_not_called_empty(tmp_path: Path)
         "track 'databases' has no lessons (put lesson files in the folder 'databases/')"
     ]
     assert len(result.errors) == 1
+
+
+def test_a_code_line_wider_than_80_columns_show_is_a_warning_at_its_line(tmp_path: Path) -> None:
+    from tests.pack.helpers import load
+
+    wide = "SELECT id, title, published FROM books ORDER BY published DESC, id DESC LIMIT 10;"  # 81
+    narrow = "SELECT id, title, published FROM books"
+    lesson = GOOD_LESSON.format(id="first").replace(
+        "    text: Pick one.\n",
+        f"    text: |\n      Pick one.\n\n      ```sql\n      {narrow}\n      {wide}\n      ```\n\n      {wide}\n",
+    )
+    result = load(
+        write_pack(
+            tmp_path,
+            {
+                "http/01.yaml": lesson,
+                "databases/01.yaml": GOOD_LESSON.format(id="b").replace("track: http", "track: databases"),
+            },
+        )
+    )
+    assert result.errors == []
+    # only the line inside the fence: the same words as prose wrap
+    assert [str(p) for p in result.warnings] == [
+        "http/01.yaml:12:80: warning: this line of a code block is 81 characters wide: an 80-column terminal "
+        "shows its first 73; break it (a learner rarely scrolls sideways)"
+    ]

@@ -209,6 +209,39 @@ def _lesson_files(
     return files, problems
 
 
+CODE_COLUMNS = 73
+"""A code block's line wider than this is cut in the lesson text at 80 columns (a terminal of 80x24, the
+step list hidden): the rest is only seen by scrolling sideways, which a learner rarely knows to do."""
+
+
+def _wide_code_lines(entry_rel: str, located: Located, step: Step, base: DataPath) -> list[PackProblem]:
+    """A warning for each line of a fenced code block, in the step's text, task or explanation, that is
+    wider than an 80-column terminal shows."""
+    found: list[PackProblem] = []
+    for name in ("text", "task", "explanation"):
+        value = getattr(step, name, None)
+        if not isinstance(value, str) or "```" not in value:
+            continue
+        key = located.key_pos((*base, name))
+        start = located.value_pos((*base, name))
+        fenced = False
+        for number, line in enumerate(value.splitlines()):
+            if line.lstrip().startswith("```"):
+                fenced = not fenced
+            elif fenced and len(line) > CODE_COLUMNS:
+                found.append(
+                    PackProblem(
+                        entry_rel,
+                        start.line + 1 + number,  # a block scalar's text starts on the line after its `|`
+                        key.col + 2 + CODE_COLUMNS,
+                        f"this line of a code block is {len(line)} characters wide: an 80-column terminal "
+                        f"shows its first {CODE_COLUMNS}; break it (a learner rarely scrolls sideways)",
+                        severity="warning",
+                    )
+                )
+    return found
+
+
 def _check_step(entry_rel: str, located: Located, lesson: Lesson, index: int, step: Step) -> list[PackProblem]:
     problems: list[PackProblem] = []
     base: DataPath = ("steps", index)
@@ -275,6 +308,7 @@ def _check_step(entry_rel: str, located: Located, lesson: Lesson, index: int, st
                 walk(inner, (*path, "checks", i))
 
     walk(step.check, (*base, "check"))
+    problems.extend(_wide_code_lines(entry_rel, located, step, base))
     concept = step.check.kind in CONCEPT_KINDS
     actions: list[tuple[str, Action, DataPath]] = [
         ("solution", step.solution, (*base, "solution")),
