@@ -71,6 +71,20 @@ async def open_lesson(pilot: Any, settle: Any, lesson_id: str) -> LessonScreen:
     return screen
 
 
+async def open_lesson_ready(pilot: Any, settle: Any) -> LessonScreen:
+    """After `app.open_lesson(...)`: the lesson screen once its sandboxes run."""
+    for _ in range(100):
+        await settle(pilot)
+        screen = pilot.app.screen
+        if isinstance(screen, LessonScreen) and screen.lesson is not None and screen.session_ready:
+            break
+        await pilot.pause(0.1)
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, LessonScreen)
+    return screen
+
+
 # -- how a learner does each kind of action, keys only ----------------------------------------------
 async def answer(pilot: Any, settle: Any, screen: LessonScreen, value: Any) -> None:
     spec = answer_spec(screen.step.check)  # type: ignore[union-attr]
@@ -216,6 +230,39 @@ async def test_a_mistake_in_the_way_names_the_reset_key_and_f4_clears_it(builtin
         await settle(pilot)
         await pilot.pause(0.3)
         await run_sql(pilot, settle, step.solution.sql)
+        assert "✓ Passed" in await check(pilot, settle)
+
+
+async def test_an_earlier_write_in_the_way_of_an_http_step_names_the_reset_key(builtin_app, settle) -> None:
+    """The lost-update step: a PATCH without If-Match first (the year is now 2002), then the right
+    requests. The look at the book afterwards fails for ever; the verdict names F4, and after F4 the same
+    requests pass. Sent from outside the tutor, as curl would."""
+    import httpx
+
+    app = builtin_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_lesson("methods-and-retries", "lost-update")
+        screen = await open_lesson_ready(pilot, settle)
+        assert screen.step is not None and screen.step.id == "lost-update"
+
+        def right_requests() -> None:
+            assert screen.session is not None and screen.session.api is not None
+            with httpx.Client(base_url=str(screen.session.api.base_url)) as client:
+                etag = client.get("/v1/books/5").headers["etag"]
+                assert client.patch("/v1/books/5", json={"price": 19.99}, headers={"If-Match": etag}).status_code == 200
+                assert client.patch("/v1/books/5", json={"year": 2002}, headers={"If-Match": etag}).status_code == 412
+
+        assert screen.session is not None and screen.session.api is not None
+        with httpx.Client(base_url=str(screen.session.api.base_url)) as client:
+            assert client.patch("/v1/books/5", json={"year": 2002}).status_code == 200  # the lost update itself
+        right_requests()
+        text = await check(pilot, settle)
+        assert "✗ Not yet" in text and "F4 puts the step's data back" in text, text
+        await pilot.press("f4")
+        await settle(pilot)
+        await pilot.pause(0.5)
+        right_requests()
         assert "✓ Passed" in await check(pilot, settle)
 
 

@@ -83,6 +83,8 @@ class CheckFlow(LessonParts):
         if not result.passed and not result.error and self._earlier_mistake_in_the_way(step, result):
             # first, where it is seen: nothing the learner types can pass until the data is put back
             result = replace(result, details=(self._reset_advice(), *result.details))
+        elif not result.passed and not result.error and (write := self._earlier_write(result)):
+            result = replace(result, details=(self._write_advice(write), *result.details))
         self.last_result = result
         panel = self.query_one(ResultPanel)
         seen = self.progress.get(step.id)
@@ -124,6 +126,34 @@ class CheckFlow(LessonParts):
             if one.changes > 0 or keyword.startswith(("DROP TABLE", "ALTER TABLE")):
                 return True
         return False
+
+    def _earlier_write(self, result: CheckResult) -> str | None:
+        """A write the learner sent in this step that the API accepted, when what failed is a look at the
+        API's data afterwards (`http_probe`, or `sql_state` behind the API): an earlier try's PATCH stays
+        in the data, so the right requests sent next fail the look for ever. 'PATCH /v1/books/5', or None."""
+        session = self.session
+        if session is None or session.api is None or result.kind not in {"http_probe", "sql_state"}:
+            return None
+        try:
+            exchanges = list(session.api.recorder.since_mark())
+        except Exception:
+            return None
+        writes = [
+            e
+            for e in exchanges
+            if e.source != "tutor" and e.method in {"POST", "PUT", "PATCH", "DELETE"} and 200 <= e.status < 300
+        ]
+        if len(writes) < 2:  # one write is the try itself; the way is blocked by an earlier one
+            return None
+        first = writes[0]
+        return f"{first.method} {first.path}"
+
+    def _write_advice(self, write: str) -> str:
+        return (
+            f"The API took more than one write in this step ({write} first), and each stays in its data: "
+            f"if an earlier try changed what this step looks at, {key_name(self, 'reset_step')} puts the "
+            "step's data back; then send yours again."
+        )
 
     def _reset_advice(self) -> str:
         return (
