@@ -150,6 +150,11 @@ def _same_request(request: HttpRequest, exchange: Any) -> bool:
     return True
 
 
+def _moves_the_sandbox(exchange: Any) -> bool:
+    """A request to the sandbox's own controls that changes it: the lesson clock, a weak mode switched."""
+    return exchange.path.startswith("/_sandbox/") and exchange.method not in {"GET", "HEAD", "OPTIONS"}
+
+
 class ActionFailed(Exception):
     """A replayed action could not be carried out (its SQL failed, a request could not be sent)."""
 
@@ -571,12 +576,22 @@ class Session:
             if len(sent) > len(recent) and any(_same_request(r, sent[-len(recent) - 1]) for r in requests):
                 return None
             return len(sent) - 1
-        position, last = 0, None
-        for index, exchange in enumerate(sent):
-            if position < len(wanted) and _same_request(wanted[position], exchange):
-                position += 1
-                last = index
-        return last if position == len(wanted) else None
+        # Other requests may come between, but not a move of the sandbox itself (a POST to `/_sandbox/...`:
+        # the clock, a switch) that the mistake does not make: GET, clock +20 s, GET is not "GET, GET".
+        for start, exchange in enumerate(sent):
+            if not _same_request(wanted[0], exchange):
+                continue
+            position, last = 1, start
+            for index in range(start + 1, len(sent)):
+                if position == len(wanted):
+                    break
+                if _same_request(wanted[position], sent[index]):
+                    position, last = position + 1, index
+                elif _moves_the_sandbox(sent[index]):
+                    break
+            if position == len(wanted):
+                return last
+        return None
 
     def _sent_with_sql(self, wrong: WrongAnswer, sent: list[Any]) -> int | None:
         """As `_sent`, for a wrong answer with SQL between its requests: the learner's requests and
