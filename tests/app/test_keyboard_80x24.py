@@ -266,6 +266,27 @@ async def test_an_earlier_write_in_the_way_of_an_http_step_names_the_reset_key(b
         assert "✓ Passed" in await check(pilot, settle)
 
 
+async def test_the_weak_mode_banner_follows_a_mode_switched_off_from_curl(builtin_app, settle) -> None:
+    """forge-a-token's workbench names the weak modes on; switching one off (PUT /_sandbox/auth, from
+    curl or the workbench) took it off the banner only when the lesson was opened again."""
+    import httpx
+
+    app = builtin_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_lesson(pilot, settle, "forge-a-token")
+        banner = screen.query_one("#rw-weak", Static)
+        assert "accept_alg_none" in str(banner.render())
+        assert screen.session is not None and screen.session.api is not None
+        with httpx.Client(base_url=str(screen.session.api.base_url)) as client:
+            assert client.put("/_sandbox/auth", json={"accept_alg_none": False}).status_code == 200
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if "accept_alg_none" not in str(banner.render()):
+                break
+        text = str(banner.render())
+        assert "accept_alg_none" not in text and "Deliberately weak auth in this lesson:" in text, text
+
+
 async def test_f1_lists_the_keys_that_reach_every_part(builtin_app, settle) -> None:
     app = builtin_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -280,6 +280,16 @@ and the server's own time (its `Server-Timing` header); **{workbench.search}** s
         example = self.api.curl_example() if hasattr(self.api, "curl_example") else f"curl -i {self.base_url}/"
         return f"API {self.base_url}   try: {example}   docs: {self.base_url}/docs"
 
+    def _show_weak(self) -> None:
+        """The deliberately weak auth modes on now (a lesson switches them with POST /_sandbox/auth)."""
+        weak = list(getattr(self.api, "weak_auth_modes", []) or []) if self.api is not None else []
+        weak_line = self.query_one("#rw-weak", Static)
+        weak_line.display = bool(weak)
+        weak_line.update(f"Deliberately weak auth in this lesson: {', '.join(weak)}" if weak else "")
+
+    def on_traffic_view_sandbox_changed(self) -> None:
+        self._show_weak()
+
     def attach(self, session: Any) -> None:
         """The API runs: its address, its traffic, this lesson's history; a request sent meanwhile goes now."""
         self.session = session
@@ -288,10 +298,7 @@ and the server's own time (its `Server-Timing` header); **{workbench.search}** s
             self._client = None  # the API came back on another port: a new client for it
             self.run_worker(client.aclose(), group="http-close", exit_on_error=False)
         self.query_one("#rw-base", Static).update(self._base_text())
-        weak = list(getattr(self.api, "weak_auth_modes", []) or [])
-        weak_line = self.query_one("#rw-weak", Static)
-        weak_line.display = bool(weak)
-        weak_line.update(f"Deliberately weak auth in this lesson: {', '.join(weak)}" if weak else "")
+        self._show_weak()
         traffic = self.query_one("#rw-traffic", TrafficView)
         traffic.recorder = getattr(self.api, "recorder", None)
         traffic.refresh_traffic()

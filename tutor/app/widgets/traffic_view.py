@@ -10,6 +10,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import DataTable, Static
 
 MAX_ROWS = 300
@@ -32,6 +33,10 @@ def describe(exchange: Any) -> str:
 
 
 class TrafficView(Vertical):
+    class SandboxChanged(Message):
+        """A request to the sandbox's own controls arrived (from anywhere, curl too): a weak mode may have
+        been switched, so what the workbench says about the sandbox is read again."""
+
     """Requests the sandbox API received, newest last."""
 
     DEFAULT_CSS = """
@@ -118,6 +123,8 @@ server's own time for the request.
             oldest = min(e.id for e in logged)
             self._seen = {i for i in self._seen if i >= oldest}
         table.move_cursor(row=table.row_count - 1)
+        if any(e.path.startswith("/_sandbox/") and e.method not in {"GET", "HEAD"} for e in new):
+            self.post_message(self.SandboxChanged())
         return len(new)
 
     @on(DataTable.RowHighlighted)
