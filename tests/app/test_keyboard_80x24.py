@@ -155,6 +155,23 @@ async def do_step(pilot: Any, settle: Any, screen: LessonScreen, action: Any) ->
         await answer(pilot, settle, screen, action.answer)
 
 
+async def reset_step(pilot: Any, settle: Any) -> None:
+    """F4, and wait until the reset has happened (it runs in a worker; on a busy machine a fixed pause
+    was too short, and the next requests counted before the step's new start)."""
+
+    def done() -> set[str]:
+        return {n.identity for n in pilot.app._notifications if "This step starts afresh" in str(n.message)}
+
+    before = done()
+    await pilot.press("f4")
+    for _ in range(200):
+        await settle(pilot)
+        if done() - before:
+            break
+        await pilot.pause(0.05)
+    assert done() - before, "the reset did not finish"
+
+
 async def drive_whole_lesson(pilot: Any, settle: Any, lesson_id: str, *, hands_on: str | None) -> list[str]:
     screen = await open_lesson(pilot, settle, lesson_id)
     lesson = screen.lesson
@@ -171,9 +188,7 @@ async def drive_whole_lesson(pilot: Any, settle: Any, lesson_id: str, *, hands_o
             assert "✗ Not yet" in text, text
             verdicts.append(text)
             if wrong.sql or wrong.requests:
-                await pilot.press("f4")  # a wrong write may be in the way: reset the step
-                await settle(pilot)
-                await pilot.pause(0.3)
+                await reset_step(pilot, settle)  # a wrong write may be in the way
             elif answer_spec(step.check) is not None and answer_spec(step.check).kind == "choice":
                 await pilot.press("ctrl+l")
                 screen.query_one("#answer").focus_input()  # type: ignore[attr-defined]
@@ -226,9 +241,7 @@ async def test_a_mistake_in_the_way_names_the_reset_key_and_f4_clears_it(builtin
         await run_sql(pilot, settle, step.solution.sql)
         text = await check(pilot, settle)
         assert "✗ Not yet" in text and "F4 puts the step's data back" in text
-        await pilot.press("f4")
-        await settle(pilot)
-        await pilot.pause(0.3)
+        await reset_step(pilot, settle)
         await run_sql(pilot, settle, step.solution.sql)
         assert "✓ Passed" in await check(pilot, settle)
 
@@ -259,9 +272,7 @@ async def test_an_earlier_write_in_the_way_of_an_http_step_names_the_reset_key(b
         right_requests()
         text = await check(pilot, settle)
         assert "✗ Not yet" in text and "F4 puts the step's data back" in text, text
-        await pilot.press("f4")
-        await settle(pilot)
-        await pilot.pause(0.5)
+        await reset_step(pilot, settle)
         right_requests()
         assert "✓ Passed" in await check(pilot, settle)
 
