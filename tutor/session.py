@@ -260,6 +260,44 @@ class Session:
             )
         self.started = True
 
+    def restore_switches(self, actions: list[dict[str, Any]]) -> list[str]:
+        """Switch the API sandbox's controls as the learner switched them in earlier steps.
+
+        A lesson opened again part-way keeps its database (`keep_database`), but the API starts from its
+        settings: a `PUT /_sandbox/caching` or `/_sandbox/auth` an earlier step had the learner send (the
+        negative TTL turned on, a weak mode switched off) would be undone, and the next step could never
+        pass. `actions` are the passed steps' recorded actions, in lesson order; their requests that change
+        the sandbox's controls are sent again, by the tutor (not counted as the learner's). Not the clock,
+        and nothing that writes data (the database already holds it). Returns what was sent, "PUT /path"."""
+        if self.api is None:
+            return []
+        from pydantic import ValidationError
+
+        from tutor.checks.http_probe import prepared
+        from tutor.pack.actions import HttpRequest
+
+        sent: list[str] = []
+        for action in actions:
+            for item in action.get("requests") or []:
+                if not isinstance(item, dict) or not str(item.get("path", "")).startswith("/_sandbox/"):
+                    continue
+                try:
+                    request = HttpRequest.model_validate(item)
+                except ValidationError:
+                    continue
+                if request.method in {"GET", "HEAD", "OPTIONS"} or request.path.startswith("/_sandbox/clock"):
+                    continue
+                path, kwargs = prepared(request, {})
+                if "{" in path:
+                    continue  # a value saved from a response of that session: not there to fill in
+                try:
+                    exchange = self.api.send(request.method, path, source="tutor", **kwargs)
+                except Exception:
+                    return sent  # the API does not answer: the lesson's own problem report says so
+                if 200 <= exchange.status < 300:
+                    sent.append(f"{request.method} {path}")
+        return sent
+
     def build_env(self) -> dict[str, str]:
         """The lesson's `build.env` with the running sandboxes' values in it: `{{api_url}}`,
         `{{log_path}}`, `{{upstream_url_NAME}}` (what the learner's app is told to call)."""

@@ -298,6 +298,36 @@ async def test_the_weak_mode_banner_follows_a_mode_switched_off_from_curl(builti
         assert "accept_alg_none" not in text and "Deliberately weak auth in this lesson:" in text, text
 
 
+async def test_a_lesson_reopened_part_way_has_the_switches_the_learner_made(builtin_app, settle) -> None:
+    """negative-caching: step 2 has the learner turn the negative TTL on (PUT /_sandbox/caching). Quit
+    after it and come back: step 3's stale 404 needs it on, and the API starts from its settings, so the
+    tutor makes the learner's switch again (and says so); the right requests then pass."""
+    app = builtin_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_lesson(pilot, settle, "negative-caching")
+        assert screen.lesson is not None and screen.session is not None
+        for step in screen.lesson.steps[:2]:
+            assert screen.step is step
+            screen.session.apply(step.solution)  # as curl would send them
+            assert "✓ Passed" in await check(pilot, settle), step.id
+            await pilot.press("f8")
+            await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        for _ in range(50):
+            if not app.sessions:
+                break
+            await pilot.pause(0.1)
+
+        screen = await open_lesson(pilot, settle, "negative-caching")
+        assert screen.step is not None and screen.step.id == "stale-404"
+        notes = [str(n.message) for n in app._notifications]
+        assert any("PUT /_sandbox/caching" in note for note in notes), notes
+        assert screen.session is not None
+        screen.session.apply(screen.step.solution)
+        assert "✓ Passed" in await check(pilot, settle)
+
+
 async def test_f1_lists_the_keys_that_reach_every_part(builtin_app, settle) -> None:
     app = builtin_app()
     async with app.run_test(size=SIZE) as pilot:

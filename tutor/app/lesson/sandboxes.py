@@ -17,9 +17,19 @@ from tutor.app.widgets.workbench_area import WorkbenchArea
 from tutor.progress import ProgressError
 
 if TYPE_CHECKING:
+    from tutor.pack.models import Lesson
+    from tutor.progress import StepProgress
     from tutor.session import Session
 
 PACK_WAIT_SECONDS = 120.0
+
+
+def first_step(lesson: Lesson, progress: dict[str, StepProgress], resume: str | None) -> int:
+    """Where a lesson opens: the step asked for, else the first one not passed yet, else the first."""
+    ids = [s.id for s in lesson.steps]
+    if resume in ids:
+        return ids.index(resume)
+    return next((i for i, s in enumerate(lesson.steps) if not (progress.get(s.id) and progress[s.id].passed)), 0)
 
 
 class SandboxLife(LessonParts):
@@ -58,14 +68,22 @@ class SandboxLife(LessonParts):
         def report(what: str, fraction: float) -> None:
             self.app.call_from_thread(self.query_one(WorkbenchArea).set_progress, what, fraction)
 
-        self.start_sandboxes(session, report)
+        before = entry.lesson.steps[: first_step(entry.lesson, progress, self.resume_step)]
+        earlier = [s.id for s in before if progress.get(s.id) and progress[s.id].passed]
+        self.start_sandboxes(session, report, switched_in=earlier)
 
-    def start_sandboxes(self, session: Session, report: Any, *, restart: bool = False) -> None:
+    def start_sandboxes(
+        self, session: Session, report: Any, *, restart: bool = False, switched_in: list[str] | None = None
+    ) -> None:
+        """Start the lesson's sandboxes. `switched_in`: passed steps before the one the lesson opens on,
+        whose switches of the API's controls are made again (`Session.restore_switches`)."""
         try:
             if restart:
                 session.restart(progress=report)
             else:
                 session.start(progress=report)
+                if switched_in and session.api is not None:
+                    self._restore_switches(session, switched_in)
         except Exception as exc:
             from tutor.locks import LessonInUse
 
@@ -80,6 +98,24 @@ class SandboxLife(LessonParts):
             )
             return
         self.post_message(SessionStarted(session))
+
+    def _restore_switches(self, session: Session, step_ids: list[str]) -> None:
+        actions = []
+        for step_id in step_ids:
+            try:
+                records = self.tutor.store.evidence(session.pack.id, session.lesson.id, step_id)
+            except ProgressError:
+                continue
+            if records and isinstance(records[0].get("action"), dict):
+                actions.append(records[0]["action"])
+        again = session.restore_switches(actions)
+        if again:
+            self.app.call_from_thread(
+                self.notify,
+                "Switched again as you left them in earlier steps: " + ", ".join(again),
+                title="Sandbox",
+                timeout=8,
+            )
 
     def _restart_key(self) -> str:
         return f"{key_name(self, 'restart_sandboxes')} (or Ctrl+P, Restart)"

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         pack: Pack | None
         session: Session | None
         session_ready: bool
+        resume_step: str | None
         progress: dict[str, StepProgress]
         index: int
         hints_shown: int

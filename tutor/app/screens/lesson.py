@@ -22,7 +22,7 @@ from tutor.app.lesson.build import BuildWatch
 from tutor.app.lesson.checking import CheckFlow
 from tutor.app.lesson.layout import LayoutFocus
 from tutor.app.lesson.messages import LessonLoaded, ProgressSaved, TakeKeys
-from tutor.app.lesson.sandboxes import SandboxLife
+from tutor.app.lesson.sandboxes import SandboxLife, first_step
 from tutor.app.lesson.texts import fill_placeholders, solution_text
 from tutor.app.widgets.answer_area import AnswerArea
 from tutor.app.widgets.build_panel import BuildPanel
@@ -239,19 +239,7 @@ Progress is saved after every check, hint and step. Keys can be changed in the s
         self.lesson, self.pack, self.session = message.lesson, message.pack, message.session
         self.tutor.sessions.add(message.session)
         self.progress = message.progress
-        ids = [s.id for s in self.lesson.steps]
-        if self.resume_step in ids:
-            start = ids.index(self.resume_step)
-        else:
-            start = next(
-                (
-                    i
-                    for i, s in enumerate(self.lesson.steps)
-                    if not (self.progress.get(s.id) and self.progress[s.id].passed)
-                ),
-                0,
-            )
-        await self.go_to(start)
+        await self.go_to(first_step(self.lesson, self.progress, self.resume_step))
 
     # -- build-it: the learner's workspace, the editor, watching for saves ------------------------------
 
