@@ -323,7 +323,18 @@ async def test_a_lesson_reopened_part_way_has_the_switches_the_learner_made(buil
         assert screen.step is not None and screen.step.id == "stale-404"
         notes = [str(n.message) for n in app._notifications]
         assert any("PUT /_sandbox/caching" in note for note in notes), notes
-        assert screen.session is not None
+        assert screen.session is not None and screen.session.api is not None
+
+        # The API dies under the learner and is restarted (F12): the switch is made again there too.
+        dead = screen.session.api
+        dead.stop()
+        await pilot.press("f12")
+        for _ in range(100):
+            await settle(pilot)
+            if screen.session.api is not dead and screen.session_ready:
+                break
+            await pilot.pause(0.1)
+        assert screen.session.api is not dead
         screen.session.apply(screen.step.solution)
         assert "✓ Passed" in await check(pilot, settle)
 

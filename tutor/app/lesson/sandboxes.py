@@ -78,12 +78,13 @@ class SandboxLife(LessonParts):
         """Start the lesson's sandboxes. `switched_in`: passed steps before the one the lesson opens on,
         whose switches of the API's controls are made again (`Session.restore_switches`)."""
         try:
+            api = session.api
             if restart:
                 session.restart(progress=report)
             else:
                 session.start(progress=report)
-                if switched_in and session.api is not None:
-                    self._restore_switches(session, switched_in)
+            if switched_in and session.api is not None and session.api is not api:  # an API that starts afresh
+                self._restore_switches(session, switched_in)
         except Exception as exc:
             from tutor.locks import LessonInUse
 
@@ -146,7 +147,12 @@ class SandboxLife(LessonParts):
             self.app.call_from_thread(self.query_one(WorkbenchArea).set_progress, what, fraction)
 
         self.session_ready = False
-        self.start_sandboxes(session, report, restart=True)
+        earlier = [
+            s.id
+            for s in session.lesson.steps[: self.index]
+            if self.progress.get(s.id) is not None and self.progress[s.id].passed
+        ]
+        self.start_sandboxes(session, report, restart=True, switched_in=earlier)
 
     def on_lesson_unavailable(self, message: LessonUnavailable) -> None:
         self.query_one("#step-title", Static).update(Content.styled(message.reason, "$text-error"))
