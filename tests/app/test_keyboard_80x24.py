@@ -56,25 +56,12 @@ async def check(pilot: Any, settle: Any) -> str:
     return verdict_in_view(pilot.app)
 
 
-async def open_lesson(pilot: Any, settle: Any, lesson_id: str) -> LessonScreen:
+async def open_lesson(pilot: Any, settle: Any, lesson_id: str, step_id: str | None = None) -> LessonScreen:
+    """Open the lesson (at `step_id`, else where the learner is) and wait until its sandboxes run."""
     await settle(pilot)
-    pilot.app.open_lesson(lesson_id)
+    pilot.app.open_lesson(lesson_id, step_id)
     await settle(pilot)
     for _ in range(100):  # the sandboxes start in a worker
-        screen = pilot.app.screen
-        if isinstance(screen, LessonScreen) and screen.lesson is not None and screen.session_ready:
-            break
-        await pilot.pause(0.1)
-    await settle(pilot)
-    screen = pilot.app.screen
-    assert isinstance(screen, LessonScreen)
-    return screen
-
-
-async def open_lesson_ready(pilot: Any, settle: Any) -> LessonScreen:
-    """After `app.open_lesson(...)`: the lesson screen once its sandboxes run."""
-    for _ in range(100):
-        await settle(pilot)
         screen = pilot.app.screen
         if isinstance(screen, LessonScreen) and screen.lesson is not None and screen.session_ready:
             break
@@ -254,9 +241,7 @@ async def test_an_earlier_write_in_the_way_of_an_http_step_names_the_reset_key(b
 
     app = builtin_app()
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.open_lesson("methods-and-retries", "lost-update")
-        screen = await open_lesson_ready(pilot, settle)
+        screen = await open_lesson(pilot, settle, "methods-and-retries", "lost-update")
         assert screen.step is not None and screen.step.id == "lost-update"
 
         def right_requests() -> None:
