@@ -324,6 +324,23 @@ async def test_a_lesson_reopened_part_way_has_the_switches_the_learner_made(buil
         assert "✓ Passed" in await check(pilot, settle)
 
 
+async def test_a_choice_below_a_long_text_is_in_view_when_the_step_opens(builtin_app, settle) -> None:
+    """cookie-flags at 80x24: its text is longer than the reading pane, and the options were found below
+    it, out of view, by a new learner (on a busy machine the text was laid out after the options had
+    been scrolled into view). The step now waits for its text before it scrolls to the answer; this
+    test holds the result, the answer in view with the sandboxes running."""
+    app = builtin_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_lesson(pilot, settle, "sessions-and-cookies", "cookie-flags")
+        await pilot.pause(0.3)
+        await settle(pilot)
+        focused = app.focused
+        assert focused is not None and screen.query_one("#answer") in focused.ancestors_with_self, focused
+        reading = screen.query_one("#reading")
+        assert reading.scroll_y > 0  # the text is longer than the pane here, so the test means something
+        assert reading.region.contains_region(focused.region), (reading.region, focused.region)
+
+
 async def test_f1_lists_the_keys_that_reach_every_part(builtin_app, settle) -> None:
     app = builtin_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -179,7 +179,10 @@ class SandboxLife(LessonParts):
             )
         if self.step is not None:
             # The placeholders now have real values. The focus stays where it is: the learner may be typing.
-            self._show_texts(self.step)
+            await self._show_texts(self.step)
+            focused = self.app.focused
+            if focused is not None and self.query_one("#answer") in focused.ancestors_with_self:
+                focused.scroll_visible(animate=False)  # the text was written again: the answer back in view
             self._point_at_workbench(self.step)
             self.enter_step(self.step)
         self._start_build(message.session)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
@@ -254,7 +255,7 @@ Progress is saved after every check, hint and step. Keys can be changed in the s
         self.query_one("#step-title", Static).update(
             Content.assemble((f"{self.lesson.title} · {number}\n", "$text-muted"), (step.title, "bold"))
         )
-        self._show_texts(step)
+        await self._show_texts(step)
         await self.query_one(AnswerArea).set_check(step.check)
         hands_on = self.query_one(AnswerArea).hands_on
         # a step done in a workbench (not a build-it step, whose panel is in the text)
@@ -320,11 +321,13 @@ Progress is saved after every check, hint and step. Keys can be changed in the s
             api.placeholders() if api is not None and hasattr(api, "placeholders") else None,
         )
 
-    def _show_texts(self, step: Step) -> None:
-        self.query_one("#step-text", Markdown).update(self.fill(step.text))
+    def _show_texts(self, step: Step) -> AwaitComplete:
+        """Write the step's text and task; awaiting the result waits until they are laid out (Markdown
+        renders in the background: a scroll made before that is undone when the text's height changes)."""
+        text = self.query_one("#step-text", Markdown).update(self.fill(step.text))
         task = self.query_one("#step-task", Markdown)
         task.display = bool(step.task)
-        task.update(f"**Task:** {self.fill(step.task.strip())}" if step.task else "")
+        return AwaitComplete(text, task.update(f"**Task:** {self.fill(step.task.strip())}" if step.task else ""))
 
     def _show_steps(self) -> None:
         if self.lesson is not None:
