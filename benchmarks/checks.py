@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def step_checks() -> dict[str, object]:
     from tutor.pack.actions import Action
+    from tutor.pack.checks import iter_kinds
     from tutor.pack.loader import load_pack_or_raise
     from tutor.paths import Home
     from tutor.session import Session
@@ -41,8 +42,9 @@ def step_checks() -> dict[str, object]:
         with Session(pack, lesson, home) as session:
             session.start()
             for step in lesson.steps:
-                if step.check.kind.startswith("code"):
-                    # Build-it checks run the learner's own app: `buildit_save_to_verdict.py` times them.
+                if any(kind.startswith("code") for kind in iter_kinds(step.check)):
+                    # Build-it checks (alone or in an `all`) run the learner's own app:
+                    # `buildit_save_to_verdict.py` times them.
                     continue
                 session.begin_step(step)
                 solution = step.solution
