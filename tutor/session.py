@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from sandboxes.api.recorder import moves_sandbox
 from tutor.checks import evaluate
 from tutor.checks.base import CheckContext, CheckResult
 from tutor.pack.actions import Action, Answer, HttpRequest, SqlStep, Wait, WrongAnswer
@@ -148,11 +149,6 @@ def _same_request(request: HttpRequest, exchange: Any) -> bool:
     if request.body is not None:
         return bool(exchange.request_body.decode("utf-8", "replace").strip() == request.body.strip())
     return True
-
-
-def _moves_the_sandbox(exchange: Any) -> bool:
-    """A request to the sandbox's own controls that changes it: the lesson clock, a weak mode switched."""
-    return exchange.path.startswith("/_sandbox/") and exchange.method not in {"GET", "HEAD", "OPTIONS"}
 
 
 class ActionFailed(Exception):
@@ -285,7 +281,7 @@ class Session:
                     request = HttpRequest.model_validate(item)
                 except ValidationError:
                     continue
-                if request.method in {"GET", "HEAD", "OPTIONS"} or request.path.startswith("/_sandbox/clock"):
+                if not moves_sandbox(request.method, request.path) or request.path.startswith("/_sandbox/clock"):
                     continue
                 path, kwargs = prepared(request, {})
                 if "{" in path:
@@ -625,7 +621,7 @@ class Session:
                     break
                 if _same_request(wanted[position], sent[index]):
                     position, last = position + 1, index
-                elif _moves_the_sandbox(sent[index]):
+                elif moves_sandbox(sent[index].method, sent[index].path):
                     break
             if position == len(wanted):
                 return last

@@ -117,6 +117,12 @@ def _header(headers: list[tuple[str, str]], name: str) -> str | None:
     return None
 
 
+def moves_sandbox(method: str, path: str) -> bool:
+    """A request to the sandbox's own controls that changes it (`POST /_sandbox/clock`, `PUT
+    /_sandbox/caching`, a weak mode switched), not a look at them and not a write of the lesson's data."""
+    return path.startswith("/_sandbox/") and method.upper() not in {"GET", "HEAD", "OPTIONS"}
+
+
 @dataclass
 class Exchange:
     """One request and its response, as the sandbox saw them."""

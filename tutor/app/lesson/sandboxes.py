@@ -24,12 +24,22 @@ if TYPE_CHECKING:
 PACK_WAIT_SECONDS = 120.0
 
 
+def _passed(progress: dict[str, StepProgress], step_id: str) -> bool:
+    seen = progress.get(step_id)
+    return seen is not None and seen.passed
+
+
 def first_step(lesson: Lesson, progress: dict[str, StepProgress], resume: str | None) -> int:
     """Where a lesson opens: the step asked for, else the first one not passed yet, else the first."""
     ids = [s.id for s in lesson.steps]
     if resume in ids:
         return ids.index(resume)
-    return next((i for i, s in enumerate(lesson.steps) if not (progress.get(s.id) and progress[s.id].passed)), 0)
+    return next((i for i, s in enumerate(lesson.steps) if not _passed(progress, s.id)), 0)
+
+
+def passed_before(lesson: Lesson, progress: dict[str, StepProgress], index: int) -> list[str]:
+    """The steps before step `index` the learner has passed: whose sandbox switches a new API gets again."""
+    return [s.id for s in lesson.steps[:index] if _passed(progress, s.id)]
 
 
 class SandboxLife(LessonParts):
@@ -68,8 +78,7 @@ class SandboxLife(LessonParts):
         def report(what: str, fraction: float) -> None:
             self.app.call_from_thread(self.query_one(WorkbenchArea).set_progress, what, fraction)
 
-        before = entry.lesson.steps[: first_step(entry.lesson, progress, self.resume_step)]
-        earlier = [s.id for s in before if progress.get(s.id) and progress[s.id].passed]
+        earlier = passed_before(entry.lesson, progress, first_step(entry.lesson, progress, self.resume_step))
         self.start_sandboxes(session, report, switched_in=earlier)
 
     def start_sandboxes(
@@ -147,11 +156,7 @@ class SandboxLife(LessonParts):
             self.app.call_from_thread(self.query_one(WorkbenchArea).set_progress, what, fraction)
 
         self.session_ready = False
-        earlier = [
-            s.id
-            for s in session.lesson.steps[: self.index]
-            if self.progress.get(s.id) is not None and self.progress[s.id].passed
-        ]
+        earlier = passed_before(session.lesson, self.progress, self.index)
         self.start_sandboxes(session, report, restart=True, switched_in=earlier)
 
     def on_lesson_unavailable(self, message: LessonUnavailable) -> None:

@@ -13,6 +13,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from sandboxes.api.recorder import moves_sandbox
+
 MAX_ROWS = 300
 STATUS_STYLE = {2: "green", 3: "cyan", 4: "yellow", 5: "bold red"}
 
@@ -123,7 +125,7 @@ server's own time for the request.
             oldest = min(e.id for e in logged)
             self._seen = {i for i in self._seen if i >= oldest}
         table.move_cursor(row=table.row_count - 1)
-        if any(e.path.startswith("/_sandbox/") and e.method not in {"GET", "HEAD"} for e in new):
+        if any(moves_sandbox(e.method, e.path) for e in new):
             self.post_message(self.SandboxChanged())
         return len(new)
 
